@@ -1,0 +1,34 @@
+# Two commands do everything on a fresh clone (only Python and pip needed):
+#   make demo   set up .venv and run the main job
+#   make test   set up .venv with the test extras and run the whole test suite (+ ruff)
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+
+.PHONY: demo test lint bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.demo-deps: setup.cfg pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[train]'
+	touch $@
+
+$(VENV)/.test-deps: setup.cfg pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[train,test,notebooks]'
+	touch $@
+
+demo: $(VENV)/.demo-deps
+	$(BIN)/python -m tinygrad_tx demo
+
+test: $(VENV)/.test-deps
+	$(BIN)/ruff check tinygrad_tx tests bench
+	$(BIN)/python -m pytest
+
+bench: $(VENV)/.test-deps
+	$(BIN)/python bench/scalar.py
+	$(BIN)/python bench/tensor.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache .hypothesis

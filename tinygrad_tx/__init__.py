@@ -1,0 +1,47 @@
+"""tinygrad_tx: reverse-mode automatic differentiation you can read, from scalars to a GPT.
+
+- `Value`: the scalar engine (micrograd's idea, on the shared backward algorithm).
+- `Tensor`: the NumPy tensor engine; primitives in ``ops.py``, composition in ``tensor.py``.
+- `grad`, `no_grad`, `enable_grad`: PyTorch's autograd vocabulary.
+- `Function`: write your own op with a hand-derived backward.
+- `gradcheck`: compare an op's VJP with central finite differences in float64.
+"""
+
+from numpy import bool_ as bool  # noqa: A001  (dtype aliases, as torch.float32 etc.)
+from numpy import float16, float32, float64, int32, int64
+
+from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from .function import Function
+from .gradcheck import GradcheckError, gradcheck
+from .scalar import Value
+from .tensor import (
+    Tensor,
+    arange,
+    cat,
+    eye,
+    full,
+    get_default_dtype,
+    grad,
+    manual_seed,
+    matmul,
+    ones,
+    ones_like,
+    rand,
+    randn,
+    set_default_dtype,
+    stack,
+    tensor,
+    where,
+    zeros,
+    zeros_like,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Value", "Tensor", "Function", "grad", "no_grad", "enable_grad", "is_grad_enabled",
+    "set_grad_enabled", "gradcheck", "GradcheckError", "tensor", "cat", "stack", "where",
+    "matmul", "zeros", "ones", "full", "zeros_like", "ones_like", "randn", "rand", "arange",
+    "eye", "manual_seed", "set_default_dtype", "get_default_dtype",
+    "float16", "float32", "float64", "int32", "int64", "bool",
+]

@@ -1,0 +1,212 @@
+"""`Function`: the custom-op API, in the vocabulary of ``torch.autograd.Function``.
+
+Every tensor primitive in ``ops.py`` is a `Function`, and so is any op a user writes::
+
+    class Square(Function):
+        '''y = x².   VJP: x̄ = 2 x ȳ'''
+
+        @staticmethod
+        def forward(ctx, x):             # x: a NumPy array
+            ctx.save_for_backward(x)
+            return x * x                 # a NumPy array
+
+        @staticmethod
+        def backward(ctx, g):            # g: a Tensor, dL/dy
+            x, = ctx.saved_tensors       # Tensors again
+            return 2 * x * g             # dL/dx, one per input (None for no gradient)
+
+    y = Square.apply(x)
+
+``forward`` works on plain arrays; ``backward`` works on Tensors, so a VJP is itself a
+differentiable computation: ``grad(..., create_graph=True)`` records it, which is how grad-of-grad
+works. ``save_for_backward`` accepts the input arrays and the output array (they come back as the
+corresponding Tensors, still connected to the graph) and any other array, which comes back as a
+constant (fine for masks and indices; not differentiated through in a second derivative).
+
+The instance ``ctx`` *is* the graph node (``tensor.grad_fn``): it keeps its parents, what was
+saved, and the output's shape and dtype for drawing the graph. Saved arrays are made read-only,
+and saved tensors remember their version, so changing one after the forward pass raises a clear
+error instead of silently corrupting the gradient.
+"""
+
+from __future__ import annotations
+
+import weakref
+from typing import Any
+
+import numpy as np
+
+from .autograd import _freed_message, _grad_mode
+
+__all__ = ["Function"]
+
+_OUTPUT = object()  # marks "the output array" among the saved values
+_scope: list[str] = []  # module path of the module currently being called (set by nn.Module)
+
+
+def _protect(array: np.ndarray) -> None:
+    """Make ``array`` (and every array it is a view of) read-only."""
+    a: Any = array
+    while isinstance(a, np.ndarray):
+        if a.flags.writeable:
+            a.flags.writeable = False
+        a = a.base
+
+
+class Function:
+    """Base class of every primitive and custom op. See the module docstring."""
+
+    # Filled in by ``apply`` on the instance that becomes the graph node.
+    _prev: tuple[Any, ...]
+    needs_input_grad: tuple[bool, ...]
+    out_shape: tuple[int, ...]
+    out_dtype: np.dtype
+    scope: str
+    _freed: bool = False
+
+    # -- what subclasses define ---------------------------------------------------------------
+    @staticmethod
+    def forward(ctx: Any, *args: Any, **kwargs: Any) -> np.ndarray:
+        raise NotImplementedError
+
+    @staticmethod
+    def backward(ctx: Any, grad: Any) -> Any:
+        raise NotImplementedError
+
+    # -- saving ---------------------------------------------------------------------------------
+    def save_for_backward(self, *arrays: np.ndarray) -> None:
+        """Keep ``arrays`` for ``backward`` (inputs, the output, or constants such as masks)."""
+        self._to_save = arrays
+
+    @property
+    def saved_tensors(self) -> tuple[Any, ...]:
+        """The saved values as Tensors; checks that none was modified since the forward pass."""
+        if self._freed:
+            raise RuntimeError(_freed_message(self))
+        Tensor = _tensor_module.Tensor
+        out = []
+        for i, (item, version) in enumerate(zip(self._saved, self._saved_versions)):
+            if item is _OUTPUT:
+                t = Tensor._make(self._out_data, self._out_data.dtype, True)
+                t._ctx = self  # the same graph node as the original output
+                out.append(t)
+                continue
+            if version is not None and item._version != version:
+                raise RuntimeError(
+                    f"{self._op_name()}: saved tensor {i} (shape {item.shape}) was modified after "
+                    f"the forward pass (its version is {item._version}, it was saved at version "
+                    f"{version}); its gradient would be wrong. Run the forward pass again after "
+                    f"changing it, or change a copy (t.clone())."
+                )
+            out.append(item)
+        return tuple(out)
+
+    # -- building the node --------------------------------------------------------------------
+    @classmethod
+    def apply(cls, *inputs: Any, **kwargs: Any) -> Any:
+        """Run ``forward`` on the inputs' arrays and, if any input needs a gradient, record a node."""
+        Tensor = _tensor_module.Tensor
+        tensors = [x if isinstance(x, Tensor) else Tensor(x) for x in inputs]
+        arrays = [t._data for t in tensors]
+        ctx = cls.__new__(cls)
+        ctx._to_save = ()
+        try:
+            data = cls.forward(ctx, *arrays, **kwargs)
+        except (ValueError, IndexError, TypeError) as e:
+            shapes = ", ".join(str(a.shape) for a in arrays)
+            raise type(e)(f"{ctx._op_name()}: {e} (input shapes: {shapes})") from e
+        if not isinstance(data, np.ndarray):
+            data = np.asarray(data, dtype=arrays[0].dtype if arrays else None)
+        record = _grad_mode.enabled and any(t.requires_grad for t in tensors)
+        out = Tensor._make(data, data.dtype, record)
+        if not record:
+            return out
+        if data.dtype.kind != "f":
+            raise TypeError(
+                f"{ctx._op_name()}: the output has dtype {data.dtype}, which cannot carry a "
+                f"gradient; detach() the inputs or compute it inside no_grad()"
+            )
+        ctx._prev = tuple(t._node() if t.requires_grad else None for t in tensors)
+        ctx.needs_input_grad = tuple(t.requires_grad for t in tensors)
+        ctx.out_shape = data.shape
+        ctx.out_dtype = data.dtype
+        ctx.scope = _scope[-1] if _scope else ""
+        ctx._in_shapes = tuple(a.shape for a in arrays)
+        ctx._retained = None
+        saved: list[Any] = []
+        versions: list[Any] = []
+        for item in ctx._to_save:
+            if item is data:
+                saved.append(_OUTPUT)
+                versions.append(None)
+                ctx._out_data = data
+                _protect(data)
+                continue
+            for t, a in zip(tensors, arrays):
+                if item is a:
+                    saved.append(t)
+                    versions.append(t._version)
+                    break
+            else:
+                const = Tensor._make(np.asarray(item), np.asarray(item).dtype, False)
+                saved.append(const)
+                versions.append(None)
+            if isinstance(item, np.ndarray):
+                _protect(item)
+        del ctx._to_save
+        ctx._saved = saved
+        ctx._saved_versions = versions
+        out._ctx = ctx
+        return out
+
+    # -- the node protocol used by autograd.run_backward ---------------------------------------
+    def _vjp(self, g: Any) -> tuple[Any, ...]:
+        grads = type(self).backward(self, g)
+        if not isinstance(grads, tuple):
+            grads = (grads,)
+        if len(grads) != len(self._prev):
+            raise RuntimeError(
+                f"{self._op_name()}.backward returned {len(grads)} gradients for "
+                f"{len(self._prev)} inputs"
+            )
+        Tensor = _tensor_module.Tensor
+        checked = []
+        for i, (gi, shape) in enumerate(zip(grads, self._in_shapes)):
+            if gi is None or self._prev[i] is None:
+                checked.append(None)
+                continue
+            if not isinstance(gi, Tensor):
+                gi = Tensor(gi)
+            if gi.shape != shape:
+                raise RuntimeError(
+                    f"{self._op_name()}.backward returned a gradient of shape {gi.shape} for "
+                    f"input {i} of shape {shape}"
+                )
+            checked.append(gi)
+        return tuple(checked)
+
+    def _receive(self, g: Any) -> None:
+        if self._retained is not None:
+            t = self._retained()
+            if t is not None:
+                t._accumulate_grad(g)
+
+    def _release(self) -> None:
+        self._saved = None
+        self._saved_versions = None
+        self._out_data = None
+        self._freed = True
+
+    def _op_name(self) -> str:
+        return type(self).__name__.lower()
+
+    def _retain(self, tensor: Any) -> None:
+        self._retained = weakref.ref(tensor)
+
+    def __repr__(self) -> str:
+        shape = getattr(self, "out_shape", None)
+        return f"<{type(self).__name__} node, output shape {shape}>"
+
+
+# Imported last: tensor.py (through ops.py) subclasses Function, so Function must exist first.
+from . import tensor as _tensor_module  # noqa: E402

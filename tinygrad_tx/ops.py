@@ -1,0 +1,445 @@
+"""The tensor primitives. Each is one `Function`: a NumPy forward and a VJP written with Tensor ops.
+
+Notation: ``x̄ = dL/dx`` for an input ``x``; ``ȳ = g`` is the upstream gradient of the output.
+Elementwise binary primitives receive inputs of one shape: broadcasting happens before them, in
+one place, through the `Expand` primitive (whose VJP is a sum). No VJP here deals with it.
+
+Everything else (sub, mean, var, softmax, log_softmax, matmul of vectors, stack, split, ...) is
+composed from these in ``tensor.py`` and ``functional.py``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from . import tensor as _tensor_module
+from .function import Function
+
+# ----------------------------------------------------------------------------------- elementwise
+
+
+class Add(Function):
+    """y = a + b.   ā = ȳ,  b̄ = ȳ"""
+
+    @staticmethod
+    def forward(ctx: Any, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        return a + b
+
+    @staticmethod
+    def backward(ctx: Any, g: Any) -> Any:
+        return g, g
+
+
+class Mul(Function):
+    """y = a ⊙ b.   ā = ȳ ⊙ b,  b̄ = ȳ ⊙ a"""
+
+    @staticmethod
+    def forward(ctx: Any, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        ctx.save_for_backward(a, b)
+        return a * b
+
+    @staticmethod
+    def backward(ctx: Any, g: Any) -> Any:
+        a, b = ctx.saved_tensors
+        da, db = ctx.needs_input_grad
+        return (g * b if da else None), (g * a if db else None)
+
+
+class Div(Function):
+    """y = a / b.   ā = ȳ / b,  b̄ = -ȳ ⊙ a / b²"""
+
+    @staticmethod
+    def forward(ctx: Any, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        ctx.save_for_backward(a, b)
+        return a / b
+
+    @staticmethod
+    def backward(ctx: Any, g: Any) -> Any:
+        a, b = ctx.saved_tensors
+        da, db = ctx.needs_input_grad
+        return (g / b if da else None), (-(g * a) / (b * b) if db else None)
+
+
+class Neg(Function):
+    """y = -x.   x̄ = -ȳ"""
+
+    @staticmethod
+    def forward(ctx: Any, x: np.ndarray) -> np.ndarray:
+        return -x
+
+    @staticmethod
+    def backward(ctx: Any, g: Any) -> Any:
+        return -g
+
+
+class Pow(Function):
+    """y = aᵇ.   ā = ȳ ⊙ b aᵇ⁻¹,  b̄ = ȳ ⊙ y ln a  (0 where a = 0 and b ≥ 0, as in PyTorch)"""
+
+    @staticmethod
+    def forward(ctx: Any, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            y = np.power(a, b)
+        ctx.save_for_backward(a, b, y)
+        return y
+
+    @staticmethod
+    def backward(ctx: Any, g: Any) -> Any:
+        a, b, y = ctx.saved_tensors
+        da, db = ctx.needs_input_grad
+        ga = g * b * a ** (b - 1) if da else None
+        gb = None
+        if db:
+            zero_base = ((a == 0) & (b >= 0)).detach()
+            gb = where(zero_base, 0.0, g * y * a.log())
+        return ga, gb
+
+
+class Exp(Function):
+    """y = eˣ.   x̄ = ȳ ⊙ y"""
+
+    @staticmethod
+    def forward(ctx: Any, x: np.ndarray) -> np.ndarray:
+        with np.errstate(over="ignore"):
+            y = np.exp(x)
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx: Any, g: Any) -> Any:
+        (y,) = ctx.saved_tensors
+        return g * y
+
+
+class Log(Function):
+    """y = ln x.   x̄ = ȳ / x"""
+
+    @staticmethod
+    def forward(ctx: Any, x: np.ndarray) -> np.ndarray:
+        ctx.save_for_backward(x)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.log(x)
+
+    @staticmethod
+    def backward(ctx: Any, g: Any) -> Any:
+        (x,) = ctx.saved_tensors
+        return g / x
+
+
+class Tanh(Function):
+    """y = tanh x.   x̄ = ȳ ⊙ (1 - y²)"""
+
+    @staticmethod
+    def forward(ctx: Any, x: np.ndarray) -> np.ndarray:
+        y = np.tanh(x)
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx: Any, g: Any) -> Any:
+        (y,) = ctx.saved_tensors
+        return g * (1 - y * y)
+
+
+class Sigmoid(Function):
+    """y = σ(x) = 1 / (1 + e⁻ˣ).   x̄ = ȳ ⊙ y ⊙ (1 - y)
+
+    A primitive rather than a composition so that large negative x gives y = 0 and x̄ = 0 instead
+    of inf/inf = nan (``e⁻ˣ`` overflows to inf, and ``1 / (1 + inf)`` is exactly 0).
+    """
+
+    @staticmethod
+    def forward(ctx: Any, x: np.ndarray) -> np.ndarray:
+        with np.errstate(over="ignore"):
+            y = 1 / (1 + np.exp(-x))
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx: Any, g: Any) -> Any:
+        (y,) = ctx.saved_tensors
+        return g * ((1 - y) * y)
+
+
+class Relu(Function):
+    """y = max(x, 0).   x̄ = ȳ ⊙ 1[x > 0]   (0 at x = 0, as in PyTorch)"""
+
+    @staticmethod
+    def forward(ctx: Any, x: np.ndarray) -> np.ndarray:
+        ctx.save_for_backward(x > 0)
+        return np.maximum(x, 0)
+
+    @staticmethod
+    def backward(ctx: Any, g: Any) -> Any:
+        (positive,) = ctx.saved_tensors
+        return where(positive, g, 0.0)
+
+
+class Maximum(Function):
+    """y = max(a, b) elementwise.   ā = ȳ ⊙ w,  b̄ = ȳ ⊙ (1 - w),  w = 1[a > b] + ½·1[a = b]
+
+    Ties split the gradient in half, as PyTorch's ``maximum`` does.
+    """
+
+    @staticmethod
+    def forward(ctx: Any, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        y = np.maximum(a, b)
+        w = (a > b).astype(y.dtype) + (a == b).astype(y.dtype) * 0.5
+        ctx.save_for_backward(w)
+        return y
+
+    @staticmethod
+    def backward(ctx: Any, g: Any) -> Any:
+        (w,) = ctx.saved_tensors
+        da, db = ctx.needs_input_grad
+        return (g * w if da else None), (g * (1 - w) if db else None)
+
+
+class Where(Function):
+    """y = c ? a : b.   ā = c ? ȳ : 0,  b̄ = c ? 0 : ȳ   (the condition gets no gradient)"""
+
+    @staticmethod
+    def forward(ctx: Any, c: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        ctx.save_for_backward(c)
+        return np.where(c, a, b)
+
+    @staticmethod
+    def backward(ctx: Any, g: Any) -> Any:
+        (c,) = ctx.saved_tensors
+        _, da, db = ctx.needs_input_grad
+        return None, (where(c, g, 0.0) if da else None), (where(c, 0.0, g) if db else None)
+
+
+class Clone(Function):
+    """y = a copy of x.   x̄ = ȳ"""
+
+    @staticmethod
+    def forward(ctx: Any, x: np.ndarray) -> np.ndarray:
+        return x.copy()
+
+    @staticmethod
+    def backward(ctx: Any, g: Any) -> Any:
+        return g
+
+
+class Cast(Function):
+    """y = x converted to another floating dtype.   x̄ = ȳ converted back to x's dtype"""
+
+    @staticmethod
+    def forward(ctx: Any, x: np.ndarray, *, dtype: np.dtype) -> np.ndarray:
+        ctx.in_dtype = x.dtype
+        return x.astype(dtype)
+
+    @staticmethod
+    def backward(ctx: Any, g: Any) -> Any:
+        return g.to(ctx.in_dtype)
+
+
+# ------------------------------------------------------------------------------------ reductions
+
+
+def _normalize_dims(dim: Any, ndim: int, op: str) -> tuple[int, ...]:
+    if dim is None:
+        return tuple(range(ndim))
+    dims = (dim,) if isinstance(dim, (int, np.integer)) else tuple(dim)
+    out = []
+    for d in dims:
+        if not -max(ndim, 1) <= d < max(ndim, 1):
+            raise IndexError(f"{op}: dim {d} is out of range for a tensor with {ndim} dims")
+        out.append(int(d) % max(ndim, 1) if ndim else 0)
+    if len(set(out)) != len(out):
+        raise ValueError(f"{op}: dim {dim} repeats a dimension")
+    return tuple(out) if ndim else ()
+
+
+def _keepdim_shape(shape: tuple[int, ...], dims: tuple[int, ...]) -> tuple[int, ...]:
+    return tuple(1 if i in dims else n for i, n in enumerate(shape))
+
+
+class Sum(Function):
+    """y = Σ_dims x.   x̄ = ȳ expanded back over the summed dims"""
+
+    @staticmethod
+    def forward(ctx: Any, x: np.ndarray, *, dims: tuple[int, ...], keepdim: bool) -> np.ndarray:
+        ctx.in_shape = x.shape
+        ctx.kept = _keepdim_shape(x.shape, dims)
+        return np.asarray(np.sum(x, axis=dims, keepdims=keepdim))
+
+    @staticmethod
+    def backward(ctx: Any, g: Any) -> Any:
+        return g.reshape(ctx.kept).expand(ctx.in_shape)
+
+
+class Amax(Function):
+    """y = max over dims.   x̄ = ȳ ⊙ 1[x = y] / (number of maxima)
+
+    The gradient goes to the winner; ties share it evenly (PyTorch's ``amax`` and ``max()``).
+    """
+
+    @staticmethod
+    def forward(ctx: Any, x: np.ndarray, *, dims: tuple[int, ...], keepdim: bool) -> np.ndarray:
+        if x.size == 0:
+            raise ValueError("amax of an empty tensor has no identity")
+        y = np.amax(x, axis=dims, keepdims=True)
+        winners = x == y
+        ctx.save_for_backward(winners / winners.sum(axis=dims, keepdims=True, dtype=x.dtype))
+        ctx.in_shape = x.shape
+        ctx.kept = y.shape
+        return y if keepdim else np.asarray(y.reshape([n for i, n in enumerate(x.shape) if i not in dims]))
+
+    @staticmethod
+    def backward(ctx: Any, g: Any) -> Any:
+        (share,) = ctx.saved_tensors
+        return g.reshape(ctx.kept).expand(ctx.in_shape) * share
+
+
+# -------------------------------------------------------------------------------- linear algebra
+
+
+class Matmul(Function):
+    """Y = A B (batched over equal leading dims).   Ā = Ȳ Bᵀ,  B̄ = Aᵀ Ȳ"""
+
+    @staticmethod
+    def forward(ctx: Any, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        if a.ndim < 2 or b.ndim < 2 or a.shape[:-2] != b.shape[:-2] or a.shape[-1] != b.shape[-2]:
+            raise ValueError(f"matmul: shapes {a.shape} and {b.shape} do not align")
+        ctx.save_for_backward(a, b)
+        return np.matmul(a, b)
+
+    @staticmethod
+    def backward(ctx: Any, g: Any) -> Any:
+        a, b = ctx.saved_tensors
+        da, db = ctx.needs_input_grad
+        return (g @ b.mT if da else None), (a.mT @ g if db else None)
+
+
+# ---------------------------------------------------------------------------------------- shapes
+
+
+class Reshape(Function):
+    """y = x viewed with another shape.   x̄ = ȳ reshaped to x's shape"""
+
+    @staticmethod
+    def forward(ctx: Any, x: np.ndarray, *, shape: tuple[int, ...]) -> np.ndarray:
+        ctx.in_shape = x.shape
+        try:
+            return x.reshape(shape)
+        except ValueError:
+            raise ValueError(f"cannot reshape {x.shape} ({x.size} elements) to {shape}") from None
+
+    @staticmethod
+    def backward(ctx: Any, g: Any) -> Any:
+        return g.reshape(ctx.in_shape)
+
+
+class Permute(Function):
+    """y = x with its dims reordered by p.   x̄ = ȳ permuted by p⁻¹"""
+
+    @staticmethod
+    def forward(ctx: Any, x: np.ndarray, *, dims: tuple[int, ...]) -> np.ndarray:
+        ctx.inverse = tuple(np.argsort(dims))
+        return x.transpose(dims)
+
+    @staticmethod
+    def backward(ctx: Any, g: Any) -> Any:
+        return g.permute(*ctx.inverse)
+
+
+class Expand(Function):
+    """y = x broadcast to a larger shape (broadcasting, in one place).   x̄ = ȳ summed over the
+    broadcast dims, then reshaped to x's shape"""
+
+    @staticmethod
+    def forward(ctx: Any, x: np.ndarray, *, shape: tuple[int, ...]) -> np.ndarray:
+        lead = len(shape) - x.ndim
+        ctx.in_shape = x.shape
+        ctx.dims = tuple(range(lead)) + tuple(
+            lead + i for i, n in enumerate(x.shape) if n == 1 and shape[lead + i] != 1
+        )
+        return np.broadcast_to(x, shape)
+
+    @staticmethod
+    def backward(ctx: Any, g: Any) -> Any:
+        return g.sum(dim=ctx.dims, keepdim=True).reshape(ctx.in_shape) if ctx.dims else g.reshape(ctx.in_shape)
+
+
+def _is_basic_index(index: Any) -> bool:
+    """True if indexing with ``index`` selects each element at most once (ints, slices, masks)."""
+    items = index if isinstance(index, tuple) else (index,)
+    for it in items:
+        if it is None or it is Ellipsis or isinstance(it, (int, np.integer, slice)):
+            continue
+        if isinstance(it, np.ndarray) and it.dtype == bool:
+            continue
+        return False
+    return True
+
+
+class GetItem(Function):
+    """y = x[index] (slices, integers, integer arrays, boolean masks).
+    x̄ = zeros like x with ȳ scatter-**added** at index: repeated indices accumulate"""
+
+    @staticmethod
+    def forward(ctx: Any, x: np.ndarray, *, index: Any) -> np.ndarray:
+        ctx.in_shape = x.shape
+        ctx.index = index
+        return np.asarray(x[index])
+
+    @staticmethod
+    def backward(ctx: Any, g: Any) -> Any:
+        return IndexAdd.apply(g, shape=ctx.in_shape, index=ctx.index)
+
+
+class IndexAdd(Function):
+    """y = zeros(shape) with x added at index (the scatter-add).   x̄ = ȳ[index]"""
+
+    @staticmethod
+    def forward(ctx: Any, x: np.ndarray, *, shape: tuple[int, ...], index: Any) -> np.ndarray:
+        ctx.index = index
+        y = np.zeros(shape, dtype=x.dtype)
+        if _is_basic_index(index):
+            y[index] = x  # every position is selected once: plain assignment
+            return y
+        rows = index[0] if isinstance(index, tuple) and len(index) == 1 else index
+        if isinstance(rows, np.ndarray) and rows.dtype.kind in "iu":
+            # One integer array on the first dim (the embedding gradient): sort the indices, then
+            # sum each run of equal ones with reduceat. NumPy's add.at is ~40x slower here.
+            flat = rows.reshape(-1) % shape[0]
+            order = np.argsort(flat, kind="stable")
+            sorted_rows = flat[order]
+            starts = np.flatnonzero(np.r_[True, sorted_rows[1:] != sorted_rows[:-1]])
+            values = x.reshape((flat.size,) + tuple(shape[1:]))[order]
+            if flat.size:
+                y[sorted_rows[starts]] = np.add.reduceat(values, starts, axis=0)
+            return y
+        np.add.at(y, index, x)
+        return y
+
+    @staticmethod
+    def backward(ctx: Any, g: Any) -> Any:
+        return GetItem.apply(g, index=ctx.index)
+
+
+class Cat(Function):
+    """y = [x₁, x₂, ...] joined along dim.   x̄ᵢ = the slice of ȳ where xᵢ landed"""
+
+    @staticmethod
+    def forward(ctx: Any, *xs: np.ndarray, dim: int) -> np.ndarray:
+        ctx.dim = dim
+        ctx.sizes = [x.shape[dim] for x in xs]
+        return np.concatenate(xs, axis=dim)
+
+    @staticmethod
+    def backward(ctx: Any, g: Any) -> Any:
+        grads, start = [], 0
+        lead = (slice(None),) * ctx.dim
+        for size, needed in zip(ctx.sizes, ctx.needs_input_grad):
+            grads.append(g[lead + (slice(start, start + size),)] if needed else None)
+            start += size
+        return tuple(grads)
+
+
+def where(condition: Any, a: Any, b: Any) -> Any:
+    """``a`` where ``condition`` holds, else ``b`` (see ``tensor.where``)."""
+    return _tensor_module.where(condition, a, b)

@@ -1,0 +1,913 @@
+"""`Tensor`: a NumPy array that records the primitives (``ops.py``) applied to it.
+
+Names and semantics follow PyTorch (``dim``, ``keepdim``, ``transpose(dim0, dim1)``, ``amax``,
+``max(dim)`` -> (values, indices), ``masked_fill``, ``cat``/``stack``/``where``), so a snippet moves
+between PyTorch and tinygrad_tx by changing the import.
+
+Broadcasting happens in exactly one place, `_broadcast`: operands are expanded to a common shape
+with the `Expand` primitive (whose VJP sums over the broadcast dims) before any elementwise
+primitive runs. Type promotion also happens in one place, `_result_dtype`.
+
+Everything in this file above the primitives is composition: ``a - b`` is ``a + (-b)``, ``mean`` is
+``sum / n``, ``softmax`` is ``exp(x - max) / sum``; their gradients come for free.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import namedtuple
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import numpy as np
+
+from . import ops
+from .autograd import is_grad_enabled, run_backward, set_grad_enabled
+
+__all__ = [
+    "Tensor", "tensor", "cat", "stack", "where", "grad",
+    "zeros", "ones", "full", "zeros_like", "ones_like", "randn", "rand", "arange", "eye",
+    "manual_seed", "set_default_dtype", "get_default_dtype",
+]
+
+Scalar = int | float | bool
+ArrayLike = Any
+MaxResult = namedtuple("MaxResult", ["values", "indices"])
+
+_default_dtype = np.dtype(np.float32)
+_rng = np.random.default_rng()
+
+
+def set_default_dtype(dtype: Any) -> None:
+    """Set the dtype of new floating-point tensors (float32 unless changed; float64 for checking)."""
+    global _default_dtype
+    d = np.dtype(dtype)
+    if d.kind != "f":
+        raise TypeError(f"set_default_dtype: {d} is not a floating-point dtype")
+    _default_dtype = d
+
+
+def get_default_dtype() -> np.dtype:
+    """The dtype given to new floating-point tensors."""
+    return _default_dtype
+
+
+def manual_seed(seed: int) -> None:
+    """Seed the generator behind `randn`, `rand` and dropout."""
+    global _rng
+    _rng = np.random.default_rng(seed)
+
+
+def _generator() -> np.random.Generator:
+    return _rng
+
+
+def _as_array(data: Any, dtype: Any = None) -> np.ndarray:
+    """Convert user data to an array the way ``torch.tensor`` does (always a copy)."""
+    if isinstance(data, Tensor):
+        data = data._data
+    if isinstance(data, np.ndarray):
+        arr = np.array(data, dtype=dtype, copy=True)
+    else:
+        arr = np.array(data, dtype=dtype)
+        if dtype is None and arr.dtype.kind == "f":
+            arr = arr.astype(_default_dtype)
+        elif dtype is None and arr.dtype.kind in "iu":
+            arr = arr.astype(np.int64)
+        if arr.dtype == object:
+            raise TypeError(f"Tensor: cannot make a tensor from {type(data).__name__} data")
+    return arr
+
+
+class Tensor:
+    """An n-dimensional array with reverse-mode automatic differentiation.
+
+    ``Tensor(data, requires_grad=False, dtype=None)``: ``data`` is copied. Python floats become
+    the default dtype (float32 unless `set_default_dtype` changed it); NumPy arrays keep theirs.
+    """
+
+    __slots__ = ("_data", "grad", "requires_grad", "_ctx", "_version", "name", "__weakref__")
+    __array_ufunc__ = None  # make ``ndarray * Tensor`` call Tensor.__rmul__
+
+    _prev: tuple[Any, ...] = ()  # a leaf has no parents (node protocol, see autograd.py)
+    _freed = False
+
+    def __init__(self, data: ArrayLike, requires_grad: bool = False, dtype: Any = None) -> None:
+        arr = _as_array(data, None if dtype is None else np.dtype(dtype))
+        self._data = arr
+        self.grad: np.ndarray | None = None
+        self._ctx: Any = None
+        self._version = 0
+        self.name: str | None = None
+        self.requires_grad = False
+        if requires_grad:
+            self.requires_grad_(True)
+
+    @staticmethod
+    def _make(data: np.ndarray, dtype: Any, requires_grad: bool) -> Tensor:
+        """Wrap an array without copying (internal fast path)."""
+        t = Tensor.__new__(Tensor)
+        t._data = data
+        t.grad = None
+        t.requires_grad = requires_grad
+        t._ctx = None
+        t._version = 0
+        t.name = None
+        return t
+
+    @staticmethod
+    def from_numpy(array: np.ndarray) -> Tensor:
+        """A tensor that shares memory with ``array`` (no copy), like ``torch.from_numpy``."""
+        if not isinstance(array, np.ndarray):
+            raise TypeError(f"from_numpy: expected an ndarray, got {type(array).__name__}")
+        return Tensor._make(array, array.dtype, False)
+
+    # ------------------------------------------------------------------------------ attributes
+    @property
+    def data(self) -> np.ndarray:
+        """The underlying array. Assigning a new one counts as modifying the tensor."""
+        return self._data
+
+    @data.setter
+    def data(self, value: ArrayLike) -> None:
+        value = value._data if isinstance(value, Tensor) else value
+        if not isinstance(value, np.ndarray):
+            value = np.asarray(value, dtype=self._data.dtype)
+        self._data = value
+        self._version += 1
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self._data.shape
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self._data.dtype
+
+    @property
+    def ndim(self) -> int:
+        return self._data.ndim
+
+    @property
+    def is_leaf(self) -> bool:
+        """True for tensors the user created (not the output of a recorded operation)."""
+        return self._ctx is None
+
+    @property
+    def grad_fn(self) -> Any:
+        """The graph node (a `Function` instance) that produced this tensor, or None for a leaf."""
+        return self._ctx
+
+    def size(self, dim: int | None = None) -> Any:
+        return self.shape if dim is None else self.shape[dim]
+
+    def numel(self) -> int:
+        return int(self._data.size)
+
+    def __len__(self) -> int:
+        if self.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self.shape[0]
+
+    def item(self) -> Scalar:
+        """The value of a one-element tensor as a Python number."""
+        if self._data.size != 1:
+            raise ValueError(f"item: only one-element tensors can be converted, got shape {self.shape}")
+        return self._data.item()
+
+    def numpy(self) -> np.ndarray:
+        """The data as an ndarray (shared, not copied). Like PyTorch, refused if it requires grad."""
+        if self.requires_grad:
+            raise RuntimeError(
+                "numpy(): this tensor requires grad; use tensor.detach().numpy() (or .data)"
+            )
+        return self._data
+
+    def tolist(self) -> Any:
+        return self._data.tolist()
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        a = self.numpy()
+        return a if dtype is None else a.astype(dtype)
+
+    def requires_grad_(self, requires_grad: bool = True) -> Tensor:
+        """Set whether gradients are recorded for this leaf tensor (in place; returns self)."""
+        if requires_grad and self._data.dtype.kind != "f":
+            raise TypeError(
+                f"only floating-point tensors can require gradients; this one has dtype "
+                f"{self._data.dtype}. Convert it first, e.g. t.double() or t.float()"
+            )
+        if not requires_grad and self._ctx is not None:
+            raise RuntimeError("requires_grad_(False) works on leaves only; use detach() instead")
+        self.requires_grad = requires_grad
+        return self
+
+    def retain_grad(self) -> Tensor:
+        """Keep this intermediate tensor's gradient in ``.grad`` during backward (leaves always do)."""
+        if not self.requires_grad:
+            raise RuntimeError("retain_grad: this tensor does not require grad")
+        if self._ctx is not None:
+            self._ctx._retain(self)
+        return self
+
+    def detach(self) -> Tensor:
+        """The same data (shared), cut out of the graph."""
+        return Tensor._make(self._data, self._data.dtype, False)
+
+    def clone(self) -> Tensor:
+        """A copy of the data that stays in the graph (its gradient flows to ``self``)."""
+        return ops.Clone.apply(self)
+
+    def _node(self) -> Any:
+        return self if self._ctx is None else self._ctx
+
+    def _op_name(self) -> str:
+        return "leaf"
+
+    def _receive(self, g: Tensor) -> None:  # node protocol: a leaf stores what reaches it
+        self._accumulate_grad(g)
+
+    def _accumulate_grad(self, g: Tensor) -> None:
+        gd = g._data
+        if gd.shape != self.shape:
+            raise RuntimeError(f"backward: gradient of shape {gd.shape} for a tensor of shape {self.shape}")
+        if self.grad is None:
+            self.grad = np.array(gd, dtype=self.dtype, copy=True)
+        elif self.grad.flags.writeable:
+            self.grad += gd
+        else:
+            self.grad = self.grad + gd
+
+    # ------------------------------------------------------------------------------ conversion
+    def to(self, dtype: Any) -> Tensor:
+        """This tensor converted to ``dtype`` (differentiable between floating dtypes)."""
+        d = np.dtype(dtype)
+        if d == self.dtype:
+            return self
+        if d.kind == "f" and self.dtype.kind == "f":
+            return ops.Cast.apply(self, dtype=d)
+        return Tensor._make(self._data.astype(d), d, False)
+
+    def float(self) -> Tensor:
+        return self.to(np.float32)
+
+    def double(self) -> Tensor:
+        return self.to(np.float64)
+
+    def long(self) -> Tensor:
+        return self.to(np.int64)
+
+    # ------------------------------------------------------------------------------- backward
+    def backward(
+        self, gradient: ArrayLike | None = None, retain_graph: bool = False, create_graph: bool = False
+    ) -> None:
+        """Accumulate ``d self / d leaf`` into ``leaf.grad`` for every leaf that requires grad.
+
+        ``gradient`` is ``dL/d self``; it may be omitted only when self has one element. The graph's
+        saved values are released afterwards unless ``retain_graph`` (or ``create_graph``) is set.
+        """
+        if not self.requires_grad:
+            raise RuntimeError(
+                "backward: this tensor does not require grad and has no grad_fn: nothing it was "
+                "computed from has requires_grad=True (or it was computed inside no_grad())"
+            )
+        seed = _seed_gradient(self, gradient, "backward")
+        with set_grad_enabled(create_graph):
+            run_backward([self._node()], [seed], retain_graph=retain_graph or create_graph)
+
+    # -------------------------------------------------------------------------- elementwise ops
+    def __add__(self, other: Any) -> Tensor:
+        return ops.Add.apply(*_broadcast(self, other, "add"))
+
+    def __radd__(self, other: Any) -> Tensor:
+        return ops.Add.apply(*_broadcast(other, self, "add"))
+
+    def __sub__(self, other: Any) -> Tensor:
+        a, b = _broadcast(self, other, "sub")
+        return ops.Add.apply(a, ops.Neg.apply(b))
+
+    def __rsub__(self, other: Any) -> Tensor:
+        a, b = _broadcast(other, self, "sub")
+        return ops.Add.apply(a, ops.Neg.apply(b))
+
+    def __mul__(self, other: Any) -> Tensor:
+        return ops.Mul.apply(*_broadcast(self, other, "mul"))
+
+    def __rmul__(self, other: Any) -> Tensor:
+        return ops.Mul.apply(*_broadcast(other, self, "mul"))
+
+    def __truediv__(self, other: Any) -> Tensor:
+        return ops.Div.apply(*_broadcast(self, other, "div", floating=True))
+
+    def __rtruediv__(self, other: Any) -> Tensor:
+        return ops.Div.apply(*_broadcast(other, self, "div", floating=True))
+
+    def __pow__(self, other: Any) -> Tensor:
+        return ops.Pow.apply(*_broadcast(self, other, "pow"))
+
+    def __rpow__(self, other: Any) -> Tensor:
+        return ops.Pow.apply(*_broadcast(other, self, "pow"))
+
+    def __neg__(self) -> Tensor:
+        return ops.Neg.apply(self)
+
+    def __matmul__(self, other: Any) -> Tensor:
+        return matmul(self, other)
+
+    def __rmatmul__(self, other: Any) -> Tensor:
+        return matmul(other, self)
+
+    def exp(self) -> Tensor:
+        return ops.Exp.apply(self)
+
+    def log(self) -> Tensor:
+        return ops.Log.apply(self)
+
+    def tanh(self) -> Tensor:
+        return ops.Tanh.apply(self)
+
+    def sigmoid(self) -> Tensor:
+        return ops.Sigmoid.apply(self)
+
+    def relu(self) -> Tensor:
+        return ops.Relu.apply(self)
+
+    def sqrt(self) -> Tensor:
+        return self**0.5
+
+    def rsqrt(self) -> Tensor:
+        return self**-0.5
+
+    def square(self) -> Tensor:
+        return self * self
+
+    def abs(self) -> Tensor:
+        """|x| = relu(x) + relu(-x): gradient sign(x), and 0 at x = 0 as in PyTorch."""
+        return self.relu() + (-self).relu()
+
+    def maximum(self, other: Any) -> Tensor:
+        return ops.Maximum.apply(*_broadcast(self, other, "maximum"))
+
+    def minimum(self, other: Any) -> Tensor:
+        a, b = _broadcast(self, other, "minimum")
+        return -ops.Maximum.apply(-a, -b)
+
+    def clamp(self, min: float | None = None, max: float | None = None) -> Tensor:
+        """Clip to [min, max]; the gradient passes where min ≤ x ≤ max (PyTorch's convention)."""
+        out = self
+        if min is not None:
+            out = where(self.data >= min, out, float(min))
+        if max is not None:
+            out = where(self.data <= max, out, float(max))
+        return out
+
+    clip = clamp
+
+    # comparisons: not differentiable, they return bool tensors
+    def _compare(self, other: Any, fn: Any) -> Tensor:
+        b = other._data if isinstance(other, Tensor) else other
+        return Tensor._make(np.asarray(fn(self._data, b)), np.dtype(bool), False)
+
+    def __lt__(self, other: Any) -> Tensor:
+        return self._compare(other, np.less)
+
+    def __le__(self, other: Any) -> Tensor:
+        return self._compare(other, np.less_equal)
+
+    def __gt__(self, other: Any) -> Tensor:
+        return self._compare(other, np.greater)
+
+    def __ge__(self, other: Any) -> Tensor:
+        return self._compare(other, np.greater_equal)
+
+    def __eq__(self, other: Any) -> Tensor:  # type: ignore[override]
+        return self._compare(other, np.equal)
+
+    def __ne__(self, other: Any) -> Tensor:  # type: ignore[override]
+        return self._compare(other, np.not_equal)
+
+    def __and__(self, other: Any) -> Tensor:
+        return self._compare(other, np.logical_and)
+
+    def __or__(self, other: Any) -> Tensor:
+        return self._compare(other, np.logical_or)
+
+    def __invert__(self) -> Tensor:
+        return Tensor._make(np.logical_not(self._data), np.dtype(bool), False)
+
+    __hash__ = object.__hash__  # tensors are graph nodes: hashed by identity
+
+    def __bool__(self) -> bool:
+        if self._data.size != 1:
+            raise RuntimeError(
+                f"the truth value of a tensor with {self._data.size} elements is ambiguous; "
+                f"use .any() or .all()"
+            )
+        return bool(self._data)
+
+    def __float__(self) -> float:
+        return float(self.item())
+
+    def __int__(self) -> int:
+        return int(self.item())
+
+    def any(self) -> bool:
+        return bool(self._data.any())
+
+    def all(self) -> bool:
+        return bool(self._data.all())
+
+    # ---------------------------------------------------------------------------- reductions
+    def sum(self, dim: Any = None, keepdim: bool = False) -> Tensor:
+        """Σ over ``dim`` (an int, a tuple, or None for all)."""
+        dims = ops._normalize_dims(dim, self.ndim, "sum")
+        return ops.Sum.apply(self, dims=dims, keepdim=keepdim)
+
+    def mean(self, dim: Any = None, keepdim: bool = False) -> Tensor:
+        """sum / n over ``dim``."""
+        dims = ops._normalize_dims(dim, self.ndim, "mean")
+        n = math.prod(self.shape[d] for d in dims)
+        return self.sum(dims, keepdim) / n
+
+    def var(self, dim: Any = None, keepdim: bool = False, *, correction: float = 1,
+            unbiased: bool | None = None) -> Tensor:
+        """Σ (x - mean)² / (n - correction) over ``dim``; ``correction=0`` is the population variance."""
+        if unbiased is not None:
+            correction = 1 if unbiased else 0
+        dims = ops._normalize_dims(dim, self.ndim, "var")
+        n = math.prod(self.shape[d] for d in dims)
+        centered = self - self.mean(dims, keepdim=True)
+        return (centered * centered).sum(dims, keepdim) / max(n - correction, 0)
+
+    def std(self, dim: Any = None, keepdim: bool = False, *, correction: float = 1,
+            unbiased: bool | None = None) -> Tensor:
+        return self.var(dim, keepdim, correction=correction, unbiased=unbiased).sqrt()
+
+    def amax(self, dim: Any = None, keepdim: bool = False) -> Tensor:
+        """The maximum over ``dim``; ties share the gradient evenly."""
+        dims = ops._normalize_dims(dim, self.ndim, "amax")
+        return ops.Amax.apply(self, dims=dims, keepdim=keepdim)
+
+    def amin(self, dim: Any = None, keepdim: bool = False) -> Tensor:
+        return -(-self).amax(dim, keepdim)
+
+    def max(self, dim: int | None = None, keepdim: bool = False) -> Any:
+        """``max()``: the largest element (ties share the gradient evenly, like ``amax``).
+        ``max(dim)``: ``(values, indices)``; the gradient goes to the element at ``indices``
+        (the first maximum), as in PyTorch."""
+        if dim is None:
+            return self.amax()
+        return self._select_along(np.argmax, dim, keepdim, "max")
+
+    def min(self, dim: int | None = None, keepdim: bool = False) -> Any:
+        if dim is None:
+            return self.amin()
+        return self._select_along(np.argmin, dim, keepdim, "min")
+
+    def _select_along(self, arg_fn: Any, dim: int, keepdim: bool, op: str) -> MaxResult:
+        (d,) = ops._normalize_dims(dim, self.ndim, op)
+        if self.ndim == 0:
+            return MaxResult(self, Tensor(np.array(0)))
+        idx = np.expand_dims(arg_fn(self._data, axis=d), d)
+        values = self.gather(d, idx)
+        indices = Tensor._make(idx if keepdim else np.squeeze(idx, d), np.dtype(np.int64), False)
+        return MaxResult(values if keepdim else values.squeeze(d), indices)
+
+    def argmax(self, dim: int | None = None, keepdim: bool = False) -> Tensor:
+        if dim is None:
+            return Tensor._make(np.asarray(np.argmax(self._data)), np.dtype(np.int64), False)
+        return self._select_along(np.argmax, dim, keepdim, "argmax").indices
+
+    def argmin(self, dim: int | None = None, keepdim: bool = False) -> Tensor:
+        if dim is None:
+            return Tensor._make(np.asarray(np.argmin(self._data)), np.dtype(np.int64), False)
+        return self._select_along(np.argmin, dim, keepdim, "argmin").indices
+
+    def gather(self, dim: int, index: Any) -> Tensor:
+        """``out[i][j] = self[index[i][j]][j]`` for dim 0 (torch.gather): indexing, so its
+        gradient scatter-adds."""
+        idx = index._data if isinstance(index, Tensor) else np.asarray(index)
+        (d,) = ops._normalize_dims(dim, self.ndim, "gather")
+        if idx.ndim != self.ndim:
+            raise ValueError(f"gather: index has {idx.ndim} dims, the tensor {self.ndim}")
+        grids = np.ogrid[tuple(slice(n) for n in idx.shape)]
+        full = tuple(idx if i == d else grids[i] for i in range(self.ndim))
+        return self[full]
+
+    def softmax(self, dim: int = -1) -> Tensor:
+        """exp(x - max) / Σ exp(x - max): the max shift changes nothing but keeps exp finite."""
+        e = (self - self.amax(dim, keepdim=True).detach()).exp()
+        return e / e.sum(dim, keepdim=True)
+
+    def log_softmax(self, dim: int = -1) -> Tensor:
+        """(x - max) - log Σ exp(x - max)."""
+        shifted = self - self.amax(dim, keepdim=True).detach()
+        return shifted - shifted.exp().sum(dim, keepdim=True).log()
+
+    # -------------------------------------------------------------------------------- shapes
+    def reshape(self, *shape: Any) -> Tensor:
+        shape = _shape_arg(shape)
+        if shape == self.shape:
+            return self
+        return ops.Reshape.apply(self, shape=shape)
+
+    view = reshape
+
+    def flatten(self, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+        if self.ndim == 0:
+            return self.reshape(1)
+        s, e = start_dim % self.ndim, end_dim % self.ndim
+        return self.reshape(self.shape[:s] + (-1,) + self.shape[e + 1 :])
+
+    def permute(self, *dims: Any) -> Tensor:
+        dims = _shape_arg(dims)
+        if sorted(d % max(self.ndim, 1) for d in dims) != list(range(self.ndim)):
+            raise ValueError(f"permute: {dims} is not a permutation of the dims of shape {self.shape}")
+        dims = tuple(d % self.ndim for d in dims)
+        if dims == tuple(range(self.ndim)):
+            return self
+        return ops.Permute.apply(self, dims=dims)
+
+    def transpose(self, dim0: int, dim1: int) -> Tensor:
+        if self.ndim < 2 and dim0 in (0, -1) and dim1 in (0, -1):
+            return self
+        order = list(range(self.ndim))
+        order[dim0], order[dim1] = order[dim1], order[dim0]
+        return self.permute(*order)
+
+    @property
+    def T(self) -> Tensor:
+        return self.permute(*reversed(range(self.ndim)))
+
+    @property
+    def mT(self) -> Tensor:
+        return self.transpose(-2, -1)
+
+    def expand(self, *shape: Any) -> Tensor:
+        """Broadcast to ``shape`` (-1 keeps a dim); the VJP sums over the broadcast dims."""
+        shape = _shape_arg(shape)
+        lead = len(shape) - self.ndim
+        if lead < 0:
+            raise ValueError(f"expand: cannot expand shape {self.shape} to {shape}: fewer dims")
+        target = tuple(self.shape[i - lead] if (n == -1 and i >= lead) else n for i, n in enumerate(shape))
+        for i, n in enumerate(self.shape):
+            if n != 1 and n != target[lead + i]:
+                raise ValueError(f"expand: cannot expand shape {self.shape} to {shape}")
+        if target == self.shape:
+            return self
+        return ops.Expand.apply(self, shape=target)
+
+    def expand_as(self, other: Tensor) -> Tensor:
+        return self.expand(other.shape)
+
+    def squeeze(self, dim: Any = None) -> Tensor:
+        if dim is None:
+            return self.reshape(tuple(n for n in self.shape if n != 1))
+        dims = ops._normalize_dims(dim, self.ndim, "squeeze")
+        return self.reshape(tuple(n for i, n in enumerate(self.shape) if not (i in dims and n == 1)))
+
+    def unsqueeze(self, dim: int) -> Tensor:
+        if not -self.ndim - 1 <= dim <= self.ndim:
+            raise IndexError(f"unsqueeze: dim {dim} out of range for shape {self.shape}")
+        d = dim % (self.ndim + 1)
+        return self.reshape(self.shape[:d] + (1,) + self.shape[d:])
+
+    def contiguous(self) -> Tensor:
+        return self
+
+    def __getitem__(self, index: Any) -> Tensor:
+        return ops.GetItem.apply(self, index=_index_arg(index))
+
+    def __setitem__(self, index: Any, value: Any) -> None:
+        if self.requires_grad and is_grad_enabled():
+            raise RuntimeError(
+                "in-place assignment into a tensor that requires grad is not supported (it would "
+                "change values the graph depends on); build a new tensor with where(), "
+                "masked_fill() or cat(), or assign inside no_grad() to a leaf"
+            )
+        new = np.array(self._data, copy=True)  # never write into an array a graph may have saved
+        new[_index_arg(index)] = value._data if isinstance(value, Tensor) else value
+        self.data = new
+
+    def __iter__(self) -> Iterator[Tensor]:
+        for i in range(len(self)):
+            yield self[i]
+
+    def split(self, split_size_or_sections: Any, dim: int = 0) -> tuple[Tensor, ...]:
+        """Pieces of ``split_size`` along ``dim`` (the last may be smaller), or of the listed sizes."""
+        (d,) = ops._normalize_dims(dim, self.ndim, "split")
+        n = self.shape[d]
+        if isinstance(split_size_or_sections, (int, np.integer)):
+            size = int(split_size_or_sections)
+            if size <= 0:
+                raise ValueError(f"split: split_size must be positive, got {size}")
+            sizes = [min(size, n - s) for s in range(0, n, size)] or [0]
+        else:
+            sizes = [int(s) for s in split_size_or_sections]
+            if sum(sizes) != n:
+                raise ValueError(f"split: sizes {sizes} do not add up to {n} (dim {dim} of shape {self.shape})")
+        pieces, start = [], 0
+        lead = (slice(None),) * d
+        for s in sizes:
+            pieces.append(self[lead + (slice(start, start + s),)])
+            start += s
+        return tuple(pieces)
+
+    def chunk(self, chunks: int, dim: int = 0) -> tuple[Tensor, ...]:
+        n = self.shape[dim]
+        return self.split(max(1, -(-n // chunks)), dim)
+
+    def masked_fill(self, mask: Any, value: float) -> Tensor:
+        """``value`` where ``mask`` is true, else self (the gradient flows where mask is false)."""
+        return where(mask, value, self)
+
+    # --------------------------------------------------------------------------------- display
+    def __repr__(self) -> str:
+        body = np.array2string(self._data, separator=", ", precision=4, prefix="Tensor(")
+        extra = f", dtype={self.dtype}"
+        if self._ctx is not None:
+            extra += f", grad_fn=<{type(self._ctx).__name__}>"
+        elif self.requires_grad:
+            extra += ", requires_grad=True"
+        return f"Tensor({body}{extra})"
+
+
+# ------------------------------------------------------------------------- broadcasting & dtypes
+
+
+def _category(dt: np.dtype) -> int:
+    return 2 if dt.kind == "f" else (1 if dt.kind in "iu" else 0)
+
+
+def _result_dtype(a: Any, b: Any, floating: bool = False) -> np.dtype:
+    """PyTorch's type promotion. Categories rank bool < int < float; within the highest category
+    present, a dimensioned tensor outranks a 0-d tensor, which outranks a Python number. So
+    float32 tensor * 2.5 stays float32, float32 * 0-d float64 stays float32, int tensor * 2.5 gets
+    the default float dtype, float32 + float64 (both dimensioned) gives float64."""
+
+    def info(x: Any) -> tuple[np.dtype, int]:
+        if isinstance(x, (Tensor, np.ndarray)):
+            return x.dtype, (2 if x.ndim else 1)
+        if isinstance(x, (bool, np.bool_)):
+            return np.dtype(bool), 0
+        if isinstance(x, (int, np.integer)):
+            return np.dtype(np.int64), 0
+        return _default_dtype, 0
+
+    operands = [info(a), info(b)]
+    top = max(_category(d) for d, _ in operands)
+    ranked = [(d, r) for d, r in operands if _category(d) == top]
+    best = max(r for _, r in ranked)
+    if best == 0:
+        dt = ranked[0][0]
+    else:
+        dts = [d for d, r in ranked if r == best]
+        dt = np.promote_types(dts[0], dts[-1])
+    if floating and dt.kind != "f":
+        dt = _default_dtype
+    return np.dtype(dt)
+
+
+def _to_tensor(x: Any, dtype: np.dtype) -> Tensor:
+    if isinstance(x, Tensor):
+        return x if x.dtype == dtype else x.to(dtype)
+    return Tensor._make(np.asarray(x, dtype=dtype), dtype, False)
+
+
+def _broadcast(a: Any, b: Any, op: str, floating: bool = False) -> tuple[Tensor, Tensor]:
+    """The one place where operands get a common dtype and shape (via the `Expand` primitive)."""
+    if not isinstance(a, (Tensor, int, float, bool, np.ndarray, np.number)):
+        raise TypeError(f"{op}: unsupported operand type {type(a).__name__}")
+    if not isinstance(b, (Tensor, int, float, bool, np.ndarray, np.number)):
+        raise TypeError(f"{op}: unsupported operand type {type(b).__name__}")
+    dt = _result_dtype(a, b, floating)
+    ta, tb = _to_tensor(a, dt), _to_tensor(b, dt)
+    if ta.shape == tb.shape:
+        return ta, tb
+    try:
+        shape = np.broadcast_shapes(ta.shape, tb.shape)
+    except ValueError:
+        raise ValueError(f"{op}: shapes {ta.shape} and {tb.shape} cannot be broadcast together") from None
+    return ta.expand(shape), tb.expand(shape)
+
+
+def _shape_arg(shape: tuple[Any, ...]) -> tuple[int, ...]:
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+        shape = tuple(shape[0])
+    return tuple(int(s) for s in shape)
+
+
+def _index_arg(index: Any) -> Any:
+    """Turn tensors and lists inside an index into arrays (NumPy's indexing rules then apply)."""
+    def conv(i: Any) -> Any:
+        if isinstance(i, Tensor):
+            return i._data
+        if isinstance(i, list):
+            return np.asarray(i)
+        return i
+
+    if isinstance(index, tuple):
+        return tuple(conv(i) for i in index)
+    return conv(index)
+
+
+def _seed_gradient(out: Tensor, gradient: Any, op: str) -> Tensor:
+    if gradient is None:
+        if out.numel() != 1:
+            raise RuntimeError(
+                f"{op}: the gradient can be implied only for a one-element output, but this one has "
+                f"shape {out.shape}. Pass gradient= (dL/d output, of shape {out.shape}), or reduce "
+                f"the output to a scalar first, e.g. out.sum().backward()"
+            )
+        return Tensor._make(np.ones(out.shape, dtype=out.dtype), out.dtype, False)
+    g = gradient if isinstance(gradient, Tensor) else Tensor._make(
+        np.asarray(gradient, dtype=out.dtype), out.dtype, False
+    )
+    if g.shape != out.shape:
+        raise RuntimeError(f"{op}: gradient has shape {g.shape} but the output has shape {out.shape}")
+    return g if g.dtype == out.dtype else g.to(out.dtype)
+
+
+# -------------------------------------------------------------------------- free functions
+
+
+def tensor(data: ArrayLike, requires_grad: bool = False, dtype: Any = None) -> Tensor:
+    """``Tensor(data, ...)``, spelled like ``torch.tensor``."""
+    return Tensor(data, requires_grad=requires_grad, dtype=dtype)
+
+
+def matmul(a: Any, b: Any) -> Tensor:
+    """Matrix product with NumPy/PyTorch semantics: 1-D operands are promoted (and the added dim
+    removed), leading batch dims broadcast. Composed from `Matmul`, `Reshape` and `Expand`."""
+    a = a if isinstance(a, Tensor) else Tensor(a)
+    b = b if isinstance(b, Tensor) else Tensor(b)
+    if a.ndim == 0 or b.ndim == 0:
+        raise ValueError(f"matmul: both operands need at least 1 dim, got shapes {a.shape} and {b.shape}")
+    sa, sb = a.shape, b.shape
+    if sa[-1] != (sb[0] if b.ndim == 1 else sb[-2]):
+        raise ValueError(f"matmul: shapes {sa} and {sb} do not align")
+    if a.dtype != b.dtype:
+        dt = _result_dtype(a, b, floating=True)
+        a, b = a.to(dt), b.to(dt)
+    if a.ndim == 1 and b.ndim == 1:
+        return (a.unsqueeze(0) @ b.unsqueeze(1)).reshape(())
+    if a.ndim == 1:
+        return (a.unsqueeze(0) @ b).squeeze(-2)
+    if b.ndim == 1:
+        return (a @ b.unsqueeze(1)).squeeze(-1)
+    if b.ndim == 2 and a.ndim > 2:
+        # (..., n, k) @ (k, m): one big matrix product instead of a batch of small ones
+        out = ops.Matmul.apply(a.reshape(-1, sa[-1]), b)
+        return out.reshape(sa[:-1] + (sb[-1],))
+    try:
+        batch = np.broadcast_shapes(sa[:-2], sb[:-2])
+    except ValueError:
+        raise ValueError(f"matmul: batch dims of shapes {sa} and {sb} cannot be broadcast") from None
+    return ops.Matmul.apply(a.expand(batch + sa[-2:]), b.expand(batch + sb[-2:]))
+
+
+def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
+    """Join tensors along an existing dim (like ``torch.cat``)."""
+    tensors = [t if isinstance(t, Tensor) else Tensor(t) for t in tensors]
+    if not tensors:
+        raise ValueError("cat: expected a non-empty sequence of tensors")
+    ref = tensors[0]
+    (d,) = ops._normalize_dims(dim, ref.ndim, "cat")
+    for t in tensors[1:]:
+        if t.ndim != ref.ndim or any(t.shape[i] != ref.shape[i] for i in range(ref.ndim) if i != d):
+            shapes = ", ".join(str(x.shape) for x in tensors)
+            raise ValueError(f"cat: shapes {shapes} must match except in dim {dim}")
+    dt = ref.dtype
+    for t in tensors[1:]:
+        dt = _result_dtype(Tensor._make(np.empty((1,), dt), dt, False), t)
+    return ops.Cat.apply(*[t.to(dt) for t in tensors], dim=d)
+
+
+def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
+    """Join tensors of one shape along a new dim (``unsqueeze`` each, then ``cat``)."""
+    tensors = [t if isinstance(t, Tensor) else Tensor(t) for t in tensors]
+    if not tensors:
+        raise ValueError("stack: expected a non-empty sequence of tensors")
+    shapes = {t.shape for t in tensors}
+    if len(shapes) != 1:
+        raise ValueError(f"stack: all tensors must have one shape, got {sorted(shapes)}")
+    return cat([t.unsqueeze(dim) for t in tensors], dim)
+
+
+def where(condition: Any, a: Any, b: Any) -> Tensor:
+    """``a`` where ``condition`` is true, else ``b``; all three broadcast together."""
+    c = condition._data if isinstance(condition, Tensor) else np.asarray(condition)
+    if c.dtype != bool:
+        raise TypeError(f"where: the condition must be boolean, got dtype {c.dtype}")
+    ta, tb = _broadcast(a, b, "where")
+    try:
+        shape = np.broadcast_shapes(c.shape, ta.shape)
+    except ValueError:
+        raise ValueError(
+            f"where: condition of shape {c.shape} and values of shape {ta.shape} cannot be broadcast"
+        ) from None
+    cond = Tensor._make(np.broadcast_to(c, shape), np.dtype(bool), False)
+    return ops.Where.apply(cond, ta.expand(shape), tb.expand(shape))
+
+
+def grad(
+    outputs: Tensor | Sequence[Tensor],
+    inputs: Tensor | Sequence[Tensor],
+    grad_outputs: Any = None,
+    create_graph: bool = False,
+    retain_graph: bool | None = None,
+    allow_unused: bool = False,
+) -> tuple[Tensor | None, ...]:
+    """``d outputs / d inputs`` as Tensors, without touching any ``.grad``.
+
+    With ``create_graph=True`` the VJPs are recorded, so the result can be differentiated again
+    (grad of grad, Hessian-vector products). ``retain_graph`` defaults to ``create_graph``.
+    """
+    outs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
+    ins = [inputs] if isinstance(inputs, Tensor) else list(inputs)
+    if grad_outputs is None or isinstance(grad_outputs, (Tensor, np.ndarray)):
+        grad_outputs = [grad_outputs] * len(outs) if len(outs) == 1 else (grad_outputs or [None] * len(outs))
+    if len(grad_outputs) != len(outs):
+        raise ValueError(f"grad: {len(outs)} outputs but {len(grad_outputs)} grad_outputs")
+    for i, t in enumerate(outs):
+        if not t.requires_grad:
+            raise RuntimeError(f"grad: output {i} does not require grad and has no grad_fn")
+    for i, t in enumerate(ins):
+        if not t.requires_grad:
+            raise RuntimeError(f"grad: input {i} (shape {t.shape}) does not require grad")
+    seeds = [_seed_gradient(o, g, "grad") for o, g in zip(outs, grad_outputs)]
+    retain = create_graph if retain_graph is None else retain_graph
+    with set_grad_enabled(create_graph):
+        found = run_backward(
+            [o._node() for o in outs], seeds, retain_graph=retain, capture=[t._node() for t in ins]
+        )
+    assert found is not None
+    result: list[Tensor | None] = []
+    for i, (t, g) in enumerate(zip(ins, found)):
+        if g is None:
+            if not allow_unused:
+                raise RuntimeError(
+                    f"grad: input {i} (shape {t.shape}) was not used to compute the outputs; "
+                    f"pass allow_unused=True to get None for it"
+                )
+            result.append(None)
+        else:
+            result.append(g if create_graph else g.detach())
+    return tuple(result)
+
+
+# ------------------------------------------------------------------------------- factories
+
+
+def _factory(data: np.ndarray, requires_grad: bool) -> Tensor:
+    t = Tensor._make(data, data.dtype, False)
+    if requires_grad:
+        t.requires_grad_(True)
+    return t
+
+
+def _dt(dtype: Any) -> np.dtype:
+    return _default_dtype if dtype is None else np.dtype(dtype)
+
+
+def zeros(*shape: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    return _factory(np.zeros(_shape_arg(shape), _dt(dtype)), requires_grad)
+
+
+def ones(*shape: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    return _factory(np.ones(_shape_arg(shape), _dt(dtype)), requires_grad)
+
+
+def full(shape: Any, fill_value: float, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    return _factory(np.full(_shape_arg((shape,)), fill_value, _dt(dtype)), requires_grad)
+
+
+def zeros_like(t: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    return _factory(np.zeros(t.shape, dtype or t.dtype), requires_grad)
+
+
+def ones_like(t: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    return _factory(np.ones(t.shape, dtype or t.dtype), requires_grad)
+
+
+def randn(*shape: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    """Standard normal samples from the generator seeded by `manual_seed`."""
+    return _factory(_rng.standard_normal(_shape_arg(shape)).astype(_dt(dtype)), requires_grad)
+
+
+def rand(*shape: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    """Uniform samples in [0, 1) from the generator seeded by `manual_seed`."""
+    return _factory(_rng.random(_shape_arg(shape)).astype(_dt(dtype)), requires_grad)
+
+
+def arange(start: float, end: float | None = None, step: float = 1, dtype: Any = None) -> Tensor:
+    if end is None:
+        start, end = 0, start
+    values = np.arange(start, end, step)
+    if dtype is None and values.dtype.kind == "f":
+        values = values.astype(_default_dtype)
+    return _factory(values.astype(dtype) if dtype is not None else values, False)
+
+
+def eye(n: int, m: int | None = None, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    return _factory(np.eye(n, m, dtype=_dt(dtype)), requires_grad)
