@@ -111,12 +111,12 @@ class Function:
         ctx = cls.__new__(cls)
         ctx._to_save = ()
         try:
-            data = cls.forward(ctx, *arrays, **kwargs)
+            raw = cls.forward(ctx, *arrays, **kwargs)
         except (ValueError, IndexError, TypeError) as e:
             shapes = ", ".join(str(a.shape) for a in arrays)
             raise type(e)(f"{ctx._op_name()}: {e} (input shapes: {shapes})") from e
-        if not isinstance(data, np.ndarray):
-            data = np.asarray(data, dtype=arrays[0].dtype if arrays else None)
+        # NumPy returns scalars, not 0-d arrays, from operations on 0-d arrays
+        data = raw if isinstance(raw, np.ndarray) else np.asarray(raw)
         record = _grad_mode.enabled and any(t.requires_grad for t in tensors)
         out = Tensor._make(data, data.dtype, record)
         if not record:
@@ -136,7 +136,7 @@ class Function:
         saved: list[Any] = []
         versions: list[Any] = []
         for item in ctx._to_save:
-            if item is data:
+            if item is raw or item is data:
                 saved.append(_OUTPUT)
                 versions.append(None)
                 ctx._out_data = data

@@ -1,8 +1,10 @@
 """The tensor primitives. Each is one `Function`: a NumPy forward and a VJP written with Tensor ops.
 
 Notation: ``x̄ = dL/dx`` for an input ``x``; ``ȳ = g`` is the upstream gradient of the output.
-Elementwise binary primitives receive inputs of one shape: broadcasting happens before them, in
-one place, through the `Expand` primitive (whose VJP is a sum). No VJP here deals with it.
+Every input of an elementwise primitive that needs a gradient arrives at the output's shape:
+broadcasting happens before, in one place (``tensor._broadcast``), through the `Expand`
+primitive, whose VJP is a sum. So no VJP here deals with broadcasting. (Constants, which get no
+gradient, may be smaller; NumPy broadcasts them.)
 
 Everything else (sub, mean, var, softmax, log_softmax, matmul of vectors, stack, split, ...) is
 composed from these in ``tensor.py`` and ``functional.py``.

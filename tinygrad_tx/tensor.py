@@ -676,6 +676,16 @@ def _to_tensor(x: Any, dtype: np.dtype) -> Tensor:
 
 def _broadcast(a: Any, b: Any, op: str, floating: bool = False) -> tuple[Tensor, Tensor]:
     """The one place where operands get a common dtype and shape (via the `Expand` primitive)."""
+    # fast paths for the common cases: two tensors of one dtype, a float tensor and a Python number
+    if type(a) is Tensor:
+        if type(b) is Tensor and a._data.dtype == b._data.dtype and (a._data.dtype.kind == "f" or not floating):
+            if a._data.shape == b._data.shape:
+                return a, b
+            return _expand_both(a, b, op)
+        if type(b) in (float, int) and a._data.dtype.kind == "f":
+            return a, Tensor._make(np.asarray(b, a._data.dtype), a._data.dtype, False)
+    elif type(b) is Tensor and type(a) in (float, int) and b._data.dtype.kind == "f":
+        return Tensor._make(np.asarray(a, b._data.dtype), b._data.dtype, False), b
     if not isinstance(a, (Tensor, int, float, bool, np.ndarray, np.number)):
         raise TypeError(f"{op}: unsupported operand type {type(a).__name__}")
     if not isinstance(b, (Tensor, int, float, bool, np.ndarray, np.number)):
@@ -684,11 +694,27 @@ def _broadcast(a: Any, b: Any, op: str, floating: bool = False) -> tuple[Tensor,
     ta, tb = _to_tensor(a, dt), _to_tensor(b, dt)
     if ta.shape == tb.shape:
         return ta, tb
+    return _expand_both(ta, tb, op)
+
+
+def _expand_both(ta: Tensor, tb: Tensor, op: str) -> tuple[Tensor, Tensor]:
     try:
         shape = np.broadcast_shapes(ta.shape, tb.shape)
     except ValueError:
         raise ValueError(f"{op}: shapes {ta.shape} and {tb.shape} cannot be broadcast together") from None
-    return ta.expand(shape), tb.expand(shape)
+    return _expand_to(ta, shape), _expand_to(tb, shape)
+
+
+def _expand_to(t: Tensor, shape: tuple[int, ...]) -> Tensor:
+    """Broadcast ``t`` to ``shape`` with the `Expand` primitive if it takes part in the graph.
+
+    Only operands that need a gradient must arrive at the output's shape (their VJP must come
+    back at their own shape, and `Expand` turns that into a sum). A constant is left as it is:
+    NumPy broadcasts it inside the primitive, and nothing flows back to it.
+    """
+    if t.requires_grad and is_grad_enabled() and t.shape != shape:
+        return t.expand(shape)
+    return t
 
 
 def _shape_arg(shape: tuple[Any, ...]) -> tuple[int, ...]:
@@ -801,13 +827,14 @@ def where(condition: Any, a: Any, b: Any) -> Tensor:
         raise TypeError(f"where: the condition must be boolean, got dtype {c.dtype}")
     ta, tb = _broadcast(a, b, "where")
     try:
-        shape = np.broadcast_shapes(c.shape, ta.shape)
+        shape = np.broadcast_shapes(c.shape, ta.shape, tb.shape)
     except ValueError:
         raise ValueError(
-            f"where: condition of shape {c.shape} and values of shape {ta.shape} cannot be broadcast"
+            f"where: condition of shape {c.shape} and values of shapes {ta.shape}, {tb.shape} "
+            f"cannot be broadcast together"
         ) from None
-    cond = Tensor._make(np.broadcast_to(c, shape), np.dtype(bool), False)
-    return ops.Where.apply(cond, ta.expand(shape), tb.expand(shape))
+    cond = Tensor._make(c, c.dtype, False)
+    return ops.Where.apply(cond, _expand_to(ta, shape), _expand_to(tb, shape))
 
 
 def grad(

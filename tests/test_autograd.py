@@ -1,0 +1,357 @@
+"""The backward algorithm on Tensors: seed examples, reuse, deep graphs, errors, memory, grad mode."""
+
+from __future__ import annotations
+
+import gc
+import weakref
+
+import numpy as np
+import pytest
+import torch
+
+import tinygrad_tx as tx
+from tinygrad_tx import Function, Tensor
+from tinygrad_tx.manual.seeds import relu_mlp_backward, relu_mlp_forward, staged_f_backward
+
+f64 = np.float64
+
+
+def t64(a, requires_grad: bool = False) -> Tensor:
+    return Tensor(np.asarray(a, dtype=f64), requires_grad=requires_grad)
+
+
+# ------------------------------------------------------------------------------ the seed examples
+
+
+def test_staged_example_tensor_is_bit_exact_against_hand_staged_code() -> None:
+    x, y = t64(3.0, True), t64(-4.0, True)
+    f = (x + y.sigmoid()) / (x.sigmoid() + (x + y) ** 2)
+    f.backward()
+    hand = staged_f_backward(3.0, -4.0)
+    assert f.item() == pytest.approx(hand["f"], rel=1e-15)
+    # The Tensor engine's division is one primitive (b̄ = -ȳ a / b²), so its arithmetic differs from
+    # the Value engine's a · b⁻¹; both are checked against torch to the last couple of bits.
+    assert x.grad.item() == pytest.approx(hand["dx"], rel=1e-14)
+    assert y.grad.item() == pytest.approx(hand["dy"], rel=1e-14)
+
+
+def test_staged_example_tensor_bit_exact_when_written_with_the_same_stages() -> None:
+    """Written as the hand-staged code is (``num * den**-1``), the engine is exact to the bit."""
+    x, y = t64(3.0, True), t64(-4.0, True)
+    f = (x + y.sigmoid()) * (x.sigmoid() + (x + y) ** 2.0) ** -1.0
+    f.backward()
+    hand = staged_f_backward(3.0, -4.0)
+    assert f.item() == hand["f"]
+    assert x.grad.item() == hand["dx"]
+    assert y.grad.item() == hand["dy"]
+
+
+def test_relu_mlp_matrix_recursion_matches_engine() -> None:
+    rng = np.random.default_rng(0)
+    sizes = [4, 8, 6, 3]
+    Ws = [rng.standard_normal((o, i)) for i, o in zip(sizes[:-1], sizes[1:])]
+    bs = [rng.standard_normal((o, 1)) for o in sizes[1:]]
+    x = rng.standard_normal((4, 5))
+    R = rng.standard_normal((3, 5))  # L = Σ z_M ⊙ R, so dL/dz_M = R
+    zM, cache = relu_mlp_forward(x, Ws, bs)
+    dW, db, dx = relu_mlp_backward(R, Ws, cache)
+
+    tW = [t64(W, True) for W in Ws]
+    tb = [t64(b, True) for b in bs]
+    tx_in = t64(x, True)
+    a = tx_in
+    for layer, (W, b) in enumerate(zip(tW, tb)):
+        z = b + W @ a
+        a = z.relu() if layer < len(tW) - 1 else z
+    (a * t64(R)).sum().backward()
+    np.testing.assert_allclose(a.data, zM, rtol=1e-14)
+    for l in range(len(Ws)):
+        np.testing.assert_allclose(tW[l].grad, dW[l], rtol=1e-13, atol=1e-14)
+        np.testing.assert_allclose(tb[l].grad, db[l], rtol=1e-13, atol=1e-14)
+    np.testing.assert_allclose(tx_in.grad, dx, rtol=1e-13, atol=1e-14)
+
+
+# ---------------------------------------------------------------------------------- accumulation
+
+
+def test_reuse_accumulates() -> None:
+    a = t64([1.0, 2.0], True)
+    b = a + a
+    c = b + b
+    b.retain_grad()
+    c.sum().backward()
+    np.testing.assert_array_equal(a.grad, [4.0, 4.0])
+    np.testing.assert_array_equal(b.grad, [2.0, 2.0])
+
+
+def test_diamond_matches_torch() -> None:
+    x0 = np.array([0.3, -1.2, 2.0])
+    x = t64(x0, True)
+    u, v = x.tanh(), x.exp()
+    ((u * v) + u).sum().backward()
+    tx_ = torch.tensor(x0, requires_grad=True)
+    tu, tv = tx_.tanh(), tx_.exp()
+    ((tu * tv) + tu).sum().backward()
+    np.testing.assert_allclose(x.grad, tx_.grad.numpy(), rtol=1e-15)
+
+
+def test_gradients_accumulate_across_backward_calls_until_zeroed() -> None:
+    x = t64([1.0, 2.0], True)
+    (x * x).sum().backward()
+    (x * x).sum().backward()
+    np.testing.assert_array_equal(x.grad, [4.0, 8.0])
+
+
+def test_leaf_grads_are_independent_arrays() -> None:
+    a, b = t64([1.0], True), t64([2.0], True)
+    (a + b).backward(np.array([1.0]))
+    a.grad *= 10  # a user (or clip_grad_norm_) scaling in place must not touch b.grad
+    assert b.grad[0] == 1.0
+
+
+def test_retain_grad_on_intermediate() -> None:
+    x = t64([1.0, -2.0, 3.0], True)
+    h = x * 2
+    h.retain_grad()
+    y = (h * h).sum()
+    y.backward()
+    np.testing.assert_array_equal(h.grad, 2 * h.data)
+    assert y.grad is None  # not retained
+
+
+# ------------------------------------------------------------------------------------ deep graphs
+
+
+def test_deep_chain_of_a_million_tensor_nodes() -> None:
+    x = t64([1.0, 2.0], True)
+    y = x
+    for _ in range(1_000_000):
+        y = -y
+    y.sum().backward()
+    np.testing.assert_array_equal(x.grad, [1.0, 1.0])
+
+
+# ---------------------------------------------------------------------------------- clear errors
+
+
+def test_backward_twice_raises_and_leaves_grads_untouched() -> None:
+    x = t64([1.0, 2.0], True)
+    y = (x * x).sum()
+    y.backward()
+    before = x.grad.copy()
+    with pytest.raises(RuntimeError, match="second time.*retain_graph=True"):
+        y.backward()
+    np.testing.assert_array_equal(x.grad, before)
+
+
+def test_backward_twice_with_retain_graph() -> None:
+    x = t64([1.0, 2.0], True)
+    y = (x * x).sum()
+    y.backward(retain_graph=True)
+    y.backward()
+    np.testing.assert_array_equal(x.grad, [4.0, 8.0])
+
+
+def test_shared_subgraph_freed_by_first_backward() -> None:
+    x = t64([1.0, 2.0], True)
+    h = x.exp()
+    a, b = h.sum(), (h * 3).sum()
+    a.backward()
+    with pytest.raises(RuntimeError, match="'exp' saved for backward were released"):
+        b.backward()
+
+
+def test_non_scalar_backward_needs_a_gradient() -> None:
+    x = t64(np.ones((2, 3)), True)
+    y = x * 2
+    with pytest.raises(RuntimeError, match=r"one-element output.*shape \(2, 3\).*gradient="):
+        y.backward()
+    y.backward(np.full((2, 3), 0.5))
+    np.testing.assert_array_equal(x.grad, np.ones((2, 3)))
+    with pytest.raises(RuntimeError, match=r"gradient has shape \(3,\) but the output has shape \(2, 3\)"):
+        (x * 2).backward(np.ones(3))
+
+
+def test_backward_on_tensor_without_graph() -> None:
+    with pytest.raises(RuntimeError, match="does not require grad"):
+        t64([1.0]).sum().backward()
+
+
+def test_int_tensors_cannot_require_grad() -> None:
+    with pytest.raises(TypeError, match="only floating-point tensors can require gradients.*int64"):
+        Tensor([1, 2, 3], requires_grad=True)
+    with pytest.raises(TypeError, match="int64"):
+        Tensor(np.arange(3)).requires_grad_()
+
+
+@pytest.mark.parametrize(
+    "make, message",
+    [
+        (lambda: t64(np.ones((3, 4))) @ t64(np.ones((5, 2))), r"matmul: shapes \(3, 4\) and \(5, 2\) do not align"),
+        (lambda: t64(np.ones(3)) + t64(np.ones(4)), r"add: shapes \(3,\) and \(4,\) cannot be broadcast"),
+        (lambda: t64(np.ones((2, 3))) * t64(np.ones((3, 2))), r"mul: shapes \(2, 3\) and \(3, 2\)"),
+        (lambda: t64(np.ones(6)).reshape(4, 2), r"reshape: cannot reshape \(6,\).*to \(4, 2\)"),
+        (lambda: t64(np.ones(3)).expand(2, 4), r"expand: cannot expand shape \(3,\) to \(2, 4\)"),
+        (lambda: tx.cat([t64(np.ones((2, 3))), t64(np.ones((2, 4)))]), r"cat: shapes \(2, 3\), \(2, 4\)"),
+        (lambda: t64(np.ones((2, 3))).sum(dim=2), r"sum: dim 2 is out of range"),
+        (lambda: t64(np.ones((2, 3, 4))) @ t64(np.ones((5, 4, 2))), r"matmul: batch dims of shapes"),
+        (lambda: t64(np.ones(3))[5], r"getitem: .*index 5 is out of bounds.*\(3,\)"),
+        (lambda: tx.where(t64(np.ones(2)) > 0, t64(np.ones(3)), 0.0), r"where: condition of shape \(2,\)"),
+    ],
+)
+def test_shape_errors_name_the_op_and_the_shapes(make, message) -> None:
+    with pytest.raises((ValueError, IndexError, RuntimeError), match=message):
+        make()
+
+
+def test_mutating_a_saved_array_raises() -> None:
+    x = t64([1.0, 2.0, 3.0], True)
+    y = (x * x).sum()
+    with pytest.raises(ValueError, match="read-only"):
+        x.data[0] = 5.0  # the array mul saved for backward is protected
+    e = x.exp()
+    with pytest.raises(ValueError, match="read-only"):
+        e.data += 1.0  # exp saved its output
+    y.backward()
+    np.testing.assert_array_equal(x.grad, [2.0, 4.0, 6.0])
+
+
+def test_replacing_the_data_of_a_saved_tensor_is_caught_at_backward() -> None:
+    x = t64([1.0, 2.0, 3.0], True)
+    y = (x * x).sum()
+    x.data = np.array([9.0, 9.0, 9.0])  # a new array: the saved tensor's version changed
+    with pytest.raises(RuntimeError, match=r"mul: saved tensor 0 \(shape \(3,\)\) was modified"):
+        y.backward()
+
+
+def test_setitem_on_a_tensor_that_requires_grad_is_refused() -> None:
+    x = t64([1.0, 2.0], True)
+    with pytest.raises(RuntimeError, match="in-place assignment"):
+        x[0] = 3.0
+    c = t64([1.0, 2.0])
+    s = x * c
+    c[0] = 7.0  # allowed (c needs no gradient), but mul saved c for x's gradient: caught at backward
+    with pytest.raises(RuntimeError, match="mul: saved tensor 1 .* was modified"):
+        s.sum().backward()
+
+
+def test_custom_function_with_a_wrong_gradient_shape_is_named() -> None:
+    class Bad(Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x * 2
+
+        @staticmethod
+        def backward(ctx, g):
+            return g.sum()
+
+    x = t64([1.0, 2.0], True)
+    message = r"bad.backward returned a gradient of shape \(\) for input 0 of shape \(2,\)"
+    with pytest.raises(RuntimeError, match=message):
+        Bad.apply(x).sum().backward()
+
+
+# ------------------------------------------------------------------------------------ memory
+
+
+def test_graph_is_freed_after_backward() -> None:
+    x = t64(np.ones(1000), True)
+    h = x * 2
+    y = (h * h).sum()
+    ref = weakref.ref(h)
+    del h
+    assert ref() is not None  # mul saved it for backward
+    y.backward()
+    assert ref() is None  # released by backward, without the garbage collector
+    assert y.grad_fn._freed
+
+
+def test_graph_is_freed_when_output_is_dropped_without_backward() -> None:
+    gc.disable()
+    try:
+        x = t64(np.ones(10), True)
+        y = (x.exp() * 2).sum()
+        ref = weakref.ref(y.grad_fn)
+        del y
+        assert ref() is None  # no reference cycles: reference counting frees it
+    finally:
+        gc.enable()
+
+
+# -------------------------------------------------------------------------------- grad mode, grad()
+
+
+def test_no_grad_context_and_decorator() -> None:
+    x = t64([1.0], True)
+    with tx.no_grad():
+        y = x * 2
+    assert not y.requires_grad and y.grad_fn is None
+
+    @tx.no_grad()
+    def f(t):
+        return t * 3
+
+    assert not f(x).requires_grad
+    assert (x * 2).requires_grad
+    with tx.no_grad():
+        with tx.enable_grad():
+            assert (x * 2).requires_grad
+
+
+def test_grad_does_not_touch_dot_grad_and_reports_unused_inputs() -> None:
+    x, z = t64([1.0, 2.0], True), t64([3.0], True)
+    (gx,) = tx.grad((x * x).sum(), x)
+    np.testing.assert_array_equal(gx.data, [2.0, 4.0])
+    assert x.grad is None
+    with pytest.raises(RuntimeError, match="was not used"):
+        tx.grad((x * x).sum(), [x, z])
+    gx, gz = tx.grad((x * x).sum(), [x, z], allow_unused=True)
+    assert gz is None
+
+
+def test_hessian_vector_product_matches_torch() -> None:
+    rng = np.random.default_rng(1)
+    x0, W0, v0 = rng.standard_normal(4), rng.standard_normal((4, 4)), rng.standard_normal(4)
+
+    def f(x, W, lib):
+        h = (W @ x).tanh()
+        return (h * h).sum() + (x**3).sum() * lib.sigmoid(x[0])
+
+    x, W, v = t64(x0, True), t64(W0, True), t64(v0)
+    (g,) = tx.grad(f(x, W, _TxLib), x, create_graph=True)
+    hv_x, hv_W = tx.grad((g * v).sum(), [x, W])
+
+    tx_, tW = torch.tensor(x0, requires_grad=True), torch.tensor(W0, requires_grad=True)
+    (tg,) = torch.autograd.grad(f(tx_, tW, torch), tx_, create_graph=True)
+    thx, thW = torch.autograd.grad((tg * torch.tensor(v0)).sum(), [tx_, tW])
+    np.testing.assert_allclose(g.data, tg.detach().numpy(), rtol=1e-12)
+    np.testing.assert_allclose(hv_x.data, thx.numpy(), rtol=1e-11, atol=1e-13)
+    np.testing.assert_allclose(hv_W.data, thW.numpy(), rtol=1e-11, atol=1e-13)
+
+
+class _TxLib:
+    @staticmethod
+    def sigmoid(t):
+        return t.sigmoid()
+
+
+def test_create_graph_false_records_nothing() -> None:
+    x = t64([1.0, 2.0], True)
+    (g,) = tx.grad((x * x).sum(), x)
+    assert not g.requires_grad and g.grad_fn is None
+
+
+def test_dtypes_flow_end_to_end() -> None:
+    x32 = Tensor(np.ones(3, dtype=np.float32), requires_grad=True)
+    (x32 * 2.5).sum().backward()
+    assert x32.grad.dtype == np.float32
+    x64 = Tensor(np.ones(3), requires_grad=True)
+    (x64.to(np.float32) * 2).sum().backward()
+    assert x64.grad.dtype == np.float64
+    np.testing.assert_array_equal(x64.grad, [2.0, 2.0, 2.0])
+    assert Tensor([1.0]).dtype == np.float32
+    tx.set_default_dtype(np.float64)
+    try:
+        assert Tensor([1.0]).dtype == np.float64
+    finally:
+        tx.set_default_dtype(np.float32)
