@@ -332,6 +332,9 @@ class Tensor:
     def relu(self) -> Tensor:
         return ops.Relu.apply(self)
 
+    def erf(self) -> Tensor:
+        return ops.Erf.apply(self)
+
     def sqrt(self) -> Tensor:
         return self**0.5
 
@@ -677,14 +680,14 @@ def _to_tensor(x: Any, dtype: np.dtype) -> Tensor:
 def _broadcast(a: Any, b: Any, op: str, floating: bool = False) -> tuple[Tensor, Tensor]:
     """The one place where operands get a common dtype and shape (via the `Expand` primitive)."""
     # fast paths for the common cases: two tensors of one dtype, a float tensor and a Python number
-    if type(a) is Tensor:
-        if type(b) is Tensor and a._data.dtype == b._data.dtype and (a._data.dtype.kind == "f" or not floating):
+    if isinstance(a, Tensor):
+        if isinstance(b, Tensor) and a._data.dtype == b._data.dtype and (a._data.dtype.kind == "f" or not floating):
             if a._data.shape == b._data.shape:
                 return a, b
             return _expand_both(a, b, op)
         if type(b) in (float, int) and a._data.dtype.kind == "f":
             return a, Tensor._make(np.asarray(b, a._data.dtype), a._data.dtype, False)
-    elif type(b) is Tensor and type(a) in (float, int) and b._data.dtype.kind == "f":
+    elif isinstance(b, Tensor) and type(a) in (float, int) and b._data.dtype.kind == "f":
         return Tensor._make(np.asarray(a, b._data.dtype), b._data.dtype, False), b
     if not isinstance(a, (Tensor, int, float, bool, np.ndarray, np.number)):
         raise TypeError(f"{op}: unsupported operand type {type(a).__name__}")

@@ -1,0 +1,292 @@
+"""Every layer, and the whole GPT, against PyTorch in float64: forward, input and parameter gradients.
+
+Tolerance: relative error ≤ 1e-10 per tensor (max |a - b| / max |b|), as the GPT issue states.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+import tinygrad_tx as tx
+from tinygrad_tx import Tensor, nn
+from tinygrad_tx import functional as F
+
+from .torch_reference import TorchGPT, copy_to_torch
+
+REL = 1e-10
+
+
+def rel_err(a: np.ndarray, b: np.ndarray) -> float:
+    scale = max(np.abs(b).max(), 1e-300)
+    return float(np.abs(a - b).max() / scale)
+
+
+def assert_close(a: np.ndarray, b: np.ndarray, what: str) -> None:
+    assert a.shape == b.shape, f"{what}: shape {a.shape} vs torch {b.shape}"
+    assert rel_err(a, b) <= REL, f"{what}: relative error {rel_err(a, b):.3g} > {REL}"
+
+
+@pytest.fixture(autouse=True)
+def float64_default():
+    tx.set_default_dtype(np.float64)
+    tx.manual_seed(0)
+    yield
+    tx.set_default_dtype(np.float32)
+
+
+def run_layer(layer, tlayer, x0: np.ndarray, transpose: set[str], int_input: bool = False) -> None:
+    """Forward both, backward a random weighting of the output, compare output and every gradient."""
+    rng = np.random.default_rng(1)
+    for name, p in layer.named_parameters():
+        tp = dict(tlayer.named_parameters())[name]
+        with torch.no_grad():
+            tp.copy_(torch.from_numpy(p.data.T.copy() if name in transpose else p.data.copy()))
+    if int_input:
+        x, tx_in = x0, torch.from_numpy(x0)
+    else:
+        x = Tensor(x0, requires_grad=True)
+        tx_in = torch.from_numpy(x0.copy()).requires_grad_(True)
+    y = layer(x)
+    ty = tlayer(tx_in)
+    assert_close(y.data, ty.detach().numpy(), "output")
+    R = rng.standard_normal(y.shape)
+    (y * Tensor(R)).sum().backward()
+    (ty * torch.from_numpy(R)).sum().backward()
+    if not int_input:
+        assert_close(x.grad, tx_in.grad.numpy(), "input gradient")
+    for name, p in layer.named_parameters():
+        tg = dict(tlayer.named_parameters())[name].grad.numpy()
+        assert_close(p.grad, tg.T if name in transpose else tg, f"{name} gradient")
+
+
+@pytest.mark.parametrize("shape", [(5, 4), (2, 3, 4), (4,)])
+def test_linear(shape) -> None:
+    run_layer(nn.Linear(4, 3), torch.nn.Linear(4, 3, dtype=torch.float64),
+              np.random.default_rng(0).standard_normal(shape), {"weight"})
+
+
+def test_linear_without_bias() -> None:
+    run_layer(nn.Linear(4, 3, bias=False), torch.nn.Linear(4, 3, bias=False, dtype=torch.float64),
+              np.random.default_rng(0).standard_normal((2, 4)), {"weight"})
+
+
+def test_embedding_with_repeated_indices() -> None:
+    idx = np.array([[1, 3, 1, 1], [0, 3, 5, 1]])
+    run_layer(nn.Embedding(6, 5), torch.nn.Embedding(6, 5, dtype=torch.float64), idx, set(), int_input=True)
+
+
+def test_embedding_rejects_out_of_range_and_negative_indices() -> None:
+    emb = nn.Embedding(4, 2)
+    with pytest.raises(IndexError, match="index 4 is out of range for 4 embeddings"):
+        emb(np.array([0, 4]))
+    with pytest.raises(IndexError, match="index -1 is out of range"):
+        emb(np.array([-1, 2]))
+
+
+@pytest.mark.parametrize("shape", [(3, 6), (2, 4, 6)])
+def test_layernorm(shape) -> None:
+    ln = nn.LayerNorm(6)
+    ln.weight.data = np.random.default_rng(2).standard_normal(6)
+    ln.bias.data = np.random.default_rng(3).standard_normal(6)
+    run_layer(ln, torch.nn.LayerNorm(6, dtype=torch.float64), np.random.default_rng(0).standard_normal(shape), set())
+
+
+def test_layernorm_of_constant_rows_is_finite() -> None:
+    x = Tensor(np.full((2, 8), 3.0), requires_grad=True)
+    y = nn.LayerNorm(8)(x)
+    (y * Tensor(np.arange(8.0))).sum().backward()
+    assert np.isfinite(y.data).all() and np.isfinite(x.grad).all()
+
+
+@pytest.mark.parametrize("approximate", ["none", "tanh"])
+def test_gelu(approximate) -> None:
+    run_layer(nn.GELU(approximate), torch.nn.GELU(approximate=approximate),
+              np.random.default_rng(0).standard_normal((4, 7)) * 3, set())
+
+
+def test_relu() -> None:
+    run_layer(nn.ReLU(), torch.nn.ReLU(), np.random.default_rng(0).standard_normal((4, 7)), set())
+
+
+@pytest.mark.parametrize("n_head, B, T", [(1, 1, 1), (2, 2, 5), (3, 2, 4), (4, 3, 6)])
+def test_causal_self_attention(n_head, B, T) -> None:
+    from .torch_reference import TorchAttention
+
+    cfg = nn.GPTConfig(n_embd=12, n_head=n_head)
+    attn = nn.CausalSelfAttention(12, n_head)
+    run_layer(attn, TorchAttention(cfg, "attn").double(), np.random.default_rng(0).standard_normal((B, T, 12)),
+              {"c_attn.weight", "c_proj.weight"})
+
+
+@pytest.mark.parametrize("activation", ["gelu_tanh", "gelu", "relu"])
+def test_block(activation) -> None:
+    from .torch_reference import TorchBlock
+
+    cfg = nn.GPTConfig(n_embd=8, n_head=2, activation=activation)
+    block = nn.Block(8, 2, activation=activation)
+    for name, p in block.named_parameters():  # non-trivial LayerNorm parameters
+        if ".ln_" in "." + name:
+            p.data = np.random.default_rng(len(name)).standard_normal(p.shape)
+    lin = {n for n, _ in block.named_parameters() if n.endswith("weight") and "ln_" not in n}
+    run_layer(block, TorchBlock(cfg, "h.0").double(), np.random.default_rng(0).standard_normal((2, 5, 8)), lin)
+
+
+def gpt_pair(lora_rank: int = 0, **kw):
+    cfg = nn.GPTConfig(vocab_size=11, block_size=8, n_layer=2, n_head=2, n_embd=8, lora_rank=lora_rank,
+                       lora_alpha=2.0, **kw)
+    model = nn.GPT(cfg)
+    rng = np.random.default_rng(5)
+    for _name, p in model.named_parameters():  # random everything, including LoRA B (zero at init)
+        p.data = rng.standard_normal(p.shape) * 0.3
+    tmodel = TorchGPT(cfg).double()
+    copy_to_torch(model, tmodel)
+    return cfg, model, tmodel
+
+
+@pytest.mark.parametrize("lora_rank, targets", [(0, ("c_attn", "c_proj")), (2, ("c_attn", "c_proj")),
+                                                 (3, ("c_fc", "attn.c_proj"))])
+def test_whole_gpt_loss_and_every_gradient(lora_rank, targets) -> None:
+    cfg, model, tmodel = gpt_pair(lora_rank, lora_targets=targets)
+    rng = np.random.default_rng(6)
+    idx, targets_ = rng.integers(0, 11, (3, 8)), rng.integers(0, 11, (3, 8))
+    logits, loss = model(idx, targets_)
+    tlogits, tloss = tmodel(torch.from_numpy(idx), torch.from_numpy(targets_))
+    assert_close(logits.data, tlogits.detach().numpy(), "logits")
+    assert abs(loss.item() - tloss.item()) <= REL * abs(tloss.item())
+    loss.backward()
+    tloss.backward()
+    from tinygrad_tx.nn.torch_io import linear_weight_names
+
+    lin = linear_weight_names(model)
+    tparams = dict(tmodel.named_parameters())
+    names = [n for n, p in model.named_parameters() if p.requires_grad]
+    assert names, "something must train"
+    for name, p in model.named_parameters():
+        tg = tparams[name].grad
+        if not p.requires_grad:
+            assert p.grad is None, f"frozen {name} got a gradient"
+            continue
+        tg = tg.numpy()
+        assert_close(p.grad, tg.T if name in lin else tg, f"{name} gradient")
+    if lora_rank:
+        assert all(n.endswith(("lora_A", "lora_B")) for n in names)
+
+
+def test_lora_merge_and_unmerge_round_trip() -> None:
+    cfg, model, _ = gpt_pair(2)
+    idx = np.random.default_rng(0).integers(0, 11, (2, 8))
+    before = model(idx)[0].data
+    layer = model.h[0].attn.c_attn
+    w0 = layer.weight.data.copy()
+    for m in model.modules():
+        if isinstance(m, nn.LoRALinear):
+            m.merge()
+    np.testing.assert_allclose(model(idx)[0].data, before, rtol=1e-12, atol=1e-12)
+    for m in model.modules():
+        if isinstance(m, nn.LoRALinear):
+            m.unmerge()
+    np.testing.assert_allclose(layer.weight.data, w0, rtol=0, atol=1e-14)
+
+
+def test_extreme_logits_give_finite_loss_and_gradients() -> None:
+    logits = Tensor(np.array([[1e4, -1e4, 0.0], [-1e4, 1e4, 5.0]]), requires_grad=True)
+    loss = F.cross_entropy(logits, np.array([1, 0]))
+    loss.backward()
+    tl = torch.tensor(logits.data, requires_grad=True)
+    tloss = torch.nn.functional.cross_entropy(tl, torch.tensor([1, 0]))
+    tloss.backward()
+    assert np.isfinite(loss.item()) and np.isfinite(logits.grad).all()
+    assert loss.item() == pytest.approx(tloss.item(), rel=1e-12)
+    np.testing.assert_allclose(logits.grad, tl.grad.numpy(), rtol=1e-12, atol=1e-300)
+    s = F.softmax(logits, -1)
+    assert np.isfinite(s.data).all()
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_cross_entropy_with_ignore_index(reduction) -> None:
+    rng = np.random.default_rng(0)
+    x0, t0 = rng.standard_normal((6, 5)), np.array([1, -100, 4, 0, -100, 2])
+    x = Tensor(x0, requires_grad=True)
+    loss = F.cross_entropy(x, t0, ignore_index=-100, reduction=reduction)
+    tx_in = torch.tensor(x0, requires_grad=True)
+    tl = torch.nn.functional.cross_entropy(tx_in, torch.tensor(t0), ignore_index=-100, reduction=reduction)
+    R = rng.standard_normal(loss.shape)
+    (loss * Tensor(R)).sum().backward()
+    (tl * torch.tensor(R)).sum().backward()
+    assert_close(loss.data, tl.detach().numpy(), "loss")
+    assert_close(x.grad, tx_in.grad.numpy(), "gradient")
+
+
+def test_scaled_dot_product_attention_matches_torch() -> None:
+    rng = np.random.default_rng(0)
+    q0, k0, v0 = (rng.standard_normal((2, 3, 5, 4)) for _ in range(3))
+    q, k, v = (Tensor(a, requires_grad=True) for a in (q0, k0, v0))
+    out = F.scaled_dot_product_attention(q, k, v, is_causal=True)
+    tq, tk, tv = (torch.tensor(a, requires_grad=True) for a in (q0, k0, v0))
+    tout = torch.nn.functional.scaled_dot_product_attention(tq, tk, tv, is_causal=True)
+    R = rng.standard_normal(out.shape)
+    (out * Tensor(R)).sum().backward()
+    (tout * torch.tensor(R)).sum().backward()
+    assert_close(out.data, tout.detach().numpy(), "output")
+    for a, b in ((q, tq), (k, tk), (v, tv)):
+        assert_close(a.grad, b.grad.numpy(), "gradient")
+
+
+def test_dropout_is_seeded_and_off_in_eval() -> None:
+    d = nn.Dropout(0.5)
+    x = Tensor(np.ones((4, 4)))
+    tx.manual_seed(3)
+    a = d(x).data
+    tx.manual_seed(3)
+    b = d(x).data
+    np.testing.assert_array_equal(a, b)
+    assert set(np.unique(a)) <= {0.0, 2.0}
+    d.eval()
+    np.testing.assert_array_equal(d(x).data, x.data)
+
+
+def test_module_api() -> None:
+    cfg, model, _ = gpt_pair(0)
+    names = [n for n, _ in model.named_parameters()]
+    assert names[:3] == ["wte.weight", "wpe.weight", "h.0.ln_1.weight"]
+    assert names[-1] == "lm_head.weight" and "h.1.mlp.c_proj.bias" in names
+    assert model.h[0].attn.c_attn.weight.shape == (8, 24)
+    assert model.lm_head.weight.shape == (8, 11)
+    assert model.num_parameters() == sum(p.numel() for p in model.parameters())
+    sd = model.state_dict()
+    sd["h.0.attn.c_attn.weight"] = np.zeros((8, 3))
+    before = {n: p.data.copy() for n, p in model.named_parameters()}
+    with pytest.raises(ValueError, match=r"h.0.attn.c_attn.weight: shape \(8, 3\) in the state dict, \(8, 24\)"):
+        model.load_state_dict(sd)
+    for n, p in model.named_parameters():  # nothing half-loaded
+        np.testing.assert_array_equal(p.data, before[n])
+    model.eval()
+    assert not model.h[0].attn.training
+    model.requires_grad_(False)
+    assert model.num_parameters(trainable_only=True) == 0
+    assert "(c_attn): Linear(in_features=8, out_features=24, bias=True)" in repr(model)
+
+
+def test_generate_is_deterministic_for_a_seed() -> None:
+    cfg, model, _ = gpt_pair(0)
+    a = model.generate(np.array([[1, 2]]), 12, temperature=0.8, top_k=5, seed=7)
+    b = model.generate(np.array([[1, 2]]), 12, temperature=0.8, top_k=5, seed=7)
+    np.testing.assert_array_equal(a, b)
+    assert a.shape == (1, 14)
+    greedy = model.generate(np.array([[1, 2]]), 3, temperature=0)
+    logits, _ = model(np.array([[1, 2]]))
+    assert greedy[0, 2] == logits.data[0, -1].argmax()
+
+
+def test_torch_state_dict_round_trip() -> None:
+    from tinygrad_tx.nn import from_torch_state_dict, to_torch_state_dict
+
+    cfg, model, tmodel = gpt_pair(0)
+    other = nn.GPT(cfg)
+    from_torch_state_dict(other, tmodel.state_dict())
+    for (_n, p), (_, q) in zip(model.named_parameters(), other.named_parameters()):
+        np.testing.assert_array_equal(p.data, q.data)
+    sd = to_torch_state_dict(model)
+    assert tuple(sd["h.0.attn.c_attn.weight"].shape) == (24, 8)

@@ -1,0 +1,338 @@
+"""The layers of a GPT, in the order data flows, composed only from engine primitives.
+
+No layer here writes a backward: each forward is the formula in Tensor operations, and the engine
+differentiates it. ``tinygrad_tx.manual`` derives the same gradients by hand, layer by layer.
+
+Conventions (the paper's and GPT-2's): a sequence is a ``(T, d)`` matrix, one row per token; a
+linear layer is ``y = x W + b`` with ``W`` of shape ``(in, out)``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from .. import functional as F
+from ..autograd import no_grad
+from ..tensor import Tensor, _generator, get_default_dtype
+from .module import Module, ModuleList, Parameter
+
+__all__ = [
+    "Linear", "Embedding", "LayerNorm", "ReLU", "GELU", "Dropout", "CausalSelfAttention", "MLP",
+    "Block", "GPTConfig", "GPT",
+]
+
+
+def _dtype(dtype: Any) -> np.dtype:
+    return get_default_dtype() if dtype is None else np.dtype(dtype)
+
+
+class Linear(Module):
+    """y = x W + b, with W of shape (in_features, out_features).
+
+    Initialised like PyTorch: W, b ~ U(-1/√in, 1/√in).
+    """
+
+    def __init__(self, in_features: int, out_features: int, bias: bool = True, dtype: Any = None) -> None:
+        super().__init__()
+        self.in_features, self.out_features = in_features, out_features
+        bound = 1.0 / math.sqrt(in_features) if in_features else 0.0
+        rng, dt = _generator(), _dtype(dtype)
+        self.weight = Parameter(rng.uniform(-bound, bound, (in_features, out_features)).astype(dt))
+        self.bias = Parameter(rng.uniform(-bound, bound, out_features).astype(dt)) if bias else None
+
+    def forward(self, x: Tensor) -> Tensor:
+        if x.shape[-1] != self.in_features:
+            raise ValueError(
+                f"Linear({self.in_features}, {self.out_features}): input has {x.shape[-1]} features "
+                f"(shape {x.shape}), expected {self.in_features}"
+            )
+        return F.linear(x, self.weight, self.bias)
+
+    def extra_repr(self) -> str:
+        return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
+
+
+class Embedding(Module):
+    """Row lookup: out[..., :] = W[idx[...], :]. Its gradient scatter-adds rows (repeats accumulate)."""
+
+    def __init__(self, num_embeddings: int, embedding_dim: int, dtype: Any = None) -> None:
+        super().__init__()
+        self.num_embeddings, self.embedding_dim = num_embeddings, embedding_dim
+        self.weight = Parameter(_generator().standard_normal((num_embeddings, embedding_dim)).astype(_dtype(dtype)))
+
+    def forward(self, idx: Any) -> Tensor:
+        ids = np.asarray(idx._data if isinstance(idx, Tensor) else idx)
+        if ids.dtype.kind not in "iu":
+            raise TypeError(f"Embedding: indices must be integers, got dtype {ids.dtype}")
+        if ids.size and (ids.min() < 0 or ids.max() >= self.num_embeddings):
+            bad = ids.min() if ids.min() < 0 else ids.max()
+            raise IndexError(f"Embedding: index {bad} is out of range for {self.num_embeddings} embeddings")
+        return self.weight[ids]
+
+    def extra_repr(self) -> str:
+        return f"{self.num_embeddings}, {self.embedding_dim}"
+
+
+class LayerNorm(Module):
+    """Per row: (x - μ) / √(σ² + ε) ⊙ γ + β, population variance, ε inside the square root."""
+
+    def __init__(self, ndim: int, eps: float = 1e-5, bias: bool = True, dtype: Any = None) -> None:
+        super().__init__()
+        self.ndim_, self.eps = ndim, eps
+        self.weight = Parameter(np.ones(ndim, dtype=_dtype(dtype)))
+        self.bias = Parameter(np.zeros(ndim, dtype=_dtype(dtype))) if bias else None
+
+    def forward(self, x: Tensor) -> Tensor:
+        if x.shape[-1] != self.ndim_:
+            raise ValueError(f"LayerNorm({self.ndim_}): input has last dim {x.shape[-1]} (shape {x.shape})")
+        return F.layer_norm(x, self.weight, self.bias, self.eps)
+
+    def extra_repr(self) -> str:
+        return f"({self.ndim_},), eps={self.eps}"
+
+
+class ReLU(Module):
+    """max(x, 0)."""
+
+    def forward(self, x: Tensor) -> Tensor:
+        return x.relu()
+
+
+class GELU(Module):
+    """x Φ(x); ``approximate='tanh'`` is GPT-2's form."""
+
+    def __init__(self, approximate: str = "none") -> None:
+        super().__init__()
+        if approximate not in ("none", "tanh"):
+            raise ValueError(f"GELU: approximate must be 'none' or 'tanh', got {approximate!r}")
+        self.approximate = approximate
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.gelu(x, self.approximate)
+
+    def extra_repr(self) -> str:
+        return f"approximate={self.approximate!r}"
+
+
+class Dropout(Module):
+    """Zero elements with probability p in training mode (drawn from the seeded generator)."""
+
+    def __init__(self, p: float = 0.0) -> None:
+        super().__init__()
+        if not 0.0 <= p < 1.0:
+            raise ValueError(f"Dropout: p must be in [0, 1), got {p}")
+        self.p = p
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.dropout(x, self.p, self.training)
+
+    def extra_repr(self) -> str:
+        return f"p={self.p}"
+
+
+class CausalSelfAttention(Module):
+    """Multi-head causal self-attention, with a fused q, k, v projection.
+
+    ``[q k v] = x W_attn + b_attn``; per head h: ``ρ_h = softmax(q_h k_hᵀ / √d_h + M)`` with the
+    additive causal mask M (-inf above the diagonal), ``y_h = ρ_h v_h``; heads concatenated, then
+    ``y W_proj + b_proj``.
+    """
+
+    def __init__(self, n_embd: int, n_head: int, dropout: float = 0.0, bias: bool = True, dtype: Any = None) -> None:
+        super().__init__()
+        if n_embd % n_head:
+            raise ValueError(f"CausalSelfAttention: n_embd={n_embd} is not divisible by n_head={n_head}")
+        self.n_embd, self.n_head = n_embd, n_head
+        self.c_attn = Linear(n_embd, 3 * n_embd, bias=bias, dtype=dtype)
+        self.c_proj = Linear(n_embd, n_embd, bias=bias, dtype=dtype)
+        self.attn_dropout = Dropout(dropout)
+        self.resid_dropout = Dropout(dropout)
+        self.keep_attention = False  # set True to keep ρ (B, H, T, T) in self.attention after a forward
+        self.attention: np.ndarray | None = None
+
+    def forward(self, x: Tensor) -> Tensor:
+        B, T, C = x.shape
+        H, d_h = self.n_head, C // self.n_head
+        q, k, v = self.c_attn(x).split(C, dim=2)
+        q = q.reshape(B, T, H, d_h).transpose(1, 2)  # (B, H, T, d_h)
+        k = k.reshape(B, T, H, d_h).transpose(1, 2)
+        v = v.reshape(B, T, H, d_h).transpose(1, 2)
+        scores = (q @ k.transpose(-2, -1)) * (1.0 / math.sqrt(d_h)) + F.causal_mask(T, x.dtype)
+        rho = scores.softmax(-1)
+        if self.keep_attention:
+            self.attention = rho.data.copy()
+        y = self.attn_dropout(rho) @ v  # (B, H, T, d_h)
+        y = y.transpose(1, 2).reshape(B, T, C)  # heads side by side
+        return self.resid_dropout(self.c_proj(y))
+
+    def extra_repr(self) -> str:
+        return f"n_head={self.n_head}"
+
+
+class MLP(Module):
+    """x W_fc + b_fc, activation, then W_proj back to d (hidden width 4d)."""
+
+    def __init__(self, n_embd: int, dropout: float = 0.0, bias: bool = True, activation: str = "gelu_tanh",
+                 dtype: Any = None) -> None:
+        super().__init__()
+        self.c_fc = Linear(n_embd, 4 * n_embd, bias=bias, dtype=dtype)
+        self.act = _activation(activation)
+        self.c_proj = Linear(4 * n_embd, n_embd, bias=bias, dtype=dtype)
+        self.dropout = Dropout(dropout)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.dropout(self.c_proj(self.act(self.c_fc(x))))
+
+
+def _activation(name: str) -> Module:
+    if name == "gelu":
+        return GELU("none")
+    if name == "gelu_tanh":
+        return GELU("tanh")
+    if name == "relu":
+        return ReLU()
+    raise ValueError(f"unknown activation {name!r}: use 'gelu', 'gelu_tanh' or 'relu'")
+
+
+class Block(Module):
+    """A pre-LayerNorm transformer block: x + attn(LN₁(x)), then x + mlp(LN₂(x))."""
+
+    def __init__(self, n_embd: int, n_head: int, dropout: float = 0.0, bias: bool = True,
+                 activation: str = "gelu_tanh", dtype: Any = None) -> None:
+        super().__init__()
+        self.ln_1 = LayerNorm(n_embd, bias=bias, dtype=dtype)
+        self.attn = CausalSelfAttention(n_embd, n_head, dropout, bias, dtype)
+        self.ln_2 = LayerNorm(n_embd, bias=bias, dtype=dtype)
+        self.mlp = MLP(n_embd, dropout, bias, activation, dtype)
+
+    def forward(self, x: Tensor) -> Tensor:
+        x = x + self.attn(self.ln_1(x))
+        return x + self.mlp(self.ln_2(x))
+
+
+@dataclass
+class GPTConfig:
+    """The shape of a GPT. ``lora_rank > 0`` wraps the ``lora_targets`` layers with LoRA."""
+
+    vocab_size: int = 65
+    block_size: int = 64
+    n_layer: int = 2
+    n_head: int = 4
+    n_embd: int = 64
+    dropout: float = 0.0
+    bias: bool = True
+    activation: str = "gelu_tanh"
+    lora_rank: int = 0
+    lora_alpha: float = 1.0
+    lora_targets: tuple[str, ...] = ("c_attn", "c_proj")
+
+    def __post_init__(self) -> None:
+        self.lora_targets = tuple(self.lora_targets)
+        for name in ("vocab_size", "block_size", "n_layer", "n_head", "n_embd"):
+            if int(getattr(self, name)) <= 0:
+                raise ValueError(f"GPTConfig: {name} must be positive, got {getattr(self, name)}")
+        if self.n_embd % self.n_head:
+            raise ValueError(f"GPTConfig: n_embd={self.n_embd} is not divisible by n_head={self.n_head}")
+        if not 0.0 <= self.dropout < 1.0:
+            raise ValueError(f"GPTConfig: dropout must be in [0, 1), got {self.dropout}")
+        _activation(self.activation)
+
+
+class GPT(Module):
+    """A GPT-like next-token model: token + position embeddings, n_layer blocks, final LN, logits.
+
+    Parameter names and shapes follow GPT-2 (``wte.weight``, ``h.0.attn.c_attn.weight`` (d, 3d), ...,
+    ``lm_head.weight`` (d, vocab)), so weights move to and from PyTorch (see ``nn.torch_io``).
+    """
+
+    def __init__(self, config: GPTConfig, dtype: Any = None) -> None:
+        super().__init__()
+        self.config = config
+        c, dt = config, _dtype(dtype)
+        self.wte = Embedding(c.vocab_size, c.n_embd, dtype=dt)
+        self.wpe = Embedding(c.block_size, c.n_embd, dtype=dt)
+        self.drop = Dropout(c.dropout)
+        self.h = ModuleList(Block(c.n_embd, c.n_head, c.dropout, c.bias, c.activation, dt) for _ in range(c.n_layer))
+        self.ln_f = LayerNorm(c.n_embd, bias=c.bias, dtype=dt)
+        self.lm_head = Linear(c.n_embd, c.vocab_size, bias=False, dtype=dt)
+        self._init_weights()
+        if c.lora_rank > 0:
+            from .lora import apply_lora
+
+            apply_lora(self, c.lora_targets, c.lora_rank, c.lora_alpha)
+
+    def _init_weights(self) -> None:
+        """GPT-2's initialisation: N(0, 0.02) weights, zero biases, residual projections scaled by
+        1/√(2 n_layer)."""
+        rng = _generator()
+        for name, p in self.named_parameters():
+            if name.endswith("bias"):
+                p.data = np.zeros(p.shape, p.dtype)
+            elif ".ln_" in f".{name}":
+                p.data = np.ones(p.shape, p.dtype)
+            else:
+                std = 0.02 / math.sqrt(2 * self.config.n_layer) if name.endswith("c_proj.weight") else 0.02
+                p.data = (rng.standard_normal(p.shape) * std).astype(p.dtype)
+
+    def forward(self, idx: Any, targets: Any = None) -> tuple[Tensor, Tensor | None]:
+        """``idx`` (B, T) token ids -> logits (B, T, vocab) and, with ``targets`` (B, T), the mean
+        cross-entropy."""
+        ids = np.asarray(idx._data if isinstance(idx, Tensor) else idx)
+        if ids.ndim != 2:
+            raise ValueError(f"GPT: idx must have shape (batch, time), got {ids.shape}")
+        B, T = ids.shape
+        if T > self.config.block_size:
+            raise ValueError(f"GPT: sequence length {T} exceeds block_size {self.config.block_size}")
+        x = self.drop(self.wte(ids) + self.wpe(np.arange(T)))
+        for block in self.h:
+            x = block(x)
+        logits = self.lm_head(self.ln_f(x))
+        if targets is None:
+            return logits, None
+        t = np.asarray(targets._data if isinstance(targets, Tensor) else targets)
+        if t.shape != (B, T):
+            raise ValueError(f"GPT: targets must have the shape of idx {ids.shape}, got {t.shape}")
+        loss = F.cross_entropy(logits.reshape(B * T, -1), t.reshape(-1))
+        return logits, loss
+
+    @no_grad()
+    def generate(self, idx: Any, max_new_tokens: int, temperature: float = 1.0, top_k: int | None = None,
+                 seed: int | None = None) -> np.ndarray:
+        """Append ``max_new_tokens`` sampled tokens to ``idx`` (B, T). ``temperature=0`` is greedy;
+        ``top_k`` keeps the k likeliest tokens; ``seed`` makes sampling deterministic."""
+        if temperature < 0:
+            raise ValueError(f"generate: temperature must be >= 0, got {temperature}")
+        if top_k is not None and top_k <= 0:
+            raise ValueError(f"generate: top_k must be positive, got {top_k}")
+        rng = np.random.default_rng(seed)
+        out = np.array(idx._data if isinstance(idx, Tensor) else idx, dtype=np.int64)
+        if out.ndim == 1:
+            out = out[None, :]
+        was_training = self.training
+        self.eval()
+        try:
+            for _ in range(max_new_tokens):
+                context = out[:, -self.config.block_size :]
+                logits, _ = self(context)
+                last = logits.data[:, -1, :].astype(np.float64)
+                if temperature == 0:
+                    nxt = last.argmax(-1)
+                else:
+                    last = last / temperature
+                    if top_k is not None and top_k < last.shape[-1]:
+                        kth = np.sort(last, axis=-1)[:, -top_k][:, None]
+                        last = np.where(last < kth, -np.inf, last)
+                    p = np.exp(last - last.max(-1, keepdims=True))
+                    p /= p.sum(-1, keepdims=True)
+                    nxt = np.array([rng.choice(p.shape[-1], p=row) for row in p])
+                out = np.concatenate([out, nxt[:, None]], axis=1)
+        finally:
+            self.train(was_training)
+        return out
+
+    def extra_repr(self) -> str:
+        return ""

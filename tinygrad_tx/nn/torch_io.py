@@ -1,0 +1,53 @@
+"""Moving GPT weights to and from PyTorch. torch is imported only inside these functions.
+
+The PyTorch side is a nanoGPT-style model with ``nn.Linear`` layers, which store weights as
+``(out, in)``; tinygrad_tx stores ``(in, out)`` (the paper's and GPT-2's layout), so linear weights
+are transposed on the way. Embeddings and LayerNorm parameters keep their shape.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .lora import LoRALinear
+from .module import Module
+
+__all__ = ["to_torch_state_dict", "from_torch_state_dict", "linear_weight_names"]
+
+
+def linear_weight_names(model: Module) -> set[str]:
+    """Dotted names of the (in, out) weights that PyTorch's nn.Linear stores transposed."""
+    from .layers import Linear
+
+    names = set()
+    for mname, m in model.named_modules():
+        if isinstance(m, Linear):
+            names.add(f"{mname}.weight" if mname else "weight")
+            if isinstance(m, LoRALinear):  # torch-side LoRA keeps A (in, r) and B (r, out) as they are
+                pass
+    return names
+
+
+def to_torch_state_dict(model: Module, dtype: Any = None) -> dict[str, Any]:
+    """The model's parameters as torch tensors, with linear weights transposed to (out, in)."""
+    import torch
+
+    linear = linear_weight_names(model)
+    out = {}
+    for name, p in model.named_parameters():
+        a = p.data.T if name in linear else p.data
+        t = torch.from_numpy(np.ascontiguousarray(a).copy())
+        out[name] = t.to(dtype) if dtype is not None else t
+    return out
+
+
+def from_torch_state_dict(model: Module, state_dict: dict[str, Any], strict: bool = True) -> None:
+    """Load torch tensors (nn.Linear layout) into the model; checked whole before anything is loaded."""
+    linear = linear_weight_names(model)
+    converted = {}
+    for name, t in state_dict.items():
+        a = t.detach().cpu().numpy()
+        converted[name] = a.T.copy() if name in linear else a.copy()
+    model.load_state_dict(converted, strict=strict)
