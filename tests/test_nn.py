@@ -13,7 +13,7 @@ import tinygrad_tx as tx
 from tinygrad_tx import Tensor, nn
 from tinygrad_tx import functional as F
 
-from .torch_reference import TorchGPT, copy_to_torch
+from tinygrad_tx.torch_gpt import TorchGPT, copy_to_torch
 
 REL = 1e-10
 
@@ -112,7 +112,7 @@ def test_relu() -> None:
 
 @pytest.mark.parametrize("n_head, B, T", [(1, 1, 1), (2, 2, 5), (3, 2, 4), (4, 3, 6)])
 def test_causal_self_attention(n_head, B, T) -> None:
-    from .torch_reference import TorchAttention
+    from tinygrad_tx.torch_gpt import TorchAttention
 
     cfg = nn.GPTConfig(n_embd=12, n_head=n_head)
     attn = nn.CausalSelfAttention(12, n_head)
@@ -122,7 +122,7 @@ def test_causal_self_attention(n_head, B, T) -> None:
 
 @pytest.mark.parametrize("activation", ["gelu_tanh", "gelu", "relu"])
 def test_block(activation) -> None:
-    from .torch_reference import TorchBlock
+    from tinygrad_tx.torch_gpt import TorchBlock
 
     cfg = nn.GPTConfig(n_embd=8, n_head=2, activation=activation)
     block = nn.Block(8, 2, activation=activation)

@@ -120,10 +120,9 @@ def topological_order(roots: Iterable[Any]) -> list[Any]:
 
 def _freed_message(node: Any) -> str:
     return (
-        f"backward: trying to backward through the graph a second time: the values that "
-        f"'{node._op_name()}' saved for backward were released by the first backward(). "
-        f"Call backward(retain_graph=True) the first time if you need to backward twice, "
-        f"or run the forward pass again."
+        f"backward: trying to backward through the graph a second time (at '{node._op_name()}'): "
+        f"the first backward() released the values saved for it. Call backward(retain_graph=True) "
+        f"the first time if you need to backward twice, or run the forward pass again."
     )
 
 

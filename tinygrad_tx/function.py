@@ -24,9 +24,10 @@ corresponding Tensors, still connected to the graph) and any other array, which 
 constant (fine for masks and indices; not differentiated through in a second derivative).
 
 The instance ``ctx`` *is* the graph node (``tensor.grad_fn``): it keeps its parents, what was
-saved, and the output's shape and dtype for drawing the graph. Saved arrays are made read-only,
-and saved tensors remember their version, so changing one after the forward pass raises a clear
-error instead of silently corrupting the gradient.
+saved, and the output's shape and dtype for drawing the graph. Saved arrays are read-only while
+the graph lives (until backward releases it, or the graph is dropped), and saved tensors remember
+their version, so changing one after the forward pass raises an error instead of silently
+corrupting the gradient.
 """
 
 from __future__ import annotations
@@ -44,13 +45,38 @@ _OUTPUT = object()  # marks "the output array" among the saved values
 _scope: list[str] = []  # module path of the module currently being called (set by nn.Module)
 
 
-def _protect(array: np.ndarray) -> None:
-    """Make ``array`` (and every array it is a view of) read-only."""
+# Arrays saved for backward are read-only while any live graph holds them: id -> [array, holders].
+_held: dict[int, list[Any]] = {}
+
+
+def _protect(array: np.ndarray, held_by: list[np.ndarray]) -> None:
+    """Make ``array`` (and every array it is a view of) read-only until released by `_unprotect`."""
     a: Any = array
     while isinstance(a, np.ndarray):
-        if a.flags.writeable:
+        entry = _held.get(id(a))
+        if entry is not None:
+            entry[1] += 1
+            held_by.append(a)
+        elif a.flags.writeable:
             a.flags.writeable = False
+            _held[id(a)] = [a, 1]
+            held_by.append(a)
         a = a.base
+
+
+def _unprotect(arrays: list[np.ndarray]) -> None:
+    """Release holds; an array becomes writeable again when no graph holds it any more."""
+    for a in reversed(arrays):  # bases before their views
+        entry = _held.get(id(a))
+        if entry is None:
+            continue
+        entry[1] -= 1
+        if entry[1] == 0:
+            del _held[id(a)]
+            try:
+                a.flags.writeable = True
+            except ValueError:  # its base is read-only for another reason
+                pass
 
 
 class Function:
@@ -74,8 +100,10 @@ class Function:
         raise NotImplementedError
 
     # -- saving ---------------------------------------------------------------------------------
-    def save_for_backward(self, *arrays: np.ndarray) -> None:
-        """Keep ``arrays`` for ``backward`` (inputs, the output, or constants such as masks)."""
+    def save_for_backward(self, *arrays: np.ndarray | None) -> None:
+        """Keep ``arrays`` for ``backward`` (inputs, the output, or constants such as masks).
+
+        ``forward`` can read ``ctx.needs_input_grad`` and pass None for what no gradient needs."""
         self._to_save = arrays
 
     @property
@@ -90,6 +118,9 @@ class Function:
                 t = Tensor._make(self._out_data, self._out_data.dtype, True)
                 t._ctx = self  # the same graph node as the original output
                 out.append(t)
+                continue
+            if item is None:
+                out.append(None)
                 continue
             if version is not None and item._version != version:
                 raise RuntimeError(
@@ -110,6 +141,8 @@ class Function:
         arrays = [t._data for t in tensors]
         ctx = cls.__new__(cls)
         ctx._to_save = ()
+        record = _grad_mode.enabled and any(t.requires_grad for t in tensors)
+        ctx.needs_input_grad = tuple(record and t.requires_grad for t in tensors)
         try:
             raw = cls.forward(ctx, *arrays, **kwargs)
         except (ValueError, IndexError, TypeError) as e:
@@ -117,7 +150,6 @@ class Function:
             raise type(e)(f"{ctx._op_name()}: {e} (input shapes: {shapes})") from e
         # NumPy returns scalars, not 0-d arrays, from operations on 0-d arrays
         data = raw if isinstance(raw, np.ndarray) else np.asarray(raw)
-        record = _grad_mode.enabled and any(t.requires_grad for t in tensors)
         out = Tensor._make(data, data.dtype, record)
         if not record:
             return out
@@ -127,20 +159,24 @@ class Function:
                 f"gradient; detach() the inputs or compute it inside no_grad()"
             )
         ctx._prev = tuple(t._node() if t.requires_grad else None for t in tensors)
-        ctx.needs_input_grad = tuple(t.requires_grad for t in tensors)
         ctx.out_shape = data.shape
         ctx.out_dtype = data.dtype
         ctx.scope = _scope[-1] if _scope else ""
         ctx._in_shapes = tuple(a.shape for a in arrays)
         ctx._retained = None
+        ctx._held = held = []
         saved: list[Any] = []
         versions: list[Any] = []
         for item in ctx._to_save:
+            if item is None:  # a slot the VJP will not need (see Mul)
+                saved.append(None)
+                versions.append(None)
+                continue
             if item is raw or item is data:
                 saved.append(_OUTPUT)
                 versions.append(None)
                 ctx._out_data = data
-                _protect(data)
+                _protect(data, held)
                 continue
             for t, a in zip(tensors, arrays):
                 if item is a:
@@ -152,7 +188,7 @@ class Function:
                 saved.append(const)
                 versions.append(None)
             if isinstance(item, np.ndarray):
-                _protect(item)
+                _protect(item, held)
         del ctx._to_save
         ctx._saved = saved
         ctx._saved_versions = versions
@@ -196,6 +232,13 @@ class Function:
         self._saved_versions = None
         self._out_data = None
         self._freed = True
+        held, self._held = self._held, []
+        _unprotect(held)
+
+    def __del__(self) -> None:  # a graph dropped without backward releases its arrays too
+        held = self.__dict__.get("_held")
+        if held:
+            _unprotect(held)
 
     def _op_name(self) -> str:
         return type(self).__name__.lower()

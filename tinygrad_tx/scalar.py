@@ -60,7 +60,7 @@ class Value:
     >>> x = Value(3.0, label="x"); y = Value(-4.0, label="y")
     >>> f = (x + y.sigmoid()) / (x.sigmoid() + (x + y) ** 2)
     >>> f.backward(); round(x.grad, 6), round(y.grad, 6)
-    (-0.135909, 0.229068)
+    (2.05957, 1.592233)
     """
 
     __slots__ = ("data", "grad", "label", "_op", "_prev", "_local", "_freed", "__weakref__")

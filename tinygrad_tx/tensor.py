@@ -311,6 +311,62 @@ class Tensor:
     def __neg__(self) -> Tensor:
         return ops.Neg.apply(self)
 
+    # -- in place, with PyTorch's rules: ``with no_grad(): p -= lr * p.grad`` updates p itself --------
+    def _inplace(self, out: Tensor, op: str) -> Tensor:
+        """Make ``self`` hold ``out``. The old array is never written into (a graph may have saved
+        it); the version counter tells such a graph that this tensor changed."""
+        if out.shape != self.shape:
+            raise ValueError(f"{op}: a result of shape {out.shape} cannot be stored in place in shape {self.shape}")
+        if out.dtype != self.dtype and not (out.dtype.kind == self.dtype.kind == "f"):
+            raise TypeError(f"{op}: the result has dtype {out.dtype}, which cannot be stored in a {self.dtype} tensor")
+        recording = is_grad_enabled()
+        if recording and self.requires_grad and self._ctx is None:
+            raise RuntimeError(
+                f"{op}: in-place update of a leaf tensor that requires grad would change values the graph "
+                f"uses; update parameters inside `with no_grad():` (as optimizers do)"
+            )
+        if out.dtype != self.dtype:
+            out = out.to(self.dtype)
+        if recording and out.requires_grad:  # self now stands for the new node of the graph
+            self._ctx, self.requires_grad = out._ctx, True
+        self._data = out._data
+        self._version += 1
+        return self
+
+    def __iadd__(self, other: Any) -> Tensor:
+        return self._inplace(self + other, "add_")
+
+    def __isub__(self, other: Any) -> Tensor:
+        return self._inplace(self - other, "sub_")
+
+    def __imul__(self, other: Any) -> Tensor:
+        return self._inplace(self * other, "mul_")
+
+    def __itruediv__(self, other: Any) -> Tensor:
+        return self._inplace(self / other, "div_")
+
+    def add_(self, other: Any, alpha: float = 1.0) -> Tensor:
+        return self._inplace(self + (other * alpha if alpha != 1.0 else other), "add_")
+
+    def sub_(self, other: Any, alpha: float = 1.0) -> Tensor:
+        return self._inplace(self - (other * alpha if alpha != 1.0 else other), "sub_")
+
+    def mul_(self, other: Any) -> Tensor:
+        return self._inplace(self * other, "mul_")
+
+    def div_(self, other: Any) -> Tensor:
+        return self._inplace(self / other, "div_")
+
+    def zero_(self) -> Tensor:
+        return self.fill_(0.0)
+
+    def fill_(self, value: float) -> Tensor:
+        return self._inplace(Tensor._make(np.full(self.shape, value, self.dtype), self.dtype, False), "fill_")
+
+    def copy_(self, src: Any) -> Tensor:
+        s = src if isinstance(src, Tensor) else Tensor(src)
+        return self._inplace(s.expand(self.shape) if s.shape != self.shape else s, "copy_")
+
     def __matmul__(self, other: Any) -> Tensor:
         return matmul(self, other)
 

@@ -1,4 +1,6 @@
-"""A nanoGPT-style PyTorch model with tinygrad_tx's parameter names: the oracle for nn tests."""
+"""The same GPT in PyTorch (nanoGPT-style, tinygrad_tx's parameter names): the oracle for the tests and
+the "same recipe in PyTorch" run of ``train``. Importing this module imports torch; nothing else in
+tinygrad_tx imports it."""
 
 from __future__ import annotations
 

@@ -1,0 +1,203 @@
+"""Training, checkpoints, resume, LoRA fine-tuning, sampling and the command line's error handling."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from tinygrad_tx.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from tinygrad_tx.data import CharTokenizer, DataError, default_corpus, train_val_split
+from tinygrad_tx.train import TrainConfig, finetune, load_model, sample, train
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory) -> str:
+    path = tmp_path_factory.mktemp("data") / "corpus.txt"
+    path.write_text(default_corpus()[:30_000], encoding="utf-8")
+    return str(path)
+
+
+def small_config(corpus: str, out_dir: str, **kw) -> TrainConfig:
+    base = dict(data=corpus, out_dir=out_dir, block_size=16, n_layer=1, n_head=2, n_embd=16, batch_size=4,
+                max_steps=20, warmup_steps=4, eval_interval=5, eval_iters=2, compare_torch=False, progress=False,
+                sample_length=0, dropout=0.1, dtype="float64")
+    base.update(kw)
+    return TrainConfig(**base)
+
+
+def test_default_corpus_needs_no_download() -> None:
+    text = default_corpus()
+    assert len(text) > 400_000 and "def" in text
+
+
+def test_tokenizer_round_trip_and_unknown_characters() -> None:
+    tok = CharTokenizer.from_text("hello world")
+    assert tok.decode(tok.encode("low")) == "low"
+    with pytest.raises(DataError, match=r"'Z' \(U\+005A\)"):
+        tok.encode("hello Z")
+
+
+def test_split_refuses_a_corpus_shorter_than_the_block() -> None:
+    with pytest.raises(DataError, match="too short"):
+        train_val_split(np.arange(20), 0.1, block_size=16)
+
+
+def test_resume_reproduces_the_uninterrupted_run_exactly(corpus, tmp_path) -> None:
+    full = train(small_config(corpus, str(tmp_path / "full")))
+    part = train(small_config(corpus, str(tmp_path / "part"), stop_after=8))
+    assert part["interrupted"] and part["step"] == 8
+    resumed = train(small_config(corpus, str(tmp_path / "part")), resume=True)
+    assert resumed["history"]["loss"] == full["history"]["loss"]  # the same trajectory, bit for bit
+    a = load_checkpoint(str(tmp_path / "full" / "ckpt.npz"))
+    b = load_checkpoint(str(tmp_path / "part" / "ckpt.npz"))
+    for name, value in a["model"].items():
+        np.testing.assert_array_equal(value, b["model"][name])
+    assert full["val_loss"] < full["baseline"] + 1.0  # it trains (a short run on a tiny model)
+
+
+def test_resume_with_another_config_is_refused(corpus, tmp_path) -> None:
+    train(small_config(corpus, str(tmp_path), stop_after=2))
+    with pytest.raises(CheckpointError, match="n_embd: checkpoint 16, requested 32"):
+        train(small_config(corpus, str(tmp_path), n_embd=32), resume=True, explicit={"n_embd"})
+
+
+def test_existing_checkpoint_is_not_overwritten_without_asking(corpus, tmp_path) -> None:
+    from tinygrad_tx.train import TrainError
+
+    train(small_config(corpus, str(tmp_path), stop_after=2))
+    before = (tmp_path / "ckpt.npz").read_bytes()
+    with pytest.raises(TrainError, match="already exists"):
+        train(small_config(corpus, str(tmp_path)))
+    assert (tmp_path / "ckpt.npz").read_bytes() == before
+
+
+def test_checkpoint_round_trip_is_bit_exact(tmp_path) -> None:
+    rng = np.random.default_rng(0)
+    state = {"kind": "x", "a": rng.standard_normal((3, 4)), "nested": {"b": [rng.standard_normal(2), 5, "s"]},
+             "big": 2**100}
+    path = str(tmp_path / "c.npz")
+    save_checkpoint(path, state)
+    back = load_checkpoint(path)
+    np.testing.assert_array_equal(back["a"], state["a"])
+    np.testing.assert_array_equal(back["nested"]["b"][0], state["nested"]["b"][0])
+    assert back["nested"]["b"][1:] == [5, "s"] and back["big"] == 2**100
+
+
+@pytest.mark.parametrize("damage", ["truncate", "flip", "garbage"])
+def test_corrupted_checkpoint_is_refused_whole(tmp_path, damage) -> None:
+    path = tmp_path / "c.npz"
+    save_checkpoint(str(path), {"w": np.arange(1000.0)})
+    raw = bytearray(path.read_bytes())
+    if damage == "truncate":
+        raw = raw[: len(raw) // 2]
+    elif damage == "flip":
+        raw[len(raw) // 2] ^= 0xFF
+    else:
+        raw = bytearray(b"not a checkpoint at all")
+    path.write_bytes(bytes(raw))
+    with pytest.raises(CheckpointError, match="corrupted|not a tinygrad_tx checkpoint"):
+        load_checkpoint(str(path))
+
+
+def test_a_kill_during_save_leaves_the_previous_checkpoint_loadable(tmp_path) -> None:
+    path = str(tmp_path / "c.npz")
+    save_checkpoint(path, {"generation": 0, "w": np.zeros(10)})
+    script = (
+        "import numpy as np, sys\n"
+        "from tinygrad_tx.checkpoint import save_checkpoint\n"
+        "big = np.random.default_rng(0).standard_normal(20_000_000)\n"
+        "print('ready', flush=True)\n"
+        "i = 1\n"
+        "while True:\n"
+        "    save_checkpoint(sys.argv[1], {'generation': i, 'w': big})\n"
+        "    i += 1\n"
+    )
+    proc = subprocess.Popen([sys.executable, "-c", script, path], stdout=subprocess.PIPE, cwd=ROOT)
+    assert proc.stdout.readline().strip() == b"ready"
+    time.sleep(1.5)  # several saves of 160 MB: the kill lands in the middle of one
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    state = load_checkpoint(path)  # whichever complete save came last
+    assert state["generation"] >= 0
+
+
+def test_finetune_trains_only_lora_and_keeps_base_bit_identical(corpus, tmp_path) -> None:
+    train(small_config(corpus, str(tmp_path / "base"), max_steps=200, lr=1e-2, dropout=0.0, eval_interval=100))
+    other = tmp_path / "other.txt"
+    other.write_text(("the quick brown fox jumps over the lazy dog. " * 300), encoding="utf-8")
+    base_ckpt = str(tmp_path / "base" / "ckpt.npz")
+    result = finetune(base_ckpt, str(other), str(tmp_path / "ft"), rank=4, alpha=8.0, steps=150, lr=2e-2,
+                      batch_size=4, eval_iters=4, progress=False)
+    assert result["base_unchanged"]
+    assert result["val_after"] < result["val_before"] - 0.05
+    assert result["trainable"] < 0.2 * result["total"]
+    merged, _, _ = load_model(result["merged_path"])
+    base, _, _ = load_model(base_ckpt)
+    changed = [n for (n, p), (_, q) in zip(merged.named_parameters(), base.named_parameters())
+               if not np.array_equal(p.data, q.data)]
+    assert changed and all("c_attn" in n or "c_proj" in n for n in changed)
+    lora = load_checkpoint(result["lora_path"])
+    assert set(lora["weights"]) and all(k.endswith(("lora_A", "lora_B")) for k in lora["weights"])
+
+
+def test_sample_is_deterministic_for_a_seed(corpus, tmp_path) -> None:
+    train(small_config(corpus, str(tmp_path), max_steps=5))
+    ckpt = str(tmp_path / "ckpt.npz")
+    a = sample(ckpt, "The ", 40, temperature=1.0, top_k=10, seed=3)
+    assert a == sample(ckpt, "The ", 40, temperature=1.0, top_k=10, seed=3)
+    assert a.startswith("The ") and len(a) == 44
+
+
+def run_cli(*args: str, cwd: str = ROOT) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "tinygrad_tx", *args], capture_output=True, text=True, cwd=cwd,
+                          timeout=300)
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["train", "--data", "/nonexistent/file.txt", "--out-dir", "{tmp}"], "no such file"),
+        (["train", "--data", "{empty}", "--out-dir", "{tmp}"], "the file is empty"),
+        (["train", "--data", "{short}", "--out-dir", "{tmp}"], "too short"),
+        (["sample", "--checkpoint", "{tmp}/missing.npz"], "no such checkpoint"),
+        (["sample", "--checkpoint", "{garbage}"], "corrupted or not a tinygrad_tx checkpoint"),
+        (["train", "--n-embd", "30", "--n-head", "4", "--out-dir", "{tmp}"], "divisible"),
+    ],
+)
+def test_cli_bad_input_is_one_clear_line(tmp_path, args, message) -> None:
+    (tmp_path / "empty.txt").write_text("")
+    (tmp_path / "short.txt").write_text("abc" * 10)
+    (tmp_path / "garbage.npz").write_bytes(b"\x00" * 100)
+    fill = {"{tmp}": str(tmp_path / "run"), "{empty}": str(tmp_path / "empty.txt"),
+            "{short}": str(tmp_path / "short.txt"), "{garbage}": str(tmp_path / "garbage.npz")}
+    args = [fill.get(a, a) if not a.startswith("{tmp}/") else a.replace("{tmp}", str(tmp_path)) for a in args]
+    result = run_cli(*args)
+    assert result.returncode == 2
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert not os.path.exists(tmp_path / "run" / "ckpt.npz")
+
+
+def test_cli_prompt_outside_vocabulary_and_resume_mismatch(corpus, tmp_path) -> None:
+    out = str(tmp_path / "run")
+    ok = run_cli("train", "--data", corpus, "--out-dir", out, "--steps", "3", "--block-size", "8", "--n-layer", "1",
+                 "--n-embd", "8", "--n-head", "2", "--batch-size", "2", "--no-torch", "--no-progress",
+                 "--sample-length", "0", "--eval-interval", "3", "--eval-iters", "1")
+    assert ok.returncode == 0, ok.stderr
+    before = open(os.path.join(out, "ckpt.npz"), "rb").read()
+    bad = run_cli("sample", "--checkpoint", os.path.join(out, "ckpt.npz"), "--prompt", "日本")
+    assert bad.returncode == 2 and "not in the vocabulary" in bad.stderr and "Traceback" not in bad.stderr
+    mismatch = run_cli("train", "--data", corpus, "--out-dir", out, "--resume", "--n-embd", "16", "--n-head", "2")
+    assert mismatch.returncode == 2 and "another config" in mismatch.stderr
+    again = run_cli("train", "--data", corpus, "--out-dir", out)
+    assert again.returncode == 2 and "already exists" in again.stderr
+    assert open(os.path.join(out, "ckpt.npz"), "rb").read() == before  # nothing overwritten

@@ -1,0 +1,478 @@
+"""Training, sampling and LoRA fine-tuning of the char-level GPT (what the command line runs).
+
+A checkpoint holds everything needed to continue exactly: weights, model config, tokenizer,
+optimizer state, step, both random generators (batches and dropout) and the loss history. So
+``--resume`` reproduces the loss trajectory of an uninterrupted run bit for bit.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import os
+import signal
+import sys
+import time
+from collections.abc import Collection
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+import numpy as np
+
+from .autograd import no_grad
+from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from .data import CharTokenizer, DataError, get_batch, load_text, train_val_split, unigram_entropy
+from .nn import GPT, GPTConfig, apply_lora
+from .nn.lora import LoRALinear, lora_state_dict
+from .optim import AdamW, clip_grad_norm_, lr_at
+from .tensor import _generator, manual_seed
+
+__all__ = ["TrainConfig", "train", "sample", "finetune", "load_model", "TrainError"]
+
+MODEL_FIELDS = ("block_size", "n_layer", "n_head", "n_embd", "dropout", "activation", "bias")
+
+
+class TrainError(ValueError):
+    """A request that cannot be carried out (reported as one line by the command line)."""
+
+
+@dataclass
+class TrainConfig:
+    """The recipe. The defaults train a small GPT on the default corpus in a few minutes on 2 cores."""
+
+    data: str | None = None
+    out_dir: str = "runs/default"
+    block_size: int = 64
+    n_layer: int = 2
+    n_head: int = 4
+    n_embd: int = 64
+    dropout: float = 0.0
+    activation: str = "gelu_tanh"
+    bias: bool = True
+    batch_size: int = 16
+    max_steps: int = 1500
+    lr: float = 3e-3
+    min_lr: float = 3e-4
+    warmup_steps: int = 100
+    weight_decay: float = 0.1
+    grad_clip: float = 1.0
+    eval_interval: int = 250
+    eval_iters: int = 20
+    val_fraction: float = 0.1
+    seed: int = 1337
+    dtype: str = "float32"
+    sample_length: int = 300
+    compare_torch: bool = True
+    progress: bool = True
+    stop_after: int | None = None  # stop (and checkpoint) after this step, as if interrupted
+
+    def validate(self) -> None:
+        for name in ("block_size", "n_layer", "n_head", "n_embd", "batch_size", "max_steps", "eval_iters"):
+            if getattr(self, name) <= 0:
+                raise TrainError(f"--{name.replace('_', '-')} must be positive, got {getattr(self, name)}")
+        if self.n_embd % self.n_head:
+            raise TrainError(f"--n-embd {self.n_embd} must be divisible by --n-head {self.n_head}")
+        if self.dtype not in ("float32", "float64"):
+            raise TrainError(f"--dtype must be float32 or float64, got {self.dtype}")
+        if not 0 < self.val_fraction < 1:
+            raise TrainError(f"val_fraction must be in (0, 1), got {self.val_fraction}")
+
+
+def _text_digest(ids: np.ndarray) -> str:
+    return hashlib.sha256(np.ascontiguousarray(ids).tobytes()).hexdigest()[:16]
+
+
+def _param_groups(model: GPT, weight_decay: float) -> list[dict[str, Any]]:
+    """Weight decay on matrices only (nanoGPT): not on biases, LayerNorm or embeddings' ... rows."""
+    decay = [p for n, p in model.named_parameters() if p.requires_grad and p.ndim >= 2]
+    no_decay = [p for n, p in model.named_parameters() if p.requires_grad and p.ndim < 2]
+    return [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+
+
+@no_grad()
+def estimate_loss(model: GPT, data: np.ndarray, cfg_block: int, batch_size: int, iters: int, seed: int) -> float:
+    """Mean loss over ``iters`` batches drawn with a fixed seed (the same batches every time)."""
+    rng = np.random.default_rng(seed)
+    was_training = model.training
+    model.eval()
+    losses = []
+    for _ in range(iters):
+        x, y = get_batch(data, cfg_block, batch_size, rng)
+        losses.append(model(x, y)[1].item())
+    model.train(was_training)
+    return float(np.mean(losses))
+
+
+class _Interrupt:
+    """Turn the first Ctrl-C into a flag checked between steps (so a step is never half-applied)."""
+
+    def __init__(self) -> None:
+        self.requested = False
+        self.previous: Any = None
+
+    def __enter__(self) -> _Interrupt:
+        try:
+            self.previous = signal.signal(signal.SIGINT, self._handler)
+        except ValueError:  # not the main thread
+            self.previous = None
+        return self
+
+    def _handler(self, signum: int, frame: Any) -> None:
+        if self.requested:  # a second Ctrl-C: stop at once
+            raise KeyboardInterrupt
+        self.requested = True
+
+    def __exit__(self, *exc: Any) -> None:
+        if self.previous is not None:
+            signal.signal(signal.SIGINT, self.previous)
+
+
+def _progress(total: int, initial: int, enabled: bool) -> Any:
+    if not enabled:
+        return None
+    try:
+        from tqdm import tqdm
+    except ImportError:
+        return None
+    return tqdm(total=total, initial=initial, unit="step", dynamic_ncols=True, file=sys.stderr)
+
+
+def _say(msg: str) -> None:
+    print(msg, flush=True)
+
+
+def _model_config(cfg: TrainConfig, vocab_size: int) -> GPTConfig:
+    return GPTConfig(vocab_size=vocab_size, block_size=cfg.block_size, n_layer=cfg.n_layer, n_head=cfg.n_head,
+                     n_embd=cfg.n_embd, dropout=cfg.dropout, bias=cfg.bias, activation=cfg.activation)
+
+
+def load_model(path: str) -> tuple[GPT, CharTokenizer, dict[str, Any]]:
+    """The GPT and tokenizer stored in a training (or merged fine-tune) checkpoint."""
+    state = load_checkpoint(path)
+    if state.get("kind") == "lora":
+        raise CheckpointError(f"{path}: this file holds LoRA weights only; sample from the merged checkpoint")
+    try:
+        config = GPTConfig(**{k: (tuple(v) if k == "lora_targets" else v) for k, v in state["model_config"].items()})
+        tokenizer = CharTokenizer.from_dict(state["tokenizer"])
+        dtype = np.dtype(state["dtype"])
+    except (KeyError, TypeError, ValueError) as e:
+        raise CheckpointError(f"{path}: not a usable model checkpoint ({e})") from None
+    if config.vocab_size != tokenizer.vocab_size:
+        raise CheckpointError(
+            f"{path}: vocabulary of {tokenizer.vocab_size} characters for a model of {config.vocab_size}"
+        )
+    model = GPT(config, dtype=dtype)
+    try:
+        model.load_state_dict(state["model"])
+    except ValueError as e:
+        raise CheckpointError(f"{path}: does not fit its own config: {e}") from None
+    return model, tokenizer, state
+
+
+def train(cfg: TrainConfig, resume: bool = False, overwrite: bool = False,
+          explicit: Collection[str] = ()) -> dict[str, Any]:
+    """Train (or resume) a GPT as ``cfg`` says; returns a summary (losses, baseline, timings).
+
+    With ``resume``, settings come from the checkpoint; those named in ``explicit`` (given on the
+    command line) must agree with it, except ``max_steps``, which may extend the run."""
+    cfg.validate()
+    ckpt_path = os.path.join(cfg.out_dir, "ckpt.npz")
+    state = None
+    if resume:
+        state = load_checkpoint(ckpt_path)
+        if state.get("kind") != "train":
+            raise CheckpointError(f"{ckpt_path}: not a training checkpoint")
+        saved = state["train_config"]
+        mismatched = [f"{k}: checkpoint {saved[k]!r}, requested {getattr(cfg, k)!r}"
+                      for k in MODEL_FIELDS + ("batch_size", "dtype", "seed") if k in explicit
+                      and saved.get(k) != getattr(cfg, k)]
+        if mismatched:
+            raise CheckpointError(f"{ckpt_path} was trained with another config: " + "; ".join(mismatched))
+        for f in fields(TrainConfig):
+            if f.name in saved and f.name not in ("out_dir", "progress", "compare_torch", "data", "stop_after"):
+                if not (f.name == "max_steps" and "max_steps" in explicit):
+                    setattr(cfg, f.name, saved[f.name])
+        if cfg.data is None:
+            cfg.data = saved.get("data")
+    elif os.path.exists(ckpt_path) and not overwrite:
+        raise TrainError(f"{ckpt_path} already exists: pass --resume to continue it, --overwrite to replace it, "
+                         f"or choose another --out-dir")
+
+    text = load_text(cfg.data)
+    if state is not None:
+        tokenizer = CharTokenizer.from_dict(state["tokenizer"])
+    else:
+        tokenizer = CharTokenizer.from_text(text)
+    ids = tokenizer.encode(text)
+    train_ids, val_ids = train_val_split(ids, cfg.val_fraction, cfg.block_size)
+    if state is not None and state.get("data_digest") != _text_digest(ids):
+        raise CheckpointError(f"{ckpt_path} was trained on other text than {cfg.data or 'the default corpus'}")
+    dtype = np.dtype(cfg.dtype)
+
+    manual_seed(cfg.seed)
+    model = GPT(_model_config(cfg, tokenizer.vocab_size), dtype=dtype)
+    initial_weights = model.state_dict()
+    optimizer = AdamW(_param_groups(model, cfg.weight_decay), lr=cfg.lr, betas=(0.9, 0.99), eps=1e-8)
+    batch_rng = np.random.default_rng(cfg.seed)
+    step = 0
+    history: dict[str, list[Any]] = {"step": [], "loss": [], "val": []}
+    if state is not None:
+        try:
+            model.load_state_dict(state["model"])
+            optimizer.load_state_dict(state["optimizer"])
+        except (ValueError, KeyError) as e:
+            raise CheckpointError(f"{ckpt_path}: {e}") from None
+        step = int(state["step"])
+        batch_rng.bit_generator.state = state["rng"]["batch"]
+        _generator().bit_generator.state = state["rng"]["global"]
+        history = state["history"]
+        initial_weights = state.get("initial_weights", initial_weights)
+
+    n_params = model.num_parameters()
+    baseline = unigram_entropy(train_ids, tokenizer.vocab_size)
+    _say(f"data: {cfg.data or 'default corpus (pydoc_data.topics)'}: {len(ids):,} characters, vocabulary "
+         f"{tokenizer.vocab_size}, {len(train_ids):,} train / {len(val_ids):,} validation")
+    _say(f"model: {cfg.n_layer} layers, {cfg.n_head} heads, d={cfg.n_embd}, context {cfg.block_size}, "
+         f"{n_params:,} parameters, {cfg.dtype}")
+    _say(f"unigram baseline (entropy of the character distribution): {baseline:.4f} nats")
+    if step:
+        _say(f"resuming from {ckpt_path} at step {step}")
+
+    def checkpoint_state() -> dict[str, Any]:
+        return {
+            "kind": "train", "model_config": asdict(model.config), "dtype": cfg.dtype,
+            "tokenizer": tokenizer.to_dict(), "train_config": asdict(cfg),
+            "model": dict(model.state_dict()), "optimizer": optimizer.state_dict(), "step": step,
+            "rng": {"batch": batch_rng.bit_generator.state, "global": _generator().bit_generator.state},
+            "history": history, "data_digest": _text_digest(ids), "initial_weights": dict(initial_weights),
+        }
+
+    def save() -> None:
+        save_checkpoint(ckpt_path, checkpoint_state())
+
+    os.makedirs(cfg.out_dir, exist_ok=True)
+    params = [p for p in model.parameters() if p.requires_grad]
+    tokens_per_step = cfg.batch_size * cfg.block_size
+    bar = _progress(cfg.max_steps, step, cfg.progress)
+    t_start, steps_done, interrupted = time.perf_counter(), 0, False
+    with _Interrupt() as stop:
+        while step < cfg.max_steps:
+            if stop.requested or (cfg.stop_after is not None and step >= cfg.stop_after):
+                interrupted = True
+                break
+            x, y = get_batch(train_ids, cfg.block_size, cfg.batch_size, batch_rng)
+            lr = lr_at(step, cfg.lr, cfg.warmup_steps, cfg.max_steps, cfg.min_lr)
+            for group in optimizer.param_groups:
+                group["lr"] = lr
+            _, loss = model(x, y)
+            optimizer.zero_grad()
+            loss.backward()
+            clip_grad_norm_(params, cfg.grad_clip)
+            optimizer.step()
+            step += 1
+            steps_done += 1
+            loss_value = loss.item()
+            history["step"].append(step)
+            history["loss"].append(loss_value)
+            if not math.isfinite(loss_value):
+                raise TrainError(f"the loss became {loss_value} at step {step}; lower --lr")
+            elapsed = time.perf_counter() - t_start
+            if bar is not None:
+                bar.update(1)
+                bar.set_postfix(loss=f"{loss_value:.3f}", tok_s=f"{steps_done * tokens_per_step / elapsed:,.0f}")
+            if step % cfg.eval_interval == 0 or step == cfg.max_steps:
+                val = estimate_loss(model, val_ids, cfg.block_size, cfg.batch_size, cfg.eval_iters, cfg.seed + 1)
+                history["val"].append([step, val])
+                msg = f"step {step}: train loss {loss_value:.4f}, validation loss {val:.4f}"
+                (bar.write(msg) if bar is not None else _say(msg))
+                save()
+    if bar is not None:
+        bar.close()
+    elapsed = time.perf_counter() - t_start
+    if interrupted:
+        save()
+        _say(f"stopped at step {step}: checkpoint saved to {ckpt_path}; continue with --resume")
+        return {"interrupted": True, "step": step}
+
+    val_loss = estimate_loss(model, val_ids, cfg.block_size, cfg.batch_size, cfg.eval_iters, cfg.seed + 1)
+    summary: dict[str, Any] = {"step": step, "val_loss": val_loss, "baseline": baseline, "history": history,
+                               "seconds": elapsed, "tokens_per_s": steps_done * tokens_per_step / max(elapsed, 1e-9),
+                               "checkpoint": ckpt_path, "interrupted": False}
+    _say(f"done: {step} steps in {elapsed:.1f} s ({summary['tokens_per_s']:,.0f} tokens/s)")
+    _say(f"validation loss {val_loss:.4f} nats vs unigram baseline {baseline:.4f} nats "
+         f"({'learned' if val_loss < baseline - 0.1 else 'NOT clearly better than the baseline'})")
+    if cfg.compare_torch and steps_done == step:
+        summary["torch_val_loss"] = _torch_same_recipe(cfg, tokenizer.vocab_size, initial_weights, train_ids, val_ids)
+    plot = _plot_losses(history, baseline, os.path.join(cfg.out_dir, "loss.png"))
+    if plot:
+        _say(f"loss curve: {plot}")
+    _say(f"checkpoint: {ckpt_path}")
+    if cfg.sample_length > 0:
+        out = model.generate(tokenizer.encode("\n")[None, :], cfg.sample_length, temperature=0.8, top_k=None,
+                             seed=cfg.seed)
+        _say("sample:\n" + tokenizer.decode(out[0, 1:]))
+    return summary
+
+
+def _torch_same_recipe(cfg: TrainConfig, vocab: int, init: dict[str, np.ndarray], train_ids: np.ndarray,
+                       val_ids: np.ndarray) -> float | None:
+    """Train the same model from the same weights on the same batches in PyTorch (if installed)."""
+    try:
+        import torch
+    except ImportError:
+        _say("PyTorch run of the same recipe: skipped (torch is not installed; `pip install torch` to compare)")
+        return None
+    from .nn import GPT as _GPT
+    from .nn import to_torch_state_dict
+    from .torch_gpt import TorchGPT
+
+    tdtype = torch.float32 if cfg.dtype == "float32" else torch.float64
+    torch.manual_seed(cfg.seed)
+    mcfg = _model_config(cfg, vocab)
+    ref = _GPT(mcfg, dtype=np.dtype(cfg.dtype))
+    ref.load_state_dict(init)
+    tmodel = TorchGPT(mcfg).to(tdtype)
+    tmodel.load_state_dict(to_torch_state_dict(ref))
+    named = dict(tmodel.named_parameters())
+    decay = [named[n] for n, p in ref.named_parameters() if p.ndim >= 2]
+    no_decay = [named[n] for n, p in ref.named_parameters() if p.ndim < 2]
+    opt = torch.optim.AdamW([{"params": decay, "weight_decay": cfg.weight_decay},
+                             {"params": no_decay, "weight_decay": 0.0}], lr=cfg.lr, betas=(0.9, 0.99), eps=1e-8)
+    rng = np.random.default_rng(cfg.seed)
+    t0 = time.perf_counter()
+    for step in range(cfg.max_steps):
+        x, y = get_batch(train_ids, cfg.block_size, cfg.batch_size, rng)
+        for g in opt.param_groups:
+            g["lr"] = lr_at(step, cfg.lr, cfg.warmup_steps, cfg.max_steps, cfg.min_lr)
+        _, loss = tmodel(torch.from_numpy(x), torch.from_numpy(y))
+        opt.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(tmodel.parameters(), cfg.grad_clip)
+        opt.step()
+    seconds = time.perf_counter() - t0
+    rng = np.random.default_rng(cfg.seed + 1)
+    losses = []
+    with torch.no_grad():
+        for _ in range(cfg.eval_iters):
+            x, y = get_batch(val_ids, cfg.block_size, cfg.batch_size, rng)
+            losses.append(tmodel(torch.from_numpy(x), torch.from_numpy(y))[1].item())
+    val = float(np.mean(losses))
+    _say(f"PyTorch run of the same recipe (same initial weights and batches): validation loss {val:.4f} "
+         f"in {seconds:.1f} s")
+    return val
+
+
+def _plot_losses(history: dict[str, list[Any]], baseline: float, path: str) -> str | None:
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        _say("loss curve: skipped (matplotlib is not installed)")
+        return None
+    fig, ax = plt.subplots(figsize=(7, 4))
+    ax.plot(history["step"], history["loss"], lw=0.8, alpha=0.6, label="train (per step)")
+    if history["val"]:
+        vs, vl = zip(*history["val"])
+        ax.plot(vs, vl, "o-", label="validation")
+    ax.axhline(baseline, color="gray", ls="--", label=f"unigram baseline {baseline:.2f}")
+    ax.set_xlabel("step")
+    ax.set_ylabel("cross-entropy (nats)")
+    ax.legend()
+    ax.set_title("tinygrad_tx: char-level GPT")
+    fig.tight_layout()
+    tmp = path + ".tmp.png"
+    fig.savefig(tmp, dpi=110)
+    plt.close(fig)
+    os.replace(tmp, path)
+    return path
+
+
+def sample(checkpoint: str, prompt: str = "\n", length: int = 300, temperature: float = 0.8,
+           top_k: int | None = None, seed: int | None = 0) -> str:
+    """Text generated from a checkpoint after ``prompt`` (deterministic for a given seed)."""
+    model, tokenizer, _ = load_model(checkpoint)
+    if not prompt:
+        raise TrainError("--prompt must not be empty")
+    if length < 0:
+        raise TrainError(f"--length must be >= 0, got {length}")
+    if temperature < 0:
+        raise TrainError(f"--temperature must be >= 0, got {temperature}")
+    if top_k is not None and top_k <= 0:
+        raise TrainError(f"--top-k must be positive, got {top_k}")
+    try:
+        ids = tokenizer.encode(prompt)
+    except DataError as e:
+        raise DataError(f"the prompt: {e}") from None
+    out = model.generate(ids[None, :], length, temperature=temperature, top_k=top_k, seed=seed)
+    return tokenizer.decode(out[0])
+
+
+def finetune(checkpoint: str, data: str, out_dir: str, rank: int = 4, alpha: float = 8.0,
+             targets: tuple[str, ...] = ("c_attn", "c_proj"), steps: int = 300, lr: float = 3e-3,
+             batch_size: int = 16, eval_iters: int = 20, seed: int = 0, overwrite: bool = False,
+             progress: bool = True) -> dict[str, Any]:
+    """LoRA fine-tuning: only the low-rank matrices train; the base weights stay bit-identical."""
+    if rank <= 0 or steps <= 0:
+        raise TrainError("--rank and --steps must be positive")
+    lora_path, merged_path = os.path.join(out_dir, "lora.npz"), os.path.join(out_dir, "merged.npz")
+    for p in (lora_path, merged_path):
+        if os.path.exists(p) and not overwrite:
+            raise TrainError(f"{p} already exists: pass --overwrite to replace it, or choose another --out-dir")
+    model, tokenizer, base_state = load_model(checkpoint)
+    text = load_text(data)
+    try:
+        ids = tokenizer.encode(text)
+    except DataError as e:
+        raise DataError(f"{data}: {e} of {checkpoint}") from None
+    block = model.config.block_size
+    train_ids, val_ids = train_val_split(ids, 0.1, block)
+
+    manual_seed(seed)
+    base = {n: p.data.copy() for n, p in model.named_parameters()}
+    val_before = estimate_loss(model, val_ids, block, batch_size, eval_iters, seed + 1)
+    wrapped = apply_lora(model, targets, rank, alpha)
+    trainable = [p for p in model.parameters() if p.requires_grad]
+    n_train, n_all = sum(p.numel() for p in trainable), model.num_parameters()
+    _say(f"LoRA rank {rank}, alpha {alpha} on {len(wrapped)} layers ({', '.join(wrapped)})")
+    _say(f"trainable parameters: {n_train:,} of {n_all:,} ({100 * n_train / n_all:.2f}%)")
+    _say(f"validation loss on {data} before fine-tuning: {val_before:.4f}")
+    opt = AdamW(trainable, lr=lr, weight_decay=0.0)
+    rng = np.random.default_rng(seed)
+    bar = _progress(steps, 0, progress)
+    with _Interrupt() as stop:
+        for step in range(steps):
+            if stop.requested:
+                raise TrainError(f"interrupted at step {step}; nothing was saved")
+            x, y = get_batch(train_ids, block, batch_size, rng)
+            _, loss = model(x, y)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            if bar is not None:
+                bar.update(1)
+                bar.set_postfix(loss=f"{loss.item():.3f}")
+    if bar is not None:
+        bar.close()
+    val_after = estimate_loss(model, val_ids, block, batch_size, eval_iters, seed + 1)
+    unchanged = all(np.array_equal(p.data, base[n]) for n, p in model.named_parameters() if n in base)
+    _say(f"validation loss after fine-tuning: {val_after:.4f} ({val_after - val_before:+.4f})")
+    _say(f"base weights bit-identical after fine-tuning: {'yes' if unchanged else 'NO'}")
+    if not unchanged:
+        raise TrainError("internal error: a frozen base weight changed during LoRA fine-tuning")
+
+    lora_meta = {"rank": rank, "alpha": alpha, "targets": list(targets), "base_checkpoint": os.path.abspath(checkpoint)}
+    save_checkpoint(lora_path, {"kind": "lora", "lora": lora_meta, "weights": lora_state_dict(model),
+                                "model_config": base_state["model_config"], "tokenizer": tokenizer.to_dict(),
+                                "dtype": base_state["dtype"]})
+    for m in model.modules():
+        if isinstance(m, LoRALinear):
+            m.merge()
+    merged = {n: p.data.copy() for n, p in model.named_parameters() if n in base}
+    save_checkpoint(merged_path, {"kind": "train", "model_config": base_state["model_config"],
+                                  "dtype": base_state["dtype"], "tokenizer": tokenizer.to_dict(),
+                                  "model": merged, "step": int(base_state.get("step", 0)), "lora": lora_meta})
+    _say(f"saved the LoRA weights alone to {lora_path} and a merged checkpoint to {merged_path}")
+    return {"val_before": val_before, "val_after": val_after, "trainable": n_train, "total": n_all,
+            "base_unchanged": unchanged, "lora_path": lora_path, "merged_path": merged_path}
