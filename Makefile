@@ -20,7 +20,8 @@ $(VENV)/.test-deps: setup.cfg pyproject.toml | $(BIN)/python
 	touch $@
 
 demo: $(VENV)/.demo-deps
-	$(BIN)/python -m tinygrad_tx demo
+	$(BIN)/python -m tinygrad_tx train --out-dir runs/demo --overwrite
+	$(BIN)/python -m tinygrad_tx sample --checkpoint runs/demo/ckpt.npz --prompt "The " --length 400
 
 test: $(VENV)/.test-deps
 	$(BIN)/ruff check tinygrad_tx tests bench

@@ -79,7 +79,7 @@ class Neg(Function):
 
 
 class Pow(Function):
-    """y = aᵇ.   ā = ȳ ⊙ b aᵇ⁻¹,  b̄ = ȳ ⊙ y ln a  (0 where a = 0 and b ≥ 0, as in PyTorch)"""
+    """y = aᵇ.   ā = ȳ ⊙ b aᵇ⁻¹ (0 where b = 0),  b̄ = ȳ ⊙ y ln a (0 where a = 0 and b ≥ 0), as in PyTorch"""
 
     @staticmethod
     def forward(ctx: Any, a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -92,11 +92,13 @@ class Pow(Function):
     def backward(ctx: Any, g: Any) -> Any:
         a, b, y = ctx.saved_tensors
         da, db = ctx.needs_input_grad
-        ga = g * b * a ** (b - 1) if da else None
-        gb = None
-        if db:
-            zero_base = ((a == 0) & (b >= 0)).detach()
-            gb = where(zero_base, 0.0, g * y * a.log())
+        ga = gb = None
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):  # the branches `where` drops
+            if da:  # where b = 0, aᵇ = 1 is constant: 0, not 0 · 0⁻¹ = nan (PyTorch's convention)
+                ga = where((b == 0).detach(), 0.0, g * b * a ** (b - 1))
+            if db:
+                zero_base = ((a == 0) & (b >= 0)).detach()
+                gb = where(zero_base, 0.0, g * y * a.log())
         return ga, gb
 
 

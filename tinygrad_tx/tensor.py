@@ -415,9 +415,9 @@ class Tensor:
         """Clip to [min, max]; the gradient passes where min ≤ x ≤ max (PyTorch's convention)."""
         out = self
         if min is not None:
-            out = where(self.data >= min, out, float(min))
-        if max is not None:
-            out = where(self.data <= max, out, float(max))
+            out = where(out.data >= min, out, float(min))
+        if max is not None:  # applied to the first result, so min > max gives max everywhere (PyTorch)
+            out = where(out.data <= max, out, float(max))
         return out
 
     clip = clamp
@@ -524,9 +524,11 @@ class Tensor:
         return self._select_along(np.argmin, dim, keepdim, "min")
 
     def _select_along(self, arg_fn: Any, dim: int, keepdim: bool, op: str) -> MaxResult:
-        (d,) = ops._normalize_dims(dim, self.ndim, op)
         if self.ndim == 0:
-            return MaxResult(self, Tensor(np.array(0)))
+            if dim not in (0, -1):
+                raise IndexError(f"{op}: dim {dim} is out of range for a 0-d tensor")
+            return MaxResult(self.clone(), Tensor._make(np.array(0), np.dtype(np.int64), False))
+        (d,) = ops._normalize_dims(dim, self.ndim, op)
         idx = np.expand_dims(arg_fn(self._data, axis=d), d)
         values = self.gather(d, idx)
         indices = Tensor._make(idx if keepdim else np.squeeze(idx, d), np.dtype(np.int64), False)
@@ -635,7 +637,11 @@ class Tensor:
         return self
 
     def __getitem__(self, index: Any) -> Tensor:
-        return ops.GetItem.apply(self, index=_index_arg(index))
+        index = _index_arg(index)
+        first, rest = _split_integer_index(index)
+        if first is not None:  # PyTorch applies integers first (a select), then the array indices
+            return ops.GetItem.apply(ops.GetItem.apply(self, index=first), index=rest)
+        return ops.GetItem.apply(self, index=index)
 
     def __setitem__(self, index: Any, value: Any) -> None:
         if self.requires_grad and is_grad_enabled():
@@ -794,6 +800,36 @@ def _index_arg(index: Any) -> Any:
     if isinstance(index, tuple):
         return tuple(conv(i) for i in index)
     return conv(index)
+
+
+def _split_integer_index(index: Any) -> tuple[Any, Any]:
+    """Split an index that mixes integers with arrays into (integers only, the rest).
+
+    NumPy treats an integer next to an array as an advanced index (and may move the result's
+    dims to the front); PyTorch selects with the integers first. Indexing in two steps gives
+    PyTorch's layout. Returns (None, index) when there is nothing to split.
+    """
+    if not isinstance(index, tuple):
+        return None, index
+    has_int = any(isinstance(i, (int, np.integer)) and not isinstance(i, bool) for i in index)
+    has_array = any(isinstance(i, np.ndarray) and i.ndim > 0 for i in index)
+    if not (has_int and has_array):
+        return None, index
+    first: list[Any] = []
+    rest: list[Any] = []
+    for i in index:
+        if isinstance(i, (int, np.integer)) and not isinstance(i, bool):
+            first.append(i)
+        elif i is None:
+            rest.append(i)
+        elif i is Ellipsis:
+            first.append(i)
+            rest.append(i)
+        else:
+            consumed = i.ndim if isinstance(i, np.ndarray) and i.dtype == bool else 1
+            first.extend([slice(None)] * consumed)
+            rest.append(i)
+    return tuple(first), tuple(rest)
 
 
 def _seed_gradient(out: Tensor, gradient: Any, op: str) -> Tensor:
