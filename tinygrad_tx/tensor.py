@@ -394,6 +394,9 @@ class Tensor:
     def sqrt(self) -> Tensor:
         return self**0.5
 
+    def pow(self, exponent: Any) -> Tensor:
+        return self**exponent
+
     def rsqrt(self) -> Tensor:
         return self**-0.5
 
