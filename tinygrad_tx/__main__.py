@@ -79,7 +79,10 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    from .perf import tune_allocator
     from .train import TrainConfig, TrainError, finetune, sample, train
+
+    tune_allocator()  # see perf.py: fewer page faults for NumPy's many temporaries
 
     try:
         if args.command == "train":
