@@ -141,8 +141,9 @@ class Function:
         arrays = [t._data for t in tensors]
         ctx = cls.__new__(cls)
         ctx._to_save = ()
-        record = _grad_mode.enabled and any(t.requires_grad for t in tensors)
-        ctx.needs_input_grad = tuple(record and t.requires_grad for t in tensors)
+        needs = tuple([t.requires_grad for t in tensors]) if _grad_mode.enabled else (False,) * len(tensors)
+        record = True in needs
+        ctx.needs_input_grad = needs
         try:
             raw = cls.forward(ctx, *arrays, **kwargs)
         except (ValueError, IndexError, TypeError) as e:
