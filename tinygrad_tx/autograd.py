@@ -19,6 +19,7 @@ receives the *sum* of its gradients: contributions are added, never assigned.
 from __future__ import annotations
 
 import functools
+import gc
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, TypeVar
 
@@ -94,28 +95,37 @@ class enable_grad(set_grad_enabled):
 def topological_order(roots: Iterable[Any]) -> list[Any]:
     """Every node reachable from ``roots``, each after all of its parents (a post-order DFS).
 
-    An explicit stack replaces recursion: each node is pushed once to be *expanded* (its parents
-    are pushed above it) and once more to be *emitted*, which happens after all its parents were.
+    An explicit stack replaces recursion. Expanding a node pushes a marker, then the node's
+    parents above it; when the marker comes back off the stack, all the parents have been
+    emitted, so the node is emitted (``waiting`` holds the expanded nodes, innermost last).
+    Nodes hash by identity, so ``seen`` is a set of the nodes themselves.
     Raises if it meets a node whose saved values were already released by an earlier backward.
     """
     order: list[Any] = []
-    seen: set[int] = set()
-    stack: list[tuple[Any, bool]] = [(r, False) for r in roots]
+    seen: set[Any] = set()
+    waiting: list[Any] = []
+    stack: list[Any] = list(roots)
+    emit = _EMIT
+    push, pop, mark, wait, emit_node = stack.append, stack.pop, seen.add, waiting.append, order.append
     while stack:
-        node, expanded = stack.pop()
-        if expanded:
-            order.append(node)
+        node = pop()
+        if node is emit:
+            emit_node(waiting.pop())
             continue
-        if id(node) in seen:
+        if node in seen:
             continue
-        seen.add(id(node))
+        mark(node)
         if node._freed:
             raise RuntimeError(_freed_message(node))
-        stack.append((node, True))
+        wait(node)
+        push(emit)
         for parent in node._prev:
-            if parent is not None and id(parent) not in seen:
-                stack.append((parent, False))
+            if parent is not None and parent not in seen:
+                push(parent)
     return order
+
+
+_EMIT = object()  # the stack marker of topological_order
 
 
 def _freed_message(node: Any) -> str:
@@ -146,33 +156,44 @@ def run_backward(
     accumulation is the reverse topological order, and each node's VJP runs exactly once, with
     its complete upstream gradient.
     """
-    order = topological_order(roots)
-    pending: dict[int, Any] = {}
-    for root, seed in zip(roots, seeds):
-        k = id(root)
-        pending[k] = seed if k not in pending else pending[k] + seed
+    # The walk creates no reference cycles, so the garbage collector has nothing to find here;
+    # pausing it saves its repeated scans of a large graph (they cost more than the walk itself).
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _walk(roots, seeds, retain_graph, capture)
+    finally:
+        if gc_was_enabled:
+            gc.enable()
 
-    wanted: dict[int, int] | None = None
+
+def _walk(roots: Sequence[Any], seeds: Sequence[Any], retain_graph: bool, capture: Sequence[Any] | None) -> Any:
+    order = topological_order(roots)
+    pending: dict[Any, Any] = {}  # node -> its gradient so far (nodes hash by identity)
+    for root, seed in zip(roots, seeds):
+        pending[root] = seed if root not in pending else pending[root] + seed
+
+    wanted: dict[Any, int] | None = None
     captured: list[Any] | None = None
     if capture is not None:
-        wanted = {id(n): i for i, n in enumerate(capture)}
+        wanted = {n: i for i, n in enumerate(capture)}
         captured = [None] * len(capture)
 
+    take, look = pending.pop, pending.get
     for node in reversed(order):
-        g = pending.pop(id(node), None)
+        g = take(node, None)
+        parents = node._prev
         if g is not None:
             if wanted is None:
                 node._receive(g)
-            elif id(node) in wanted:
-                captured[wanted[id(node)]] = g  # type: ignore[index]
-            parents = node._prev
+            elif node in wanted:
+                captured[wanted[node]] = g  # type: ignore[index]
             if parents:
                 for parent, pg in zip(parents, node._vjp(g)):
                     if parent is None or pg is None:
                         continue
-                    k = id(parent)
-                    prev = pending.get(k)
-                    pending[k] = pg if prev is None else prev + pg
-        if not retain_graph and node._prev:
+                    prev = look(parent)
+                    pending[parent] = pg if prev is None else prev + pg
+        if parents and not retain_graph:
             node._release()
     return captured

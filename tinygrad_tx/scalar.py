@@ -1,7 +1,7 @@
 """`Value`: the scalar engine. micrograd's idea, on the shared backward algorithm.
 
 Every operation creates a new `Value` that remembers its parents (``_prev``) and the local
-derivatives ``d out / d parent`` (``_local``), computed in the forward pass. For scalars the
+derivatives ``d out / d parent`` (``_d0``, ``_d1``), computed in the forward pass. For scalars the
 Jacobian of an op is just those numbers, so the vector-Jacobian product is a multiplication:
 ``parent.grad += local * out.grad``. That is the whole chain rule.
 
@@ -29,6 +29,7 @@ from .autograd import _grad_mode, run_backward
 __all__ = ["Value"]
 
 Number = int | float
+_new = object.__new__
 _EXP_MAX = 709.782712893384  # math.exp overflows above log(DBL_MAX)
 
 
@@ -63,7 +64,7 @@ class Value:
     (2.05957, 1.592233)
     """
 
-    __slots__ = ("data", "grad", "label", "_op", "_prev", "_local", "_freed", "__weakref__")
+    __slots__ = ("data", "grad", "label", "_op", "_prev", "_d0", "_d1", "_freed", "__weakref__")
 
     def __init__(
         self,
@@ -73,6 +74,7 @@ class Value:
         _local: tuple[float, ...] = (),
         _op: str = "",
     ) -> None:
+        """``_prev`` and ``_local`` (parents and local derivatives) are for building graph nodes."""
         if isinstance(data, Value):
             raise TypeError("Value(data): data is already a Value; use it directly")
         self.data = float(data)
@@ -80,53 +82,49 @@ class Value:
         self.label = label
         self._op = _op
         self._prev = _prev
-        self._local = _local
+        self._d0 = _local[0] if _local else 0.0
+        self._d1 = _local[1] if len(_local) > 1 else 0.0
         self._freed = False
 
     # -- the node protocol used by autograd.run_backward ---------------------------------------
     def _vjp(self, g: float) -> tuple[float, ...]:
-        local = self._local
-        if len(local) == 1:
-            return (local[0] * g,)
-        return (local[0] * g, local[1] * g)
+        if len(self._prev) == 1:
+            return (self._d0 * g,)
+        return (self._d0 * g, self._d1 * g)
 
     def _receive(self, g: float) -> None:
         self.grad += g
 
     def _release(self) -> None:
-        self._local = None  # type: ignore[assignment]
-        self._freed = True
+        self._freed = True  # (the saved local derivatives are two floats: nothing worth freeing)
 
     def _op_name(self) -> str:
         return self._op or "leaf"
 
     # -- construction helper -----------------------------------------------------------------
     @staticmethod
-    def _result(data: float, prev: tuple[Value, ...], local: tuple[float, ...], op: str) -> Value:
-        out = Value.__new__(Value)
+    def _result(data: float, prev: tuple[Value, ...], d0: float, d1: float, op: str) -> Value:
+        out = _new(Value)
         out.data = data
         out.grad = 0.0
         out.label = ""
         out._op = op
         out._freed = False
-        if _grad_mode.enabled:
-            out._prev = prev
-            out._local = local
-        else:
-            out._prev = ()
-            out._local = ()
+        out._prev = prev if _grad_mode.enabled else ()
+        out._d0 = d0
+        out._d1 = d1
         return out
 
     # -- primitives: forward value and local derivatives ---------------------------------------
     def __add__(self, other: Value | Number) -> Value:
         """out = a + b.   d out/da = 1, d out/db = 1 (add distributes the gradient)."""
         other = other if isinstance(other, Value) else Value(other)
-        return Value._result(self.data + other.data, (self, other), (1.0, 1.0), "+")
+        return Value._result(self.data + other.data, (self, other), 1.0, 1.0, "+")
 
     def __mul__(self, other: Value | Number) -> Value:
         """out = a * b.   d out/da = b, d out/db = a (mul swaps the inputs)."""
         other = other if isinstance(other, Value) else Value(other)
-        return Value._result(self.data * other.data, (self, other), (other.data, self.data), "*")
+        return Value._result(self.data * other.data, (self, other), other.data, self.data, "*")
 
     def __pow__(self, other: Value | Number) -> Value:
         """out = a ** b.   d out/da = b a^(b-1);  d out/db = out · ln a (0 where a = 0, b >= 0)."""
@@ -134,41 +132,41 @@ class Value:
         if not isinstance(other, Value):
             b = float(other)
             out = _pow(a, b)
-            return Value._result(out, (self,), (b * _pow(a, b - 1.0),), f"**{other:g}")
+            return Value._result(out, (self,), b * _pow(a, b - 1.0), 0.0, f"**{other:g}")
         b = other.data
         out = _pow(a, b)
         d_b = 0.0 if (a == 0.0 and b >= 0.0) else out * _log(a)
-        return Value._result(out, (self, other), (b * _pow(a, b - 1.0), d_b), "**")
+        return Value._result(out, (self, other), b * _pow(a, b - 1.0), d_b, "**")
 
     def __neg__(self) -> Value:
         """out = -a.   d out/da = -1."""
-        return Value._result(-self.data, (self,), (-1.0,), "neg")
+        return Value._result(-self.data, (self,), -1.0, 0.0, "neg")
 
     def exp(self) -> Value:
         """out = e^a.   d out/da = out."""
         out = _exp(self.data)
-        return Value._result(out, (self,), (out,), "exp")
+        return Value._result(out, (self,), out, 0.0, "exp")
 
     def log(self) -> Value:
         """out = ln a.   d out/da = 1/a."""
         a = self.data
         d = 1.0 / a if a != 0.0 else math.inf
-        return Value._result(_log(a), (self,), (d,), "log")
+        return Value._result(_log(a), (self,), d, 0.0, "log")
 
     def tanh(self) -> Value:
         """out = tanh a.   d out/da = 1 - out²."""
         t = math.tanh(self.data)
-        return Value._result(t, (self,), (1.0 - t * t,), "tanh")
+        return Value._result(t, (self,), 1.0 - t * t, 0.0, "tanh")
 
     def sigmoid(self) -> Value:
         """out = σ(a) = 1 / (1 + e^-a).   d out/da = σ(a) (1 - σ(a))."""
         s = 1.0 / (1.0 + _exp(-self.data))
-        return Value._result(s, (self,), ((1.0 - s) * s,), "σ")
+        return Value._result(s, (self,), (1.0 - s) * s, 0.0, "σ")
 
     def relu(self) -> Value:
         """out = max(a, 0).   d out/da = 1 if a > 0 else 0 (the gradient at 0 is 0, as in PyTorch)."""
         a = self.data
-        return Value._result(a if a > 0 else 0.0, (self,), (1.0 if a > 0 else 0.0,), "relu")
+        return Value._result(a if a > 0 else 0.0, (self,), 1.0 if a > 0 else 0.0, 0.0, "relu")
 
     # -- derived operations ---------------------------------------------------------------------
     def __sub__(self, other: Value | Number) -> Value:
