@@ -86,6 +86,11 @@ class Value:
         self._d1 = _local[1] if len(_local) > 1 else 0.0
         self._freed = False
 
+    @property
+    def local_derivatives(self) -> tuple[float, ...]:
+        """d self / d parent for each parent in ``_prev`` (what the chain rule multiplies by)."""
+        return (self._d0, self._d1)[: len(self._prev)]
+
     # -- the node protocol used by autograd.run_backward ---------------------------------------
     def _vjp(self, g: float) -> tuple[float, ...]:
         if len(self._prev) == 1:
