@@ -25,7 +25,7 @@ demo: $(VENV)/.demo-deps
 
 test: $(VENV)/.test-deps
 	$(BIN)/ruff check tinygrad_tx tests bench
-	$(BIN)/python -m pytest
+	OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 $(BIN)/python -m pytest
 
 bench: $(VENV)/.test-deps
 	$(BIN)/python bench/scalar.py

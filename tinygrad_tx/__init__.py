@@ -13,7 +13,7 @@ from numpy import float16, float32, float64, int32, int64
 from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .function import Function
 from .gradcheck import GradcheckError, gradcheck
-from .perf import tune_allocator
+from .perf import limit_blas_threads, tune_allocator
 from .scalar import Value
 from .tensor import (
     Tensor,
@@ -43,6 +43,6 @@ __all__ = [
     "Value", "Tensor", "Function", "grad", "no_grad", "enable_grad", "is_grad_enabled",
     "set_grad_enabled", "gradcheck", "GradcheckError", "tensor", "cat", "stack", "where",
     "matmul", "zeros", "ones", "full", "zeros_like", "ones_like", "randn", "rand", "arange",
-    "eye", "manual_seed", "set_default_dtype", "get_default_dtype", "tune_allocator",
+    "eye", "manual_seed", "set_default_dtype", "get_default_dtype", "tune_allocator", "limit_blas_threads",
     "float16", "float32", "float64", "int32", "int64", "bool",
 ]

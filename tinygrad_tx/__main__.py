@@ -79,10 +79,11 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    from .perf import tune_allocator
+    from .perf import limit_blas_threads, tune_allocator
     from .train import TrainConfig, TrainError, finetune, sample, train
 
     tune_allocator()  # see perf.py: fewer page faults for NumPy's many temporaries
+    limit_blas_threads(1)  # see perf.py: spinning BLAS threads collapse when the CPU is shared
 
     try:
         if args.command == "train":
