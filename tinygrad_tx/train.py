@@ -322,12 +322,23 @@ def _torch_same_recipe(cfg: TrainConfig, vocab: int, init: dict[str, np.ndarray]
     except ImportError:
         _say("PyTorch run of the same recipe: skipped (torch is not installed; `pip install torch` to compare)")
         return None
+
+    tdtype = torch.float32 if cfg.dtype == "float32" else torch.float64
+    torch.manual_seed(cfg.seed)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # as for our BLAS (perf.py): shared cores make spinning threads collapse
+    try:
+        return _torch_train(cfg, vocab, init, train_ids, val_ids, torch, tdtype)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _torch_train(cfg: TrainConfig, vocab: int, init: dict[str, np.ndarray], train_ids: np.ndarray,
+                 val_ids: np.ndarray, torch: Any, tdtype: Any) -> float:
     from .nn import GPT as _GPT
     from .nn import to_torch_state_dict
     from .torch_gpt import TorchGPT
 
-    tdtype = torch.float32 if cfg.dtype == "float32" else torch.float64
-    torch.manual_seed(cfg.seed)
     mcfg = _model_config(cfg, vocab)
     ref = _GPT(mcfg, dtype=np.dtype(cfg.dtype))
     ref.load_state_dict(init)
