@@ -12,7 +12,6 @@ import torch
 import tinygrad_tx as tx
 from tinygrad_tx import Tensor, nn
 from tinygrad_tx import functional as F
-
 from tinygrad_tx.torch_gpt import TorchGPT, copy_to_torch
 
 REL = 1e-10

@@ -312,9 +312,13 @@ class Tensor:
         return ops.Neg.apply(self)
 
     # -- in place, with PyTorch's rules: ``with no_grad(): p -= lr * p.grad`` updates p itself --------
-    def _inplace(self, out: Tensor, op: str) -> Tensor:
-        """Make ``self`` hold ``out``. The old array is never written into (a graph may have saved
-        it); the version counter tells such a graph that this tensor changed."""
+    def _inplace(self, compute: Any, op: str) -> Tensor:
+        """Make ``self`` hold ``compute(old self)``. The old array is never written into (a graph
+        may have saved it), and the op sees an alias of the old tensor, so what it saves is not the
+        tensor being replaced; the version counter tells any other graph that saved self."""
+        old = Tensor._make(self._data, self._data.dtype, self.requires_grad)
+        old._ctx = self._ctx  # the same graph node as self before the update
+        out = compute(old)
         if out.shape != self.shape:
             raise ValueError(f"{op}: a result of shape {out.shape} cannot be stored in place in shape {self.shape}")
         if out.dtype != self.dtype and not (out.dtype.kind == self.dtype.kind == "f"):
@@ -334,38 +338,39 @@ class Tensor:
         return self
 
     def __iadd__(self, other: Any) -> Tensor:
-        return self._inplace(self + other, "add_")
+        return self._inplace(lambda old: old + other, "add_")
 
     def __isub__(self, other: Any) -> Tensor:
-        return self._inplace(self - other, "sub_")
+        return self._inplace(lambda old: old - other, "sub_")
 
     def __imul__(self, other: Any) -> Tensor:
-        return self._inplace(self * other, "mul_")
+        return self._inplace(lambda old: old * other, "mul_")
 
     def __itruediv__(self, other: Any) -> Tensor:
-        return self._inplace(self / other, "div_")
+        return self._inplace(lambda old: old / other, "div_")
 
     def add_(self, other: Any, alpha: float = 1.0) -> Tensor:
-        return self._inplace(self + (other * alpha if alpha != 1.0 else other), "add_")
+        return self._inplace(lambda old: old + (other * alpha if alpha != 1.0 else other), "add_")
 
     def sub_(self, other: Any, alpha: float = 1.0) -> Tensor:
-        return self._inplace(self - (other * alpha if alpha != 1.0 else other), "sub_")
+        return self._inplace(lambda old: old - (other * alpha if alpha != 1.0 else other), "sub_")
 
     def mul_(self, other: Any) -> Tensor:
-        return self._inplace(self * other, "mul_")
+        return self._inplace(lambda old: old * other, "mul_")
 
     def div_(self, other: Any) -> Tensor:
-        return self._inplace(self / other, "div_")
+        return self._inplace(lambda old: old / other, "div_")
 
     def zero_(self) -> Tensor:
         return self.fill_(0.0)
 
     def fill_(self, value: float) -> Tensor:
-        return self._inplace(Tensor._make(np.full(self.shape, value, self.dtype), self.dtype, False), "fill_")
+        return self._inplace(lambda old: Tensor._make(np.full(self.shape, value, self.dtype), self.dtype, False),
+                             "fill_")
 
     def copy_(self, src: Any) -> Tensor:
         s = src if isinstance(src, Tensor) else Tensor(src)
-        return self._inplace(s.expand(self.shape) if s.shape != self.shape else s, "copy_")
+        return self._inplace(lambda old: s.expand(self.shape) if s.shape != self.shape else s, "copy_")
 
     def __matmul__(self, other: Any) -> Tensor:
         return matmul(self, other)
@@ -795,9 +800,11 @@ def _index_arg(index: Any) -> Any:
     """Turn tensors and lists inside an index into arrays (NumPy's indexing rules then apply)."""
     def conv(i: Any) -> Any:
         if isinstance(i, Tensor):
-            return i._data
-        if isinstance(i, list):
-            return np.asarray(i)
+            i = i._data
+        elif isinstance(i, list):
+            i = np.asarray(i)
+        if isinstance(i, np.ndarray) and i.ndim == 0 and i.dtype.kind in "iu":
+            return int(i)  # a 0-d integer tensor indexes like an int (PyTorch), not like an array (NumPy)
         return i
 
     if isinstance(index, tuple):
