@@ -1,4 +1,4 @@
-"""The command line: ``python -m tinygrad_tx {train,sample,finetune}`` (also ``tinygrad-tx``).
+"""The command line: ``python -m tinygrad_tx {train,sample,finetune,check}`` (also ``tinygrad-tx``).
 
 Bad input (a missing or empty file, a corpus shorter than the block size, characters outside a
 checkpoint's vocabulary, a checkpoint from another config, a corrupted checkpoint) gets one clear
@@ -74,6 +74,10 @@ def _parser() -> argparse.ArgumentParser:
     f.add_argument("--seed", type=int, default=0)
     f.add_argument("--overwrite", action="store_true")
     f.add_argument("--no-progress", action="store_true")
+
+    from .manual.cli import add_check_parser
+
+    add_check_parser(sub)
     return p
 
 
@@ -102,6 +106,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "sample":
             print(sample(args.checkpoint, args.prompt, args.length, args.temperature, args.top_k, args.seed))
             return 0
+        if args.command == "check":
+            from .manual.cli import run_check
+
+            return run_check(args)
         if args.command == "finetune":
             targets = tuple(t.strip() for t in args.targets.split(",") if t.strip())
             finetune(args.checkpoint, args.data, args.out_dir, args.rank, args.alpha, targets, args.steps, args.lr,
