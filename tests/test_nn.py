@@ -289,3 +289,45 @@ def test_torch_state_dict_round_trip() -> None:
         np.testing.assert_array_equal(p.data, q.data)
     sd = to_torch_state_dict(model)
     assert tuple(sd["h.0.attn.c_attn.weight"].shape) == (24, 8)
+
+
+@pytest.mark.parametrize("activation", ["gelu_tanh", "gelu", "relu"])
+@pytest.mark.parametrize("lora_rank, bias", [(0, True), (0, False), (2, True)])
+def test_fused_gpt_equals_composed_gpt(activation, lora_rank, bias) -> None:
+    """GPTConfig(fused=True): the hand-derived ops inside the engine give the composed results."""
+    def build(fused: bool):
+        tx.manual_seed(0)
+        return nn.GPT(nn.GPTConfig(vocab_size=11, block_size=8, n_layer=2, n_head=2, n_embd=8, activation=activation,
+                                   bias=bias, lora_rank=lora_rank, fused=fused))
+
+    composed, fused = build(False), build(True)
+    rng = np.random.default_rng(0)
+    for (_, p), (_, q) in zip(composed.named_parameters(), fused.named_parameters()):
+        p.data = rng.standard_normal(p.shape) * 0.3
+        q.data = p.data.copy()
+    idx, t = rng.integers(0, 11, (3, 8)), rng.integers(0, 11, (3, 8))
+    la, lb = composed(idx, t)[1], fused(idx, t)[1]
+    la.backward()
+    lb.backward()
+    assert abs(la.item() - lb.item()) <= 1e-14 * abs(la.item())
+    for (name, p), (_, q) in zip(composed.named_parameters(), fused.named_parameters()):
+        if p.grad is None:
+            assert q.grad is None
+            continue
+        assert rel_err(q.grad, p.grad) <= 1e-12, name
+    assert sum(type(n).__name__.startswith("Fused") for n in _graph_nodes(fused(idx, t)[1])) > 0
+
+
+def _graph_nodes(t: Tensor) -> list:
+    from tinygrad_tx.autograd import topological_order
+
+    return topological_order([t.grad_fn])
+
+
+def test_fused_ops_refuse_higher_order_gradients() -> None:
+    x = Tensor(np.random.default_rng(0).standard_normal((2, 5)), requires_grad=True)
+    ln = nn.LayerNorm(5, fused=True)
+    (g,) = tx.grad((ln(x) * Tensor(np.arange(5.0))).sum(), x)  # first order is fine
+    assert g.shape == (2, 5)
+    with pytest.raises(RuntimeError, match="cannot be differentiated again.*fused=False"):
+        tx.grad((ln(x) * Tensor(np.arange(5.0))).sum(), x, create_graph=True)

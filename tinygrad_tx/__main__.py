@@ -52,6 +52,8 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--overwrite", action="store_true", help="replace an existing checkpoint in --out-dir")
     t.add_argument("--no-torch", action="store_true", help="skip the PyTorch run of the same recipe")
     t.add_argument("--no-progress", action="store_true", help="no progress bar")
+    t.add_argument("--fused", action="store_true", default=None,
+                   help="use the hand-derived fused ops (LayerNorm, GELU, attention, loss): faster, first-order")
 
     s = sub.add_parser("sample", help="generate text from a checkpoint")
     s.add_argument("--checkpoint", default="runs/default/ckpt.npz")
@@ -98,6 +100,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                 if value is not None:
                     setattr(cfg, dest, value)
                     explicit.add(dest)
+            if args.fused:
+                cfg.fused = True
+                explicit.add("fused")
             cfg.compare_torch = not args.no_torch
             cfg.progress = not args.no_progress
             summary = train(cfg, resume=args.resume, overwrite=args.overwrite, explicit=explicit)

@@ -65,6 +65,7 @@ class TrainConfig:
     compare_torch: bool = True
     progress: bool = True
     stop_after: int | None = None  # stop (and checkpoint) after this step, as if interrupted
+    fused: bool = False  # hand-derived fused ops for LayerNorm, GELU, attention and the loss
 
     def validate(self) -> None:
         for name in ("block_size", "n_layer", "n_head", "n_embd", "batch_size", "max_steps", "eval_iters"):
@@ -143,7 +144,8 @@ def _say(msg: str) -> None:
 
 def _model_config(cfg: TrainConfig, vocab_size: int) -> GPTConfig:
     return GPTConfig(vocab_size=vocab_size, block_size=cfg.block_size, n_layer=cfg.n_layer, n_head=cfg.n_head,
-                     n_embd=cfg.n_embd, dropout=cfg.dropout, bias=cfg.bias, activation=cfg.activation)
+                     n_embd=cfg.n_embd, dropout=cfg.dropout, bias=cfg.bias, activation=cfg.activation,
+                     fused=cfg.fused)
 
 
 def load_model(path: str) -> tuple[GPT, CharTokenizer, dict[str, Any]]:

@@ -18,6 +18,7 @@ import numpy as np
 from .. import functional as F
 from ..autograd import no_grad
 from ..tensor import Tensor, _generator, get_default_dtype
+from .fused import FusedCausalAttention, FusedCrossEntropy, FusedGELU, FusedLayerNorm
 from .module import Module, ModuleList, Parameter
 
 __all__ = [
@@ -80,15 +81,18 @@ class Embedding(Module):
 class LayerNorm(Module):
     """Per row: (x - μ) / √(σ² + ε) ⊙ γ + β, population variance, ε inside the square root."""
 
-    def __init__(self, ndim: int, eps: float = 1e-5, bias: bool = True, dtype: Any = None) -> None:
+    def __init__(self, ndim: int, eps: float = 1e-5, bias: bool = True, dtype: Any = None, fused: bool = False) -> None:
         super().__init__()
-        self.ndim_, self.eps = ndim, eps
+        self.ndim_, self.eps, self.fused = ndim, eps, fused
         self.weight = Parameter(np.ones(ndim, dtype=_dtype(dtype)))
         self.bias = Parameter(np.zeros(ndim, dtype=_dtype(dtype))) if bias else None
 
     def forward(self, x: Tensor) -> Tensor:
         if x.shape[-1] != self.ndim_:
             raise ValueError(f"LayerNorm({self.ndim_}): input has last dim {x.shape[-1]} (shape {x.shape})")
+        if self.fused:
+            beta = self.bias if self.bias is not None else np.zeros(self.ndim_, x.dtype)
+            return FusedLayerNorm.apply(x, self.weight, beta, eps=self.eps)
         return F.layer_norm(x, self.weight, self.bias, self.eps)
 
     def extra_repr(self) -> str:
@@ -105,13 +109,15 @@ class ReLU(Module):
 class GELU(Module):
     """x Φ(x); ``approximate='tanh'`` is GPT-2's form."""
 
-    def __init__(self, approximate: str = "none") -> None:
+    def __init__(self, approximate: str = "none", fused: bool = False) -> None:
         super().__init__()
         if approximate not in ("none", "tanh"):
             raise ValueError(f"GELU: approximate must be 'none' or 'tanh', got {approximate!r}")
-        self.approximate = approximate
+        self.approximate, self.fused = approximate, fused
 
     def forward(self, x: Tensor) -> Tensor:
+        if self.fused:
+            return FusedGELU.apply(x, approximate=self.approximate)
         return F.gelu(x, self.approximate)
 
     def extra_repr(self) -> str:
@@ -142,8 +148,10 @@ class CausalSelfAttention(Module):
     ``y W_proj + b_proj``.
     """
 
-    def __init__(self, n_embd: int, n_head: int, dropout: float = 0.0, bias: bool = True, dtype: Any = None) -> None:
+    def __init__(self, n_embd: int, n_head: int, dropout: float = 0.0, bias: bool = True, dtype: Any = None,
+                 fused: bool = False) -> None:
         super().__init__()
+        self.fused = fused  # the attention core (scores, mask, softmax, @ v) as one hand-derived op
         if n_embd % n_head:
             raise ValueError(f"CausalSelfAttention: n_embd={n_embd} is not divisible by n_head={n_head}")
         self.n_embd, self.n_head = n_embd, n_head
@@ -161,6 +169,9 @@ class CausalSelfAttention(Module):
         q = q.reshape(B, T, H, d_h).transpose(1, 2)  # (B, H, T, d_h)
         k = k.reshape(B, T, H, d_h).transpose(1, 2)
         v = v.reshape(B, T, H, d_h).transpose(1, 2)
+        if self.fused and not self.keep_attention and not (self.training and self.attn_dropout.p > 0):
+            y = FusedCausalAttention.apply(q, k, v).transpose(1, 2).reshape(B, T, C)
+            return self.resid_dropout(self.c_proj(y))
         scores = (q @ k.transpose(-2, -1)) * (1.0 / math.sqrt(d_h)) + F.causal_mask(T, x.dtype)
         rho = scores.softmax(-1)
         if self.keep_attention:
@@ -177,10 +188,10 @@ class MLP(Module):
     """x W_fc + b_fc, activation, then W_proj back to d (hidden width 4d)."""
 
     def __init__(self, n_embd: int, dropout: float = 0.0, bias: bool = True, activation: str = "gelu_tanh",
-                 dtype: Any = None) -> None:
+                 dtype: Any = None, fused: bool = False) -> None:
         super().__init__()
         self.c_fc = Linear(n_embd, 4 * n_embd, bias=bias, dtype=dtype)
-        self.act = _activation(activation)
+        self.act = _activation(activation, fused)
         self.c_proj = Linear(4 * n_embd, n_embd, bias=bias, dtype=dtype)
         self.dropout = Dropout(dropout)
 
@@ -188,11 +199,11 @@ class MLP(Module):
         return self.dropout(self.c_proj(self.act(self.c_fc(x))))
 
 
-def _activation(name: str) -> Module:
+def _activation(name: str, fused: bool = False) -> Module:
     if name == "gelu":
-        return GELU("none")
+        return GELU("none", fused)
     if name == "gelu_tanh":
-        return GELU("tanh")
+        return GELU("tanh", fused)
     if name == "relu":
         return ReLU()
     raise ValueError(f"unknown activation {name!r}: use 'gelu', 'gelu_tanh' or 'relu'")
@@ -202,12 +213,12 @@ class Block(Module):
     """A pre-LayerNorm transformer block: x + attn(LN₁(x)), then x + mlp(LN₂(x))."""
 
     def __init__(self, n_embd: int, n_head: int, dropout: float = 0.0, bias: bool = True,
-                 activation: str = "gelu_tanh", dtype: Any = None) -> None:
+                 activation: str = "gelu_tanh", dtype: Any = None, fused: bool = False) -> None:
         super().__init__()
-        self.ln_1 = LayerNorm(n_embd, bias=bias, dtype=dtype)
-        self.attn = CausalSelfAttention(n_embd, n_head, dropout, bias, dtype)
-        self.ln_2 = LayerNorm(n_embd, bias=bias, dtype=dtype)
-        self.mlp = MLP(n_embd, dropout, bias, activation, dtype)
+        self.ln_1 = LayerNorm(n_embd, bias=bias, dtype=dtype, fused=fused)
+        self.attn = CausalSelfAttention(n_embd, n_head, dropout, bias, dtype, fused)
+        self.ln_2 = LayerNorm(n_embd, bias=bias, dtype=dtype, fused=fused)
+        self.mlp = MLP(n_embd, dropout, bias, activation, dtype, fused)
 
     def forward(self, x: Tensor) -> Tensor:
         x = x + self.attn(self.ln_1(x))
@@ -229,6 +240,7 @@ class GPTConfig:
     lora_rank: int = 0
     lora_alpha: float = 1.0
     lora_targets: tuple[str, ...] = ("c_attn", "c_proj")
+    fused: bool = False  # LayerNorm, GELU, attention core and loss as hand-derived ops (first-order only)
 
     def __post_init__(self) -> None:
         self.lora_targets = tuple(self.lora_targets)
@@ -256,8 +268,9 @@ class GPT(Module):
         self.wte = Embedding(c.vocab_size, c.n_embd, dtype=dt)
         self.wpe = Embedding(c.block_size, c.n_embd, dtype=dt)
         self.drop = Dropout(c.dropout)
-        self.h = ModuleList(Block(c.n_embd, c.n_head, c.dropout, c.bias, c.activation, dt) for _ in range(c.n_layer))
-        self.ln_f = LayerNorm(c.n_embd, bias=c.bias, dtype=dt)
+        self.h = ModuleList(Block(c.n_embd, c.n_head, c.dropout, c.bias, c.activation, dt, c.fused)
+                            for _ in range(c.n_layer))
+        self.ln_f = LayerNorm(c.n_embd, bias=c.bias, dtype=dt, fused=c.fused)
         self.lm_head = Linear(c.n_embd, c.vocab_size, bias=False, dtype=dt)
         self._init_weights()
         if c.lora_rank > 0:
@@ -296,7 +309,10 @@ class GPT(Module):
         t = np.asarray(targets._data if isinstance(targets, Tensor) else targets)
         if t.shape != (B, T):
             raise ValueError(f"GPT: targets must have the shape of idx {ids.shape}, got {t.shape}")
-        loss = F.cross_entropy(logits.reshape(B * T, -1), t.reshape(-1))
+        if self.config.fused:
+            loss = FusedCrossEntropy.apply(logits.reshape(B * T, -1), targets=t.reshape(-1))
+        else:
+            loss = F.cross_entropy(logits.reshape(B * T, -1), t.reshape(-1))
         return logits, loss
 
     @no_grad()
