@@ -14,9 +14,12 @@ Python's ``ValueError``/``ZeroDivisionError``: ``log(0) = -inf``, ``log(-1) = na
 values are honest (they are what float math gives) and they propagate, so a nan in the loss is
 visible rather than replaced by a wrong finite number. Use ``math.isfinite(v.data)`` to check.
 
-Unlike micrograd, a `Value` holds no closure, so building a graph creates no reference cycles and
-the garbage collector has nothing to chase: a 65,000-node MLP step builds and backpropagates in a
-few tens of milliseconds (``bench/scalar.py``). `Value` is first-order: its derivatives are plain
+Unlike micrograd, a `Value` holds no closure, so building a graph creates no reference cycles:
+everything is freed by reference counting the moment it is dropped. Measured with
+``bench/scalar.py`` (micrograd's two-moons step, 65,818 nodes): about 125 ms per step with the
+default garbage collector, 97 ms with it off, against micrograd's 650 ms (and 122 ms gc off). The
+remaining collector cost is CPython scanning the live graph, and grows with everything else the
+process holds. `Value` is first-order: its derivatives are plain
 floats (use `Tensor` and ``grad(create_graph=True)`` for higher-order derivatives).
 """
 

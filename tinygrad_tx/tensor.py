@@ -231,8 +231,8 @@ class Tensor:
         gd = g._data
         if gd.shape != self.shape:
             raise RuntimeError(f"backward: gradient of shape {gd.shape} for a tensor of shape {self.shape}")
-        if self.grad is None:
-            self.grad = np.array(gd, dtype=self.dtype, copy=True)
+        if self.grad is None:  # an own, C-ordered copy (a transposed weight's gradient arrives strided)
+            self.grad = np.array(gd, dtype=self.dtype, copy=True, order="C")
         elif self.grad.flags.writeable:
             self.grad += gd
         else:
