@@ -1,4 +1,4 @@
-"""The command line: ``python -m tinygrad_tx {train,sample,finetune,check}`` (also ``tinygrad-tx``).
+"""The command line: ``python -m tinygrad_tx {train,sample,finetune,check,graph}`` (also ``tinygrad-tx``).
 
 Bad input (a missing or empty file, a corpus shorter than the block size, characters outside a
 checkpoint's vocabulary, a checkpoint from another config, a corrupted checkpoint) gets one clear
@@ -78,8 +78,10 @@ def _parser() -> argparse.ArgumentParser:
     f.add_argument("--no-progress", action="store_true")
 
     from .manual.cli import add_check_parser
+    from .viz.cli import add_graph_parser
 
     add_check_parser(sub)
+    add_graph_parser(sub)
     return p
 
 
@@ -111,6 +113,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "sample":
             print(sample(args.checkpoint, args.prompt, args.length, args.temperature, args.top_k, args.seed))
             return 0
+        if args.command == "graph":
+            from .viz.cli import run_graph
+
+            return run_graph(args)
         if args.command == "check":
             from .manual.cli import run_check
 

@@ -1,0 +1,609 @@
+"""`tinygrad_tx.viz`: the DOT a graph becomes, rendering, the missing-``dot`` path, the CLI, the plots.
+
+Structure is checked on the DOT source itself: every graph node is a line ``n<i> [...]``, every edge a
+line ``n<i> -> n<j>``, every cluster a ``subgraph "cluster_<path>" {`` block, so counting and nesting
+are read from the text Graphviz would get. Rendering needs the Graphviz ``dot`` program: CI installs
+Debian's ``graphviz`` package, and a missing ``dot`` is a failure here, not a skip.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import graphviz
+import numpy as np
+import pytest
+
+import tinygrad_tx as tt
+from tinygrad_tx import Tensor, Value
+from tinygrad_tx.autograd import topological_order
+from tinygrad_tx.nn import GPT, Block, GPTConfig, Linear, Module
+from tinygrad_tx.viz import INSTALL_HINT, Graph, GraphvizNotFound, draw, render
+from tinygrad_tx.viz.cli import add_graph_parser, example, run_graph
+
+NODE = re.compile(r"^\s*(n\d+) \[(.*)\]$", re.M)
+EDGE = re.compile(r"^\s*(n\d+|truncated) -> (n\d+)", re.M)
+CLUSTER = re.compile(r'^\s*subgraph "?cluster_([^" ]+)"? \{$')
+NEEDS_DOT = (
+    "the Graphviz `dot` program is not installed, so rendering cannot be tested: install it "
+    "(Debian/Ubuntu: apt-get install graphviz; macOS: brew install graphviz; conda: conda install graphviz). "
+    "CI installs it."
+)
+
+
+# ------------------------------------------------------------------------------------------ helpers
+def nodes(g: graphviz.Digraph) -> dict[str, str]:
+    """node id -> its attribute text."""
+    return dict(NODE.findall(g.source))
+
+
+def edges(g: graphviz.Digraph) -> list[tuple[str, str]]:
+    return EDGE.findall(g.source)
+
+
+def cluster_tree(g: graphviz.Digraph) -> tuple[dict[str, str], dict[str, str]]:
+    """(cluster -> enclosing cluster, node id -> innermost enclosing cluster), from the brace nesting."""
+    parent: dict[str, str] = {}
+    where: dict[str, str] = {}
+    stack: list[str] = []
+    for line in g.source.splitlines():
+        m = CLUSTER.match(line)
+        if m:
+            parent[m.group(1)] = stack[-1] if stack else ""
+            stack.append(m.group(1))
+        elif line.strip() == "}" and stack:
+            stack.pop()
+        elif (n := NODE.match(line)) is not None:
+            where[n.group(1)] = stack[-1] if stack else ""
+    return parent, where
+
+
+def label_of(g: graphviz.Digraph, needle: str) -> list[str]:
+    """Node ids whose label contains ``needle``."""
+    return [k for k, attrs in nodes(g).items() if needle in attrs]
+
+
+def tensor_graph_size(*roots: Tensor) -> tuple[int, int]:
+    """What the drawing must contain: every node, one constant per input that needs no grad, every edge."""
+    order = topological_order([r._node() for r in roots])
+    consts = sum(1 for n in order for p in n._prev if p is None)
+    return len(order) + consts, sum(len(n._prev) for n in order)
+
+
+def require_dot() -> None:
+    if shutil.which("dot") is None:
+        pytest.fail(NEEDS_DOT)
+
+
+@pytest.fixture
+def no_dot(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A PATH on which graphviz cannot find ``dot``."""
+    empty = tmp_path / "empty-path"
+    empty.mkdir()
+    monkeypatch.setenv("PATH", str(empty))
+    assert shutil.which("dot") is None
+
+
+def staged() -> tuple[Value, Value, Value]:
+    x, y = Value(3.0, label="x"), Value(-4.0, label="y")
+    f = (x + y.sigmoid()) / (x.sigmoid() + (x + y) ** 2)
+    f.label = "f"
+    return x, y, f
+
+
+def small_gpt(seed: int = 0) -> tuple[GPT, Tensor]:
+    tt.manual_seed(seed)
+    model = GPT(GPTConfig(vocab_size=16, block_size=8, n_layer=2, n_head=2, n_embd=16))
+    idx = np.random.default_rng(seed).integers(0, 16, (1, 8))
+    _, loss = model(idx, idx)
+    return model, loss
+
+
+# ------------------------------------------------------------------------------------------ scalars
+def test_scalar_graph_has_a_record_per_value_and_an_op_node_per_operation() -> None:
+    x, y, f = staged()
+    values = topological_order([f])
+    n_ops = sum(1 for v in values if v._prev)
+    g = draw(f)
+    assert isinstance(g, graphviz.Digraph) and isinstance(g, Graph)
+    assert len(nodes(g)) == len(values) + n_ops == g.summary.nodes
+    assert len(edges(g)) == sum(len(v._prev) for v in values) + n_ops == g.summary.edges
+    assert "rankdir=LR" in g.source  # micrograd's direction by default for scalars
+    # before backward every grad is 0; the labels carry label, data and grad
+    (xid,) = label_of(g, "<b>x</b>")
+    assert "data 3.0000" in nodes(g)[xid] and "grad 0.0000" in nodes(g)[xid]
+    assert label_of(g, "data 1.5456")  # f
+    f.backward()
+    g = draw(f)
+    (xid,) = label_of(g, "<b>x</b>")
+    assert f"grad {x.grad:.4f}" in nodes(g)[xid] and f"grad {y.grad:.4f}" in g.source
+    assert "grad 1.0000" in nodes(g)[label_of(g, "<b>f</b>")[0]]
+    ops = {attrs.split('label=<')[1].split(">")[0] for attrs in nodes(g).values() if "ellipse" in attrs}
+    assert {"+", "*", "σ", "**2", "**-1"} <= ops
+
+
+def test_scalar_value_used_twice_has_two_edges() -> None:
+    x = Value(2.0, label="x")
+    y = x * x
+    g = draw(y)
+    (xid,) = label_of(g, "<b>x</b>")
+    assert sum(1 for a, _ in edges(g) if a == xid) == 2  # both uses are drawn: their gradients add up
+
+
+def test_scalar_constants_and_inputs_are_distinguished() -> None:
+    x = Value(2.0, label="x")
+    y = 1.5 + x  # the 1.5 becomes an unlabelled leaf
+    g = draw(y)
+    assert "input (labelled leaf)" in g.source and "constant (unlabelled leaf)" in g.source
+    assert g.summary.kinds == {"input": 1, "constant": 1, "op": 1, "output": 1}
+
+
+# ------------------------------------------------------------------------------------------ tensors
+def test_tensor_mlp_counts_shapes_names_and_kinds() -> None:
+    loss, kw = example("mlp")
+    model = kw["model"]
+    g = draw(loss, model=model)
+    n_nodes, n_edges = tensor_graph_size(loss)
+    assert len(nodes(g)) == n_nodes == g.summary.nodes
+    assert len(edges(g)) == n_edges == g.summary.edges
+    src = g.source
+    for name, p in model.named_parameters():
+        (pid,) = label_of(g, f"<b>{name}</b>")
+        assert f"({', '.join(map(str, p.shape))}{',' if p.ndim == 1 else ''}) float32" in nodes(g)[pid]
+        assert "#cfe2f3" in nodes(g)[pid]  # parameter colour
+    (xid,) = label_of(g, "<b>x</b>")
+    assert "(4, 3) float32" in nodes(g)[xid] and "#d9ead3" in nodes(g)[xid]  # the input
+    assert label_of(g, "<b>Matmul</b><br/>") and "(4, 8) float32" in src and "(4, 2) float32" in src
+    consts = label_of(g, "const")
+    assert consts and all("dashed" in nodes(g)[c] for c in consts)
+    assert g.summary.kinds["parameter"] == 4 and g.summary.kinds["input"] == 1
+    # the output shows its value; the legend names what is drawn
+    (out,) = label_of(g, "#ffe599")
+    assert f"= {loss.item():.4f}" in nodes(g)[out]
+    for text in ("parameter", "input (leaf, requires grad)", "constant (no grad)", "output"):
+        assert text in src
+
+
+def test_leaves_are_named_by_params_dict_or_tensor_name() -> None:
+    loss, kw = example("mlp")
+    by_params = draw(loss, params=dict(kw["model"].named_parameters()))
+    assert label_of(by_params, "<b>fc1.weight</b>") and label_of(by_params, "<b>fc2.bias</b>")
+    anonymous = draw(loss)
+    assert len(label_of(anonymous, "<b>Parameter</b>")) == 4
+    w = Tensor(np.ones((2, 2)), requires_grad=True)
+    w.name = "my_weight"
+    assert label_of(draw((w * 2.0).sum()), "<b>my_weight</b>")
+
+
+def test_constants_can_be_left_out() -> None:
+    loss, kw = example("mlp")
+    g = draw(loss, model=kw["model"], constants=False)
+    order = topological_order([loss._node()])
+    assert len(nodes(g)) == len(order)
+    assert len(edges(g)) == sum(1 for n in order for p in n._prev if p is not None)
+
+
+def test_gpt_clusters_exist_and_nest_along_the_dotted_path() -> None:
+    model, loss = small_gpt()
+    g = draw(loss, model=model)
+    parent, where = cluster_tree(g)
+    assert parent["h"] == "" and parent["h.0"] == "h" and parent["h.1"] == "h"
+    assert parent["h.0.attn"] == "h.0" and parent["h.0.mlp"] == "h.0"
+    assert parent["h.0.attn.c_attn"] == "h.0.attn" and parent["h.1.mlp.c_fc"] == "h.1.mlp"
+    assert parent["wte"] == "" and parent["ln_f"] == ""
+    assert g.summary.parents == parent
+    # every op sits in the cluster of the module it ran in; every parameter in its module's
+    ops = topological_order([loss._node()])
+    scopes = {getattr(n, "scope", "") for n in ops} - {""}
+    assert scopes <= set(parent)
+    for name, _ in model.named_parameters():
+        (pid,) = label_of(g, f"<b>{name}</b>")
+        assert where[pid] == name.rsplit(".", 1)[0], name
+    matmuls = [k for k in label_of(g, "<b>Matmul</b>") if where[k] == "h.0.attn.c_attn"]
+    assert len(matmuls) == 1
+    # clusters are labelled with the path and the module class
+    assert "<b>h.0.attn</b>  <i>CausalSelfAttention</i>" in g.source
+    assert (len(nodes(g)), len(edges(g))) == tensor_graph_size(loss)
+
+
+def test_clusters_can_be_turned_off() -> None:
+    model, loss = small_gpt()
+    g = draw(loss, model=model, clusters=False)
+    assert "subgraph" not in g.source and g.summary.clusters == []
+    assert (len(nodes(g)), len(edges(g))) == tensor_graph_size(loss)
+
+
+def test_depth_collapses_modules_into_nodes_with_their_shapes() -> None:
+    model, loss = small_gpt()
+    full = draw(loss, model=model)
+    sizes = {}
+    for depth in (1, 2, 3, 4):
+        g = draw(loss, model=model, depth=depth)
+        sizes[depth] = g.summary.nodes
+        assert len(nodes(g)) == g.summary.nodes and len(edges(g)) == g.summary.edges
+    assert sizes[1] <= sizes[2] < sizes[3] < sizes[4] < full.summary.nodes
+    g2 = draw(loss, model=model, depth=2)
+    parent, where = cluster_tree(g2)
+    assert parent == {"h": ""}
+    (b0,) = label_of(g2, "<b>h.0</b> <i>Block</i>")
+    (b1,) = label_of(g2, "<b>h.1</b> <i>Block</i>")
+    assert "in (1, 8, 16) → out (1, 8, 16)" in nodes(g2)[b0]
+    assert "box3d" in nodes(g2)[b0] and where[b0] == "h"
+    assert (b0, b1) in edges(g2)  # the residual stream goes from block to block
+    # shallower modules without sub-modules are single nodes too; their parameters are inside them
+    (ln_f,) = label_of(g2, "<b>ln_f</b>")
+    assert "2 params (32)" in nodes(g2)[ln_f]
+    assert not label_of(g2, "<b>h.0.attn.c_attn.weight</b>")
+    # every op is drawn or counted in exactly one module node
+    ops_drawn = len([k for k, a in nodes(g2).items() if "rounded" in a])
+    ops_in_modules = sum(int(m) for m in re.findall(r"(\d+) ops?\b", g2.source))
+    n_ops = sum(1 for n in topological_order([loss._node()]) if not isinstance(n, Tensor))
+    assert ops_drawn + ops_in_modules == n_ops
+    # depth 1 merges the blocks into the ModuleList h
+    g1 = draw(loss, model=model, depth=1)
+    assert label_of(g1, "<b>h</b> <i>ModuleList</i>") and not label_of(g1, "<b>h.0</b>")
+
+
+def test_bad_arguments_are_reported() -> None:
+    x, _, f = staged()
+    with pytest.raises(ValueError, match="rankdir"):
+        draw(f, rankdir="XY")
+    with pytest.raises(ValueError, match="Tensor graphs"):
+        draw(f, depth=2)
+    with pytest.raises(ValueError, match="depth must be >= 1"):
+        draw(example("mlp")[0], depth=0)
+    with pytest.raises(ValueError, match="stats"):
+        draw(example("mlp")[0], stats="median")
+    with pytest.raises(TypeError, match="expected a Value or a Tensor"):
+        draw(3.0)
+    with pytest.raises(ValueError, match="max_nodes"):
+        draw(f, max_nodes=0)
+
+
+def test_rankdir() -> None:
+    loss, kw = example("attention")
+    assert "rankdir=TB" in draw(loss, **kw).source
+    assert "rankdir=LR" in draw(loss, rankdir="LR", **kw).source
+
+
+def test_highlight_marks_the_path_from_a_leaf_to_the_output() -> None:
+    loss, kw = example("mlp")
+    g = draw(loss, model=kw["model"], highlight="fc2.weight")
+    red = {k for k, a in nodes(g).items() if "#d62728" in a}
+    (w2,) = label_of(g, "<b>fc2.weight</b>")
+    (w1,) = label_of(g, "<b>fc1.weight</b>")
+    (out,) = label_of(g, "#ffe599")
+    assert w2 in red and out in red and w1 not in red
+    _, where = cluster_tree(g)
+    assert not any(where[k] == "fc1" for k in red)  # nothing upstream of fc2 is on the path
+    red_edges = re.findall(r"(n\d+) -> (n\d+) \[color=\"#d62728\"", g.source)
+    assert red_edges and all(a in red and b in red for a, b in red_edges)
+    assert "highlighted path" in g.source
+    # by tensor, and for scalars by value or label
+    assert draw(loss, model=kw["model"], highlight=kw["model"].fc1.weight).source.count("#d62728") > len(red)
+    x, y, f = staged()
+    assert draw(f, highlight="y").source.count("#d62728") < draw(f, highlight=x).source.count("#d62728")
+    with pytest.raises(ValueError, match="fc1.weight"):
+        draw(loss, model=kw["model"], highlight="fc3.weight")
+
+
+def test_stats_after_backward() -> None:
+    loss, kw = example("mlp")
+    before = draw(loss, model=kw["model"], stats=True)
+    assert "data ‖·‖" in before.source and "grad ‖·‖" not in before.source
+    loss.backward()
+    w = kw["model"].fc1.weight
+    g = draw(loss, model=kw["model"], stats=True)
+    (wid,) = label_of(g, "<b>fc1.weight</b>")
+    assert f"grad ‖·‖ {np.linalg.norm(w.grad.astype(np.float64)):.4f}" in nodes(g)[wid]
+    g = draw(loss, model=kw["model"], stats="mean_std")
+    label = nodes(g)[label_of(g, "<b>fc1.weight</b>")[0]]
+    assert f"data μ {w.data.astype(np.float64).mean():.4f} σ {w.data.astype(np.float64).std():.4f}" in label
+    assert "grad μ " in label and "‖·‖" not in g.source
+    assert "‖·‖" in draw(loss, model=kw["model"], stats="all").source
+
+
+def test_stats_of_retained_intermediates() -> None:
+    x = Tensor(np.arange(4.0), requires_grad=True)
+    h = (x * 2.0).retain_grad()
+    loss = (h * h).sum()
+    loss.backward()
+    g = draw(loss, stats=True)
+    (mul,) = [k for k in label_of(g, "<b>Mul</b>") if "(4,) float" in nodes(g)[k] and "grad" in nodes(g)[k]]
+    assert f"grad ‖·‖ {np.linalg.norm(h.grad):.4f}" in nodes(g)[mul]
+
+
+# ------------------------------------------------------------------------------------------ backward graphs
+def test_create_graph_gradient_is_drawn_as_a_computation() -> None:
+    g_root, kw = example("mlp", backward=True)
+    loss = kw["forward"]
+    g = draw(g_root, **kw)
+    assert (len(nodes(g)), len(edges(g))) == tensor_graph_size(g_root)
+    kinds = g.summary.kinds
+    assert kinds["backward"] > 0 and kinds["op"] > 0  # backward ops, and the forward values they use
+    assert "backward op (not in the forward graph)" in g.source
+    fwd = {id(n) for n in topological_order([loss._node()])}
+    bwd_ops = [n for n in topological_order([g_root._node()]) if not isinstance(n, Tensor) and id(n) not in fwd]
+    assert kinds["backward"] == len(bwd_ops)  # (the gradient itself, the output, is a backward op too)
+    (out,) = label_of(g, "#ffe599")
+    assert "(4, 3) float32" in nodes(g)[out]
+    # without forward= it is just a graph
+    plain = draw(g_root, model=kw["model"])
+    assert "backward" not in plain.summary.kinds and plain.summary.nodes == g.summary.nodes
+    # and it is differentiable again: second derivatives exist because the graph does
+    (hvp,) = tt.grad((g_root * g_root).sum(), kw["model"].fc1.weight)
+    assert hvp.shape == (3, 8)
+
+
+def test_backward_graph_of_a_gpt_and_all_its_parameters() -> None:
+    model, loss = small_gpt()
+    params = list(model.parameters())
+    grads = tt.grad(loss, params, create_graph=True)
+    g = draw(grads, model=model, forward=loss, max_nodes=None)
+    assert (len(nodes(g)), len(edges(g))) == tensor_graph_size(*grads)
+    assert len(label_of(g, "#ffe599")) == len(params)  # one output per gradient
+    assert g.summary.kinds["backward"] > g.summary.kinds["op"]
+    collapsed = draw(grads, model=model, forward=loss, depth=2)
+    assert collapsed.summary.nodes < g.summary.nodes
+
+
+def test_graph_after_backward_released_it_is_still_drawn() -> None:
+    loss, kw = example("block")
+    loss.backward()  # frees the saved values; the structure is still there
+    g = draw(loss, **kw)
+    assert (len(nodes(g)), len(edges(g))) == (g.summary.nodes, g.summary.edges)
+    assert g.summary.nodes > 100
+
+
+# ------------------------------------------------------------------------------------------ size
+def test_max_nodes_cuts_with_a_note() -> None:
+    x = Tensor(np.ones(3), requires_grad=True)
+    y = x
+    for _ in range(500):
+        y = y.tanh()
+    g = draw(y, max_nodes=100)
+    assert g.summary.truncated and g.summary.nodes == 100 and g.summary.total_nodes == 501
+    assert len(nodes(g)) == 100
+    assert "401 more nodes not drawn (max_nodes=100)" in g.source and "max_nodes=None" in g.source
+    assert ("truncated", nodes_sorted(g)[0]) in edges(g)  # the note feeds the cut end of the chain
+    full = draw(y, max_nodes=None)
+    assert not full.summary.truncated and len(nodes(full)) == 501 and "truncated" not in full.source
+
+
+def nodes_sorted(g: graphviz.Digraph) -> list[str]:
+    return sorted(nodes(g), key=lambda k: int(k[1:]))
+
+
+def test_deep_scalar_graph_100k_nodes_no_recursion() -> None:
+    v = Value(0.5, label="x")
+    for _ in range(50_000):
+        v = v.tanh()  # 50,001 values + 50,000 op nodes
+    start = time.perf_counter()
+    g = draw(v)
+    assert time.perf_counter() - start < 10
+    assert g.summary.total_nodes == 100_001 and g.summary.nodes == 2000 and g.summary.truncated
+    start = time.perf_counter()
+    full = draw(v, max_nodes=None)
+    assert time.perf_counter() - start < 60
+    assert full.summary.nodes == 100_001 and full.summary.edges == 100_000
+    assert full.source.count(" -> ") == 100_000
+
+
+def test_deep_tensor_graph_100k_nodes_no_recursion() -> None:
+    x = Tensor(np.ones(2), requires_grad=True)
+    y = x
+    for _ in range(50_000):
+        y = y * 1.0001  # one op and one constant each
+    start = time.perf_counter()
+    g = draw(y, max_nodes=500)
+    assert time.perf_counter() - start < 20
+    assert g.summary.total_nodes == 100_001 and len(nodes(g)) == 500
+    full = draw(y, max_nodes=None, constants=False)
+    assert full.summary.nodes == 50_001 and full.summary.edges == 50_000
+
+
+def test_drawing_a_gpt_takes_seconds() -> None:
+    require_dot()
+    model, loss = small_gpt()
+    start = time.perf_counter()
+    g = draw(loss, model=model)
+    drawn = time.perf_counter() - start
+    svg = g.pipe(format="svg")
+    rendered = time.perf_counter() - start
+    grads = tt.grad(loss, list(model.parameters()), create_graph=True)
+    start = time.perf_counter()
+    gb = draw(grads, model=model, forward=loss)
+    gb.pipe(format="svg")
+    backward = time.perf_counter() - start
+    print(f"2-layer GPT: {g.summary.nodes} nodes drawn in {drawn:.2f} s, rendered (svg) in {rendered:.2f} s; "
+          f"gradient graph {gb.summary.nodes} nodes in {backward:.2f} s")
+    assert svg.startswith(b"<?xml") and drawn < 5 and rendered < 30 and backward < 60
+
+
+# ------------------------------------------------------------------------------------------ rendering
+@pytest.mark.parametrize("fmt, magic", [("svg", b"<?xml"), ("png", b"\x89PNG"), ("pdf", b"%PDF")])
+def test_render_formats(tmp_path: Path, fmt: str, magic: bytes) -> None:
+    require_dot()
+    loss, kw = example("attention")
+    path = render(draw(loss, **kw), tmp_path / f"attention.{fmt}")
+    assert path == tmp_path / f"attention.{fmt}" and path.read_bytes().startswith(magic)
+    assert not (tmp_path / "attention.dot").exists()  # the source is only left behind when dot is missing
+    if fmt == "svg":
+        assert "c_attn.weight" in path.read_text()
+
+
+def test_render_format_from_argument_and_dot_source(tmp_path: Path) -> None:
+    require_dot()
+    _, _, f = staged()
+    assert render(f, tmp_path / "staged", "png").suffix == ".png"  # a Value is drawn first
+    dot = render(draw(f), tmp_path / "staged.gv")
+    assert dot.read_text().startswith("digraph")
+    with pytest.raises(ValueError, match="format"):
+        render(draw(f), tmp_path / "x.svg", "jpeg")
+    with pytest.raises(ValueError, match="ends in .svg but the format is png"):
+        render(draw(f), tmp_path / "x.svg", "png")
+    assert render(draw(f), tmp_path / "x.graph", "pdf").read_bytes().startswith(b"%PDF")
+
+
+def test_jupyter_display_is_svg() -> None:
+    require_dot()
+    bundle = draw(staged()[2])._repr_mimebundle_()
+    assert "image/svg+xml" in bundle and "<svg" in bundle["image/svg+xml"]
+
+
+def test_missing_dot_explains_and_still_writes_the_source(tmp_path: Path, no_dot: None) -> None:
+    loss, kw = example("attention")
+    g = draw(loss, **kw)
+    with pytest.raises(GraphvizNotFound) as info:
+        render(g, tmp_path / "attention.svg")
+    e = info.value
+    message = str(e)
+    for hint in ("apt-get install graphviz", "brew install graphviz", "conda install graphviz"):
+        assert hint in message
+    assert e.source_path == tmp_path / "attention.dot" and e.source_path.read_text() == g.source
+    assert str(e.source_path) in message
+    assert not isinstance(e, graphviz.ExecutableNotFound) and e.__cause__ is None and e.__suppress_context__
+    assert not (tmp_path / "attention.svg").exists()
+    # the DOT format itself needs no Graphviz
+    assert render(g, tmp_path / "ok.dot").read_text() == g.source
+    # Jupyter shows the hint instead of a traceback
+    bundle = g._repr_mimebundle_()
+    assert list(bundle) == ["text/plain"] and INSTALL_HINT in bundle["text/plain"]
+
+
+# ------------------------------------------------------------------------------------------ CLI
+def cli(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="tinygrad-tx")
+    sub = parser.add_subparsers(dest="command", required=True)
+    add_graph_parser(sub)
+    args = parser.parse_args(argv)
+    assert args.command == "graph"
+    return run_graph(args)
+
+
+@pytest.mark.parametrize("what", ["staged", "mlp", "attention", "block", "gpt"])
+def test_cli_every_example_forward_and_backward(what: str, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    for backward in (False, True):
+        out = tmp_path / f"{what}{backward}.dot"
+        assert cli(["graph", "--what", what, "-o", str(out)] + (["--backward"] if backward else [])) == 0
+        assert out.read_text().startswith("digraph")
+        said = capsys.readouterr().out
+        assert f"wrote {out}" in said and "nodes" in said
+
+
+def test_cli_renders_and_collapses(tmp_path: Path, capsys: pytest.CaptureFixture, monkeypatch: Any) -> None:
+    require_dot()
+    monkeypatch.chdir(tmp_path)
+    assert cli(["graph", "--what", "gpt", "--depth", "2", "--format", "png"]) == 0
+    png = tmp_path / "graph-gpt.png"
+    assert png.read_bytes().startswith(b"\x89PNG")
+    assert "wrote graph-gpt.png (" in capsys.readouterr().out
+    assert cli(["graph", "--what", "staged", "--rankdir", "TB", "-o", "s.svg", "--stats"]) == 0
+    assert (tmp_path / "s.svg").read_text().count("<svg") == 1
+    assert cli(["graph", "--what", "gpt", "--max-nodes", "50", "-o", "cut.dot"]) == 0
+    assert "cut from" in capsys.readouterr().out
+
+
+def test_cli_without_dot(tmp_path: Path, capsys: pytest.CaptureFixture, no_dot: None) -> None:
+    out = tmp_path / "block.svg"
+    assert cli(["graph", "--what", "block", "-o", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "apt-get install graphviz" in err and "brew install graphviz" in err
+    assert "Traceback" not in err and str(tmp_path / "block.dot") in err
+    assert (tmp_path / "block.dot").read_text().startswith("digraph") and not out.exists()
+    assert cli(["graph", "--what", "block", "--format", "dot", "-o", str(tmp_path / "b.dot")]) == 0
+
+
+def test_cli_bad_depth_for_scalars(capsys: pytest.CaptureFixture, tmp_path: Path) -> None:
+    assert cli(["graph", "--what", "staged", "--depth", "2", "-o", str(tmp_path / "x.dot")]) == 2
+    assert "--depth applies to tensor examples" in capsys.readouterr().err
+
+
+# ------------------------------------------------------------------------------------------ plots
+@pytest.fixture
+def plt() -> Any:
+    matplotlib = pytest.importorskip("matplotlib")
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    yield plt
+    plt.close("all")
+
+
+def test_gradient_flow(plt: Any) -> None:
+    from tinygrad_tx.viz import gradient_flow
+
+    model, loss = small_gpt()
+    loss.backward()
+    ax = gradient_flow(model)
+    named = list(model.named_parameters())
+    bars = ax.patches
+    assert len([b for b in bars if b.get_width() == pytest.approx(0.8)]) == len(named)
+    heights = [b.get_height() for b in bars][: len(named)]
+    assert heights[0] == pytest.approx(float(np.linalg.norm(named[0][1].grad)), rel=1e-5)
+    assert [t.get_text() for t in ax.get_xticklabels()] == [n for n, _ in named]
+    assert ax.get_yscale() == "log"
+    assert {"wte", "h.0", "h.1", "lm_head"} <= {t.get_text() for t in ax.get_legend().get_texts()}
+    # a parameter without a gradient is marked; relative norms divide by the weights' norm
+    model.h[1].mlp.c_fc.weight.grad = None
+    ax = gradient_flow(model, relative=True)
+    assert ax.get_ylabel() == "‖∇p‖ / ‖p‖" and any(line.get_label() == "no gradient" for line in ax.lines)
+
+
+def test_attention_heatmap(plt: Any) -> None:
+    from tinygrad_tx.viz import attention_heads, attention_heatmap, keep_attention
+
+    model, _ = small_gpt()
+    with pytest.raises(RuntimeError, match="keep_attention"):
+        attention_heatmap(model, layer=0, head=0)
+    assert keep_attention(model) == 2
+    idx = np.arange(8)[None]
+    model(idx)
+    rho = model.h[1].attn.attention
+    assert rho.shape == (1, 2, 8, 8)
+    ax = attention_heatmap(model, layer=1, head=1, tokens=list("abcdefgh"))
+    shown = ax.images[0].get_array()
+    assert np.allclose(shown.filled(0), np.tril(rho[0, 1])) and shown.mask[0, 1] and not shown.mask[1, 0]
+    assert ax.get_title() == "layer 1, head 1" and ax.get_xticklabels()[0].get_text() == "a"
+    fig = attention_heads(model.h[0].attn)
+    assert len([a for a in fig.axes if a.images]) == 2
+    with pytest.raises(IndexError, match="head 5"):
+        attention_heatmap(model, layer=0, head=5)
+    assert attention_heatmap(rho[0, 0]).images  # a bare (T, T) array works too
+
+
+def test_plots_without_matplotlib(monkeypatch: pytest.MonkeyPatch) -> None:
+    from tinygrad_tx.viz import gradient_flow
+
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    monkeypatch.setitem(sys.modules, "matplotlib.pyplot", None)
+    model = Linear(2, 2)
+    with pytest.raises(ImportError, match="pip install matplotlib"):
+        gradient_flow(model)
+
+
+def test_module_called_outermost_has_clusters_for_its_children() -> None:
+    class Two(Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.a = Linear(3, 3)
+            self.b = Block(8, 2)
+            self.c = Linear(3, 8)
+
+        def forward(self, x: Tensor) -> Tensor:
+            return self.b(self.c(self.a(x))[None])
+
+    tt.manual_seed(0)
+    m = Two()
+    y = m(tt.randn(4, 3)).sum()
+    g = draw(y, model=m)
+    parent, _ = cluster_tree(g)
+    assert parent["a"] == "" and parent["b.attn.c_attn"] == "b.attn" and parent["b"] == ""
+    assert os.path.sep not in "".join(parent)  # names are module paths, nothing else

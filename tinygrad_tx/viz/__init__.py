@@ -1,0 +1,17 @@
+"""Pictures of what the engine computes: the graph (`draw`, `render`) and, with matplotlib, gradient
+flow and attention patterns (`plots`).
+
+>>> from tinygrad_tx import Value
+>>> from tinygrad_tx.viz import draw
+>>> x = Value(2.0, label="x"); y = (x * x).tanh(); y.label = "y"
+>>> draw(y).summary.nodes     # x, x*x, tanh(x*x) and the two op nodes between them
+5
+"""
+
+from .graph import FORMATS, INSTALL_HINT, Graph, GraphSummary, GraphvizNotFound, draw, render
+from .plots import attention_heads, attention_heatmap, gradient_flow, keep_attention
+
+__all__ = [
+    "draw", "render", "Graph", "GraphSummary", "GraphvizNotFound", "INSTALL_HINT", "FORMATS",
+    "gradient_flow", "attention_heatmap", "attention_heads", "keep_attention",
+]
