@@ -84,9 +84,10 @@ def _text_digest(ids: np.ndarray) -> str:
 
 
 def _param_groups(model: GPT, weight_decay: float) -> list[dict[str, Any]]:
-    """Weight decay on matrices only (nanoGPT): not on biases, LayerNorm or embeddings' ... rows."""
-    decay = [p for n, p in model.named_parameters() if p.requires_grad and p.ndim >= 2]
-    no_decay = [p for n, p in model.named_parameters() if p.requires_grad and p.ndim < 2]
+    """Weight decay on every matrix (linear weights and embeddings), none on biases and LayerNorm
+    parameters, as nanoGPT does."""
+    decay = [p for p in model.parameters() if p.requires_grad and p.ndim >= 2]
+    no_decay = [p for p in model.parameters() if p.requires_grad and p.ndim < 2]
     return [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
 
 
