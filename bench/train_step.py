@@ -1,0 +1,821 @@
+"""GPT training-step benchmark: tinygrad_tx against PyTorch eager on the CPU.
+
+One step is what ``train`` does per batch: forward (logits and mean cross-entropy), ``zero_grad``,
+backward, and an AdamW step (decay on matrices only, as ``train._param_groups``). Both libraries
+start from the same initial weights (made once by tinygrad_tx, moved to torch with
+``nn.to_torch_state_dict``, which transposes the Linear weights) and see the same batches.
+
+Every (library, config, dtype) is measured in a fresh worker process, so that its peak memory is its
+own: the worker reads ``VmHWM`` (the resident-set high-water mark) from ``/proc/self/status`` after
+its imports and again at the end. ``--malloc-tuned`` runs every worker a second time with glibc's
+``MALLOC_MMAP_THRESHOLD_`` and ``MALLOC_TRIM_THRESHOLD_`` raised (see ``tinygrad_tx/perf.py``).
+
+The check compares, between the libraries: the loss of the first step (the same forward from the
+same weights), the global gradient norm of that step (the backward) and the loss of the second step
+(after one AdamW update). This prints ratios; it is not a test. Run from the repo root::
+
+    .venv/bin/python bench/train_step.py                  # tiny, small, medium x f32, f64 (~5 min)
+    .venv/bin/python bench/train_step.py --quick          # tiny only, few steps (~20 s)
+    .venv/bin/python bench/train_step.py --profile --configs small --dtypes float32
+    .venv/bin/python bench/train_step.py --malloc-tuned --markdown bench/train_step.md
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import io
+import json
+import os
+import pstats
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from typing import Any
+
+import numpy as np
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+if ROOT not in sys.path:  # run as a script from anywhere: import this checkout's tinygrad_tx
+    sys.path.insert(0, ROOT)
+
+# name: (n_layer, n_head, n_embd, block_size T, batch B, default timed steps, default warmup)
+CONFIGS: dict[str, tuple[int, int, int, int, int, int, int]] = {
+    "tiny": (2, 4, 64, 32, 16, 100, 5),
+    "small": (4, 4, 128, 64, 32, 40, 3),
+    "medium": (6, 6, 192, 128, 16, 20, 3),
+}
+DTYPES = ("float32", "float64")
+LR, BETAS, EPS, WEIGHT_DECAY = 1e-3, (0.9, 0.99), 1e-8, 0.1
+N_BATCHES = 8  # a pool of batches, cycled through (the same pool in every library)
+MALLOC_TUNED_ENV = {"MALLOC_MMAP_THRESHOLD_": str(256 * 2**20), "MALLOC_TRIM_THRESHOLD_": str(512 * 2**20)}
+# How close the libraries must agree: relative difference of first-step loss, its gradient norm and
+# the second-step loss (after one AdamW update, which amplifies tiny gradients' differences).
+TOLERANCE = {"float32": (1e-6, 1e-5, 1e-5), "float64": (1e-12, 1e-11, 1e-10)}
+
+
+def fused_available() -> bool:
+    """True if this checkout's GPTConfig has a ``fused`` option (hand-derived fused ops)."""
+    from tinygrad_tx.nn import GPTConfig
+
+    return "fused" in GPTConfig.__dataclass_fields__
+
+
+# ------------------------------------------------------------------------------------- memory
+def vm_hwm_mb() -> float | None:
+    """This process's peak resident set size (VmHWM) in MB.
+
+    Not ``resource.getrusage(RUSAGE_SELF).ru_maxrss``: on Linux that high-water mark is inherited
+    across fork+exec, so a worker started from a big parent reports the parent's peak (and a torch
+    parent would inflate a tinygrad_tx child). VmHWM in /proc/self/status starts afresh at exec.
+    """
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024  # kB -> MB
+    except OSError:
+        pass
+    return None
+
+
+# ------------------------------------------------------------------------------- machine load
+def _busy_seconds() -> float | None:
+    """CPU seconds the whole machine spent busy since boot (Linux /proc/stat), or None."""
+    try:
+        with open("/proc/stat") as f:
+            fields = [int(v) for v in f.readline().split()[1:]]
+    except (OSError, ValueError):
+        return None
+    idle = fields[3] + fields[4]  # idle + iowait
+    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
+def _own_cpu_seconds() -> float:
+    t = os.times()
+    return t.user + t.system + t.children_user + t.children_system
+
+
+class OtherLoad:
+    """The share of all CPUs that *other* processes used while a measurement ran."""
+
+    def __enter__(self) -> OtherLoad:
+        self.fraction: float | None = None
+        self._busy0, self._own0, self._wall0 = _busy_seconds(), _own_cpu_seconds(), time.perf_counter()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        busy = _busy_seconds()
+        if busy is None or self._busy0 is None:
+            return
+        wall = time.perf_counter() - self._wall0
+        others = (busy - self._busy0) - (_own_cpu_seconds() - self._own0)
+        self.fraction = max(0.0, others / (wall * (os.cpu_count() or 1)))
+
+
+# --------------------------------------------------------------------------------- the inputs
+def model_config(name: str, vocab_size: int, fused: bool = False) -> Any:
+    from tinygrad_tx.nn import GPTConfig
+
+    n_layer, n_head, n_embd, block, _, _, _ = CONFIGS[name]
+    kw = {"fused": True} if fused else {}
+    return GPTConfig(vocab_size=vocab_size, block_size=block, n_layer=n_layer, n_head=n_head, n_embd=n_embd, **kw)
+
+
+def make_inputs(path: str, config: str, dtype: str, seed: int) -> dict[str, Any]:
+    """Write the initial weights (both layouts) and the batch pool to ``path``; return a summary."""
+    from tinygrad_tx import manual_seed
+    from tinygrad_tx.data import CharTokenizer, default_corpus, get_batch
+    from tinygrad_tx.nn import GPT, to_torch_state_dict  # to_torch_state_dict imports torch lazily
+
+    text = default_corpus()
+    tok = CharTokenizer.from_text(text)
+    ids = tok.encode(text)
+    _, _, _, block, batch, _, _ = CONFIGS[config]
+    rng = np.random.default_rng(seed)
+    xs, ys = zip(*(get_batch(ids, block, batch, rng) for _ in range(N_BATCHES)))
+    manual_seed(seed)
+    model = GPT(model_config(config, tok.vocab_size), dtype=np.dtype(dtype))
+    arrays = {"x": np.stack(xs), "y": np.stack(ys)}
+    arrays.update({f"tx/{k}": v for k, v in model.state_dict().items()})
+    arrays.update({f"torch/{k}": v.numpy() for k, v in to_torch_state_dict(model).items()})
+    np.savez(path, **arrays)
+    return {"vocab_size": tok.vocab_size, "params": model.num_parameters()}
+
+
+# ------------------------------------------------------------------------------------ workers
+class TxStep:
+    """The tinygrad_tx step (also used in-process by --profile)."""
+
+    def __init__(self, config: str, dtype: str, vocab_size: int, inputs: Any, fused: bool = False) -> None:
+        from tinygrad_tx.nn import GPT
+        from tinygrad_tx.optim import AdamW
+
+        self.model = GPT(model_config(config, vocab_size, fused), dtype=np.dtype(dtype))
+        self.model.load_state_dict({k[3:]: inputs[k] for k in inputs.files if k.startswith("tx/")})
+        named = list(self.model.named_parameters())
+        groups = [{"params": [p for _, p in named if p.ndim >= 2], "weight_decay": WEIGHT_DECAY},
+                  {"params": [p for _, p in named if p.ndim < 2], "weight_decay": 0.0}]
+        self.params = [p for _, p in named]
+        self.opt = AdamW(groups, lr=LR, betas=BETAS, eps=EPS)
+        self.xs, self.ys = inputs["x"], inputs["y"]
+        self.i = 0
+
+    def forward(self) -> float:
+        x, y = self.xs[self.i % N_BATCHES], self.ys[self.i % N_BATCHES]
+        self.i += 1
+        _, self.loss = self.model(x, y)
+        return self.loss.item()
+
+    def backward(self) -> None:
+        self.opt.zero_grad()
+        self.loss.backward()
+        del self.loss
+
+    def update(self) -> None:
+        self.opt.step()
+
+    def grad_norm(self) -> float:
+        return float(np.sqrt(sum(float(np.sum(np.square(p.grad, dtype=np.float64))) for p in self.params)))
+
+
+class TorchStep:
+    def __init__(self, config: str, dtype: str, vocab_size: int, inputs: Any) -> None:
+        import torch
+
+        from tinygrad_tx.torch_gpt import TorchGPT
+
+        torch.set_num_threads(2)
+        self.torch = torch
+        tdt = torch.float32 if dtype == "float32" else torch.float64
+        self.model = TorchGPT(model_config(config, vocab_size)).to(tdt)
+        state = {k[6:]: torch.from_numpy(inputs[k]) for k in inputs.files if k.startswith("torch/")}
+        missing, unexpected = self.model.load_state_dict(state, strict=True)
+        assert not missing and not unexpected
+        named = list(self.model.named_parameters())
+        groups = [{"params": [p for _, p in named if p.ndim >= 2], "weight_decay": WEIGHT_DECAY},
+                  {"params": [p for _, p in named if p.ndim < 2], "weight_decay": 0.0}]
+        self.params = [p for _, p in named]
+        self.opt = torch.optim.AdamW(groups, lr=LR, betas=BETAS, eps=EPS)
+        self.xs, self.ys = torch.from_numpy(inputs["x"]), torch.from_numpy(inputs["y"])
+        self.i = 0
+
+    def forward(self) -> float:
+        x, y = self.xs[self.i % N_BATCHES], self.ys[self.i % N_BATCHES]
+        self.i += 1
+        _, self.loss = self.model(x, y)
+        return self.loss.item()
+
+    def backward(self) -> None:
+        self.opt.zero_grad()
+        self.loss.backward()
+        del self.loss
+
+    def update(self) -> None:
+        self.opt.step()
+
+    def grad_norm(self) -> float:
+        return float(np.sqrt(sum(float((p.grad.double() ** 2).sum()) for p in self.params)))
+
+
+def make_step(lib: str, config: str, dtype: str, vocab_size: int, inputs: Any) -> Any:
+    if lib == "torch":
+        return TorchStep(config, dtype, vocab_size, inputs)
+    return TxStep(config, dtype, vocab_size, inputs, fused=lib == "tinygrad_tx_fused")
+
+
+def worker(args: argparse.Namespace) -> None:
+    """Measure one (library, config, dtype) and print one JSON line."""
+    if args.lib == "torch":
+        import torch  # noqa: F401  (imported before the baseline, as a torch user's process would)
+    import tinygrad_tx  # noqa: F401
+
+    base = vm_hwm_mb()
+    inputs = np.load(args.inputs)
+    step = make_step(args.lib, args.config, args.dtype, args.vocab_size, inputs)
+    check: dict[str, float] = {}
+    for i in range(max(args.warmup, 2)):
+        loss = step.forward()
+        step.backward()
+        if i == 0:
+            check["loss0"], check["gnorm0"] = loss, step.grad_norm()
+        elif i == 1:
+            check["loss1"] = loss
+        step.update()
+    times: dict[str, list[float]] = {"forward": [], "backward": [], "update": [], "step": []}
+    for _ in range(args.steps):
+        t0 = time.perf_counter()
+        step.forward()
+        t1 = time.perf_counter()
+        step.backward()
+        t2 = time.perf_counter()
+        step.update()
+        t3 = time.perf_counter()
+        times["forward"].append(t1 - t0)
+        times["backward"].append(t2 - t1)
+        times["update"].append(t3 - t2)
+        times["step"].append(t3 - t0)
+    print(json.dumps({"base_mb": base, "peak_mb": vm_hwm_mb(), "check": check, "times": times}))
+
+
+def run_worker(lib: str, config: str, dtype: str, inputs: str, vocab_size: int, steps: int, warmup: int,
+               tuned: bool, blas_threads: int | None = None) -> dict[str, Any]:
+    env = dict(os.environ)
+    if blas_threads:
+        env["OPENBLAS_NUM_THREADS"] = str(blas_threads)
+    for k in MALLOC_TUNED_ENV:
+        env.pop(k, None)
+    if tuned:
+        env.update(MALLOC_TUNED_ENV)
+    cmd = [sys.executable, os.path.abspath(__file__), "--worker", "--lib", lib, "--configs", config,
+           "--dtypes", dtype, "--inputs", inputs, "--vocab-size", str(vocab_size), "--steps", str(steps),
+           "--warmup", str(warmup)]
+    with OtherLoad() as load:
+        proc = subprocess.run(cmd, env=env, capture_output=True, text=True, cwd=ROOT)
+    if proc.returncode != 0:
+        last = (proc.stderr.strip().splitlines() or ["no output"])[-1]
+        return {"error": f"worker failed ({proc.returncode}): {last}"}
+    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    result["load"] = load.fraction
+    return result
+
+
+# ------------------------------------------------------------------------------------- tables
+def ms(xs: list[float]) -> float:
+    return 1e3 * statistics.median(xs)
+
+
+def fmt_table(header: list[str], rows: list[list[str]], right: set[int]) -> list[str]:
+    widths = [max(len(r[i]) for r in [header] + rows) for i in range(len(header))]
+
+    def line(r: list[str]) -> str:
+        return "  ".join(c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(r, widths))).rstrip()
+
+    return [line(header), "  ".join("-" * w for w in widths)] + [line(r) for r in rows]
+
+
+def md_table(header: list[str], rows: list[list[str]], right: set[int]) -> list[str]:
+    out = ["| " + " | ".join(header) + " |",
+           "|" + "|".join("---:" if i in right else ":---" for i in range(len(header))) + "|"]
+    return out + ["| " + " | ".join(r) + " |" for r in rows]
+
+
+LIB_LABEL = {"tinygrad_tx": "tinygrad_tx", "torch": "torch", "tinygrad_tx_fused": "tinygrad_tx fused"}
+LIB_SHORT = {"tinygrad_tx": "tx", "torch": "torch", "tinygrad_tx_fused": "fused"}  # column-set prefixes
+
+
+def build_tables(results: dict[tuple[str, str, str, bool], dict[str, Any]], libs: list[str], configs: list[str],
+                 dtypes: list[str], mallocs: list[bool]) -> dict[str, tuple[list[str], list[list[str]], set[int]]]:
+    """The main table (one row per config, dtype, malloc; a column set per library), the phase
+    split, and the correctness check."""
+    main_header = ["config", "dtype", "malloc"]
+    for lib in libs:
+        label = LIB_SHORT[lib]
+        main_header += [f"{label} ms", f"{label} tok/s", f"{label} MB"]
+        if lib != "torch":
+            main_header.append(f"{label}/torch")
+    main_header.append("load")
+    main_rows, phase_rows, check_rows = [], [], []
+    for config in configs:
+        tokens = CONFIGS[config][3] * CONFIGS[config][4]
+        for dtype in dtypes:
+            for tuned in mallocs:
+                malloc = "tuned" if tuned else "default"
+                row = [config, dtype, malloc]
+                torch_res = results.get(("torch", config, dtype, tuned), {})
+                torch_ms = ms(torch_res["times"]["step"]) if "times" in torch_res else None
+                loads = []
+                for lib in libs:
+                    r = results.get((lib, config, dtype, tuned), {})
+                    if "times" not in r:
+                        row += ["error", "", ""] + ([""] if lib != "torch" else [])
+                        continue
+                    step_ms = ms(r["times"]["step"])
+                    row += [f"{step_ms:.2f}", f"{1e3 * tokens / step_ms:,.0f}", f"{r['peak_mb']:.0f}"]
+                    if lib != "torch":
+                        row.append(f"{step_ms / torch_ms:.2f}x" if torch_ms else "")
+                    if r.get("load") is not None:
+                        loads.append(r["load"])
+                    t = r["times"]
+                    phase_rows.append([config, dtype, malloc, LIB_LABEL[lib], f"{ms(t['forward']):.2f}",
+                                       f"{ms(t['backward']):.2f}", f"{ms(t['update']):.2f}", f"{step_ms:.2f}",
+                                       f"{1e3 * min(t['step']):.2f}", str(len(t["step"])), f"{r['base_mb']:.0f}",
+                                       f"{r['peak_mb']:.0f}", f"{r['peak_mb'] - r['base_mb']:.0f}"])
+                row.append(f"{max(loads):.0%}" if loads else "?")
+                main_rows.append(row)
+                if "check" not in torch_res:
+                    continue
+                for lib in libs:
+                    r = results.get((lib, config, dtype, tuned), {})
+                    if lib == "torch" or "check" not in r:
+                        continue
+                    rels = [abs(r["check"][k] - torch_res["check"][k]) / abs(torch_res["check"][k])
+                            for k in ("loss0", "gnorm0", "loss1")]
+                    ok = all(rel <= tol for rel, tol in zip(rels, TOLERANCE[dtype]))
+                    check_rows.append([config, dtype, malloc, f"{LIB_LABEL[lib]} vs torch",
+                                       f"{r['check']['loss0']:.12f}", f"{torch_res['check']['loss0']:.12f}",
+                                       f"{rels[0]:.1e}", f"{rels[1]:.1e}", f"{rels[2]:.1e}",
+                                       "yes" if ok else f"NO (tolerance {TOLERANCE[dtype]})"])
+    phase_header = ["config", "dtype", "malloc", "library", "forward", "backward", "AdamW", "step", "min", "steps",
+                    "MB after imports", "peak MB", "peak - imports"]
+    check_header = ["config", "dtype", "malloc", "compare", "loss step 1", "torch loss step 1", "rel diff",
+                    "grad-norm rel diff", "loss step 2 rel diff", "agree"]
+    return {
+        "main": (main_header, main_rows, set(range(3, len(main_header)))),
+        "phases": (phase_header, phase_rows, set(range(4, len(phase_header)))),
+        "check": (check_header, check_rows, {4, 5, 6, 7, 8}),
+    }
+
+
+# ---------------------------------------------------------------------------------- profiling
+class PrimitiveTimer:
+    """Aggregate time by Function subclass, forward and backward, by wrapping from outside:
+
+    - ``Function.apply`` (inclusive: building the node + the NumPy ``forward``) and each subclass's
+      ``forward`` (the NumPy work alone), so apply's own overhead is their difference;
+    - ``Function._vjp`` (inclusive: ``backward`` and the Tensor ops it runs, each one an ``apply``
+      under no_grad, plus _vjp's shape checks), attributed to the class of the node.
+
+    An ``apply`` outside any ``_vjp`` during backward is the walk adding two gradients that reach
+    the same node (``prev + pg``). Module scopes (``h.0.mlp.act``) are kept so that time can also be
+    grouped by layer. The wrappers themselves cost about a microsecond per call; that is measured.
+    """
+
+    def __init__(self) -> None:
+        from tinygrad_tx import function as fn
+
+        self.fn = fn
+        self.phase = "forward"
+        self.vjp_depth = 0
+        self.fwd_stack: list[float] = []
+        self.stats: dict[tuple[str, str], list[float]] = defaultdict(lambda: [0, 0.0, 0.0])  # calls, time, numpy
+        self.by_scope: dict[tuple[str, str], float] = defaultdict(float)
+        self.kernel_total = 0.0  # NumPy time inside every primitive's forward (any phase)
+        self.apply_calls = 0
+        self.apply_overhead = 0.0  # apply inclusive - forward inclusive, summed over every call
+        self.vjp_overhead = 0.0  # _vjp inclusive - backward inclusive
+        self.bwd_stack: list[float] = []
+        self._saved: dict[Any, Any] = {}
+
+    @staticmethod
+    def _subclasses(cls: type) -> list[type]:
+        out, stack = [], [cls]
+        while stack:
+            c = stack.pop()
+            for s in c.__subclasses__():
+                out.append(s)
+                stack.append(s)
+        return out
+
+    def install(self) -> None:
+        Function = self.fn.Function
+        orig_apply = Function.__dict__["apply"].__func__
+        orig_vjp = Function.__dict__["_vjp"]
+        self._saved[(Function, "apply")] = Function.__dict__["apply"]
+        self._saved[(Function, "_vjp")] = orig_vjp
+        timer, perf = self, time.perf_counter
+        scope = self.fn._scope
+
+        def apply(cls: Any, *inputs: Any, **kwargs: Any) -> Any:
+            timer.fwd_stack.append(0.0)
+            t0 = perf()
+            try:
+                return orig_apply(cls, *inputs, **kwargs)
+            finally:
+                dt = perf() - t0
+                kernel = timer.fwd_stack.pop()
+                timer.apply_calls += 1
+                timer.apply_overhead += dt - kernel
+                if timer.vjp_depth == 0:
+                    key = (cls.__name__, timer.phase if timer.phase == "forward" else "grad accumulation")
+                    s = timer.stats[key]
+                    s[0] += 1
+                    s[1] += dt
+                    s[2] += kernel
+                    if timer.phase == "forward":
+                        timer.by_scope[(_group_scope(scope[-1] if scope else ""), "forward")] += dt
+
+        def _vjp(node: Any, g: Any) -> Any:
+            timer.vjp_depth += 1
+            timer.bwd_stack.append(0.0)
+            k0, calls0 = timer.kernel_total, timer.apply_calls
+            t0 = perf()
+            try:
+                return orig_vjp(node, g)
+            finally:
+                dt = perf() - t0
+                timer.vjp_depth -= 1
+                inner = timer.bwd_stack.pop()
+                timer.vjp_overhead += dt - inner
+                if timer.apply_calls == calls0:  # a hand-written NumPy backward (a fused op): all of it
+                    timer.kernel_total += inner
+                if timer.vjp_depth == 0:
+                    s = timer.stats[(type(node).__name__, "backward")]
+                    s[0] += 1
+                    s[1] += dt
+                    s[2] += timer.kernel_total - k0
+                    timer.by_scope[(_group_scope(getattr(node, "scope", "")), "backward")] += dt
+
+        Function.apply = classmethod(apply)
+        Function._vjp = _vjp
+        for cls in self._subclasses(Function):
+            for name in ("forward", "backward"):
+                if name in cls.__dict__:
+                    self._saved[(cls, name)] = cls.__dict__[name]
+                    setattr(cls, name, staticmethod(self._wrap(cls.__dict__[name].__func__, name)))
+
+    def _wrap(self, f: Any, name: str) -> Any:
+        timer, perf = self, time.perf_counter
+        if name == "forward":
+            def forward(*args: Any, **kwargs: Any) -> Any:
+                t0 = perf()
+                try:
+                    return f(*args, **kwargs)
+                finally:
+                    dt = perf() - t0
+                    if timer.fwd_stack:
+                        timer.fwd_stack[-1] += dt
+                    timer.kernel_total += dt
+            return forward
+
+        def backward(*args: Any, **kwargs: Any) -> Any:
+            t0 = perf()
+            try:
+                return f(*args, **kwargs)
+            finally:
+                if timer.bwd_stack:
+                    timer.bwd_stack[-1] += perf() - t0
+        return backward
+
+    def uninstall(self) -> None:
+        for (cls, name), value in self._saved.items():
+            setattr(cls, name, value)
+        self._saved.clear()
+
+    def reset(self) -> None:
+        self.__init__()  # type: ignore[misc]
+
+
+def _group_scope(scope: str) -> str:
+    """``h.3.mlp.act`` -> ``h.*.mlp.act`` (every block together)."""
+    return re.sub(r"\.\d+(?=\.|$)", ".*", scope) or "(top level)"
+
+
+def apply_overhead_microbench(dtype: str) -> dict[str, float]:
+    """µs per call of the engine machinery on a 1-element array, where NumPy's own work is ~nothing."""
+    from tinygrad_tx import Tensor
+    from tinygrad_tx.autograd import no_grad
+    from tinygrad_tx.ops import Add
+
+    a_np = np.ones(1, dtype=dtype)
+    a = Tensor(a_np, requires_grad=True)
+    b = Tensor(a_np.copy(), requires_grad=True)
+    n = 20000
+
+    def per_call(f: Any) -> float:
+        best = float("inf")
+        for _ in range(3):
+            t0 = time.perf_counter()
+            for _ in range(n):
+                f()
+            best = min(best, (time.perf_counter() - t0) / n)
+        return 1e6 * best
+
+    numpy_add = per_call(lambda: a_np + a_np)
+    recorded = per_call(lambda: Add.apply(a, b))
+    operator = per_call(lambda: a + b)
+    with no_grad():
+        unrecorded = per_call(lambda: Add.apply(a, b))
+    return {"numpy a+b": numpy_add, "Add.apply, recording": recorded, "Add.apply, no_grad": unrecorded,
+            "Tensor a+b (operator)": operator}
+
+
+def profile(config: str, dtype: str, vocab_size: int, inputs_path: str, steps: int, top: int,
+            out: list[str], fused: bool = False) -> None:
+    """cProfile, then the per-primitive breakdown, of the tinygrad_tx step (in this process)."""
+    inputs = np.load(inputs_path)
+    step = TxStep(config, dtype, vocab_size, inputs, fused=fused)
+    label = "tinygrad_tx fused" if fused else "tinygrad_tx"
+
+    def run(n: int, timer: PrimitiveTimer | None = None) -> dict[str, list[float]]:
+        times: dict[str, list[float]] = {"forward": [], "backward": [], "update": [], "step": []}
+        for _ in range(n):
+            if timer:
+                timer.phase = "forward"
+            t0 = time.perf_counter()
+            step.forward()
+            if timer:
+                timer.phase = "backward"
+            t1 = time.perf_counter()
+            step.backward()
+            if timer:
+                timer.phase = "update"
+            t2 = time.perf_counter()
+            step.update()
+            t3 = time.perf_counter()
+            for k, v in zip(("forward", "backward", "update", "step"), (t1 - t0, t2 - t1, t3 - t2, t3 - t0)):
+                times[k].append(v)
+        return times
+
+    def say(line: str = "") -> None:
+        print(line)
+        out.append(line)
+
+    run(3)
+    plain = run(steps)
+    say(f"\n### Profile: {label}, {config}, {dtype} ({steps} steps; plain step {ms(plain['step']):.2f} ms: "
+        f"forward {ms(plain['forward']):.2f}, backward {ms(plain['backward']):.2f}, "
+        f"AdamW {ms(plain['update']):.2f})")
+
+    prof = cProfile.Profile()
+    prof.runcall(run, steps)
+    buf = io.StringIO()
+    stats = pstats.Stats(prof, stream=buf)
+    stats.strip_dirs().sort_stats("tottime").print_stats(top)
+    lines = buf.getvalue().splitlines()
+    start = next(i for i, line in enumerate(lines) if "ncalls" in line)
+    say(f"\ncProfile, top {top} functions by tottime ({steps} steps; cProfile inflates Python-heavy code, "
+        f"so read shares, not absolute times):\n")
+    say("```")
+    for line in lines[start:]:
+        if line.strip():
+            say(line)
+    say("```")
+
+    timer = PrimitiveTimer()
+    timer.install()
+    try:
+        inst = run(steps, timer)
+    finally:
+        timer.uninstall()
+    n = steps
+    step_ms = sum(inst["step"]) * 1e3 / n
+    fwd_ms, bwd_ms, upd_ms = (sum(inst[k]) * 1e3 / n for k in ("forward", "backward", "update"))
+    say(f"\nPer primitive (Function subclass), ms per step (mean of {n} instrumented steps; instrumented step "
+        f"{step_ms:.2f} ms against {1e3 * statistics.mean(plain['step']):.2f} ms plain, mean):")
+    say("'fwd apply' = building the node + the NumPy forward; 'fwd numpy' = the subclass's forward alone. "
+        "'bwd' = the node's _vjp, including the Tensor ops a composed backward runs; 'bwd numpy' = their NumPy "
+        "forwards, or all of a hand-written NumPy backward (fused ops).\n")
+    names = sorted({k[0] for k in timer.stats}, key=lambda c: -sum(v[1] for k, v in timer.stats.items() if k[0] == c))
+    rows = []
+    for cname in names:
+        f = timer.stats.get((cname, "forward"), [0, 0.0, 0.0])
+        b = timer.stats.get((cname, "backward"), [0, 0.0, 0.0])
+        a = timer.stats.get((cname, "grad accumulation"), [0, 0.0, 0.0])
+        total = (f[1] + b[1] + a[1]) * 1e3 / n
+        rows.append([cname, f"{f[0] / n:.0f}", f"{f[1] * 1e3 / n:.2f}", f"{f[2] * 1e3 / n:.2f}",
+                     f"{b[0] / n:.0f}", f"{b[1] * 1e3 / n:.2f}", f"{b[2] * 1e3 / n:.2f}",
+                     f"{a[1] * 1e3 / n:.2f}" if a[0] else "", f"{total:.2f}", f"{100 * total / step_ms:.1f}%"])
+    header = ["primitive", "fwd calls", "fwd apply ms", "fwd numpy ms", "bwd calls", "bwd ms", "bwd numpy ms",
+              "grad accum ms", "total ms", "% step"]
+    say("```")
+    for line in fmt_table(header, rows, set(range(1, len(header)))):
+        say(line)
+    say("```")
+
+    fwd_apply = sum(v[1] for k, v in timer.stats.items() if k[1] == "forward") * 1e3 / n
+    bwd_vjp = sum(v[1] for k, v in timer.stats.items() if k[1] == "backward") * 1e3 / n
+    accum = sum(v[1] for k, v in timer.stats.items() if k[1] == "grad accumulation") * 1e3 / n
+    kernel = timer.kernel_total * 1e3 / n
+    calls = timer.apply_calls / n
+    say("\nWhere the step goes (instrumented, ms per step):\n")
+    say("```")
+    split = [
+        ["forward", f"{fwd_ms:.2f}", f"primitives (apply) {fwd_apply:.2f}; Python outside apply (Module calls, "
+                                     f"Tensor methods, broadcasting) {fwd_ms - fwd_apply:.2f}"],
+        ["backward", f"{bwd_ms:.2f}", f"VJPs {bwd_vjp:.2f}; gradient accumulation {accum:.2f}; walk, topological "
+                                      f"sort, zero_grad, .grad {bwd_ms - bwd_vjp - accum:.2f}"],
+        ["AdamW", f"{upd_ms:.2f}", ""],
+        ["step", f"{step_ms:.2f}", f"NumPy inside primitives {kernel:.2f} ({100 * kernel / step_ms:.0f}%), "
+                                   f"everything else {step_ms - kernel:.2f}"],
+        ["apply()", f"{timer.apply_overhead * 1e3 / n:.2f}", f"{calls:.0f} calls/step x "
+         f"{1e6 * timer.apply_overhead / max(timer.apply_calls, 1):.1f} us overhead each (apply minus forward)"],
+        ["_vjp()", f"{timer.vjp_overhead * 1e3 / n:.2f}", "shape checks and wrapping (minus backward)"],
+    ]
+    for line in fmt_table(["phase", "ms", "of which"], split, {1}):
+        say(line)
+    say("```")
+
+    say("\nBy layer (module scope of the node; every block together), ms per step:\n")
+    scopes = sorted({k[0] for k in timer.by_scope}, key=lambda s: -(timer.by_scope[(s, "forward")]
+                                                                     + timer.by_scope[(s, "backward")]))
+    rows = []
+    for s in scopes:
+        f, b = timer.by_scope[(s, "forward")] * 1e3 / n, timer.by_scope[(s, "backward")] * 1e3 / n
+        rows.append([s, f"{f:.2f}", f"{b:.2f}", f"{f + b:.2f}", f"{100 * (f + b) / step_ms:.1f}%"])
+    say("```")
+    for line in fmt_table(["scope", "forward ms", "backward ms", "total ms", "% step"], rows, {1, 2, 3, 4}):
+        say(line)
+    say("```")
+
+    micro = apply_overhead_microbench(dtype)
+    say("\nEngine overhead per call on a 1-element array (best of 3 x 20,000 calls, no instrumentation):")
+    say("```")
+    for k, v in micro.items():
+        say(f"{k:<24} {v:6.2f} us")
+    say("```")
+    engine_us = micro["Add.apply, recording"] - micro["numpy a+b"]
+    say(f"=> apply's bookkeeping ~{engine_us:.1f} us x {calls:.0f} apply calls/step = "
+        f"~{engine_us * calls / 1e3:.1f} ms/step of {ms(plain['step']):.2f} ms (plain)")
+
+
+# --------------------------------------------------------------------------------------- main
+def split_list(values: list[str] | None, allowed: tuple[str, ...] | list[str], what: str) -> list[str]:
+    out = [v for item in (values or []) for v in item.split(",") if v]
+    for v in out:
+        if v not in allowed:
+            raise SystemExit(f"unknown {what} {v!r}: choose from {', '.join(allowed)}")
+    return out
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--configs", nargs="+", help=f"of {', '.join(CONFIGS)} (default: all)")
+    parser.add_argument("--dtypes", nargs="+", help="float32, float64 (default: both)")
+    parser.add_argument("--steps", type=int, help="timed steps per measurement (default: per config, "
+                                                  + ", ".join(f"{k} {v[5]}" for k, v in CONFIGS.items()) + ")")
+    parser.add_argument("--warmup", type=int, help="untimed steps first (at least 2: they give the check)")
+    parser.add_argument("--quick", action="store_true", help="tiny only, fewer steps")
+    parser.add_argument("--profile", action="store_true", help="cProfile and per-primitive breakdown of the "
+                                                               "tinygrad_tx step (and the fused one, if any), "
+                                                               "in the first dtype, for each config")
+    parser.add_argument("--profile-steps", type=int, help="steps per profile (default: tiny 40, small 10, "
+                                                          "medium 5)")
+    parser.add_argument("--top", type=int, default=25, help="rows of the cProfile listing")
+    parser.add_argument("--malloc-tuned", action="store_true",
+                        help="also run every worker with MALLOC_MMAP_THRESHOLD_ / MALLOC_TRIM_THRESHOLD_ raised")
+    parser.add_argument("--blas-threads", type=int, metavar="N",
+                        help="OPENBLAS_NUM_THREADS for the workers (default: inherited; torch always uses 2)")
+    parser.add_argument("--markdown", metavar="PATH", help="also write the results as markdown")
+    parser.add_argument("--seed", type=int, default=0)
+    # internal: one measurement in a fresh process
+    parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--lib", help=argparse.SUPPRESS)
+    parser.add_argument("--inputs", help=argparse.SUPPRESS)
+    parser.add_argument("--vocab-size", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+
+    if args.worker:
+        args.config, args.dtype = args.configs[0], args.dtypes[0]
+        worker(args)
+        return
+
+    configs = split_list(args.configs, tuple(CONFIGS), "config") or (["tiny"] if args.quick else list(CONFIGS))
+    dtypes = split_list(args.dtypes, DTYPES, "dtype") or list(DTYPES)
+
+    libs = ["tinygrad_tx", "torch"] + (["tinygrad_tx_fused"] if fused_available() else [])
+    mallocs = [False, True] if args.malloc_tuned else [False]
+
+    import torch
+
+    from tinygrad_tx import __file__ as tx_file
+
+    malloc_env = {k: os.environ[k] for k in MALLOC_TUNED_ENV if k in os.environ}
+    blas = str(args.blas_threads) if args.blas_threads else os.environ.get("OPENBLAS_NUM_THREADS", "unset (all CPUs)")
+    header = [
+        "# GPT training step: tinygrad_tx vs PyTorch eager (CPU)",
+        "",
+        f"python {sys.version.split()[0]}, numpy {np.__version__}, torch {torch.__version__} (2 threads), "
+        f"{os.cpu_count()} CPUs, OPENBLAS_NUM_THREADS {blas}, tinygrad_tx from {os.path.dirname(tx_file)}",
+        f"step = forward + cross-entropy, zero_grad, backward, AdamW (lr {LR}, betas {BETAS}, weight decay "
+        f"{WEIGHT_DECAY} on matrices); same initial weights and the same {N_BATCHES} batches (cycled) in "
+        f"both libraries; each measurement in a fresh process; ms = median of the timed steps after warmup; "
+        f"peak MB = VmHWM of that process; load = other processes' share of the CPUs meanwhile",
+        "malloc: default = glibc as started" + (f" (this shell sets {malloc_env})" if malloc_env else "")
+        + ("; tuned = " + ", ".join(f"{k}={v}" for k, v in MALLOC_TUNED_ENV.items()) if args.malloc_tuned else ""),
+    ]
+    for line in header:
+        print(line)
+    print("configs: " + "; ".join(f"{c}: {CONFIGS[c][0]}L {CONFIGS[c][1]}H d{CONFIGS[c][2]} T{CONFIGS[c][3]} "
+                                  f"B{CONFIGS[c][4]}" for c in configs))
+
+    results: dict[tuple[str, str, str, bool], dict[str, Any]] = {}
+    profile_out: list[str] = []
+    t_start = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="train_step_") as tmp:
+        inputs: dict[tuple[str, str], tuple[str, int]] = {}
+        for config in configs:
+            _, _, _, _, _, steps, warmup = CONFIGS[config]
+            steps = args.steps or (max(5, steps // 3) if args.quick else steps)
+            warmup = max(2, args.warmup if args.warmup is not None else warmup)
+            for dtype in dtypes:
+                path = os.path.join(tmp, f"{config}_{dtype}.npz")
+                info = make_inputs(path, config, dtype, args.seed)
+                inputs[(config, dtype)] = (path, info["vocab_size"])
+                for tuned in mallocs:
+                    for lib in libs:
+                        r = run_worker(lib, config, dtype, path, info["vocab_size"], steps, warmup, tuned,
+                                       args.blas_threads)
+                        results[(lib, config, dtype, tuned)] = r
+                        desc = (f"{ms(r['times']['step']):8.2f} ms/step, peak {r['peak_mb']:.0f} MB, "
+                                f"other load {r['load']:.0%}" if "times" in r else r["error"])
+                        print(f"  {config:<6} {dtype:<7} {'tuned' if tuned else 'default':<7} "
+                              f"{LIB_LABEL[lib]:<17} {desc}  ({info['params']:,} parameters)", flush=True)
+        if args.profile:
+            if args.malloc_tuned:  # the same effect as the environment variables, set from inside
+                from tinygrad_tx import tune_allocator
+
+                tune_allocator(int(MALLOC_TUNED_ENV["MALLOC_MMAP_THRESHOLD_"]),
+                               int(MALLOC_TUNED_ENV["MALLOC_TRIM_THRESHOLD_"]))
+                profile_out.append("\nThe profiles below ran with the tuned allocator (--malloc-tuned).")
+                print(profile_out[-1])
+            for config in configs:
+                path, vocab = inputs[(config, dtypes[0])]
+                psteps = args.profile_steps or {"tiny": 10 if args.quick else 40, "small": 10, "medium": 5}[config]
+                for fused in [False] + ([True] if "tinygrad_tx_fused" in libs else []):
+                    profile(config, dtypes[0], vocab, path, psteps, args.top, profile_out, fused)
+    elapsed = time.perf_counter() - t_start
+
+    tables = build_tables(results, libs, configs, dtypes, mallocs)
+    titles = {"main": "ms/step (median), tokens/s and peak memory (MB, VmHWM); tx = tinygrad_tx"
+                      + (", fused = tinygrad_tx with GPTConfig(fused=True)" if "tinygrad_tx_fused" in libs else "")
+                      + "; x/torch = ms ratio (> 1: slower than torch)",
+              "phases": "phases (median ms), min step, and memory: VmHWM after imports and at the end",
+              "check": "check: the same step in both libraries (relative differences; tolerances f32 "
+                       f"{TOLERANCE['float32']}, f64 {TOLERANCE['float64']})"}
+    print()
+    for key in ("main", "phases", "check"):
+        print(titles[key] + ":")
+        for line in fmt_table(*tables[key]):
+            print(line)
+        print()
+    busy = [r["load"] for r in results.values() if r.get("load") is not None]
+    note = (f"WARNING: other processes used up to {max(busy):.0%} of the CPUs during a measurement; "
+            f"re-run when the machine is quiet" if busy and max(busy) > 0.1
+            else "other processes were quiet (<= 10% of the CPUs) during every measurement")
+    # Why the warning matters: with another process busy on one of the 2 cores, the tiny tinygrad_tx
+    # step was measured 6-12x slower with OpenBLAS on 2 threads (its threads spin waiting for each
+    # other) and 1-2x slower with OPENBLAS_NUM_THREADS=1; torch's 2 threads suffer the same way.
+    notes = [note]
+    for lib in libs:
+        bases = [r["base_mb"] for k, r in results.items() if k[0] == lib and r.get("base_mb") is not None]
+        if bases:
+            notes.append(f"VmHWM after imports, before the model: {LIB_LABEL[lib]} {statistics.median(bases):.0f} MB")
+    if args.malloc_tuned:
+        for lib in libs:
+            pairs = [(c, d, results.get((lib, c, d, False), {}), results.get((lib, c, d, True), {}))
+                     for c in configs for d in dtypes]
+            gains = [f"{c} {d} {ms(a['times']['step']) / ms(b['times']['step']):.2f}x"
+                     for c, d, a, b in pairs if "times" in a and "times" in b]
+            if gains:
+                notes.append(f"malloc tuned: {LIB_LABEL[lib]} step time default/tuned: " + ", ".join(gains))
+    for line in notes:
+        print(line)
+    print(f"total time {elapsed:.0f} s")
+
+    if args.markdown:
+        md = header + [""]
+        for key in ("main", "phases", "check"):
+            md += [f"**{titles[key]}**", ""] + md_table(*tables[key]) + [""]
+        md += [f"- {line}" for line in notes] + [f"- total time {elapsed:.0f} s", ""] + profile_out
+        with open(args.markdown, "w") as f:
+            f.write("\n".join(md) + "\n")
+        print(f"wrote {args.markdown}")
+
+
+if __name__ == "__main__":
+    main()
