@@ -14,10 +14,14 @@ The check compares, between the libraries: the loss of the first step (the same 
 same weights), the global gradient norm of that step (the backward) and the loss of the second step
 (after one AdamW update). This prints ratios; it is not a test. Run from the repo root::
 
-    .venv/bin/python bench/train_step.py                  # tiny, small, medium x f32, f64 (~5 min)
-    .venv/bin/python bench/train_step.py --quick          # tiny only, few steps (~20 s)
+    .venv/bin/python bench/train_step.py                  # tiny, small, medium x f32, f64 (~4 min)
+    .venv/bin/python bench/train_step.py --quick          # tiny only, few steps (~15 s)
     .venv/bin/python bench/train_step.py --profile --configs small --dtypes float32
-    .venv/bin/python bench/train_step.py --malloc-tuned --markdown bench/train_step.md
+    .venv/bin/python bench/train_step.py --malloc-tuned --profile --markdown out.md   # everything (~8 min)
+
+If ``GPTConfig`` has a ``fused`` option, a third column set measures ``GPTConfig(fused=True)``.
+Times are only meaningful on a quiet machine: the ``load`` column is the share of the CPUs other
+processes used during each measurement, and a warning is printed above 10%.
 """
 
 from __future__ import annotations
@@ -190,7 +194,6 @@ class TorchStep:
         from tinygrad_tx.torch_gpt import TorchGPT
 
         torch.set_num_threads(2)
-        self.torch = torch
         tdt = torch.float32 if dtype == "float32" else torch.float64
         self.model = TorchGPT(model_config(config, vocab_size)).to(tdt)
         state = {k[6:]: torch.from_numpy(inputs[k]) for k in inputs.files if k.startswith("torch/")}
@@ -382,7 +385,8 @@ class PrimitiveTimer:
 
     An ``apply`` outside any ``_vjp`` during backward is the walk adding two gradients that reach
     the same node (``prev + pg``). Module scopes (``h.0.mlp.act``) are kept so that time can also be
-    grouped by layer. The wrappers themselves cost about a microsecond per call; that is measured.
+    grouped by layer. The wrappers themselves cost a few microseconds per call: the report shows the
+    instrumented step next to the plain one.
     """
 
     def __init__(self) -> None:
@@ -431,7 +435,7 @@ class PrimitiveTimer:
                 timer.apply_calls += 1
                 timer.apply_overhead += dt - kernel
                 if timer.vjp_depth == 0:
-                    key = (cls.__name__, timer.phase if timer.phase == "forward" else "grad accumulation")
+                    key = (cls.__name__, "grad accumulation" if timer.phase == "backward" else timer.phase)
                     s = timer.stats[key]
                     s[0] += 1
                     s[1] += dt
@@ -495,9 +499,6 @@ class PrimitiveTimer:
         for (cls, name), value in self._saved.items():
             setattr(cls, name, value)
         self._saved.clear()
-
-    def reset(self) -> None:
-        self.__init__()  # type: ignore[misc]
 
 
 def _group_scope(scope: str) -> str:
@@ -594,9 +595,10 @@ def profile(config: str, dtype: str, vocab_size: int, inputs_path: str, steps: i
         timer.uninstall()
     n = steps
     step_ms = sum(inst["step"]) * 1e3 / n
+    plain_mean = 1e3 * statistics.mean(plain["step"])
     fwd_ms, bwd_ms, upd_ms = (sum(inst[k]) * 1e3 / n for k in ("forward", "backward", "update"))
     say(f"\nPer primitive (Function subclass), ms per step (mean of {n} instrumented steps; instrumented step "
-        f"{step_ms:.2f} ms against {1e3 * statistics.mean(plain['step']):.2f} ms plain, mean):")
+        f"{step_ms:.2f} ms against {plain_mean:.2f} ms plain, mean):")
     say("'fwd apply' = building the node + the NumPy forward; 'fwd numpy' = the subclass's forward alone. "
         "'bwd' = the node's _vjp, including the Tensor ops a composed backward runs; 'bwd numpy' = their NumPy "
         "forwards, or all of a hand-written NumPy backward (fused ops).\n")
@@ -631,7 +633,8 @@ def profile(config: str, dtype: str, vocab_size: int, inputs_path: str, steps: i
                                       f"sort, zero_grad, .grad {bwd_ms - bwd_vjp - accum:.2f}"],
         ["AdamW", f"{upd_ms:.2f}", ""],
         ["step", f"{step_ms:.2f}", f"NumPy inside primitives {kernel:.2f} ({100 * kernel / step_ms:.0f}%), "
-                                   f"everything else {step_ms - kernel:.2f}"],
+                                   f"everything else {step_ms - kernel:.2f}, of which the instrumentation itself "
+                                   f"~{max(0.0, step_ms - plain_mean):.2f} (instrumented - plain)"],
         ["apply()", f"{timer.apply_overhead * 1e3 / n:.2f}", f"{calls:.0f} calls/step x "
          f"{1e6 * timer.apply_overhead / max(timer.apply_calls, 1):.1f} us overhead each (apply minus forward)"],
         ["_vjp()", f"{timer.vjp_overhead * 1e3 / n:.2f}", "shape checks and wrapping (minus backward)"],
