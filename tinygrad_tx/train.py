@@ -338,20 +338,19 @@ def _torch_same_recipe(cfg: TrainConfig, vocab: int, init: dict[str, np.ndarray]
 
 def _torch_train(cfg: TrainConfig, vocab: int, init: dict[str, np.ndarray], train_ids: np.ndarray,
                  val_ids: np.ndarray, torch: Any, tdtype: Any) -> float:
-    from .nn import GPT as _GPT
     from .nn import to_torch_state_dict
     from .torch_gpt import TorchGPT
 
     mcfg = _model_config(cfg, vocab)
-    ref = _GPT(mcfg, dtype=np.dtype(cfg.dtype))
+    ref = GPT(mcfg, dtype=np.dtype(cfg.dtype))
     ref.load_state_dict(init)
     tmodel = TorchGPT(mcfg).to(tdtype)
     tmodel.load_state_dict(to_torch_state_dict(ref))
     named = dict(tmodel.named_parameters())
-    decay = [named[n] for n, p in ref.named_parameters() if p.ndim >= 2]
-    no_decay = [named[n] for n, p in ref.named_parameters() if p.ndim < 2]
-    opt = torch.optim.AdamW([{"params": decay, "weight_decay": cfg.weight_decay},
-                             {"params": no_decay, "weight_decay": 0.0}], lr=cfg.lr, betas=(0.9, 0.99), eps=1e-8)
+    torch_param = {id(p): named[n] for n, p in ref.named_parameters()}
+    groups = [{"params": [torch_param[id(p)] for p in g["params"]], "weight_decay": g["weight_decay"]}
+              for g in _param_groups(ref, cfg.weight_decay)]  # the same groups as our run
+    opt = torch.optim.AdamW(groups, lr=cfg.lr, betas=(0.9, 0.99), eps=1e-8)
     rng = np.random.default_rng(cfg.seed)
     t0 = time.perf_counter()
     for step in range(cfg.max_steps):

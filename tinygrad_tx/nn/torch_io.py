@@ -11,7 +11,6 @@ from typing import Any
 
 import numpy as np
 
-from .lora import LoRALinear
 from .module import Module
 
 __all__ = ["to_torch_state_dict", "from_torch_state_dict", "linear_weight_names"]
@@ -24,9 +23,7 @@ def linear_weight_names(model: Module) -> set[str]:
     names = set()
     for mname, m in model.named_modules():
         if isinstance(m, Linear):
-            names.add(f"{mname}.weight" if mname else "weight")
-            if isinstance(m, LoRALinear):  # torch-side LoRA keeps A (in, r) and B (r, out) as they are
-                pass
+            names.add(f"{mname}.weight" if mname else "weight")  # LoRA's A (in, r), B (r, out) stay as they are
     return names
 
 
