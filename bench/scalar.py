@@ -211,11 +211,12 @@ class StepTimes:
         self.build: list[float] = []
         self.backward: list[float] = []
         self.update: list[float] = []
+        self.free: list[float] = []  # dropping the step's graph (the next step would drop it anyway)
         self.gc: list[float] = []  # seconds inside the collector during the whole step
         self.gc_full: list[int] = []  # full (generation 2) collections during the step
 
     def total(self) -> list[float]:
-        return [a + b + c for a, b, c in zip(self.build, self.backward, self.update)]
+        return [a + b + c + d for a, b, c, d in zip(self.build, self.backward, self.update, self.free)]
 
 
 def time_steps(model: Any, value_cls: type, X: list[list[float]], y: list[float], repeats: int,
@@ -237,14 +238,16 @@ def time_steps(model: Any, value_cls: type, X: list[list[float]], y: list[float]
                 t2 = time.perf_counter()
                 sgd(model, k)
                 t3 = time.perf_counter()
+                del total_loss  # tinygrad_tx's graph is freed here, by reference counting
+                t4 = time.perf_counter()
                 gct.active = False
-                del total_loss
                 if not gc_enabled:
                     gc.collect()  # free micrograd's cyclic graph outside the timed region
                 if k >= warmup:
                     times.build.append(t1 - t0)
                     times.backward.append(t2 - t1)
                     times.update.append(t3 - t2)
+                    times.free.append(t4 - t3)
                     times.gc.append(sum(gct.seconds))
                     times.gc_full.append(gct.count[2])
     finally:
@@ -256,8 +259,8 @@ def time_steps(model: Any, value_cls: type, X: list[list[float]], y: list[float]
 def backward_split(model: Any, X: list[list[float]], y: list[float], repeats: int) -> tuple[float, float]:
     """tinygrad_tx's backward split into the topological sort and the rest (ms, medians, gc off).
 
-    The rest is the gradient loop of ``run_backward``: pending-gradient dict, ``_vjp``,
-    ``_receive`` and ``_release`` per node.
+    The rest is the gradient loop of ``run_backward``: one ``_backprop`` step per node, which
+    adds the node's VJP into its parents' in-flight gradients (``_g``).
     """
     topo, full = [], []
     was_enabled = gc.isenabled()
@@ -398,7 +401,7 @@ def main(argv: list[str] | None = None) -> None:
     ref = med_ms(rows[0][1].total())
     print(f"\nms per step, median ({args.repeats} tinygrad_tx / {args.mg_repeats} micrograd gc-off / "
           f"{args.mg_gc_repeats} micrograd gc-on steps, after 1 warmup step each)")
-    header = (f"{'engine':<22} {'build':>8} {'backward':>9} {'update':>7} {'step':>8} {'in gc':>7} "
+    header = (f"{'engine':<22} {'build':>8} {'backward':>9} {'update':>7} {'free':>6} {'step':>8} {'in gc':>7} "
               f"{'full gc':>7} {'ns/node':>8} {'/ tinygrad_tx':>13}")
     print(header)
     print("-" * len(header))
@@ -406,9 +409,10 @@ def main(argv: list[str] | None = None) -> None:
         step = med_ms(t.total())
         nodes = n_tx if name.startswith("tinygrad_tx") else n_mg
         print(f"{name:<22} {med_ms(t.build):8.1f} {med_ms(t.backward):9.1f} {med_ms(t.update):7.2f} "
-              f"{step:8.1f} {med_ms(t.gc):7.1f} {statistics.median(t.gc_full):7.0f} "
+              f"{med_ms(t.free):6.1f} {step:8.1f} {med_ms(t.gc):7.1f} {statistics.median(t.gc_full):7.0f} "
               f"{1e6 * step / nodes:8.0f} {step / ref:13.2f}")
-    print("(in gc: ms inside the garbage collector during the step; full gc: generation-2 collections)")
+    print("(step = build + backward + update + free, the graph dropped; in gc: ms inside the garbage collector\n"
+          " during the step; full gc: generation-2 collections)")
     print(load.report())
     mg_off, mg_on = med_ms(rows[2][1].total()), med_ms(rows[3][1].total())
     print(f"\nratios: micrograd gc-on / tinygrad_tx = {mg_on / ref:.1f}x, "

@@ -398,3 +398,130 @@ def test_arrays_become_writeable_when_the_graph_is_dropped() -> None:
     assert not x.data.flags.writeable  # b still needs it
     b.backward()
     assert x.data.flags.writeable
+
+
+# ------------------------------------------------------------------ the walk: nesting, errors, threads
+
+
+class RecomputingSquare(Function):
+    """y = x², whose backward recomputes x² with the engine and differentiates it (as activation
+    checkpointing does): a backward that runs inside another backward, over the same leaf."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return x * x
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        inner = Tensor(x.data, requires_grad=True)
+        with tx.enable_grad():  # VJPs run under no_grad unless create_graph=True
+            (inner * inner * Tensor(g.data)).sum().backward()
+        return Tensor(inner.grad)
+
+
+def test_a_backward_inside_a_vjp_does_not_disturb_the_outer_one() -> None:
+    w = t64([1.5, -2.0], True)
+    # w reaches the loss twice: through the custom op and directly, so while the inner backward
+    # runs, w already has a gradient in flight from the outer one.
+    loss = (RecomputingSquare.apply(w) * 3.0 + w * w.detach() * 5.0).sum()
+    loss.backward()
+    np.testing.assert_array_equal(w.grad, 6.0 * w.data + 5.0 * w.data)
+    (gw,) = tx.grad((RecomputingSquare.apply(w) + w * 7.0).sum(), [w])
+    np.testing.assert_array_equal(gw.data, 2.0 * w.data + 7.0)
+
+
+def test_an_error_in_a_vjp_leaves_no_gradient_in_flight() -> None:
+    class Fails(Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x.copy()
+
+        @staticmethod
+        def backward(ctx, g):
+            raise ValueError("planted")
+
+    x = t64([1.0, 2.0], True)
+    h = x * 2.0
+    y = (Fails.apply(h) + h).sum()
+    with pytest.raises(ValueError, match="planted"):
+        y.backward(retain_graph=True)
+    from tinygrad_tx.autograd import topological_order
+
+    assert all(node._g is None for node in topological_order([y.grad_fn]))
+    z = (h * 3.0).sum()  # the part of the graph that did not fail still backpropagates correctly
+    z.backward()
+    np.testing.assert_array_equal(x.grad, [6.0, 6.0])
+
+
+def test_backward_from_two_threads_on_shared_parameters() -> None:
+    import threading
+
+    w = t64(np.linspace(-1.0, 1.0, 64), True)
+    errors: list[BaseException] = []
+
+    def work() -> None:
+        try:
+            for _ in range(200):
+                ((w * w).sum() + (w.exp() * 0.5).sum()).backward()
+        except BaseException as e:  # noqa: BLE001 (reported below)
+            errors.append(e)
+
+    threads = [threading.Thread(target=work) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    expected = 400 * (2.0 * w.data + 0.5 * np.exp(w.data))
+    np.testing.assert_allclose(w.grad, expected, rtol=1e-12)
+
+
+def test_set_grad_enabled_as_a_function_a_context_and_a_decorator() -> None:
+    x = t64([1.0], True)
+    tx.set_grad_enabled(False)  # takes effect at once, as torch.set_grad_enabled
+    try:
+        assert not tx.is_grad_enabled() and not (x * 2).requires_grad
+    finally:
+        tx.set_grad_enabled(True)
+    assert (x * 2).requires_grad
+    with tx.set_grad_enabled(False):
+        assert not (x * 2).requires_grad
+    assert tx.is_grad_enabled()
+
+    @tx.set_grad_enabled(False)
+    def f(t):
+        return t * 3
+
+    assert tx.is_grad_enabled()  # decorating does not switch the mode
+    assert not f(x).requires_grad and (x * 3).requires_grad
+
+
+def test_grad_mode_is_per_thread() -> None:
+    import threading
+
+    from tinygrad_tx import Value
+
+    inside, release = threading.Event(), threading.Event()
+    seen: dict[str, bool] = {}
+
+    def other_thread() -> None:
+        with tx.no_grad():
+            seen["other records Tensor"] = (t64([1.0], True) * 2).requires_grad
+            seen["other records Value"] = bool((Value(1.0) * 2)._prev)
+            inside.set()
+            release.wait(10)
+
+    th = threading.Thread(target=other_thread)
+    th.start()
+    try:
+        assert inside.wait(10)
+        # while the other thread sits in no_grad, this one still records, in both engines
+        assert tx.is_grad_enabled()
+        assert (t64([1.0], True) * 2).requires_grad
+        assert (Value(1.0) * 2)._prev
+    finally:
+        release.set()
+        th.join()
+    assert seen == {"other records Tensor": False, "other records Value": False}

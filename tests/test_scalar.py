@@ -159,3 +159,33 @@ def test_value_graph_holds_no_reference_cycles() -> None:
         assert ref() is None  # freed by reference counting alone
     finally:
         gc.enable()
+
+
+def test_a_node_is_one_object_holding_its_parents_and_local_derivatives() -> None:
+    import gc
+
+    a, b = Value(2.0, label="a"), Value(5.0)
+    c = a * b
+    assert c._prev == (a, b) and c.local_derivatives == (5.0, 2.0) and c._op == "*"
+    assert (-a)._prev == (a,) and (-a).local_derivatives == (-1.0,)
+    assert a._prev == () and a.local_derivatives == ()
+    assert a.label == "a" and b.label == "" and c.label == ""
+    c.label = "c"
+    assert c.label == "c"
+    # The parents sit in the node itself, not in a tuple: one GC-tracked object per node, which
+    # is what keeps the garbage collector's scans of a live graph cheap (bench/scalar.py).
+    referents = gc.get_referents(c)
+    assert any(r is a for r in referents) and any(r is b for r in referents)
+    assert not any(type(r) is tuple for r in referents)
+
+
+def test_backward_releases_the_local_derivatives_and_leaves_no_gradient_in_flight() -> None:
+    x, y = Value(3.0), Value(-4.0)
+    h = x * y
+    f = h.tanh() + h
+    f.backward()
+    assert h._freed and f._freed and not x._freed  # leaves save nothing
+    assert all(n._g is None for n in (x, y, h, f))
+    assert h.grad == pytest.approx(1.0 + (1.0 - math.tanh(-12.0) ** 2))
+    with pytest.raises(RuntimeError, match=r"second time \(at '\+'\)"):
+        f.backward()

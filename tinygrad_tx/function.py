@@ -89,6 +89,7 @@ class Function:
     out_dtype: np.dtype
     scope: str
     _freed: bool = False
+    _g: Any = None  # the gradient in flight during a backward pass (node protocol)
 
     # -- what subclasses define ---------------------------------------------------------------
     @staticmethod
@@ -197,6 +198,25 @@ class Function:
         return out
 
     # -- the node protocol used by autograd.run_backward ---------------------------------------
+    def _push_parents(self, push: Any, seen: Any) -> None:
+        if self._freed:
+            raise RuntimeError(_freed_message(self))
+        for parent in self._prev:
+            if parent is not None and parent not in seen:
+                push(parent)
+
+    def _backprop(self, g: Any, store: bool, release: bool) -> None:
+        """``parent._g += backward(ctx, g)[i]`` for each parent i (the VJP, in Tensor ops)."""
+        if store:
+            self._receive(g)
+        for parent, pg in zip(self._prev, self._vjp(g)):
+            if parent is None or pg is None:
+                continue
+            prev = parent._g
+            parent._g = pg if prev is None else prev + pg
+        if release:
+            self._release()
+
     def _vjp(self, g: Any) -> tuple[Any, ...]:
         grads = type(self).backward(self, g)
         if not isinstance(grads, tuple):

@@ -1,8 +1,9 @@
 """`Value`: the scalar engine. micrograd's idea, on the shared backward algorithm.
 
-Every operation creates a new `Value` that remembers its parents (``_prev``) and the local
-derivatives ``d out / d parent`` (``_d0``, ``_d1``), computed in the forward pass. For scalars the
-Jacobian of an op is just those numbers, so the vector-Jacobian product is a multiplication:
+Every operation creates a new `Value` that remembers its (at most two) parents and the local
+derivatives ``d out / d parent``, computed in the forward pass: ``_p0``/``_d0`` and ``_p1``/``_d1``
+(read them together as ``_prev`` and ``local_derivatives``). For scalars the Jacobian of an op is
+just those numbers, so the vector-Jacobian product is a multiplication:
 ``parent.grad += local * out.grad``. That is the whole chain rule.
 
 Subtraction and division are derived (``a - b = a + (-b)``, ``a / b = a * b**-1``), so only
@@ -15,19 +16,19 @@ values are honest (they are what float math gives) and they propagate, so a nan 
 visible rather than replaced by a wrong finite number. Use ``math.isfinite(v.data)`` to check.
 
 Unlike micrograd, a `Value` holds no closure, so building a graph creates no reference cycles:
-everything is freed by reference counting the moment it is dropped. Measured with
-``bench/scalar.py`` (micrograd's two-moons step, 65,818 nodes): about 125 ms per step with the
-default garbage collector, 97 ms with it off, against micrograd's 650 ms (and 122 ms gc off). The
-remaining collector cost is CPython scanning the live graph, and grows with everything else the
-process holds. `Value` is first-order: its derivatives are plain
-floats (use `Tensor` and ``grad(create_graph=True)`` for higher-order derivatives).
+everything is freed by reference counting the moment it is dropped. Each node is also a single
+object (its parents sit in two slots, not in a tuple), which halves what Python's garbage
+collector has to scan while a graph is alive. ``bench/scalar.py`` measures micrograd's two-moons
+step (65,818 nodes): see the README for the numbers. `Value` is first-order: its derivatives are
+plain floats (use `Tensor` and ``grad(create_graph=True)`` for higher-order derivatives).
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
-from .autograd import _grad_mode, run_backward
+from .autograd import _freed_message, _grad_mode, _not_recording, run_backward
 
 __all__ = ["Value"]
 
@@ -67,27 +68,39 @@ class Value:
     (2.05957, 1.592233)
     """
 
-    __slots__ = ("data", "grad", "label", "_op", "_prev", "_d0", "_d1", "_freed", "__weakref__")
+    __slots__ = ("data", "grad", "_op", "_p0", "_p1", "_d0", "_d1", "_g", "_label", "__weakref__")
 
-    def __init__(
-        self,
-        data: Number,
-        label: str = "",
-        _prev: tuple[Value, ...] = (),
-        _local: tuple[float, ...] = (),
-        _op: str = "",
-    ) -> None:
-        """``_prev`` and ``_local`` (parents and local derivatives) are for building graph nodes."""
+    def __init__(self, data: Number, label: str = "") -> None:
         if isinstance(data, Value):
             raise TypeError("Value(data): data is already a Value; use it directly")
         self.data = float(data)
         self.grad = 0.0
-        self.label = label
-        self._op = _op
-        self._prev = _prev
-        self._d0 = _local[0] if _local else 0.0
-        self._d1 = _local[1] if len(_local) > 1 else 0.0
-        self._freed = False
+        self._op = ""
+        self._p0 = self._p1 = None  # a leaf: no parents
+        self._d0 = self._d1 = 0.0
+        self._g = None
+        if label:
+            self._label = label
+
+    @property
+    def label(self) -> str:
+        """A name, shown when the graph is drawn ("" unless one was given)."""
+        return getattr(self, "_label", "")  # most nodes never get one, so the slot starts empty
+
+    @label.setter
+    def label(self, name: str) -> None:
+        self._label = name
+
+    @property
+    def _freed(self) -> bool:
+        """True once a backward released the local derivatives saved for it."""
+        return self._d0 is None
+
+    @property
+    def _prev(self) -> tuple[Value, ...]:
+        """The parents: the values this one was computed from (empty for a leaf)."""
+        p0, p1 = self._p0, self._p1
+        return () if p0 is None else (p0,) if p1 is None else (p0, p1)
 
     @property
     def local_derivatives(self) -> tuple[float, ...]:
@@ -95,44 +108,81 @@ class Value:
         return (self._d0, self._d1)[: len(self._prev)]
 
     # -- the node protocol used by autograd.run_backward ---------------------------------------
-    def _vjp(self, g: float) -> tuple[float, ...]:
-        if len(self._prev) == 1:
-            return (self._d0 * g,)
-        return (self._d0 * g, self._d1 * g)
+    def _push_parents(self, push: Callable[[Value], None], seen: set[Value]) -> None:
+        p0 = self._p0
+        if p0 is not None:
+            if self._d0 is None:
+                raise RuntimeError(_freed_message(self))
+            if p0 not in seen:
+                push(p0)
+            p1 = self._p1
+            if p1 is not None and p1 not in seen:
+                push(p1)
 
-    def _receive(self, g: float) -> None:
-        self.grad += g
+    def _backprop(self, g: float, store: bool, release: bool) -> None:
+        """The chain rule at this node: ``parent._g += d(self)/d(parent) · g`` for each parent."""
+        if store:
+            self.grad += g
+        p0 = self._p0
+        if p0 is None:
+            return
+        g0 = p0._g
+        p0._g = self._d0 * g if g0 is None else g0 + self._d0 * g
+        p1 = self._p1
+        if p1 is not None:
+            g1 = p1._g
+            p1._g = self._d1 * g if g1 is None else g1 + self._d1 * g
+        if release:
+            self._d0 = self._d1 = None  # the values saved for backward are released
 
     def _release(self) -> None:
-        self._freed = True  # (the saved local derivatives are two floats: nothing worth freeing)
+        if self._p0 is not None:
+            self._d0 = self._d1 = None
 
     def _op_name(self) -> str:
         return self._op or "leaf"
 
-    # -- construction helper -----------------------------------------------------------------
-    @staticmethod
-    def _result(data: float, prev: tuple[Value, ...], d0: float, d1: float, op: str) -> Value:
-        out = _new(Value)
-        out.data = data
-        out.grad = 0.0
-        out.label = ""
-        out._op = op
-        out._freed = False
-        out._prev = prev if _grad_mode.enabled else ()
-        out._d0 = d0
-        out._d1 = d1
-        return out
-
     # -- primitives: forward value and local derivatives ---------------------------------------
+    # add and mul are what every neuron is made of, so they build their node in place: this is
+    # `_node` written out (one Python call fewer per node: ~7 ms of an ~85 ms step in bench/scalar.py).
     def __add__(self, other: Value | Number) -> Value:
         """out = a + b.   d out/da = 1, d out/db = 1 (add distributes the gradient)."""
-        other = other if isinstance(other, Value) else Value(other)
-        return Value._result(self.data + other.data, (self, other), 1.0, 1.0, "+")
+        if not isinstance(other, Value):
+            other = Value(other)
+        out = _new(Value)
+        out.data = self.data + other.data
+        out.grad = 0.0
+        out._op = "+"
+        out._g = None
+        if _not_recording.count == 0 or _grad_mode.enabled:  # (fast is_grad_enabled())
+            out._p0 = self
+            out._d0 = 1.0
+            out._p1 = other
+            out._d1 = 1.0
+        else:
+            out._p0 = out._p1 = None
+            out._d0 = out._d1 = 0.0
+        return out
 
     def __mul__(self, other: Value | Number) -> Value:
         """out = a * b.   d out/da = b, d out/db = a (mul swaps the inputs)."""
-        other = other if isinstance(other, Value) else Value(other)
-        return Value._result(self.data * other.data, (self, other), other.data, self.data, "*")
+        if not isinstance(other, Value):
+            other = Value(other)
+        a, b = self.data, other.data
+        out = _new(Value)
+        out.data = a * b
+        out.grad = 0.0
+        out._op = "*"
+        out._g = None
+        if _not_recording.count == 0 or _grad_mode.enabled:  # (fast is_grad_enabled())
+            out._p0 = self
+            out._d0 = b
+            out._p1 = other
+            out._d1 = a
+        else:
+            out._p0 = out._p1 = None
+            out._d0 = out._d1 = 0.0
+        return out
 
     def __pow__(self, other: Value | Number) -> Value:
         """out = a ** b.   d out/da = b a^(b-1);  d out/db = out · ln a (0 where a = 0, b >= 0)."""
@@ -140,41 +190,41 @@ class Value:
         if not isinstance(other, Value):
             b = float(other)
             out = _pow(a, b)
-            return Value._result(out, (self,), b * _pow(a, b - 1.0), 0.0, f"**{other:g}")
+            return _node(out, f"**{other:g}", self, b * _pow(a, b - 1.0), None, 0.0)
         b = other.data
         out = _pow(a, b)
         d_b = 0.0 if (a == 0.0 and b >= 0.0) else out * _log(a)
-        return Value._result(out, (self, other), b * _pow(a, b - 1.0), d_b, "**")
+        return _node(out, "**", self, b * _pow(a, b - 1.0), other, d_b)
 
     def __neg__(self) -> Value:
         """out = -a.   d out/da = -1."""
-        return Value._result(-self.data, (self,), -1.0, 0.0, "neg")
+        return _node(-self.data, "neg", self, -1.0, None, 0.0)
 
     def exp(self) -> Value:
         """out = e^a.   d out/da = out."""
         out = _exp(self.data)
-        return Value._result(out, (self,), out, 0.0, "exp")
+        return _node(out, "exp", self, out, None, 0.0)
 
     def log(self) -> Value:
         """out = ln a.   d out/da = 1/a."""
         a = self.data
         d = 1.0 / a if a != 0.0 else math.inf
-        return Value._result(_log(a), (self,), d, 0.0, "log")
+        return _node(_log(a), "log", self, d, None, 0.0)
 
     def tanh(self) -> Value:
         """out = tanh a.   d out/da = 1 - out²."""
         t = math.tanh(self.data)
-        return Value._result(t, (self,), 1.0 - t * t, 0.0, "tanh")
+        return _node(t, "tanh", self, 1.0 - t * t, None, 0.0)
 
     def sigmoid(self) -> Value:
         """out = σ(a) = 1 / (1 + e^-a).   d out/da = σ(a) (1 - σ(a))."""
         s = 1.0 / (1.0 + _exp(-self.data))
-        return Value._result(s, (self,), (1.0 - s) * s, 0.0, "σ")
+        return _node(s, "σ", self, (1.0 - s) * s, None, 0.0)
 
     def relu(self) -> Value:
         """out = max(a, 0).   d out/da = 1 if a > 0 else 0 (the gradient at 0 is 0, as in PyTorch)."""
         a = self.data
-        return Value._result(a if a > 0 else 0.0, (self,), 1.0 if a > 0 else 0.0, 0.0, "relu")
+        return _node(a if a > 0 else 0.0, "relu", self, 1.0 if a > 0 else 0.0, None, 0.0)
 
     # -- derived operations ---------------------------------------------------------------------
     def __sub__(self, other: Value | Number) -> Value:
@@ -213,3 +263,22 @@ class Value:
 
     # Values are graph nodes: compare them by identity, hash them by identity.
     __hash__ = object.__hash__
+
+
+def _node(data: float, op: str, p0: Value, d0: float, p1: Value | None, d1: float) -> Value:
+    """A new graph node: ``data``, computed by ``op`` from ``p0`` (and ``p1``), with the local
+    derivatives ``d0 = d data/d p0`` and ``d1 = d data/d p1``. Under ``no_grad`` it is a leaf."""
+    out = _new(Value)
+    out.data = data
+    out.grad = 0.0
+    out._op = op
+    out._g = None
+    if _not_recording.count == 0 or _grad_mode.enabled:  # (fast is_grad_enabled())
+        out._p0 = p0
+        out._d0 = d0
+        out._p1 = p1
+        out._d1 = d1
+    else:
+        out._p0 = out._p1 = None
+        out._d0 = out._d1 = 0.0
+    return out

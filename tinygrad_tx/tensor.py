@@ -86,7 +86,7 @@ class Tensor:
     the default dtype (float32 unless `set_default_dtype` changed it); NumPy arrays keep theirs.
     """
 
-    __slots__ = ("_data", "grad", "requires_grad", "_ctx", "_version", "name", "__weakref__")
+    __slots__ = ("_data", "grad", "requires_grad", "_ctx", "_version", "name", "_g", "__weakref__")
     __array_ufunc__ = None  # make ``ndarray * Tensor`` call Tensor.__rmul__
 
     _prev: tuple[Any, ...] = ()  # a leaf has no parents (node protocol, see autograd.py)
@@ -99,6 +99,7 @@ class Tensor:
         self._ctx: Any = None
         self._version = 0
         self.name: str | None = None
+        self._g: Tensor | None = None
         self.requires_grad = False
         if requires_grad:
             self.requires_grad_(True)
@@ -113,6 +114,7 @@ class Tensor:
         t._ctx = None
         t._version = 0
         t.name = None
+        t._g = None
         return t
 
     @staticmethod
@@ -224,8 +226,16 @@ class Tensor:
     def _op_name(self) -> str:
         return "leaf"
 
-    def _receive(self, g: Tensor) -> None:  # node protocol: a leaf stores what reaches it
-        self._accumulate_grad(g)
+    # node protocol (see autograd.py): a leaf has no parents and stores what reaches it
+    def _push_parents(self, push: Any, seen: Any) -> None:
+        pass
+
+    def _backprop(self, g: Tensor, store: bool, release: bool) -> None:
+        if store:
+            self._accumulate_grad(g)
+
+    def _release(self) -> None:
+        pass
 
     def _accumulate_grad(self, g: Tensor) -> None:
         gd = g._data
