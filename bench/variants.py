@@ -6,12 +6,9 @@ The numbers back the suggestions in the benchmark report; nothing here is import
 
 Scalar (two-moons MLP step, 65,818 nodes):
 
-- ``inline ops``: ``__add__``/``__mul__``/``relu`` fill the new node's slots themselves instead of
-  calling the ``Value._result`` helper (one Python call fewer per node).
-- ``specialised walk``: a backward loop for `Value` only: no ``_vjp`` tuple, no ``_receive`` or
-  ``_release`` method call per node (same topological sort, same pending-gradient dict).
-- ``slots, no tuples``: parents in two slots instead of a ``_prev`` tuple, so each node is one
-  GC-tracked object instead of two, plus the specialised walk.
+- ``Value-only walk``: the engine's sort and chain-rule loop written for `Value` alone, reading
+  the node's slots inline instead of calling the node protocol: what sharing one backward
+  algorithm with the tensor engine costs the scalar engine.
 
 Tensor (MLP 784-256-256-10 step, via `tinygrad_tx.Function`):
 
@@ -51,216 +48,106 @@ import scalar as sb  # noqa: E402
 
 import tinygrad_tx as tg  # noqa: E402
 from tinygrad_tx import Function, Value  # noqa: E402
-from tinygrad_tx.autograd import topological_order  # noqa: E402
-
-_new = object.__new__
+from tinygrad_tx.autograd import _EMIT  # noqa: E402
 
 
 # ------------------------------------------------------------------------------ scalar variants
-class InlineValue(Value):
-    """The engine's node layout; the ops fill the new node's slots inline (no ``_result`` call)."""
+def value_only_backward(root: Value) -> None:
+    """``root.backward()`` with the sort and the chain-rule loop written for `Value` alone.
 
-    __slots__ = ()
-
-    def __add__(self, other: Any) -> InlineValue:
-        if type(other) is not InlineValue:
-            other = InlineValue(other)
-        out = _new(InlineValue)
-        out.data, out.grad, out.label, out._op, out._freed = self.data + other.data, 0.0, "", "+", False
-        out._prev, out._d0, out._d1 = (self, other), 1.0, 1.0
-        return out
-
-    def __mul__(self, other: Any) -> InlineValue:
-        if type(other) is not InlineValue:
-            other = InlineValue(other)
-        a, b = self.data, other.data
-        out = _new(InlineValue)
-        out.data, out.grad, out.label, out._op, out._freed = a * b, 0.0, "", "*", False
-        out._prev, out._d0, out._d1 = (self, other), b, a
-        return out
-
-    def __radd__(self, other: Any) -> InlineValue:
-        return InlineValue(other) + self
-
-    def __rmul__(self, other: Any) -> InlineValue:
-        return InlineValue(other) * self
-
-    def relu(self) -> InlineValue:
-        a = self.data
-        out = _new(InlineValue)
-        out.data, out.grad, out.label, out._op, out._freed = (a if a > 0 else 0.0), 0.0, "", "relu", False
-        out._prev, out._d0, out._d1 = (self,), (1.0 if a > 0 else 0.0), 0.0
-        return out
-
-
-def specialised_walk(root: Any) -> None:
-    """``root.backward()`` for Values: the engine's sort, then a loop with the VJP written inline."""
+    The same algorithm as ``autograd.run_backward`` (post-order DFS with a marker, then the
+    reverse walk with in-flight gradients on the nodes), but reading ``_p0``/``_p1``/``_d0``/
+    ``_d1`` inline instead of calling the node protocol (``_push_parents``, ``_backprop``).
+    The difference in time is what sharing one algorithm between the two engines costs.
+    """
     was_enabled = gc.isenabled()
     gc.disable()
-    order = topological_order([root])
-    pending = {root: 1.0}
-    take, look = pending.pop, pending.get
+    order: list[Value] = []
+    seen: set[Value] = set()
+    waiting: list[Value] = []
+    stack: list[Any] = [root]
+    emit = _EMIT
+    while stack:
+        node = stack.pop()
+        if node is emit:
+            order.append(waiting.pop())
+            continue
+        if node in seen:
+            continue
+        seen.add(node)
+        waiting.append(node)
+        stack.append(emit)
+        p0 = node._p0
+        if p0 is not None:
+            if node._d0 is None:
+                raise RuntimeError("released")
+            if p0 not in seen:
+                stack.append(p0)
+            p1 = node._p1
+            if p1 is not None and p1 not in seen:
+                stack.append(p1)
+    root._g = 1.0
     for node in reversed(order):
-        g = take(node, None)
-        parents = node._prev
-        if g is not None:
-            node.grad += g
-            if parents:
-                p = parents[0]
-                prev, d = look(p), node._d0 * g
-                pending[p] = d if prev is None else prev + d
-                if len(parents) == 2:
-                    p = parents[1]
-                    prev, d = look(p), node._d1 * g
-                    pending[p] = d if prev is None else prev + d
-        if parents:
-            node._freed = True
+        g = node._g
+        if g is None:
+            continue
+        node._g = None
+        node.grad += g
+        p0 = node._p0
+        if p0 is not None:
+            g0 = p0._g
+            p0._g = node._d0 * g if g0 is None else g0 + node._d0 * g
+            p1 = node._p1
+            if p1 is not None:
+                g1 = p1._g
+                p1._g = node._d1 * g if g1 is None else g1 + node._d1 * g
+            node._d0 = node._d1 = None
     if was_enabled:
         gc.enable()
 
 
-class SlotValue:
-    """A scalar node with its parents in two slots (``_a``, ``_b``): one GC-tracked object per node."""
-
-    __slots__ = ("data", "grad", "label", "_op", "_a", "_b", "_da", "_db")
-    __hash__ = object.__hash__
-
-    def __init__(self, data: float, label: str = "") -> None:
-        self.data, self.grad, self.label, self._op = float(data), 0.0, label, ""
-        self._a = self._b = None
-        self._da = self._db = 0.0
-
-    def __add__(self, other: Any) -> SlotValue:
-        if type(other) is not SlotValue:
-            other = SlotValue(other)
-        out = _new(SlotValue)
-        out.data, out.grad, out.label, out._op = self.data + other.data, 0.0, "", "+"
-        out._a, out._b, out._da, out._db = self, other, 1.0, 1.0
-        return out
-
-    def __mul__(self, other: Any) -> SlotValue:
-        if type(other) is not SlotValue:
-            other = SlotValue(other)
-        a, b = self.data, other.data
-        out = _new(SlotValue)
-        out.data, out.grad, out.label, out._op = a * b, 0.0, "", "*"
-        out._a, out._b, out._da, out._db = self, other, b, a
-        return out
-
-    def __radd__(self, other: Any) -> SlotValue:
-        return SlotValue(other) + self
-
-    def __rmul__(self, other: Any) -> SlotValue:
-        return SlotValue(other) * self
-
-    def relu(self) -> SlotValue:
-        a = self.data
-        out = _new(SlotValue)
-        out.data, out.grad, out.label, out._op = (a if a > 0 else 0.0), 0.0, "", "relu"
-        out._a, out._b, out._da, out._db = self, None, (1.0 if a > 0 else 0.0), 0.0
-        return out
-
-    def backward(self) -> None:
-        was_enabled = gc.isenabled()
-        gc.disable()
-        order: list[SlotValue] = []
-        seen: set[SlotValue] = set()
-        waiting: list[SlotValue] = []
-        stack: list[Any] = [self]
-        while stack:
-            node = stack.pop()
-            if node is None:  # marker: all parents of the innermost waiting node are emitted
-                order.append(waiting.pop())
-                continue
-            if node in seen:
-                continue
-            seen.add(node)
-            waiting.append(node)
-            stack.append(None)
-            a = node._a
-            if a is not None:
-                if a not in seen:
-                    stack.append(a)
-                b = node._b
-                if b is not None and b not in seen:
-                    stack.append(b)
-        pending = {self: 1.0}
-        take, look = pending.pop, pending.get
-        for node in reversed(order):
-            g = take(node, None)
-            if g is None:
-                continue
-            node.grad += g
-            a = node._a
-            if a is not None:
-                prev = look(a)
-                pending[a] = node._da * g if prev is None else prev + node._da * g
-                b = node._b
-                if b is not None:
-                    prev = look(b)
-                    pending[b] = node._db * g if prev is None else prev + node._db * g
-        if was_enabled:
-            gc.enable()
-
-
-def scalar_model(cls: type, seed: int) -> sb.MLP:
-    """bench/scalar.py's MLP with every parameter re-created as ``cls`` (same weights)."""
+def scalar_model(seed: int) -> sb.MLP:
     random.seed(seed)
-    model = sb.MLP(2, [16, 16, 1])
-    for layer in model.layers:
-        for n in layer.neurons:
-            n.w = [cls(w.data) for w in n.w]
-            n.b = cls(n.b.data)
-    return model
+    return sb.MLP(2, [16, 16, 1])
 
 
 def scalar_variants(repeats: int) -> None:
     Xa, ya = sb.make_moons(100, noise=0.1, seed=1337)
     X, y = Xa.tolist(), (ya * 2 - 1).astype(np.float64).tolist()
-    variants: list[tuple[str, type, Any]] = [
-        ("engine", Value, None),
-        ("inline ops", InlineValue, None),
-        ("specialised walk", Value, specialised_walk),
-        ("inline ops + walk", InlineValue, specialised_walk),
-        ("slots, no tuples", SlotValue, None),
-    ]
+    variants: list[tuple[str, Any]] = [("engine", None), ("Value-only walk", value_only_backward)]
 
-    def step_grads(cls: type, walk: Any) -> list[float]:
-        model = scalar_model(cls, 1337)
-        loss = sb.loss_fn(model, cls, X, y)
+    def step_grads(walk: Any) -> list[float]:
+        model = scalar_model(1337)
+        loss = sb.loss_fn(model, Value, X, y)
         walk(loss) if walk else loss.backward()
         return [p.grad for p in model.parameters()]
 
-    ref = step_grads(Value, None)
-    print("scalar step (ms, median of", repeats, "steps after 1 warmup):")
-    print(f"  {'variant':<20} {'same grads':>10} {'gc':>4} {'build':>7} {'backward':>9} {'step':>7} {'/ engine':>9}")
-    for gc_on in (True, False):
-        base = None
-        for name, cls, walk in variants:
-            same = step_grads(cls, walk) == ref
-            model = scalar_model(cls, 1337)
-            build, back = [], []
-            gc.collect()
-            (gc.enable if gc_on else gc.disable)()
-            for k in range(repeats + 1):
-                t0 = time.perf_counter()
-                loss = sb.loss_fn(model, cls, X, y)
-                t1 = time.perf_counter()
-                sb.zero_grad(model)
-                walk(loss) if walk else loss.backward()
-                t2 = time.perf_counter()
-                sb.sgd(model, k)
-                del loss
-                if not gc_on:
-                    gc.collect()
-                if k:
-                    build.append(t1 - t0)
-                    back.append(t2 - t1)
-            gc.enable()
-            b, w = 1e3 * statistics.median(build), 1e3 * statistics.median(back)
-            base = base or b + w
-            print(f"  {name:<20} {'yes' if same else 'NO':>10} {'on' if gc_on else 'off':>4} {b:7.1f} {w:9.1f} "
-                  f"{b + w:7.1f} {(b + w) / base:9.2f}")
+    ref = step_grads(None)
+    print(f"scalar step (ms, median of {repeats} steps after 1 warmup, gc on; step includes freeing the graph):")
+    print(f"  {'variant':<20} {'same grads':>10} {'build':>7} {'backward':>9} {'step':>7} {'/ engine':>9}")
+    base = None
+    for name, walk in variants:
+        same = step_grads(walk) == ref
+        model = scalar_model(1337)
+        build, back, step = [], [], []
+        gc.collect()
+        for k in range(repeats + 1):
+            t0 = time.perf_counter()
+            loss = sb.loss_fn(model, Value, X, y)
+            t1 = time.perf_counter()
+            sb.zero_grad(model)
+            walk(loss) if walk else loss.backward()
+            t2 = time.perf_counter()
+            sb.sgd(model, k)
+            del loss
+            t3 = time.perf_counter()
+            if k:
+                build.append(t1 - t0)
+                back.append(t2 - t1)
+                step.append(t3 - t0)
+        b, w, st = (1e3 * statistics.median(v) for v in (build, back, step))
+        base = base or st
+        print(f"  {name:<20} {'yes' if same else 'NO':>10} {b:7.1f} {w:9.1f} {st:7.1f} {st / base:9.2f}")
 
 
 # ------------------------------------------------------------------------------ tensor variants
