@@ -47,6 +47,10 @@ def test_gates() -> None:
     a = Value(-1.0)
     a.relu().backward()
     assert a.grad == 0.0  # max routes nothing to the loser
+    a = Value(2.5)
+    n = a.neg()
+    n.backward()
+    assert (n.data, a.grad, n._op) == (-2.5, -1.0, "neg")  # neg flips the sign of the gradient
 
 
 def test_reuse_accumulates() -> None:

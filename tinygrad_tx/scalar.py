@@ -200,6 +200,10 @@ class Value:
         """out = -a.   d out/da = -1."""
         return _node(-self.data, "neg", self, -1.0, None, 0.0)
 
+    def neg(self) -> Value:
+        """out = -a (the same as ``-a``)."""
+        return -self
+
     def exp(self) -> Value:
         """out = e^a.   d out/da = out."""
         out = _exp(self.data)
