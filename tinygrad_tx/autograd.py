@@ -213,20 +213,18 @@ def run_backward(
     gradient, and contributions are summed in a fixed order (the results are deterministic).
     """
     global _walk_depth
-    # The walk creates no reference cycles, so the garbage collector has nothing to find here;
-    # pausing it saves its repeated scans of a large graph (they cost more than the walk itself).
-    gc_was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        with _walk_lock:
-            _walk_depth += 1
-            try:
-                return _walk(roots, seeds, retain_graph, capture, nested=_walk_depth > 1)
-            finally:
-                _walk_depth -= 1
-    finally:
-        if gc_was_enabled:
-            gc.enable()
+    with _walk_lock:
+        # The walk creates no reference cycles, so the garbage collector has nothing to find here;
+        # pausing it saves its repeated scans of a large graph (they cost more than the walk itself).
+        gc_was_enabled = gc.isenabled()
+        gc.disable()
+        _walk_depth += 1
+        try:
+            return _walk(roots, seeds, retain_graph, capture, nested=_walk_depth > 1)
+        finally:
+            _walk_depth -= 1
+            if gc_was_enabled:
+                gc.enable()
 
 
 def _walk(roots: Sequence[Any], seeds: Sequence[Any], retain_graph: bool, capture: Sequence[Any] | None,
