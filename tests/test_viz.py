@@ -354,6 +354,19 @@ def test_backward_graph_of_a_gpt_and_all_its_parameters() -> None:
     assert collapsed.summary.nodes < g.summary.nodes
 
 
+def test_backward_ops_are_clustered_by_the_module_they_differentiate() -> None:
+    model, loss = small_gpt()
+    (g_w,) = tt.grad(loss, [model.h[0].mlp.c_fc.weight], create_graph=True)
+    bwd_scopes = {n.scope for n in topological_order([g_w._node()]) if not isinstance(n, Tensor)}
+    assert {"∇h.1.mlp.c_proj", "∇h.1.attn", "∇h.0.mlp.c_fc", "∇lm_head"} <= bwd_scopes
+    g = draw(g_w, model=model, forward=loss)
+    parents = g.summary.parents
+    assert parents["∇h.0.mlp.c_fc"] == "∇h.0.mlp" and parents["∇h.0"] == "∇h" and parents["∇h"] == ""
+    assert "<b>∇h.1.attn</b>  <i>CausalSelfAttention</i>" in g.source
+    (hvp,) = tt.grad((g_w * g_w).sum(), [model.h[0].mlp.c_fc.weight], create_graph=True)  # second order: ∇∇
+    assert any(n.scope.startswith("∇∇h.0") for n in topological_order([hvp._node()]) if not isinstance(n, Tensor))
+
+
 def test_graph_after_backward_released_it_is_still_drawn() -> None:
     loss, kw = example("block")
     loss.backward()  # frees the saved values; the structure is still there

@@ -42,7 +42,7 @@ from .autograd import _freed_message, _grad_mode
 __all__ = ["Function"]
 
 _OUTPUT = object()  # marks "the output array" among the saved values
-_scope: list[str] = []  # module path of the module currently being called (set by nn.Module)
+_scope: list[str] = []  # module path of the module being called (set by nn.Module) or of the op whose VJP runs
 
 
 # Arrays saved for backward are read-only while any live graph holds them: id -> [array, holders].
@@ -218,7 +218,13 @@ class Function:
             self._release()
 
     def _vjp(self, g: Any) -> tuple[Any, ...]:
-        grads = type(self).backward(self, g)
+        # Ops that the VJP records (with create_graph=True) are scoped "∇h.0.attn" when this op ran
+        # in h.0.attn, so a drawn gradient graph groups the backward pass by module too.
+        _scope.append("∇" + self.scope if self.scope else "")
+        try:
+            grads = type(self).backward(self, g)
+        finally:
+            _scope.pop()
         if not isinstance(grads, tuple):
             grads = (grads,)
         if len(grads) != len(self._prev):

@@ -12,7 +12,8 @@ Both engines are drawn from the same node protocol (``node._prev``, see ``autogr
 
 A gradient computed with ``grad(..., create_graph=True)`` is a Tensor like any other: drawing it
 shows backpropagation as one more computation (``forward=loss`` marks which of its nodes belong to the
-forward pass).
+forward pass). The ops a VJP records are scoped ``∇`` + the module of the op it differentiates, so the
+backward pass is clustered too, as a mirror of the module tree (``∇h.0`` ⊃ ``∇h.0.attn``).
 
 The graph is walked with explicit stacks (no recursion, so a 100,000-node chain is fine) and cut at
 ``max_nodes`` with a note saying what was left out. Rendering needs the Graphviz ``dot`` program;
@@ -662,12 +663,12 @@ def _legend(kinds: list[str], highlighted: bool, title: str | None, caption: str
 
 
 def _cluster_label(scope: str, classes: dict[str, str]) -> str:
-    cls = classes.get(scope)
+    cls = classes.get(scope.lstrip("∇"))  # "∇h.0.attn": the backward pass of module h.0.attn
     return f"<<b>{_esc(scope)}</b>" + (f"  <i>{_esc(cls)}</i>" if cls else "") + ">"
 
 
 def _cluster_color(scope: str, classes: dict[str, str]) -> str:
-    cls = classes.get(scope)
+    cls = classes.get(scope.lstrip("∇"))
     if cls in CLUSTER_COLORS:
         return CLUSTER_COLORS[cls]
     return DEPTH_COLORS[scope.count(".") % len(DEPTH_COLORS)]
