@@ -15,8 +15,9 @@ Two rules about arrays:
 - **Optimizer state is updated in place** (momentum buffers, moment estimates). No graph ever
   saves it, and updating in place saves an allocation per step.
 
-Gradients are read from ``p.grad`` (an ndarray). A parameter is skipped when its ``grad`` is None
-or it has ``requires_grad=False``, as in PyTorch.
+Gradients are read from ``p.grad`` (an ndarray). A parameter is skipped when its ``grad`` is None,
+as in PyTorch, and also when it has ``requires_grad=False`` (a parameter frozen after a backward
+keeps its stale ``grad``; PyTorch would still step it, here a frozen parameter never moves).
 
 ``state_dict()`` holds only plain Python values and ndarrays, so it can be saved without pickle::
 

@@ -88,7 +88,7 @@ class TorchGPT(tnn.Module):
         self.wpe = tnn.Embedding(cfg.block_size, cfg.n_embd)
         self.h = tnn.ModuleList(TorchBlock(cfg, f"h.{i}") for i in range(cfg.n_layer))
         self.ln_f = tnn.LayerNorm(cfg.n_embd, bias=cfg.bias)
-        self.lm_head = tnn.Linear(cfg.n_embd, cfg.vocab_size, bias=False)
+        self.lm_head = make_linear(cfg.n_embd, cfg.vocab_size, False, "lm_head", cfg)  # LoRA too if targeted
 
     def forward(self, idx: torch.Tensor, targets: torch.Tensor | None = None):
         B, T = idx.shape

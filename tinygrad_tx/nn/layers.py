@@ -79,24 +79,49 @@ class Embedding(Module):
 
 
 class LayerNorm(Module):
-    """Per row: (x - μ) / √(σ² + ε) ⊙ γ + β, population variance, ε inside the square root."""
+    """Per row: (x - μ) / √(σ² + ε) ⊙ γ + β, population variance, ε inside the square root.
 
-    def __init__(self, ndim: int, eps: float = 1e-5, bias: bool = True, dtype: Any = None, fused: bool = False) -> None:
+    As ``torch.nn.LayerNorm``: ``normalized_shape`` is the size of the last dimension, or a tuple
+    of the last dimensions' sizes (normalised together); ``elementwise_affine=False`` has no γ, β;
+    ``bias=False`` has γ only.
+    """
+
+    def __init__(self, normalized_shape: int | tuple[int, ...], eps: float = 1e-5, elementwise_affine: bool = True,
+                 bias: bool = True, dtype: Any = None, fused: bool = False) -> None:
         super().__init__()
-        self.ndim_, self.eps, self.fused = ndim, eps, fused
-        self.weight = Parameter(np.ones(ndim, dtype=_dtype(dtype)))
-        self.bias = Parameter(np.zeros(ndim, dtype=_dtype(dtype))) if bias else None
+        shape = (normalized_shape,) if isinstance(normalized_shape, (int, np.integer)) else tuple(normalized_shape)
+        if not shape or not all(isinstance(n, (int, np.integer)) and n > 0 for n in shape):
+            raise ValueError(f"LayerNorm: normalized_shape must be a positive int or a tuple of them, got "
+                             f"{normalized_shape!r}")
+        self.normalized_shape: tuple[int, ...] = tuple(int(n) for n in shape)
+        self.ndim_ = math.prod(self.normalized_shape)  # the number of features normalised together
+        self.eps, self.elementwise_affine, self.fused = eps, elementwise_affine, fused
+        dt = _dtype(dtype)
+        self.weight = Parameter(np.ones(self.normalized_shape, dtype=dt)) if elementwise_affine else None
+        self.bias = Parameter(np.zeros(self.normalized_shape, dtype=dt)) if elementwise_affine and bias else None
 
     def forward(self, x: Tensor) -> Tensor:
-        if x.shape[-1] != self.ndim_:
-            raise ValueError(f"LayerNorm({self.ndim_}): input has last dim {x.shape[-1]} (shape {x.shape})")
+        k = len(self.normalized_shape)
+        if tuple(x.shape[-k:]) != self.normalized_shape:
+            raise ValueError(
+                f"LayerNorm({self.normalized_shape}): input of shape {x.shape} does not end with "
+                f"{self.normalized_shape}, the shape it normalises over"
+            )
+        lead, n = x.shape[: x.ndim - k], self.ndim_
+        if k > 1:  # normalise the last k dimensions together: flatten them into one
+            x = x.reshape(*lead, n)
+        gamma = None if self.weight is None else self.weight.reshape(n) if k > 1 else self.weight
+        beta = None if self.bias is None else self.bias.reshape(n) if k > 1 else self.bias
         if self.fused:
-            beta = self.bias if self.bias is not None else np.zeros(self.ndim_, x.dtype)
-            return FusedLayerNorm.apply(x, self.weight, beta, eps=self.eps)
-        return F.layer_norm(x, self.weight, self.bias, self.eps)
+            y = FusedLayerNorm.apply(x, gamma if gamma is not None else np.ones(n, x.dtype),
+                                     beta if beta is not None else np.zeros(n, x.dtype), eps=self.eps)
+        else:
+            y = F.layer_norm(x, gamma, beta, self.eps)
+        return y.reshape(*lead, *self.normalized_shape) if k > 1 else y
 
     def extra_repr(self) -> str:
-        return f"({self.ndim_},), eps={self.eps}"
+        return (f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}, "
+                f"bias={self.bias is not None}")
 
 
 class ReLU(Module):
@@ -125,12 +150,13 @@ class GELU(Module):
 
 
 class Dropout(Module):
-    """Zero elements with probability p in training mode (drawn from the seeded generator)."""
+    """Zero elements with probability p in training mode and scale the rest by 1/(1 - p) (drawn
+    from the seeded generator). As in PyTorch, p = 1 zeroes everything."""
 
     def __init__(self, p: float = 0.0) -> None:
         super().__init__()
-        if not 0.0 <= p < 1.0:
-            raise ValueError(f"Dropout: p must be in [0, 1), got {p}")
+        if not 0.0 <= p <= 1.0:
+            raise ValueError(f"Dropout: p must be in [0, 1], got {p}")
         self.p = p
 
     def forward(self, x: Tensor) -> Tensor:
@@ -163,6 +189,12 @@ class CausalSelfAttention(Module):
         self.attention: np.ndarray | None = None
 
     def forward(self, x: Tensor) -> Tensor:
+        if x.ndim != 3 or x.shape[-1] != self.n_embd:
+            hint = "; for one sequence (T, C) use x.unsqueeze(0)" if x.ndim == 2 else ""
+            raise ValueError(
+                f"CausalSelfAttention(n_embd={self.n_embd}): expects input of shape (batch, time, {self.n_embd}), "
+                f"got {x.shape}{hint}"
+            )
         B, T, C = x.shape
         H, d_h = self.n_head, C // self.n_head
         q, k, v = self.c_attn(x).split(C, dim=2)

@@ -78,11 +78,14 @@ def apply_lora(model: Module, targets: Any = ("c_attn", "c_proj"), rank: int = 4
     ``"attn.c_proj"``) in `LoRALinear`, and freeze every other parameter. Returns the wrapped names."""
     targets = (targets,) if isinstance(targets, str) else tuple(targets)
     wrapped = []
+    lora_of: dict[int, LoRALinear] = {}  # a Linear shared by several parents gets one LoRALinear
     for name, parent in list(model.named_modules()):
         for child_name, child in list(parent._modules.items()):
             full = f"{name}.{child_name}" if name else child_name
             if isinstance(child, Linear) and not isinstance(child, LoRALinear) and _matches(full, targets):
-                setattr(parent, child_name, LoRALinear(child, rank, alpha))
+                if id(child) not in lora_of:
+                    lora_of[id(child)] = LoRALinear(child, rank, alpha)
+                setattr(parent, child_name, lora_of[id(child)])
                 wrapped.append(full)
     if not wrapped:
         raise ValueError(f"apply_lora: no Linear layer matches {list(targets)}")

@@ -10,14 +10,22 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
 from .. import function as _function
 from ..tensor import Tensor
 
-__all__ = ["Parameter", "Module", "ModuleList"]
+__all__ = ["Parameter", "Module", "ModuleList", "IncompatibleKeys"]
+
+
+class IncompatibleKeys(NamedTuple):
+    """What ``load_state_dict(strict=False)`` did not load: model names absent from the state dict
+    (``missing_keys``) and state-dict names the model does not have (``unexpected_keys``)."""
+
+    missing_keys: list[str]
+    unexpected_keys: list[str]
 
 
 class Parameter(Tensor):
@@ -47,12 +55,17 @@ class Module:
     def __setattr__(self, name: str, value: Any) -> None:
         if "_parameters" not in self.__dict__:
             raise AttributeError(f"{type(self).__name__}: call super().__init__() before assigning attributes")
-        self._parameters.pop(name, None)
-        self._modules.pop(name, None)
+        # replacing a parameter by a parameter (or a module by a module, as apply_lora does) keeps
+        # its place in the order, as in PyTorch
         if isinstance(value, Parameter):
+            self._modules.pop(name, None)
             self._parameters[name] = value
         elif isinstance(value, Module):
+            self._parameters.pop(name, None)
             self._modules[name] = value
+        else:
+            self._parameters.pop(name, None)
+            self._modules.pop(name, None)
         object.__setattr__(self, name, value)
 
     def __delattr__(self, name: str) -> None:
@@ -76,15 +89,17 @@ class Module:
             scope.pop()
 
     # -- traversal ----------------------------------------------------------------------------
-    def named_modules(self, prefix: str = "") -> Iterator[tuple[str, Module]]:
-        """(dotted name, module) for this module and every descendant, each once, depth first."""
+    def named_modules(self, prefix: str = "", remove_duplicate: bool = True) -> Iterator[tuple[str, Module]]:
+        """(dotted name, module) for this module and every descendant, depth first. A module
+        reachable by several paths is given once (its first path) unless ``remove_duplicate=False``."""
         seen: set[int] = set()
         stack: list[tuple[str, Module]] = [(prefix, self)]
         while stack:
             name, m = stack.pop()
-            if id(m) in seen:
-                continue
-            seen.add(id(m))
+            if remove_duplicate:
+                if id(m) in seen:
+                    continue
+                seen.add(id(m))
             yield name, m
             children = [(f"{name}.{k}" if name else k, c) for k, c in m._modules.items()]
             stack.extend(reversed(children))
@@ -99,18 +114,24 @@ class Module:
     def children(self) -> Iterator[Module]:
         yield from self._modules.values()
 
-    def named_parameters(self, prefix: str = "") -> Iterator[tuple[str, Parameter]]:
-        """(dotted name, parameter) for every parameter, each once, in registration order."""
+    def named_parameters(
+        self, prefix: str = "", recurse: bool = True, remove_duplicate: bool = True
+    ) -> Iterator[tuple[str, Parameter]]:
+        """(dotted name, parameter) for every parameter in registration order. A shared (tied)
+        parameter is given once, under its first name, unless ``remove_duplicate=False``.
+        ``recurse=False``: only this module's own parameters."""
         seen: set[int] = set()
-        for mname, m in self.named_modules(prefix):
+        modules = self.named_modules(prefix, remove_duplicate) if recurse else iter([(prefix, self)])
+        for mname, m in modules:
             for pname, p in m._parameters.items():
-                if id(p) in seen:
-                    continue
-                seen.add(id(p))
+                if remove_duplicate:
+                    if id(p) in seen:
+                        continue
+                    seen.add(id(p))
                 yield (f"{mname}.{pname}" if mname else pname), p
 
-    def parameters(self) -> Iterator[Parameter]:
-        for _, p in self.named_parameters():
+    def parameters(self, recurse: bool = True) -> Iterator[Parameter]:
+        for _, p in self.named_parameters(recurse=recurse):
             yield p
 
     def num_parameters(self, trainable_only: bool = False) -> int:
@@ -119,13 +140,17 @@ class Module:
 
     # -- state ------------------------------------------------------------------------------------
     def state_dict(self) -> OrderedDict[str, np.ndarray]:
-        """Every parameter's array (a copy), by dotted name."""
-        return OrderedDict((name, p.data.copy()) for name, p in self.named_parameters())
+        """Every parameter's array (a copy), by dotted name. As in PyTorch, a shared (tied)
+        parameter appears under each of its names."""
+        return OrderedDict((name, p.data.copy()) for name, p in self.named_parameters(remove_duplicate=False))
 
-    def load_state_dict(self, state_dict: Any, strict: bool = True) -> None:
+    def load_state_dict(self, state_dict: Any, strict: bool = True) -> IncompatibleKeys:
         """Copy arrays into the parameters. Everything is checked first (names, shapes, dtypes);
-        on any mismatch a clear error names the parameter and nothing is loaded."""
-        params = dict(self.named_parameters())
+        on any mismatch a clear error names the parameter and nothing is loaded. A shared
+        parameter is expected under each of its names (as `state_dict` gives it).
+
+        Returns ``(missing_keys, unexpected_keys)``, as PyTorch does (both empty when ``strict``)."""
+        params = dict(self.named_parameters(remove_duplicate=False))
         missing = [k for k in params if k not in state_dict]
         unexpected = [k for k in state_dict if k not in params]
         problems = []
@@ -146,19 +171,27 @@ class Module:
         for name, p in params.items():
             if name in state_dict:
                 p.data = np.array(state_dict[name], dtype=p.dtype, copy=True)
+        return IncompatibleKeys(missing, unexpected)
 
     # -- modes ----------------------------------------------------------------------------------
     def train(self, mode: bool = True) -> Module:
+        """Set training mode (``mode=True``) or evaluation mode on this module and every descendant."""
+        if not isinstance(mode, (bool, np.bool_)):
+            raise ValueError(f"train: mode must be True or False, got {mode!r}")
         for m in self.modules():
-            object.__setattr__(m, "training", mode)
+            object.__setattr__(m, "training", bool(mode))
         return self
 
     def eval(self) -> Module:
         return self.train(False)
 
-    def zero_grad(self) -> None:
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """Forget the gradients: ``p.grad = None`` (the default), or a fresh array of zeros."""
         for p in self.parameters():
-            p.grad = None
+            if set_to_none:
+                p.grad = None
+            elif p.grad is not None:
+                p.grad = np.zeros_like(p.grad)
 
     def requires_grad_(self, requires_grad: bool = True) -> Module:
         """Freeze (False) or unfreeze (True) every parameter."""

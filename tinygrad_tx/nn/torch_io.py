@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from .module import Module
+from .module import IncompatibleKeys, Module
 
 __all__ = ["to_torch_state_dict", "from_torch_state_dict", "linear_weight_names"]
 
@@ -21,30 +21,32 @@ def linear_weight_names(model: Module) -> set[str]:
     from .layers import Linear
 
     names = set()
-    for mname, m in model.named_modules():
+    for mname, m in model.named_modules(remove_duplicate=False):  # every path to a shared layer
         if isinstance(m, Linear):
             names.add(f"{mname}.weight" if mname else "weight")  # LoRA's A (in, r), B (r, out) stay as they are
     return names
 
 
 def to_torch_state_dict(model: Module, dtype: Any = None) -> dict[str, Any]:
-    """The model's parameters as torch tensors, with linear weights transposed to (out, in)."""
+    """The model's parameters as torch tensors, with linear weights transposed to (out, in). A
+    shared (tied) parameter appears under each of its names, as in a torch ``state_dict()``."""
     import torch
 
     linear = linear_weight_names(model)
     out = {}
-    for name, p in model.named_parameters():
+    for name, p in model.named_parameters(remove_duplicate=False):
         a = p.data.T if name in linear else p.data
         t = torch.from_numpy(np.ascontiguousarray(a).copy())
         out[name] = t.to(dtype) if dtype is not None else t
     return out
 
 
-def from_torch_state_dict(model: Module, state_dict: dict[str, Any], strict: bool = True) -> None:
-    """Load torch tensors (nn.Linear layout) into the model; checked whole before anything is loaded."""
+def from_torch_state_dict(model: Module, state_dict: dict[str, Any], strict: bool = True) -> IncompatibleKeys:
+    """Load torch tensors (nn.Linear layout) into the model; checked whole before anything is loaded.
+    Returns ``load_state_dict``'s ``(missing_keys, unexpected_keys)``."""
     linear = linear_weight_names(model)
     converted = {}
     for name, t in state_dict.items():
         a = t.detach().cpu().numpy()
         converted[name] = a.T.copy() if name in linear else a.copy()
-    model.load_state_dict(converted, strict=strict)
+    return model.load_state_dict(converted, strict=strict)
