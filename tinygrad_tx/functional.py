@@ -128,17 +128,19 @@ def causal_mask(t: int, dtype: Any = np.float32) -> np.ndarray:
 
 
 def scaled_dot_product_attention(
-    q: Tensor, k: Tensor, v: Tensor, is_causal: bool = True, attn_mask: Any = None,
-    dropout_p: float = 0.0, training: bool = False, return_weights: bool = False,
+    q: Tensor, k: Tensor, v: Tensor, attn_mask: Any = None, dropout_p: float = 0.0, is_causal: bool = False,
+    scale: float | None = None, *, training: bool = True, return_weights: bool = False,
 ) -> Any:
-    """softmax(q kᵀ / √d_h + M) v, for q, k, v of shape (..., T, d_h).
+    """softmax(q kᵀ · scale + M) v, for q, k, v of shape (..., T, d_h); scale defaults to 1/√d_h.
 
-    The mask is *added* (-inf where a query may not look): a 0/1 mask multiplied before the
-    softmax would still give masked positions weight e⁰. With ``return_weights`` it also returns
-    the attention matrix ρ.
+    The arguments and defaults are PyTorch's (``attn_mask``, ``dropout_p``, ``is_causal=False``,
+    ``scale``). The mask is *added* (-inf where a query may not look; a bool mask is True where it
+    may): a 0/1 mask multiplied before the softmax would still give masked positions weight e⁰.
+    ``training=False`` turns the dropout off; with ``return_weights`` it also returns the attention
+    matrix ρ (before dropout).
     """
     d_h = q.shape[-1]
-    scores = (q @ k.transpose(-2, -1)) * (1.0 / math.sqrt(d_h))
+    scores = (q @ k.transpose(-2, -1)) * (1.0 / math.sqrt(d_h) if scale is None else scale)
     if is_causal:
         tq, tk = q.shape[-2], k.shape[-2]
         if tq != tk:

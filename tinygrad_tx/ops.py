@@ -269,7 +269,12 @@ class Cast(Function):
 def _normalize_dims(dim: Any, ndim: int, op: str) -> tuple[int, ...]:
     if dim is None:
         return tuple(range(ndim))
-    dims = (dim,) if isinstance(dim, (int, np.integer)) else tuple(dim)
+    if isinstance(dim, (int, np.integer)):
+        dims: tuple[Any, ...] = (dim,)
+    elif isinstance(dim, (tuple, list)) and all(isinstance(d, (int, np.integer)) for d in dim):
+        dims = tuple(dim)
+    else:
+        raise TypeError(f"{op}: dim must be an int or a tuple of ints, got {dim!r}")
     out = []
     for d in dims:
         if not -max(ndim, 1) <= d < max(ndim, 1):
@@ -278,6 +283,14 @@ def _normalize_dims(dim: Any, ndim: int, op: str) -> tuple[int, ...]:
     if len(set(out)) != len(out):
         raise ValueError(f"{op}: dim {dim} repeats a dimension")
     return tuple(out) if ndim else ()
+
+
+def _check_reducible(shape: tuple[int, ...], dims: tuple[int, ...], op: str = "") -> None:
+    """A maximum or minimum over no elements is undefined: refuse reducing a dim of size 0."""
+    empty = [d for d in dims if shape[d] == 0]
+    if empty:
+        prefix = f"{op}: " if op else ""  # (inside a primitive, `Function.apply` adds the op's name)
+        raise ValueError(f"{prefix}cannot reduce dim {empty[0]} of size 0 (shape {shape}): it has no elements")
 
 
 def _keepdim_shape(shape: tuple[int, ...], dims: tuple[int, ...]) -> tuple[int, ...]:
@@ -306,8 +319,7 @@ class Amax(Function):
 
     @staticmethod
     def forward(ctx: Any, x: np.ndarray, *, dims: tuple[int, ...], keepdim: bool) -> np.ndarray:
-        if x.size == 0:
-            raise ValueError("amax of an empty tensor has no identity")
+        _check_reducible(x.shape, dims)
         y = np.amax(x, axis=dims, keepdims=True)
         winners = x == y
         ctx.save_for_backward(winners / winners.sum(axis=dims, keepdims=True, dtype=x.dtype))

@@ -66,7 +66,7 @@ def _as_array(data: Any, dtype: Any = None) -> np.ndarray:
     """Convert user data to an array the way ``torch.tensor`` does (always a copy)."""
     if isinstance(data, Tensor):
         data = data._data
-    if isinstance(data, np.ndarray):
+    if isinstance(data, (np.ndarray, np.generic)):  # NumPy arrays and scalars keep their dtype
         arr = np.array(data, dtype=dtype, copy=True)
     else:
         arr = np.array(data, dtype=dtype)
@@ -161,7 +161,15 @@ class Tensor:
         return self._ctx
 
     def size(self, dim: int | None = None) -> Any:
-        return self.shape if dim is None else self.shape[dim]
+        if dim is None:
+            return self.shape
+        if self.ndim == 0:
+            raise IndexError(f"size: dim {dim} was given but the tensor has no dims (shape ())")
+        (d,) = ops._normalize_dims(dim, self.ndim, "size")
+        return self.shape[d]
+
+    def dim(self) -> int:
+        return self.ndim
 
     def numel(self) -> int:
         return int(self._data.size)
@@ -321,6 +329,31 @@ class Tensor:
     def __neg__(self) -> Tensor:
         return ops.Neg.apply(self)
 
+    def __pos__(self) -> Tensor:
+        return self
+
+    def __abs__(self) -> Tensor:
+        return self.abs()
+
+    # the method spellings of the operators (``torch.Tensor.add`` etc.)
+    def add(self, other: Any, alpha: float = 1) -> Tensor:
+        return self + (other * alpha if alpha != 1 else other)
+
+    def sub(self, other: Any, alpha: float = 1) -> Tensor:
+        return self - (other * alpha if alpha != 1 else other)
+
+    def mul(self, other: Any) -> Tensor:
+        return self * other
+
+    def div(self, other: Any) -> Tensor:
+        return self / other
+
+    def neg(self) -> Tensor:
+        return ops.Neg.apply(self)
+
+    def matmul(self, other: Any) -> Tensor:
+        return matmul(self, other)
+
     # -- in place, with PyTorch's rules: ``with no_grad(): p -= lr * p.grad`` updates p itself --------
     def _inplace(self, compute: Any, op: str) -> Tensor:
         """Make ``self`` hold ``compute(old self)``. The old array is never written into (a graph
@@ -341,6 +374,12 @@ class Tensor:
             )
         if out.dtype != self.dtype:
             out = out.to(self.dtype)
+        if recording and self.requires_grad and not out.requires_grad:
+            # the new value does not depend on the old one (fill_, zero_, copy_ of a constant): self
+            # stays in the graph, and what it was computed from gets a zero gradient (as in PyTorch)
+            out = where(True, out, old)
+        elif recording and out.requires_grad and out._ctx is None:
+            out = ops.Clone.apply(out)  # copy_(a leaf): a node of its own, so the gradient reaches the leaf
         if recording and out.requires_grad:  # self now stands for the new node of the graph
             self._ctx, self.requires_grad = out._ctx, True
         self._data = out._data
@@ -379,8 +418,12 @@ class Tensor:
                              "fill_")
 
     def copy_(self, src: Any) -> Tensor:
+        """Copy ``src`` (broadcast, converted to self's dtype) into self; the gradient goes to ``src``,
+        and what self was computed from gets 0."""
         s = src if isinstance(src, Tensor) else Tensor(src)
-        return self._inplace(lambda old: s.expand(self.shape) if s.shape != self.shape else s, "copy_")
+        if s.dtype != self.dtype:
+            s = s.to(self.dtype)
+        return self._inplace(lambda old: where(True, s, old), "copy_")
 
     def __matmul__(self, other: Any) -> Tensor:
         return matmul(self, other)
@@ -388,23 +431,24 @@ class Tensor:
     def __rmatmul__(self, other: Any) -> Tensor:
         return matmul(other, self)
 
+    # floating-point functions: integer and bool tensors enter as the default dtype (as PyTorch)
     def exp(self) -> Tensor:
-        return ops.Exp.apply(self)
+        return ops.Exp.apply(_floating(self))
 
     def log(self) -> Tensor:
-        return ops.Log.apply(self)
+        return ops.Log.apply(_floating(self))
 
     def tanh(self) -> Tensor:
-        return ops.Tanh.apply(self)
+        return ops.Tanh.apply(_floating(self))
 
     def sigmoid(self) -> Tensor:
-        return ops.Sigmoid.apply(self)
+        return ops.Sigmoid.apply(_floating(self))
 
     def relu(self) -> Tensor:
         return ops.Relu.apply(self)
 
     def erf(self) -> Tensor:
-        return ops.Erf.apply(self)
+        return ops.Erf.apply(_floating(self))
 
     def sqrt(self) -> Tensor:
         return self**0.5
@@ -429,48 +473,98 @@ class Tensor:
         a, b = _broadcast(self, other, "minimum")
         return -ops.Maximum.apply(-a, -b)
 
-    def clamp(self, min: float | None = None, max: float | None = None) -> Tensor:
-        """Clip to [min, max]; the gradient passes where min ≤ x ≤ max (PyTorch's convention)."""
+    def clamp(self, min: Any = None, max: Any = None) -> Tensor:
+        """Clip to [min, max] (numbers or tensors that broadcast); the gradient passes to x where
+        min ≤ x ≤ max, to a tensor bound where it is the result (PyTorch's convention). NaN stays NaN
+        (with a zero gradient, as in PyTorch)."""
+        if min is None and max is None:
+            raise ValueError("clamp: at least one of min and max must be given")
         out = self
         if min is not None:
-            out = where(out.data >= min, out, float(min))
+            lo = min._data if isinstance(min, Tensor) else min
+            out = where(out._data < lo, min, out)
         if max is not None:  # applied to the first result, so min > max gives max everywhere (PyTorch)
-            out = where(out.data <= max, out, float(max))
+            hi = max._data if isinstance(max, Tensor) else max
+            out = where(out._data > hi, max, out)
+        if self._data.dtype.kind == "f":
+            nan = np.isnan(self._data)
+            if nan.any():
+                out = where(nan, self._data, out)
         return out
+
+    def clamp_min(self, min: Any) -> Tensor:
+        return self.clamp(min=min)
+
+    def clamp_max(self, max: Any) -> Tensor:
+        return self.clamp(max=max)
 
     clip = clamp
 
     # comparisons: not differentiable, they return bool tensors
-    def _compare(self, other: Any, fn: Any) -> Tensor:
+    def _compare(self, other: Any, fn: Any, op: str) -> Tensor:
         b = other._data if isinstance(other, Tensor) else other
-        return Tensor._make(np.asarray(fn(self._data, b)), np.dtype(bool), False)
+        try:
+            out = fn(self._data, b)
+        except ValueError:
+            raise ValueError(f"{op}: shapes {self.shape} and {np.shape(b)} cannot be broadcast together") from None
+        return Tensor._make(np.asarray(out), np.dtype(bool), False)
 
     def __lt__(self, other: Any) -> Tensor:
-        return self._compare(other, np.less)
+        return self._compare(other, np.less, "lt")
 
     def __le__(self, other: Any) -> Tensor:
-        return self._compare(other, np.less_equal)
+        return self._compare(other, np.less_equal, "le")
 
     def __gt__(self, other: Any) -> Tensor:
-        return self._compare(other, np.greater)
+        return self._compare(other, np.greater, "gt")
 
     def __ge__(self, other: Any) -> Tensor:
-        return self._compare(other, np.greater_equal)
+        return self._compare(other, np.greater_equal, "ge")
 
     def __eq__(self, other: Any) -> Tensor:  # type: ignore[override]
-        return self._compare(other, np.equal)
+        return self._compare(other, np.equal, "eq")
 
     def __ne__(self, other: Any) -> Tensor:  # type: ignore[override]
-        return self._compare(other, np.not_equal)
+        return self._compare(other, np.not_equal, "ne")
+
+    # bitwise ops, as PyTorch: logical on bool tensors, bitwise on integer ones, refused on floats
+    def _bitwise(self, a: Any, b: Any, fn: Any, op: str) -> Tensor:
+        for x in (a, b):
+            dt = x.dtype if isinstance(x, (Tensor, np.ndarray, np.generic)) else np.asarray(x).dtype
+            if dt.kind not in "biu":
+                what = f"dtype {dt}" if isinstance(x, (Tensor, np.ndarray)) else type(x).__name__
+                raise TypeError(f"{op}: works on integer and bool tensors only, got {what}")
+        dt = _result_dtype(a, b)
+        av, bv = _to_tensor(a, dt)._data, _to_tensor(b, dt)._data
+        try:
+            out = np.asarray(fn(av, bv))
+        except ValueError:
+            raise ValueError(f"{op}: shapes {av.shape} and {bv.shape} cannot be broadcast together") from None
+        return Tensor._make(out, out.dtype, False)
 
     def __and__(self, other: Any) -> Tensor:
-        return self._compare(other, np.logical_and)
+        return self._bitwise(self, other, np.bitwise_and, "bitwise_and")
+
+    def __rand__(self, other: Any) -> Tensor:
+        return self._bitwise(other, self, np.bitwise_and, "bitwise_and")
 
     def __or__(self, other: Any) -> Tensor:
-        return self._compare(other, np.logical_or)
+        return self._bitwise(self, other, np.bitwise_or, "bitwise_or")
+
+    def __ror__(self, other: Any) -> Tensor:
+        return self._bitwise(other, self, np.bitwise_or, "bitwise_or")
+
+    def __xor__(self, other: Any) -> Tensor:
+        return self._bitwise(self, other, np.bitwise_xor, "bitwise_xor")
+
+    def __rxor__(self, other: Any) -> Tensor:
+        return self._bitwise(other, self, np.bitwise_xor, "bitwise_xor")
 
     def __invert__(self) -> Tensor:
-        return Tensor._make(np.logical_not(self._data), np.dtype(bool), False)
+        if self.dtype.kind not in "biu":
+            raise TypeError(f"bitwise_not: only integer and bool tensors, got dtype {self.dtype}")
+        out = np.asarray(np.invert(self._data))
+        return Tensor._make(out, out.dtype, False)
 
     __hash__ = object.__hash__  # tensors are graph nodes: hashed by identity
 
@@ -488,104 +582,157 @@ class Tensor:
     def __int__(self) -> int:
         return int(self.item())
 
-    def any(self) -> bool:
-        return bool(self._data.any())
+    def any(self, dim: Any = None, keepdim: bool = False) -> Tensor:
+        """Whether any element (along ``dim``) is nonzero: a bool tensor, as in PyTorch."""
+        dims = ops._normalize_dims(dim, self.ndim, "any")
+        return Tensor._make(np.asarray(np.any(self._data, axis=dims, keepdims=keepdim)), np.dtype(bool), False)
 
-    def all(self) -> bool:
-        return bool(self._data.all())
+    def all(self, dim: Any = None, keepdim: bool = False) -> Tensor:
+        """Whether every element (along ``dim``) is nonzero: a bool tensor, as in PyTorch."""
+        dims = ops._normalize_dims(dim, self.ndim, "all")
+        return Tensor._make(np.asarray(np.all(self._data, axis=dims, keepdims=keepdim)), np.dtype(bool), False)
 
     # ---------------------------------------------------------------------------- reductions
     def sum(self, dim: Any = None, keepdim: bool = False) -> Tensor:
-        """Σ over ``dim`` (an int, a tuple, or None for all)."""
-        dims = ops._normalize_dims(dim, self.ndim, "sum")
+        """Σ over ``dim`` (an int, a tuple, or None for all; an empty tuple also means all, as PyTorch)."""
+        dims = _reduction_dims(dim, self.ndim, "sum")
         return ops.Sum.apply(self, dims=dims, keepdim=keepdim)
 
     def mean(self, dim: Any = None, keepdim: bool = False) -> Tensor:
         """sum / n over ``dim``."""
-        dims = ops._normalize_dims(dim, self.ndim, "mean")
+        _require_floating(self, "mean")
+        dims = _reduction_dims(dim, self.ndim, "mean")
         n = math.prod(self.shape[d] for d in dims)
         return self.sum(dims, keepdim) / n
 
-    def var(self, dim: Any = None, keepdim: bool = False, *, correction: float = 1,
-            unbiased: bool | None = None) -> Tensor:
-        """Σ (x - mean)² / (n - correction) over ``dim``; ``correction=0`` is the population variance."""
-        if unbiased is not None:
-            correction = 1 if unbiased else 0
-        dims = ops._normalize_dims(dim, self.ndim, "var")
+    def var(self, dim: Any = None, unbiased: bool | None = None, keepdim: bool = False, *,
+            correction: float | None = None) -> Tensor:
+        """Σ (x - mean)² / (n - correction) over ``dim``; ``correction=0`` (``unbiased=False``) is the
+        population variance, the default 1 Bessel's. Positional arguments as PyTorch's
+        ``var(dim, unbiased, keepdim)``, and ``var(False)`` is ``var(unbiased=False)``."""
+        dim, correction = _var_args(dim, unbiased, correction, "var")
+        _require_floating(self, "var")
+        dims = _reduction_dims(dim, self.ndim, "var")
         n = math.prod(self.shape[d] for d in dims)
         centered = self - self.mean(dims, keepdim=True)
         return (centered * centered).sum(dims, keepdim) / max(n - correction, 0)
 
-    def std(self, dim: Any = None, keepdim: bool = False, *, correction: float = 1,
-            unbiased: bool | None = None) -> Tensor:
-        return self.var(dim, keepdim, correction=correction, unbiased=unbiased).sqrt()
+    def std(self, dim: Any = None, unbiased: bool | None = None, keepdim: bool = False, *,
+            correction: float | None = None) -> Tensor:
+        """√var. Where the variance is 0 the gradient is 0, as in PyTorch (not 0 · ∞ = nan)."""
+        dim, correction = _var_args(dim, unbiased, correction, "std")
+        _require_floating(self, "std")
+        v = self.var(dim, keepdim=keepdim, correction=correction)
+        zero = v._data == 0
+        if not zero.any():
+            return v.sqrt()
+        return where(zero, 0.0, where(zero, 1.0, v).sqrt())  # the inner where keeps √ away from 0
 
     def amax(self, dim: Any = None, keepdim: bool = False) -> Tensor:
         """The maximum over ``dim``; ties share the gradient evenly."""
-        dims = ops._normalize_dims(dim, self.ndim, "amax")
+        dims = _reduction_dims(dim, self.ndim, "amax")
         return ops.Amax.apply(self, dims=dims, keepdim=keepdim)
 
     def amin(self, dim: Any = None, keepdim: bool = False) -> Tensor:
+        if self.dtype.kind != "f":  # nothing to differentiate (and -x is refused for bool): NumPy's amin
+            dims = _reduction_dims(dim, self.ndim, "amin")
+            ops._check_reducible(self.shape, dims, "amin")
+            return Tensor._make(np.asarray(np.amin(self._data, axis=dims, keepdims=keepdim)), self.dtype, False)
         return -(-self).amax(dim, keepdim)
 
-    def max(self, dim: int | None = None, keepdim: bool = False) -> Any:
+    def max(self, dim: Any = None, keepdim: bool = False) -> Any:
         """``max()``: the largest element (ties share the gradient evenly, like ``amax``).
         ``max(dim)``: ``(values, indices)``; the gradient goes to the element at ``indices``
-        (the first maximum), as in PyTorch."""
+        (the first maximum), as in PyTorch. ``max(other)``: the elementwise ``maximum``."""
+        if isinstance(dim, Tensor):
+            return self.maximum(dim)
         if dim is None:
             return self.amax()
         return self._select_along(np.argmax, dim, keepdim, "max")
 
-    def min(self, dim: int | None = None, keepdim: bool = False) -> Any:
+    def min(self, dim: Any = None, keepdim: bool = False) -> Any:
+        if isinstance(dim, Tensor):
+            return self.minimum(dim)
         if dim is None:
             return self.amin()
         return self._select_along(np.argmin, dim, keepdim, "min")
 
-    def _select_along(self, arg_fn: Any, dim: int, keepdim: bool, op: str) -> MaxResult:
+    def _select_along(self, arg_fn: Any, dim: Any, keepdim: bool, op: str) -> MaxResult:
+        if isinstance(dim, (bool, np.bool_)) or not isinstance(dim, (int, np.integer)):
+            raise TypeError(f"{op}: dim must be an int, got {type(dim).__name__} (amax/amin reduce several dims)")
         if self.ndim == 0:
             if dim not in (0, -1):
                 raise IndexError(f"{op}: dim {dim} is out of range for a 0-d tensor")
             return MaxResult(self.clone(), Tensor._make(np.array(0), np.dtype(np.int64), False))
         (d,) = ops._normalize_dims(dim, self.ndim, op)
+        if self.shape[d] == 0:
+            raise IndexError(f"{op}: cannot reduce dim {dim} of size 0 (shape {self.shape})")
         idx = np.expand_dims(arg_fn(self._data, axis=d), d)
         values = self.gather(d, idx)
         indices = Tensor._make(idx if keepdim else np.squeeze(idx, d), np.dtype(np.int64), False)
         return MaxResult(values if keepdim else values.squeeze(d), indices)
 
-    def argmax(self, dim: int | None = None, keepdim: bool = False) -> Tensor:
+    def argmax(self, dim: Any = None, keepdim: bool = False) -> Tensor:
         if dim is None:
-            return Tensor._make(np.asarray(np.argmax(self._data)), np.dtype(np.int64), False)
+            return self._arg_all(np.argmax, keepdim, "argmax")
         return self._select_along(np.argmax, dim, keepdim, "argmax").indices
 
-    def argmin(self, dim: int | None = None, keepdim: bool = False) -> Tensor:
+    def argmin(self, dim: Any = None, keepdim: bool = False) -> Tensor:
         if dim is None:
-            return Tensor._make(np.asarray(np.argmin(self._data)), np.dtype(np.int64), False)
+            return self._arg_all(np.argmin, keepdim, "argmin")
         return self._select_along(np.argmin, dim, keepdim, "argmin").indices
+
+    def _arg_all(self, arg_fn: Any, keepdim: bool, op: str) -> Tensor:
+        """The flat index of the extreme element (keepdim: shaped (1, ..., 1), as PyTorch)."""
+        if self._data.size == 0:
+            raise IndexError(f"{op}: the tensor of shape {self.shape} is empty")
+        i = np.asarray(arg_fn(self._data), dtype=np.int64)
+        return Tensor._make(i.reshape((1,) * self.ndim) if keepdim else i, np.dtype(np.int64), False)
 
     def gather(self, dim: int, index: Any) -> Tensor:
         """``out[i][j] = self[index[i][j]][j]`` for dim 0 (torch.gather): indexing, so its
-        gradient scatter-adds."""
+        gradient scatter-adds. Indices must lie in [0, size) (no wrapping, as PyTorch)."""
         idx = index._data if isinstance(index, Tensor) else np.asarray(index)
-        (d,) = ops._normalize_dims(dim, self.ndim, "gather")
         if idx.ndim != self.ndim:
             raise ValueError(f"gather: index has {idx.ndim} dims, the tensor {self.ndim}")
+        if self.ndim == 0:  # a 0-d index into a 0-d tensor: only 0 exists
+            ops._normalize_dims(dim, 0, "gather")
+            if int(idx) != 0:
+                raise IndexError(f"gather: index {int(idx)} is out of bounds for a 0-d tensor")
+            return self.clone()
+        (d,) = ops._normalize_dims(dim, self.ndim, "gather")
+        if idx.size and (idx.min() < 0 or idx.max() >= self.shape[d]):
+            bad = idx.min() if idx.min() < 0 else idx.max()
+            raise IndexError(f"gather: index {bad} is out of bounds for dim {dim} of size {self.shape[d]} "
+                             f"(shape {self.shape})")
         grids = np.ogrid[tuple(slice(n) for n in idx.shape)]
         full = tuple(idx if i == d else grids[i] for i in range(self.ndim))
         return self[full]
 
     def softmax(self, dim: int = -1) -> Tensor:
         """exp(x - max) / Σ exp(x - max): the max shift changes nothing but keeps exp finite."""
+        _require_floating(self, "softmax")
+        if self._data.size == 0:  # nothing to normalise (and no maximum to shift by)
+            ops._normalize_dims(dim, self.ndim, "softmax")
+            return self * 1.0
         e = (self - self.amax(dim, keepdim=True).detach()).exp()
         return e / e.sum(dim, keepdim=True)
 
     def log_softmax(self, dim: int = -1) -> Tensor:
         """(x - max) - log Σ exp(x - max)."""
+        _require_floating(self, "log_softmax")
+        if self._data.size == 0:  # nothing to normalise (and no maximum to shift by)
+            ops._normalize_dims(dim, self.ndim, "log_softmax")
+            return self * 1.0
         shifted = self - self.amax(dim, keepdim=True).detach()
         return shifted - shifted.exp().sum(dim, keepdim=True).log()
 
     # -------------------------------------------------------------------------------- shapes
     def reshape(self, *shape: Any) -> Tensor:
         shape = _shape_arg(shape)
+        if any(n < -1 for n in shape) or shape.count(-1) > 1:
+            raise ValueError(f"reshape: invalid shape {shape} for a tensor of shape {self.shape}: sizes must be "
+                             f"non-negative, with at most one -1 (the size inferred)")
         if shape == self.shape:
             return self
         return ops.Reshape.apply(self, shape=shape)
@@ -593,10 +740,15 @@ class Tensor:
     view = reshape
 
     def flatten(self, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+        """Dims ``start_dim`` to ``end_dim`` merged into one (a 0-d tensor becomes shape (1,))."""
+        s = ops._normalize_dims(start_dim, self.ndim, "flatten")
+        e = ops._normalize_dims(end_dim, self.ndim, "flatten")
         if self.ndim == 0:
             return self.reshape(1)
-        s, e = start_dim % self.ndim, end_dim % self.ndim
-        return self.reshape(self.shape[:s] + (-1,) + self.shape[e + 1 :])
+        if s[0] > e[0]:
+            raise ValueError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim} (shape {self.shape})")
+        merged = math.prod(self.shape[s[0] : e[0] + 1])
+        return self.reshape(self.shape[: s[0]] + (merged,) + self.shape[e[0] + 1 :])
 
     def permute(self, *dims: Any) -> Tensor:
         dims = _shape_arg(dims)
@@ -608,7 +760,9 @@ class Tensor:
         return ops.Permute.apply(self, dims=dims)
 
     def transpose(self, dim0: int, dim1: int) -> Tensor:
-        if self.ndim < 2 and dim0 in (0, -1) and dim1 in (0, -1):
+        ops._normalize_dims((dim0,), self.ndim, "transpose")  # the range checks
+        ops._normalize_dims((dim1,), self.ndim, "transpose")
+        if self.ndim < 2:
             return self
         order = list(range(self.ndim))
         order[dim0], order[dim1] = order[dim1], order[dim0]
@@ -655,22 +809,45 @@ class Tensor:
         return self
 
     def __getitem__(self, index: Any) -> Tensor:
-        index = _index_arg(index)
+        index = _index_arg(index, "getitem")
         first, rest = _split_integer_index(index)
         if first is not None:  # PyTorch applies integers first (a select), then the array indices
             return ops.GetItem.apply(ops.GetItem.apply(self, index=first), index=rest)
         return ops.GetItem.apply(self, index=index)
 
     def __setitem__(self, index: Any, value: Any) -> None:
-        if self.requires_grad and is_grad_enabled():
-            raise RuntimeError(
-                "in-place assignment into a tensor that requires grad is not supported (it would "
-                "change values the graph depends on); build a new tensor with where(), "
-                "masked_fill() or cat(), or assign inside no_grad() to a leaf"
-            )
+        """``self[index] = value``. Recorded when self or value takes part in a graph (as PyTorch):
+        the value's gradient is the upstream gradient at ``index``, the old values' is 0 there."""
+        index = _index_arg(index, "setitem")
+        grad_value = isinstance(value, Tensor) and value.requires_grad
+        if is_grad_enabled() and (self.requires_grad or grad_value):
+            if self.requires_grad and self._ctx is None:
+                raise RuntimeError(
+                    "setitem: in-place assignment into a leaf tensor that requires grad would change values "
+                    "the graph depends on; assign inside `with no_grad():`, or build a new tensor with "
+                    "where(), masked_fill() or cat()"
+                )
+            self._inplace(lambda old: _assign(old, index, value), "setitem")
+            return
         new = np.array(self._data, copy=True)  # never write into an array a graph may have saved
-        new[_index_arg(index)] = value._data if isinstance(value, Tensor) else value
+        v = value._data if isinstance(value, Tensor) else value
+        first, rest = _split_integer_index(index)
+        try:
+            if first is None:
+                new[index] = v
+            else:  # the integers first (a view), as in getitem
+                new[first][rest] = v
+        except ValueError as e:
+            raise ValueError(f"setitem: cannot assign a value of shape {np.shape(v)} into a tensor of shape "
+                             f"{self.shape} at this index: {e}") from None
         self.data = new
+
+    def __index__(self) -> int:
+        """A one-element integer tensor used as an index (``range(t)``, ``x[t:]``, ``list[t]``)."""
+        if self._data.dtype.kind not in "iu" or self._data.size != 1:
+            raise TypeError(f"only a one-element integer tensor can be an index, got dtype {self.dtype} "
+                            f"and shape {self.shape}")
+        return int(self._data.item())
 
     def __iter__(self) -> Iterator[Tensor]:
         for i in range(len(self)):
@@ -678,6 +855,8 @@ class Tensor:
 
     def split(self, split_size_or_sections: Any, dim: int = 0) -> tuple[Tensor, ...]:
         """Pieces of ``split_size`` along ``dim`` (the last may be smaller), or of the listed sizes."""
+        if self.ndim == 0:
+            raise ValueError("split: a 0-d tensor has no dim to split")
         (d,) = ops._normalize_dims(dim, self.ndim, "split")
         n = self.shape[d]
         if isinstance(split_size_or_sections, (int, np.integer)):
@@ -697,12 +876,23 @@ class Tensor:
         return tuple(pieces)
 
     def chunk(self, chunks: int, dim: int = 0) -> tuple[Tensor, ...]:
-        n = self.shape[dim]
-        return self.split(max(1, -(-n // chunks)), dim)
+        if chunks <= 0:
+            raise ValueError(f"chunk: chunks must be positive, got {chunks}")
+        if self.ndim == 0:
+            raise ValueError("chunk: a 0-d tensor has no dim to split")
+        (d,) = ops._normalize_dims(dim, self.ndim, "chunk")
+        return self.split(max(1, -(-self.shape[d] // chunks)), d)
 
-    def masked_fill(self, mask: Any, value: float) -> Tensor:
-        """``value`` where ``mask`` is true, else self (the gradient flows where mask is false)."""
-        return where(mask, value, self)
+    def masked_fill(self, mask: Any, value: Any) -> Tensor:
+        """``value`` (a number or a 0-d tensor) where ``mask`` is true, else self. The result keeps
+        self's dtype, as in PyTorch; the gradient flows to self where mask is false."""
+        m = mask._data if isinstance(mask, Tensor) else np.asarray(mask)
+        if m.dtype != bool:
+            raise TypeError(f"masked_fill: the mask must be boolean, got dtype {m.dtype}")
+        if isinstance(value, Tensor) and value.ndim != 0:
+            raise ValueError(f"masked_fill: value must be a number or a 0-d tensor, got shape {value.shape}")
+        out = where(m, value, self)
+        return out if out.dtype == self.dtype else out.to(self.dtype)
 
     # --------------------------------------------------------------------------------- display
     def __repr__(self) -> str:
@@ -716,6 +906,36 @@ class Tensor:
 
 
 # ------------------------------------------------------------------------- broadcasting & dtypes
+
+
+def _floating(t: Tensor) -> Tensor:
+    """``t`` as a floating-point tensor: integer and bool tensors become the default dtype (PyTorch)."""
+    return t if t._data.dtype.kind == "f" else t.to(_default_dtype)
+
+
+def _require_floating(t: Tensor, op: str) -> None:
+    if t._data.dtype.kind != "f":
+        raise TypeError(f"{op}: needs a floating-point tensor, got dtype {t.dtype}; convert it first, e.g. t.float()")
+
+
+def _reduction_dims(dim: Any, ndim: int, op: str) -> tuple[int, ...]:
+    """A reduction's ``dim`` as a tuple: None, and an empty tuple or list too, mean every dim (PyTorch)."""
+    if isinstance(dim, (tuple, list)) and len(dim) == 0:
+        dim = None
+    return ops._normalize_dims(dim, ndim, op)
+
+
+def _var_args(dim: Any, unbiased: Any, correction: Any, op: str) -> tuple[Any, float]:
+    """PyTorch's ways of asking for a variance: ``(dim, unbiased)``, ``correction=``, or ``var(unbiased)``."""
+    if isinstance(dim, (bool, np.bool_)):  # var(False) is var(unbiased=False), not var(dim=0)
+        if unbiased is not None:
+            raise TypeError(f"{op}: unbiased given twice")
+        dim, unbiased = None, bool(dim)
+    if unbiased is not None and correction is not None:
+        raise ValueError(f"{op}: give unbiased or correction, not both")
+    if correction is None:
+        correction = 0 if unbiased is False else 1
+    return dim, correction
 
 
 def _category(dt: np.dtype) -> int:
@@ -806,13 +1026,18 @@ def _shape_arg(shape: tuple[Any, ...]) -> tuple[int, ...]:
     return tuple(int(s) for s in shape)
 
 
-def _index_arg(index: Any) -> Any:
-    """Turn tensors and lists inside an index into arrays (NumPy's indexing rules then apply)."""
+def _index_arg(index: Any, op: str) -> Any:
+    """Turn tensors and lists inside an index into arrays (NumPy's indexing rules then apply), with
+    PyTorch's differences: ``[]`` selects nothing, a 0-d integer tensor acts as an int, and negative
+    steps are refused. (A list of sequences is one array index, as in NumPy: PyTorch's reading of
+    it as a tuple of indices is deprecated, with a warning, since 2.9.)"""
     def conv(i: Any) -> Any:
         if isinstance(i, Tensor):
             i = i._data
         elif isinstance(i, list):
-            i = np.asarray(i)
+            i = np.asarray(i) if i else np.zeros(0, dtype=np.int64)
+        elif isinstance(i, slice) and i.step is not None and int(i.step) < 0:
+            raise ValueError(f"{op}: slice step must be positive, got {int(i.step)} (PyTorch refuses negative steps)")
         if isinstance(i, np.ndarray) and i.ndim == 0 and i.dtype.kind in "iu":
             return int(i)  # a 0-d integer tensor indexes like an int (PyTorch), not like an array (NumPy)
         return i
@@ -820,6 +1045,58 @@ def _index_arg(index: Any) -> Any:
     if isinstance(index, tuple):
         return tuple(conv(i) for i in index)
     return conv(index)
+
+
+def _assign(old: Tensor, index: Any, value: Any) -> Tensor:
+    """``old`` with ``value`` written at ``index``, as a graph: ``where(mask, scattered value, old)``.
+    The value is broadcast to the selection and scattered with `IndexAdd` (the VJP of indexing).
+    Where an index repeats a position, only the element an assignment keeps (NumPy's, the last) is
+    scattered; the others are zeroed first, so they neither add up nor get a gradient."""
+    first, rest = _split_integer_index(index)
+    mask = np.zeros(old.shape, dtype=bool)
+    if first is None:
+        mask[index] = True
+    else:
+        mask[first][rest] = True
+    probe = np.broadcast_to(np.zeros((), dtype=bool), old.shape)  # no memory: only the selection's shape
+    selected = probe[index].shape if first is None else probe[first][rest].shape
+    v = value if isinstance(value, Tensor) else Tensor._make(np.asarray(value, dtype=old.dtype), old.dtype, False)
+    if v.dtype != old.dtype:
+        v = v.to(old.dtype)
+    while v.ndim > len(selected) and v.shape[0] == 1:  # leading 1s may go, as in NumPy and PyTorch
+        v = v.reshape(v.shape[1:])
+    try:
+        v = v.expand(selected)
+    except ValueError:
+        raise ValueError(f"setitem: cannot assign a value of shape {v.shape} to a selection of shape {selected} "
+                         f"(tensor shape {old.shape})") from None
+    if not v.requires_grad:  # a constant: NumPy's assignment (a repeated index keeps the last value)
+        scattered = np.zeros(old.shape, dtype=old.dtype)
+        if first is None:
+            scattered[index] = v._data
+        else:
+            scattered[first][rest] = v._data
+        return where(mask, scattered, old)
+    inner_shape, inner_index = (old.shape, index) if first is None else (probe[first].shape, rest)
+    kept = _kept_by_assignment(inner_shape, inner_index, selected)
+    if kept is not None:
+        v = where(kept, v, 0.0)
+    scattered = ops.IndexAdd.apply(v, shape=inner_shape, index=inner_index)
+    if first is not None:
+        scattered = ops.IndexAdd.apply(scattered, shape=old.shape, index=first)
+    return where(mask, scattered, old)
+
+
+def _kept_by_assignment(shape: tuple[int, ...], index: Any, selected: tuple[int, ...]) -> np.ndarray | None:
+    """Over the selection ``x[index]``: True for the elements that ``x[index] = v`` keeps. None when no
+    position is selected twice (always the case for ints, slices and masks)."""
+    if ops._is_basic_index(index):
+        return None
+    owner = np.full(shape, -1, dtype=np.int64)
+    owner[index] = np.arange(math.prod(selected)).reshape(selected)
+    kept = np.zeros(math.prod(selected), dtype=bool)
+    kept[owner[owner >= 0]] = True
+    return None if kept.all() else kept.reshape(selected)
 
 
 def _split_integer_index(index: Any) -> tuple[Any, Any]:
@@ -913,6 +1190,9 @@ def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
     if not tensors:
         raise ValueError("cat: expected a non-empty sequence of tensors")
     ref = tensors[0]
+    if any(t.ndim == 0 for t in tensors):
+        shapes = ", ".join(str(x.shape) for x in tensors)
+        raise ValueError(f"cat: shapes {shapes}: a 0-d tensor has no dim to join along (use stack)")
     (d,) = ops._normalize_dims(dim, ref.ndim, "cat")
     for t in tensors[1:]:
         if t.ndim != ref.ndim or any(t.shape[i] != ref.shape[i] for i in range(ref.ndim) if i != d):
@@ -958,13 +1238,20 @@ def grad(
     grad_outputs: Any = None,
     create_graph: bool = False,
     retain_graph: bool | None = None,
-    allow_unused: bool = False,
+    allow_unused: bool | None = None,
+    materialize_grads: bool = False,
 ) -> tuple[Tensor | None, ...]:
     """``d outputs / d inputs`` as Tensors, without touching any ``.grad``.
 
     With ``create_graph=True`` the VJPs are recorded, so the result can be differentiated again
-    (grad of grad, Hessian-vector products). ``retain_graph`` defaults to ``create_graph``.
+    (grad of grad, Hessian-vector products). ``retain_graph`` defaults to ``create_graph``. An input
+    the outputs do not depend on is an error, or None with ``allow_unused``, or zeros with
+    ``materialize_grads`` (which implies ``allow_unused``), as in ``torch.autograd.grad``.
     """
+    if allow_unused is None:
+        allow_unused = materialize_grads
+    elif materialize_grads and not allow_unused:
+        raise ValueError("grad: materialize_grads=True needs allow_unused=True (or left unset)")
     outs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
     ins = [inputs] if isinstance(inputs, Tensor) else list(inputs)
     if grad_outputs is None or isinstance(grad_outputs, (Tensor, np.ndarray)):
@@ -979,11 +1266,13 @@ def grad(
             raise RuntimeError(f"grad: input {i} (shape {t.shape}) does not require grad")
     seeds = [_seed_gradient(o, g, "grad") for o, g in zip(outs, grad_outputs)]
     retain = create_graph if retain_graph is None else retain_graph
+    nodes = [t._node() for t in ins]
+    unique = list(dict.fromkeys(nodes))  # an input listed twice gets its gradient twice
     with set_grad_enabled(create_graph):
-        found = run_backward(
-            [o._node() for o in outs], seeds, retain_graph=retain, capture=[t._node() for t in ins]
-        )
-    assert found is not None
+        captured = run_backward([o._node() for o in outs], seeds, retain_graph=retain, capture=unique)
+    assert captured is not None
+    position = {n: i for i, n in enumerate(unique)}  # (by identity: nodes hash by id)
+    found = [captured[position[n]] for n in nodes]
     result: list[Tensor | None] = []
     for i, (t, g) in enumerate(zip(ins, found)):
         if g is None:
@@ -992,7 +1281,7 @@ def grad(
                     f"grad: input {i} (shape {t.shape}) was not used to compute the outputs; "
                     f"pass allow_unused=True to get None for it"
                 )
-            result.append(None)
+            result.append(zeros_like(t) if materialize_grads else None)
         else:
             result.append(g if create_graph else g.detach())
     return tuple(result)
@@ -1021,6 +1310,12 @@ def ones(*shape: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
 
 
 def full(shape: Any, fill_value: float, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    """A tensor of ``fill_value``; without ``dtype`` it follows the value, as in PyTorch: bool, int64, or
+    the default floating dtype."""
+    if dtype is None and isinstance(fill_value, (bool, np.bool_)):
+        dtype = np.bool_
+    elif dtype is None and isinstance(fill_value, (int, np.integer)):
+        dtype = np.int64
     return _factory(np.full(_shape_arg((shape,)), fill_value, _dt(dtype)), requires_grad)
 
 
