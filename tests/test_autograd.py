@@ -263,7 +263,7 @@ def test_graph_is_freed_after_backward() -> None:
     assert ref() is not None  # mul saved it for backward
     y.backward()
     assert ref() is None  # released by backward, without the garbage collector
-    assert y.grad_fn._freed
+    assert y.grad_fn._prev[0]._freed  # the Mul that saved h (Sum saved nothing, so it is not freed)
 
 
 def test_graph_is_freed_when_output_is_dropped_without_backward() -> None:
@@ -525,3 +525,19 @@ def test_grad_mode_is_per_thread() -> None:
         release.set()
         th.join()
     assert seen == {"other records Tensor": False, "other records Value": False}
+
+
+def test_backward_twice_through_nodes_that_saved_nothing_works_as_in_torch() -> None:
+    x = t64([1.0, 2.0], True)
+    y = (x + 1.0).reshape(2, 1).sum()  # add, reshape and sum save no values
+    y.backward()
+    y.backward()
+    xt = torch.tensor([1.0, 2.0], dtype=torch.float64, requires_grad=True)
+    yt = (xt + 1.0).reshape(2, 1).sum()
+    yt.backward()
+    yt.backward()
+    np.testing.assert_array_equal(x.grad, xt.grad.numpy())  # both accumulate twice: [2, 2]
+    z = (x.exp() + 1.0).sum()  # exp saved its output: that one is released
+    z.backward()
+    with pytest.raises(RuntimeError, match=r"second time \(at 'exp'\)"):
+        z.backward()

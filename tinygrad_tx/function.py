@@ -255,10 +255,12 @@ class Function:
                 t._accumulate_grad(g)
 
     def _release(self) -> None:
+        # A node that saved nothing (add, sum, reshape, ...) loses nothing, so, as in PyTorch, a
+        # second backward through it stays possible; one that saved values cannot run again.
+        self._freed = self._freed or any(item is not None for item in self._saved or ())
         self._saved = None
         self._saved_versions = None
         self._out_data = None
-        self._freed = True
         held, self._held = self._held, []
         _unprotect(held)
 
