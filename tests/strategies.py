@@ -31,7 +31,8 @@ __all__ = [
     "PROFILE", "MAX_SIDE", "seeds", "shapes", "broadcast_pairs", "broadcast_triples",
     "uniform", "away_from", "distinct", "grid", "offset_grids", "dims", "dim", "permutations",
     "reshape_targets", "expand_targets", "indices", "matmul_shapes", "split_args",
-    "cat_shapes", "gather_index",
+    "cat_shapes", "gather_index", "with_zeros", "distinct_magnitudes", "remainder_operands",
+    "integer_operands", "repeat_args", "unflatten_sizes",
 ]
 
 # ------------------------------------------------------------------------------------ profiles
@@ -120,6 +121,56 @@ def distinct(
     return seeds.map(make)
 
 
+def with_zeros(shape: tuple[int, ...], p_zero: float = 0.3, dtype: Any = np.float64) -> st.SearchStrategy:
+    """Magnitudes in [0.5, 1.5] with random signs, and about ``p_zero`` of the elements exactly 0
+    (prod: slices with one zero, with several, and without; products stay of order 1)."""
+
+    def make(s: int) -> np.ndarray:
+        r = _rng(s)
+        x = r.uniform(0.5, 1.5, size=shape) * np.where(r.random(size=shape) < 0.5, -1.0, 1.0)
+        return np.asarray(np.where(r.random(size=shape) < p_zero, 0.0, x), dtype=dtype)
+
+    return seeds.map(make)
+
+
+def distinct_magnitudes(shape: tuple[int, ...], spacing: float = 0.05, dtype: Any = np.float64) -> st.SearchStrategy:
+    """Random signs on pairwise distinct magnitudes ``k * spacing + spacing / 2`` (k ≥ 0): no ties
+    in |x| and no zeros (the inf-norm: a max of |x|)."""
+
+    def make(s: int) -> np.ndarray:
+        r = _rng(s)
+        n = math.prod(shape)
+        k = r.choice(np.arange(n + 8), size=n, replace=False)
+        sign = np.where(r.random(size=n) < 0.5, -1.0, 1.0)
+        return np.asarray(sign * (k * spacing + spacing / 2), dtype=dtype).reshape(shape)
+
+    return seeds.map(make)
+
+
+def remainder_operands(shape_a: tuple[int, ...], shape_b: tuple[int, ...]) -> st.SearchStrategy:
+    """``a`` on ``k + 0.3`` and ``b`` in {±0.5, ±1, ±2, ±4}: a/b is at least 0.075 away from an
+    integer for every pairing the broadcast makes, so ``a % b`` is far from its jumps."""
+
+    def make(s: int) -> tuple[np.ndarray, np.ndarray]:
+        r = _rng(s)
+        a = r.integers(-5, 6, size=shape_a) + 0.3
+        b = r.choice([-4.0, -2.0, -1.0, -0.5, 0.5, 1.0, 2.0, 4.0], size=shape_b)
+        return np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+
+    return seeds.map(make)
+
+
+def integer_operands(shape_a: tuple[int, ...], shape_b: tuple[int, ...]) -> st.SearchStrategy:
+    """int64 dividends in [-20, 20] and nonzero divisors in ±[1, 6] (``//`` and ``%`` of integers)."""
+
+    def make(s: int) -> tuple[np.ndarray, np.ndarray]:
+        r = _rng(s)
+        b = r.integers(1, 7, size=shape_b) * np.where(r.random(size=shape_b) < 0.5, -1, 1)
+        return r.integers(-20, 21, size=shape_a).astype(np.int64), np.asarray(b, dtype=np.int64)
+
+    return seeds.map(make)
+
+
 def grid(
     shape: tuple[int, ...], low: float = -2.0, high: float = 2.0, spacing: float = 0.1, offset: float = 0.05
 ) -> st.SearchStrategy:
@@ -193,6 +244,19 @@ def reshape_targets(draw: Any, shape: tuple[int, ...]) -> tuple[int, ...]:
     if draw(st.booleans()):
         target[draw(st.integers(0, n_dims - 1))] = -1
     return tuple(target)
+
+
+def repeat_args(ndim: int) -> st.SearchStrategy:
+    """``repeat``'s sizes for an ``ndim``-d tensor: one per dim and up to 2 more (new leading
+    dims), each in 0..3 (0 gives an empty result and an all-zero gradient)."""
+    return st.integers(ndim if ndim else 1, ndim + 2).flatmap(
+        lambda n: st.tuples(*[st.integers(0, 3) for _ in range(n)])
+    )
+
+
+def unflatten_sizes(n: int) -> st.SearchStrategy:
+    """``unflatten``'s sizes for a dim of size n: a non-empty shape with n elements (maybe a -1)."""
+    return reshape_targets((n,)).filter(lambda sizes: len(sizes) > 0)
 
 
 @st.composite

@@ -39,18 +39,24 @@ from .strategies import (
     dim,
     dims,
     distinct,
+    distinct_magnitudes,
     expand_targets,
     gather_index,
     grid,
     indices,
+    integer_operands,
     matmul_shapes,
     offset_grids,
     permutations,
+    remainder_operands,
+    repeat_args,
     reshape_targets,
     seeds,
     shapes,
     split_args,
+    unflatten_sizes,
     uniform,
+    with_zeros,
 )
 
 # ------------------------------------------------------------------------------- tolerances
@@ -199,6 +205,8 @@ UNARY: dict[str, tuple[Fn, Callable[[tuple[int, ...]], st.SearchStrategy]]] = {
     "log": (lambda lib, x: x.log(), lambda s: uniform(s, 0.2, 3.0)),
     "tanh": (lambda lib, x: x.tanh(), lambda s: uniform(s, -3.0, 3.0)),
     "erf": (lambda lib, x: x.erf(), lambda s: uniform(s, -2.5, 2.5)),
+    "sin": (lambda lib, x: x.sin(), lambda s: uniform(s, -4.0, 4.0)),
+    "cos": (lambda lib, x: x.cos(), lambda s: uniform(s, -4.0, 4.0)),
     "sigmoid": (lambda lib, x: x.sigmoid(), lambda s: uniform(s, -5.0, 5.0)),
     "relu": (lambda lib, x: x.relu(), away_from),
     "abs": (lambda lib, x: x.abs(), away_from),
@@ -224,6 +232,9 @@ UNARY: dict[str, tuple[Fn, Callable[[tuple[int, ...]], st.SearchStrategy]]] = {
     "clamp": (lambda lib, x: x.clamp(-0.5, 0.7), grid),
     "clamp_min": (lambda lib, x: x.clamp(min=0.3), grid),
     "clamp_max": (lambda lib, x: x.clamp(max=-0.2), grid),
+    # grid values are 0.05 away from multiples of 0.1, so from those of 1.5 and 0.7: from the jumps
+    "remainder_scalar": (lambda lib, x: x % 1.5, grid),
+    "remainder_negative_scalar": (lambda lib, x: x.remainder(-0.7), grid),
     "clone": (lambda lib, x: x.clone() * 2, uniform),
     "reuse": (lambda lib, x: x * x.exp() + x - x.tanh() * x, uniform),
 }
@@ -262,6 +273,7 @@ BINARY: dict[str, tuple[Fn, Callable[..., st.SearchStrategy]]] = {
     "maximum": (lambda lib, a, b: a.maximum(b), offset_grids),
     "minimum": (lambda lib, a, b: a.minimum(b), offset_grids),
     "mul_then_div": (lambda lib, a, b: (a * b) / (b * b + 1.0) - a, _plain_operands),
+    "remainder": (lambda lib, a, b: a % b, remainder_operands),
 }
 
 # The broadcasting cases that must always be covered (Hypothesis draws more).
@@ -314,6 +326,17 @@ def test_where_broadcast(shapes3: tuple[tuple[int, ...], ...], seed: int) -> Non
 
 
 @PROFILE
+@given(shape=shapes(min_dims=0, max_dims=3, min_side=0), seed=seeds, kind=st.sampled_from(["bool", "int", "float"]))
+def test_where_condition_only(shape: tuple[int, ...], seed: int, kind: str) -> None:
+    """``where(condition)``: the indices of the nonzero elements, one int64 tensor per dim (0-d: one)."""
+    r = np.random.default_rng(seed)
+    c = {"bool": r.random(shape) < 0.5, "int": r.integers(-1, 2, shape),
+         "float": np.where(r.random(shape) < 0.5, 0.0, r.standard_normal(shape))}[kind]
+    check(lambda lib, t: lib.where(t), c, fd=False)
+    check(lambda lib, t: lib.where(condition=t != 0), c, fd=False)
+
+
+@PROFILE
 @given(shape=shapes(min_dims=0, max_dims=3), seed=seeds, data=st.data())
 def test_masked_fill(shape: tuple[int, ...], seed: int, data: Any) -> None:
     # the mask broadcasts to x: some of x's dims become 1, some leading dims go
@@ -322,6 +345,35 @@ def test_masked_fill(shape: tuple[int, ...], seed: int, data: Any) -> None:
     rng = np.random.default_rng(seed)
     x, mask = rng.standard_normal(shape), rng.random(mask_shape) < 0.5
     check(lambda lib, t, m: t.masked_fill(m, -2.5) * t, x, mask)
+
+
+def test_remainder_of_a_python_number() -> None:
+    """``2.5 % t``: PyTorch has no derivative for a Python dividend (remainder(Scalar, Tensor)); a
+    0-d constant dividend is the same function, so its gradient is the oracle: b̄ = -ȳ ⌊a/b⌋."""
+    b = np.array([[0.4, -1.5, 2.5], [-4.5, 1.5, -0.8]])  # 2.3/b and 7/b are far from integers
+    check(lambda lib, t: 2.3 % t, b, torch_fn=lambda lib, t: torch.tensor(2.3, dtype=torch.float64) % t)
+    check(lambda lib, t: 7 % t, b, torch_fn=lambda lib, t: torch.tensor(7.0, dtype=torch.float64) % t)
+
+
+@PROFILE
+@given(data=st.data())
+def test_floor_divide_and_remainder_values(data: Any) -> None:
+    """Values and dtypes over drawn broadcasts: integers (int64 results), floats, and mixes. ``//`` of
+    tensors that require grad requires grad, and backward through it raises, in both libraries."""
+    sa, sb = data.draw(broadcast_pairs(max_dims=3), label="shapes")
+    ia, ib = data.draw(integer_operands(sa, sb), label="integers")
+    fa, fb = data.draw(remainder_operands(sa, sb), label="floats")
+    check(lambda lib, a, b: (a // b, a % b, a.floor_divide(b), a.remainder(b), a / b, a // 4, -9 % b), ia, ib, fd=False)
+    check(lambda lib, a, b: (a // 1.5, b % 2.5, 3 // b), ia, ib, fd=False)  # int with a float: the default dtype
+    for lib in (tg, torch):
+        a, b = _leaf(lib, fa), _leaf(lib, fb)
+        q = a // b
+        assert q.requires_grad and q.dtype == a.dtype
+        with pytest.raises(RuntimeError, match="floor_divide|derivative for aten::floor_divide"):
+            (q * _c(lib, np.ones(q.shape))).sum().backward()
+        ref = _c(torch, fa) // _c(torch, fb)
+        _close(_numpy(q), _numpy(ref), RTOL_ELEMENTWISE, ATOL, "float floor_divide")
+        _close(_numpy(a.detach() // 0.5), _numpy(_c(torch, fa) // 0.5), RTOL_ELEMENTWISE, ATOL, "// number")
 
 
 # ============================================================================== reductions
@@ -344,6 +396,52 @@ def test_reduction(name: str, data: Any) -> None:
     keepdim = data.draw(st.booleans(), label="keepdim")
     x = data.draw(values(shape), label="x")
     check(lambda lib, t: fn(lib, t, d, keepdim), x, rtol=RTOL_REDUCTION)
+
+
+@PROFILE
+@given(data=st.data())
+def test_prod(data: Any) -> None:
+    """prod over one dim or all, with and without zeros (one per slice, several, none): the VJP's
+    two paths (ȳ·y/x and the exclusive products) against PyTorch and finite differences (prod is
+    multilinear, so central differences are exact at zeros too)."""
+    shape = data.draw(shapes(min_dims=0, max_dims=3), label="shape")
+    d = data.draw(st.one_of(st.none(), dim(len(shape))), label="dim")
+    keepdim = data.draw(st.booleans(), label="keepdim")
+    x = data.draw(st.one_of(with_zeros(shape), with_zeros(shape, p_zero=0.0)), label="x")
+    kw = {} if d is None else {"keepdim": keepdim}  # PyTorch takes keepdim only with a dim
+    check(lambda lib, t: t.prod(d, **kw) if d is not None else t.prod(), x, rtol=RTOL_REDUCTION)
+    check(lambda lib, t: (t * t).prod(dim=d, **kw) if d is not None else (t * t).prod(), x, rtol=RTOL_REDUCTION)
+
+
+@PROFILE
+@given(data=st.data())
+def test_norm(data: Any) -> None:
+    shape = data.draw(shapes(min_dims=0, max_dims=3), label="shape")
+    p = data.draw(st.sampled_from([2, 2.0, "fro", None, 1, float("inf")]), label="p")
+    d = data.draw(dims(len(shape)), label="dim")
+    if p == "fro" and isinstance(d, tuple) and len(d) > 2:
+        d = d[:2]  # PyTorch's 'fro' is a vector norm over at most 2 dims
+    keepdim = data.draw(st.booleans(), label="keepdim")
+    x = data.draw((distinct_magnitudes if p == float("inf") else away_from)(shape), label="x")
+    check(lambda lib, t: t.norm(p, d, keepdim), x, rtol=RTOL_REDUCTION)
+    check(lambda lib, t: t.norm(p=p, dim=d, keepdim=keepdim) * t.sum(), x, rtol=RTOL_REDUCTION)
+
+
+@PROFILE
+@given(data=st.data())
+def test_reductions_with_dtype(data: Any) -> None:
+    """``dtype=`` converts before reducing: float32 summed in float64 (the gradient comes back as
+    float32), integers and bools reduced as floats, int32 kept by sum(dtype=int32)."""
+    shape = data.draw(shapes(min_dims=0, max_dims=3), label="shape")
+    d = data.draw(dims(len(shape)), label="dim")
+    keepdim = data.draw(st.booleans(), label="keepdim")
+    x = data.draw(uniform(shape, dtype=np.float32), label="x")
+    ints = np.round(x * 4).astype(np.int32)
+    check(lambda lib, t: (t.sum(d, keepdim, dtype=lib.float64), t.mean(dim=d, keepdim=keepdim, dtype=lib.float64)),
+          x, rtol=RTOL_REDUCTION, fd=False)
+    check(lambda lib, t: (t.sum(d, dtype=lib.float64), t.sum(d, dtype=lib.int32), t.mean(d, dtype=lib.float64),
+                          t.prod(dtype=lib.float64), (t > 0).sum(d, dtype=lib.float64)), ints, rtol=RTOL_REDUCTION,
+          fd=False)
 
 
 @pytest.mark.parametrize("op", ["var", "std"])
@@ -483,6 +581,27 @@ def test_expand(data: Any) -> None:
 
 @PROFILE
 @given(data=st.data())
+def test_repeat(data: Any) -> None:
+    shape = data.draw(shapes(min_dims=0, max_dims=3, max_side=3), label="shape")
+    sizes = data.draw(repeat_args(len(shape)), label="repeats")
+    x = data.draw(uniform(shape), label="x")
+    check(lambda lib, t: t.repeat(*sizes), x)
+    check(lambda lib, t: t.repeat(sizes).tanh(), x)  # a nonlinear op after it: each tile's gradient differs
+
+
+@PROFILE
+@given(data=st.data())
+def test_unflatten(data: Any) -> None:
+    shape = data.draw(shapes(min_dims=1, max_dims=3), label="shape")
+    d = data.draw(dim(len(shape)), label="dim")
+    sizes = data.draw(unflatten_sizes(shape[d]), label="sizes")
+    x = data.draw(uniform(shape), label="x")
+    check(lambda lib, t: t.unflatten(d, sizes), x)
+    check(lambda lib, t: t.unflatten(dim=d, sizes=list(sizes)).exp(), x)
+
+
+@PROFILE
+@given(data=st.data())
 def test_squeeze_unsqueeze_flatten(data: Any) -> None:
     shape = data.draw(shapes(min_dims=0, max_dims=4, max_side=3), label="shape")
     nd = len(shape)
@@ -522,6 +641,7 @@ def test_split_chunk(data: Any) -> None:
     x = data.draw(uniform(shape), label="x")
     check(lambda lib, t: t.split(arg, d), x)
     check(lambda lib, t: t.split(arg, dim=d), x)
+    check(lambda lib, t: t.split(split_size=arg, dim=d), x)  # Tensor.split's keyword (torch.split's differs)
     check(lambda lib, t: t.chunk(chunks, d), x)
 
 
@@ -699,6 +819,77 @@ def test_kinks_relu_abs_at_zero() -> None:
     np.testing.assert_array_equal(t.grad, [-1.0, 0.0, 0.0, 2.0])
 
 
+def test_kinks_relu_abs_at_nan() -> None:
+    """PyTorch's relu mask is ``x <= 0 → 0``, so a NaN input passes ȳ (abs: 1 - 1 = 0, as PyTorch)."""
+    x = np.array([np.nan, -1.0, 0.0, 2.0])
+    check(lambda lib, t: t.relu(), x, fd=False)
+    check(lambda lib, t: t.abs(), x, fd=False)
+    t = Tensor(x, requires_grad=True)
+    t.relu().sum().backward()
+    np.testing.assert_array_equal(t.grad, [1.0, 0.0, 0.0, 1.0])
+
+
+PROD_ZEROS = np.array([
+    [2.0, 0.0, 3.0, 5.0],   # one zero: only it gets a gradient, the product of the others
+    [0.0, 1.5, 0.0, 2.0],   # two zeros: no gradient at all (but a second derivative)
+    [0.0, 0.0, 0.0, 0.0],   # all zeros
+    [1.5, -2.0, 0.5, 3.0],  # none
+])
+
+
+@pytest.mark.parametrize("dim,keepdim", [(None, False), (0, False), (1, False), (-1, True), (0, True)])
+def test_prod_with_zeros(dim: Any, keepdim: bool) -> None:
+    kw = {} if dim is None else {"dim": dim, "keepdim": keepdim}
+    check(lambda lib, t: t.prod(**kw), PROD_ZEROS, rtol=RTOL_REDUCTION)
+    check(lambda lib, t: t[:1].prod(**kw), PROD_ZEROS, rtol=RTOL_REDUCTION)  # a single zero in the tensor
+    t = Tensor(PROD_ZEROS, requires_grad=True)
+    t.prod(1).sum().backward()
+    np.testing.assert_array_equal(t.grad, [[0, 30, 0, 0], [0, 0, 0, 0], [0, 0, 0, 0], [-3, 2.25, -9, -1.5]])
+    # and the second derivative: Hessian-vector products against PyTorch, and against finite differences
+    v = [np.random.default_rng(5).standard_normal(PROD_ZEROS.shape)]
+
+    def f(lib: Any, x: Any) -> Any:
+        y = x.prod(**kw)
+        return (y * _r(lib, tuple(y.shape))).sum()
+
+    y, gs, hs = _hvp(tg, f, [PROD_ZEROS], v)
+    ty, tgs, ths = _hvp(torch, f, [PROD_ZEROS], v)
+    _close(gs[0], tgs[0], RTOL_REDUCTION, ATOL, "gradient")
+    _close(hs[0], ths[0], RTOL_REDUCTION, ATOL, "Hessian-vector product")
+    def gradient(x: Any) -> Any:
+        with tg.enable_grad():
+            return tg.grad(f(tg, x), [x], create_graph=True)
+
+    assert gradcheck(gradient, [Tensor(PROD_ZEROS, requires_grad=True)], eps=FD_EPS, atol=FD_ATOL, rtol=FD_RTOL)
+
+
+def test_prod_hessian_with_one_and_two_zeros() -> None:
+    """∂²(Π x)/∂xᵢ∂xⱼ = Π_{k≠i,j} xₖ, written out, for a vector with one zero and with two."""
+    for x, expected in [
+        ([2.0, 0.0, 3.0, 5.0], [[0, 15, 0, 0], [15, 0, 10, 6], [0, 10, 0, 0], [0, 6, 0, 0]]),
+        ([2.0, 0.0, 0.0, 5.0], [[0, 0, 0, 0], [0, 0, 10, 0], [0, 10, 0, 0], [0, 0, 0, 0]]),
+    ]:
+        t = Tensor(np.array(x), requires_grad=True)
+        (g,) = tg.grad(t.prod(), [t], create_graph=True)
+        rows = [tg.grad(g[i], [t], retain_graph=True, materialize_grads=True)[0].data for i in range(4)]
+        np.testing.assert_array_equal(np.stack(rows), expected)
+
+
+@pytest.mark.parametrize("p", [2, "fro", 1, float("inf")])
+def test_norm_at_zero(p: Any) -> None:
+    """The gradient at ‖x‖ = 0 is 0 for every p (PyTorch's subgradient), not 0/0 = nan."""
+    x = np.array([[0.0, 0.0, 0.0], [3.0, -4.0, 0.0]])
+    check(lambda lib, t: t.norm(p, dim=1), x, fd=False, rtol=RTOL_REDUCTION)
+    check(lambda lib, t: t[0].norm(p), x, fd=False, rtol=RTOL_REDUCTION)
+    t = Tensor(x, requires_grad=True)
+    t.norm(p, dim=1).sum().backward()
+    np.testing.assert_array_equal(t.grad[0], [0.0, 0.0, 0.0])
+
+
+def test_norm_inf_ties_share_the_gradient() -> None:
+    check(lambda lib, t: t.norm(float("inf"), dim=1), np.array([[1.0, -3.0, 3.0], [0.0, 2.0, -2.0]]), fd=False)
+
+
 def test_kinks_clamp_passes_gradient_at_the_boundary() -> None:
     x = np.array([-1.0, -0.5, 0.0, 0.7, 1.0])
     check(lambda lib, t: t.clamp(-0.5, 0.7), x, fd=False)
@@ -862,6 +1053,19 @@ HVP: dict[str, tuple[Fn, Callable[[Any], st.SearchStrategy]]] = {
         + lib.where(a > b, a * a, b.exp()).sum(),
         lambda nkm: st.tuples(distinct(nkm[:2], offset=3.0), distinct(nkm[:2], offset=3.025)),
     ),
+    "sin_cos_norm": (
+        lambda lib, x, y: ((x.sin() * y.cos()).norm(dim=1) * _r(lib, (x.shape[0],))).sum() + x.norm(),
+        lambda nkm: st.tuples(uniform(nkm[:2], 0.2, 1.4), uniform(nkm[:2], 0.2, 1.4)),
+    ),
+    "prod_with_zeros": (
+        lambda lib, x: (x.prod(1) * _r(lib, (x.shape[0],))).sum() + x.prod() + x.prod(0, keepdim=True).sum(),
+        lambda nkm: st.tuples(with_zeros((nkm[0] + 1, nkm[1] + 1), p_zero=0.35)),
+    ),
+    "remainder_repeat_unflatten": (
+        lambda lib, a, b: ((a.repeat(2, 1) % b).unflatten(0, (2, -1)).tanh() * a.sum()
+                           * _r(lib, (2,) + tuple(a.shape))).sum(),
+        lambda nkm: remainder_operands((nkm[0], nkm[1]), (nkm[1],)),
+    ),
     "stack_split_reshape": (
         lambda lib, x: sum(((p * p).exp() * _r(lib, tuple(p.shape), 3)).sum() for p in lib.stack([x, x.tanh()], 0)
                            .reshape(2, -1).split(1, 1)),
@@ -917,6 +1121,9 @@ FLOAT32_OPS: dict[str, tuple[Fn, int]] = {  # name -> (fn, number of inputs)
     "cat_stack": (lambda lib, a, b: lib.stack([lib.cat([a, b], 0), lib.cat([b, a], 0)], 1), 2),
     "where": (lambda lib, a, b: lib.where(a > b, a, b * 2.0), 2),
     "scalars": (lambda lib, a: 2.0 * a - 1.5 / (a * a + 1.0) + a**2 + 0.5**a, 1),
+    "sin_cos": (lambda lib, a: a.sin() * a.cos(), 1),
+    "prod_norm": (lambda lib, a: a.prod(-1) + a.norm(dim=0).sum() + a.norm(1), 1),
+    "remainder": (lambda lib, a, b: a % (b * b + 0.5), 2),
 }
 
 

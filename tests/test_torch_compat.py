@@ -399,3 +399,125 @@ def test_scaled_dot_product_attention_uses_pytorchs_arguments() -> None:
         a, b, c, scale=0.3), q, k, v, rtol=RTOL_REDUCTION)
     same(lambda lib, a, b, c: (F if lib is tg else torch.nn.functional).scaled_dot_product_attention(
         a, b[:, :3], c[:, :3]), q, k, v, rtol=RTOL_REDUCTION)
+
+
+# ================================================================== added ops: errors and edges
+
+
+def test_relu_passes_the_gradient_at_nan() -> None:
+    # was: 0 (mask x > 0); PyTorch's mask is x <= 0 → 0, and NaN <= 0 is False
+    same(lambda lib, t: (t.relu(), t.abs(), t.norm(1)), np.array([np.nan, -1.0, 0.0, 2.0]))
+
+
+@pytest.mark.parametrize("value", [float("inf"), float("-inf"), float("nan"), 1e30])
+def test_masked_fill_of_an_integer_tensor_refuses_values_that_do_not_fit(value: float) -> None:
+    # was: -9223372036854775808 (NumPy's cast of inf/nan); PyTorch raises
+    both_raise(lambda lib, t: t.masked_fill(t > 2, value), INTS, match="masked_fill: value .* int64 without overflow")
+    both_raise(lambda lib, t: t.masked_fill(t > 2, lib.tensor(value)), INTS, match="masked_fill: value")
+
+
+def test_masked_fill_value_conversions_follow_pytorch() -> None:
+    both_raise(lambda lib, t: t.int().masked_fill(t > 2, 1e10) if lib is torch else t.to(lib.int32).masked_fill(
+        t > 2, 1e10), INTS, match="masked_fill: value .* int32")
+    both_raise(lambda lib, t: t.float().masked_fill(t > 0, 1e40), X, match="masked_fill: value .* float32")
+    big = INTS + 2**40 + 1  # no round trip through float32: the unfilled values stay exact
+    same(lambda lib, t: (t.masked_fill(t > 2**40 + 3, 2.7), t.masked_fill(t < 2**40, -2.5),
+                         t.masked_fill(t > 2**40, 3)), big)
+    same(lambda lib, t: ((t > 2).masked_fill(t > 3, float("nan")), t.float().masked_fill(t > 2, float("-inf"))), INTS,
+         rtol=1e-6)
+    # unsigned: PyTorch wraps a negative value (two's complement) and refuses one beyond the range
+    u8 = Tensor(np.array([1, 2, 3], dtype=np.uint8))
+    assert u8.masked_fill(u8 > 1, -1).tolist() == torch.tensor([1, 2, 3], dtype=torch.uint8).masked_fill(
+        torch.tensor([False, True, True]), -1).tolist() == [1, 255, 255]
+    with pytest.raises(RuntimeError, match="masked_fill: value 300 cannot be converted to uint8"):
+        u8.masked_fill(u8 > 1, 300)
+
+
+@pytest.mark.parametrize("expr", ["t - True", "True - t", "t - False", "t - (t > 0)", "(t > 0) - t", "(t > 0) - 1",
+                                  "1 - (t > 0)", "t.sub(True)", "t.long() - True", "(t > 0) - (t > 1)"])
+def test_subtraction_with_a_bool_is_refused(expr: str) -> None:
+    # was: True counted as 1; PyTorch refuses `-` with any bool operand
+    both_raise(lambda lib, t: eval(expr, {}, {"t": t}), X, match="sub: subtraction with a bool operand")
+
+
+def test_addition_with_a_bool_is_allowed() -> None:
+    same(lambda lib, t: (t + True, True + t, t.add(True), t + (t > 0), (t > 0) + True, t.long() + True), X)
+
+
+def test_floor_divide_and_remainder_errors() -> None:
+    for op in (lambda a, b: a // b, lambda a, b: a % b):
+        with pytest.raises(RuntimeError, match="ZeroDivisionError"):
+            op(torch.tensor(INTS), torch.tensor([1, 0, 2]))
+        with pytest.raises(ZeroDivisionError, match=r"(floor_divide|remainder): integer division by zero"):
+            op(Tensor(INTS), Tensor(np.array([1, 0, 2])))
+        with pytest.raises(ZeroDivisionError, match="integer division by zero"):
+            op(Tensor(INTS), 0)
+    # floats divide by zero as IEEE does
+    same(lambda lib, t: (t.detach() // 0.0, t.detach() % 0.0, t.detach() % float("inf"), t.detach() // float("-inf")),
+         np.array([-7.5, 0.0, 7.5]))
+    both_raise(lambda lib, t: (t > 0) // (t > 1), X, match="floor_divide: not supported for bool")
+    both_raise(lambda lib, t: (t > 0) % (t > 1), X, match="remainder: not supported for bool")
+    same(lambda lib, t: ((t > 0) // 2, (t > 0) % 2, t.detach() // True, t % True, t.long() % True), X)
+    # the derivative of // is not implemented in PyTorch: the result requires grad, backward raises
+    both_raise(lambda lib, t: (t // 0.5).sum().backward(), X, match="floor_divide: the derivative is not implemented")
+
+
+def test_prod_takes_one_int_dim() -> None:
+    both_raise(lambda lib, t: t.prod((0, 1)), X, match="prod: dim must be an int")
+    both_raise(lambda lib, t: t.prod(3), X, match="prod: dim 3 is out of range")
+    same(lambda lib, t: (t.prod(0), t.prod(-1, keepdim=True), t.long().prod(), (t > 0).prod(1), t[0, 0, 0].prod(0)), X)
+    same(lambda lib, t: (t[:, :0].prod(), t[:, :0].prod(1), t[:, :0].prod(2)), X)  # empty: 1, and an empty gradient
+
+
+def test_sum_mean_dtype_errors() -> None:
+    both_raise(lambda lib, t: t.sum(dtype=lib.int64), X, match="sum: dtype int64 cannot carry a gradient")
+    both_raise(lambda lib, t: t.detach().mean(dtype=lib.int64), X, match="mean: dtype must be a floating-point dtype")
+    both_raise(lambda lib, t: t.sum(0, True, lib.float64), X, match="sum")  # dtype is keyword-only
+    same(lambda lib, t: (t.detach().sum(dtype=lib.int64), (t.detach() * 3).prod(1, dtype=lib.int64)), X)
+
+
+def test_norm_errors() -> None:
+    both_raise(lambda lib, t: t.norm(), INTS, match="norm: needs a floating-point tensor")
+    both_raise(lambda lib, t: t.norm("fro", dim=(0, 1, 2)), X, match="norm: p='fro' takes at most 2 dims")
+    both_raise(lambda lib, t: t[:, :0].norm(float("inf")), X, match="norm: .*size 0")
+    both_raise(lambda lib, t: t[:, :0].norm(float("inf"), dim=1), X, match="norm: .*size 0")
+    same(lambda lib, t: (t[:, :0].norm(), t[:, :0].norm(1, dim=1), t[:, :0].norm(float("inf"), dim=2)), X)
+    same(lambda lib, t: (t.norm(dim=()), t.norm("fro", dim=()), t.norm(None, 1, True), t[0, 0, 0].norm(dim=0)), X,
+         rtol=RTOL_REDUCTION)
+    for p in (3, 0, float("-inf"), "nuc"):  # PyTorch has them; not added here
+        with pytest.raises(ValueError, match=f"norm: p={p!r} is not supported"):
+            Tensor(X).norm(p)
+
+
+@pytest.mark.parametrize("fn,match", [
+    (lambda lib, t: t.repeat(2), "repeat: 1 repeats"),
+    (lambda lib, t: t.repeat(2, -1, 1), "repeat: repeats must be non-negative"),
+    (lambda lib, t: t.repeat(), "repeat: missing the repeats"),
+    (lambda lib, t: t.unflatten(1, (2, 2)), r"unflatten: sizes \(2, 2\) do not multiply up to 3"),
+    (lambda lib, t: t.unflatten(1, ()), "unflatten: sizes must be non-empty"),
+    (lambda lib, t: t.unflatten(1, (-1, -1)), "unflatten: invalid sizes"),
+    (lambda lib, t: t.unflatten(1, (-2, -3)), "unflatten: invalid sizes"),
+    (lambda lib, t: t.unflatten(3, (3,)), "unflatten: dim 3 is out of range"),
+    (lambda lib, t: t.unflatten(1, 3), "unflatten: sizes must be a tuple"),
+    (lambda lib, t: t[0, 0, 0].unflatten(0, (1,)), "unflatten: .*no dims"),
+    (lambda lib, t: t[:, :0].unflatten(1, (-1, 0)), "unflatten: the -1 .* ambiguous"),
+    (lambda lib, t: t.split(split_size_or_sections=2), "split"),  # Tensor.split's keyword is split_size
+    (lambda lib, t: lib.where(t > 0, t), "where"),
+])
+def test_shape_op_errors(fn: Fn, match: str) -> None:
+    both_raise(fn, X, match=match)
+
+
+def test_shape_ops_edges() -> None:
+    same(lambda lib, t: (t.repeat(1, 0, 2), t[0, 0, 0].repeat(3), t[0, 0, 0].repeat(2, 1), t.repeat([2, 1, 1]),
+                         t.long().repeat(2, 1, 1), t.expand_as(t.repeat(2, 1, 1, 1))), X)
+    same(lambda lib, t: (t[:, :0].unflatten(1, (0, 5)), t.unflatten(-1, [2, -1]), t.unflatten(0, (1, 2, 1))), X)
+    same(lambda lib, t: (t.split(split_size=[1, 2], dim=1), t.split(split_size=3, dim=-1)), X)
+
+
+def test_where_with_the_condition_only() -> None:
+    # torch.where(condition) is nonzero(condition, as_tuple=True); any dtype, NaN counts as nonzero
+    same(lambda lib, t: (lib.where(t > 0), lib.where(t.long()), lib.where(t[0, 0, 0] > 0),
+                         lib.where(t[0, 0, 0] * 0)), X)
+    same(lambda lib, t: lib.where(t), np.array([[0.0, np.nan], [-0.0, 2.0]]))
+    same(lambda lib, t: lib.where(t[:, :0]), X)

@@ -148,6 +148,34 @@ class Tanh(Function):
         return g * (1 - y * y)
 
 
+class Sin(Function):
+    """y = sin x.   x̄ = ȳ ⊙ cos x"""
+
+    @staticmethod
+    def forward(ctx: Any, x: np.ndarray) -> np.ndarray:
+        ctx.save_for_backward(x)
+        return np.sin(x)
+
+    @staticmethod
+    def backward(ctx: Any, g: Any) -> Any:
+        (x,) = ctx.saved_tensors
+        return g * x.cos()
+
+
+class Cos(Function):
+    """y = cos x.   x̄ = -ȳ ⊙ sin x"""
+
+    @staticmethod
+    def forward(ctx: Any, x: np.ndarray) -> np.ndarray:
+        ctx.save_for_backward(x)
+        return np.cos(x)
+
+    @staticmethod
+    def backward(ctx: Any, g: Any) -> Any:
+        (x,) = ctx.saved_tensors
+        return -(g * x.sin())
+
+
 _erf = np.frompyfunc(math.erf, 1, 1)
 
 
@@ -190,11 +218,11 @@ class Sigmoid(Function):
 
 
 class Relu(Function):
-    """y = max(x, 0).   x̄ = ȳ ⊙ 1[x > 0]   (0 at x = 0, as in PyTorch)"""
+    """y = max(x, 0).   x̄ = ȳ ⊙ 1[not x ≤ 0]   (0 at x = 0; at x = NaN, ȳ passes, as in PyTorch)"""
 
     @staticmethod
     def forward(ctx: Any, x: np.ndarray) -> np.ndarray:
-        ctx.save_for_backward(x > 0)
+        ctx.save_for_backward(~(x <= 0))  # PyTorch's mask: NaN <= 0 is False, so NaN passes ȳ
         return np.maximum(x, 0)
 
     @staticmethod
@@ -221,6 +249,52 @@ class Maximum(Function):
         (w,) = ctx.saved_tensors
         da, db = ctx.needs_input_grad
         return (g * w if da else None), (g * (1 - w) if db else None)
+
+
+class Remainder(Function):
+    """y = a mod b = a - b ⌊a/b⌋ (the sign of b, as Python and PyTorch).   ā = ȳ,  b̄ = -ȳ ⊙ ⌊a/b⌋
+
+    ⌊a/b⌋ is saved as a constant: it is piecewise constant, so its own derivative is 0 (PyTorch
+    differentiates it the same way in a second derivative).
+    """
+
+    @staticmethod
+    def forward(ctx: Any, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        _refuse_integer_division_by_zero(b, "remainder")
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ctx.save_for_backward(np.floor_divide(a, b) if ctx.needs_input_grad[1] else None)
+            return np.remainder(a, b)
+
+    @staticmethod
+    def backward(ctx: Any, g: Any) -> Any:
+        (quotient,) = ctx.saved_tensors
+        da, db = ctx.needs_input_grad
+        return (g if da else None), (-(g * quotient) if db else None)
+
+
+class FloorDivide(Function):
+    """y = ⌊a/b⌋.   No VJP: the derivative is not implemented, as in PyTorch (``a // b`` of tensors
+    that require grad gives a result that requires grad; backward through it raises)."""
+
+    @staticmethod
+    def forward(ctx: Any, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        _refuse_integer_division_by_zero(b, "floor_divide")
+        ctx.in_shapes = (a.shape, b.shape)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.floor_divide(a, b)
+
+    @staticmethod
+    def backward(ctx: Any, g: Any) -> Any:
+        a_shape, b_shape = ctx.in_shapes
+        raise RuntimeError(
+            f"floor_divide: the derivative is not implemented, as in PyTorch (operands of shapes {a_shape} "
+            f"and {b_shape}; ⌊a/b⌋ is piecewise constant); detach() the operands of //"
+        )
+
+
+def _refuse_integer_division_by_zero(b: np.ndarray, op: str) -> None:
+    if b.dtype.kind in "iub" and not np.all(b):
+        raise ZeroDivisionError(f"{op}: integer division by zero (divisor of shape {b.shape})")
 
 
 class Where(Function):
@@ -309,6 +383,58 @@ class Sum(Function):
     @staticmethod
     def backward(ctx: Any, g: Any) -> Any:
         return g.reshape(ctx.kept).expand(ctx.in_shape)
+
+
+class Prod(Function):
+    """y = Π_dims x.   x̄ᵢ = ȳ ⊙ Π_{j≠i} xⱼ   (ȳ ⊙ y / x when x has no zero, as in PyTorch; with zeros,
+    exclusive prefix × suffix products, which divide by nothing, so one zero or several are right,
+    and so is the second derivative)"""
+
+    @staticmethod
+    def forward(ctx: Any, x: np.ndarray, *, dims: tuple[int, ...], keepdim: bool) -> np.ndarray:
+        if len(dims) not in (1, x.ndim):  # the VJP below handles one dim, or all of them
+            raise ValueError(f"reduces one dim or all dims, got dims {dims} for shape {x.shape}")
+        y = np.asarray(np.prod(x, axis=dims, keepdims=keepdim))
+        ctx.save_for_backward(x, y)  # y: the output itself, so a second derivative goes through it
+        ctx.dims = dims
+        ctx.kept = _keepdim_shape(x.shape, dims)
+        ctx.has_zero = bool(x.size) and not np.all(x)
+        return y
+
+    @staticmethod
+    def backward(ctx: Any, g: Any) -> Any:
+        x, y = ctx.saved_tensors
+        g = g.reshape(ctx.kept).expand(x.shape)
+        if x.ndim == 0 or x.numel() == 0:  # nothing else to multiply by (PyTorch returns ȳ too)
+            return g
+        if not ctx.has_zero:
+            return g * (y.reshape(ctx.kept) / x)
+        if len(ctx.dims) == 1:
+            return g * _product_of_others(x, ctx.dims[0])
+        return g * _product_of_others(x.reshape(-1), 0).reshape(x.shape)
+
+
+def _product_of_others(x: Any, d: int) -> Any:
+    """Π_{j≠i} xⱼ along dim ``d`` for every i: the exclusive prefix product times the exclusive suffix
+    product, each an inclusive scan (log₂ n shift-and-multiply steps, Hillis–Steele) of x shifted by
+    one. Tensor ops only (slices, cat, mul): no division, and differentiable again."""
+    n = x.shape[d]
+    lead = (slice(None),) * d
+
+    def shifted(p: Any, k: int, towards_end: bool) -> Any:
+        """p moved k places along d (towards the end, or the start), the vacated places set to 1."""
+        ones = _tensor_module.ones(p.shape[:d] + (k,) + p.shape[d + 1 :], dtype=p.dtype)
+        if towards_end:
+            return _tensor_module.cat([ones, p[lead + (slice(0, n - k),)]], d)
+        return _tensor_module.cat([p[lead + (slice(k, n),)], ones], d)
+
+    before, after = shifted(x, 1, True), shifted(x, 1, False)  # x_{i-1} and x_{i+1}
+    k = 1
+    while k < n:
+        before = before * shifted(before, k, True)
+        after = after * shifted(after, k, False)
+        k *= 2
+    return before * after
 
 
 class Amax(Function):

@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 from collections import namedtuple
 from collections.abc import Iterator, Sequence
-from typing import Any
+from typing import Any, overload
 
 import numpy as np
 
@@ -33,6 +33,7 @@ __all__ = [
 Scalar = int | float | bool
 ArrayLike = Any
 MaxResult = namedtuple("MaxResult", ["values", "indices"])
+_NOT_GIVEN: Any = object()  # marks an argument left out (where None would be a value)
 
 _default_dtype = np.dtype(np.float32)
 _rng = np.random.default_rng()
@@ -301,10 +302,12 @@ class Tensor:
         return ops.Add.apply(*_broadcast(other, self, "add"))
 
     def __sub__(self, other: Any) -> Tensor:
+        _refuse_bool_subtraction(self, other)
         a, b = _broadcast(self, other, "sub")
         return ops.Add.apply(a, ops.Neg.apply(b))
 
     def __rsub__(self, other: Any) -> Tensor:
+        _refuse_bool_subtraction(other, self)
         a, b = _broadcast(other, self, "sub")
         return ops.Add.apply(a, ops.Neg.apply(b))
 
@@ -325,6 +328,18 @@ class Tensor:
 
     def __rpow__(self, other: Any) -> Tensor:
         return ops.Pow.apply(*_broadcast(other, self, "pow"))
+
+    def __floordiv__(self, other: Any) -> Tensor:
+        return ops.FloorDivide.apply(*_integer_division_operands(self, other, "floor_divide"))
+
+    def __rfloordiv__(self, other: Any) -> Tensor:
+        return ops.FloorDivide.apply(*_integer_division_operands(other, self, "floor_divide"))
+
+    def __mod__(self, other: Any) -> Tensor:
+        return ops.Remainder.apply(*_integer_division_operands(self, other, "remainder"))
+
+    def __rmod__(self, other: Any) -> Tensor:
+        return ops.Remainder.apply(*_integer_division_operands(other, self, "remainder"))
 
     def __neg__(self) -> Tensor:
         return ops.Neg.apply(self)
@@ -350,6 +365,14 @@ class Tensor:
 
     def neg(self) -> Tensor:
         return ops.Neg.apply(self)
+
+    def floor_divide(self, other: Any) -> Tensor:
+        """⌊self / other⌋ (``//``): int64 for integer operands; no derivative, as in PyTorch."""
+        return self // other
+
+    def remainder(self, other: Any) -> Tensor:
+        """self mod other (``%``) with the sign of ``other``, as Python and PyTorch."""
+        return self % other
 
     def matmul(self, other: Any) -> Tensor:
         return matmul(self, other)
@@ -450,6 +473,12 @@ class Tensor:
     def erf(self) -> Tensor:
         return ops.Erf.apply(_floating(self))
 
+    def sin(self) -> Tensor:
+        return ops.Sin.apply(_floating(self))
+
+    def cos(self) -> Tensor:
+        return ops.Cos.apply(_floating(self))
+
     def sqrt(self) -> Tensor:
         return self**0.5
 
@@ -463,7 +492,7 @@ class Tensor:
         return self * self
 
     def abs(self) -> Tensor:
-        """|x| = relu(x) + relu(-x): gradient sign(x), and 0 at x = 0 as in PyTorch."""
+        """|x| = relu(x) + relu(-x): gradient sign(x), and 0 at x = 0 and at NaN as in PyTorch."""
         return self.relu() + (-self).relu()
 
     def maximum(self, other: Any) -> Tensor:
@@ -593,17 +622,58 @@ class Tensor:
         return Tensor._make(np.asarray(np.all(self._data, axis=dims, keepdims=keepdim)), np.dtype(bool), False)
 
     # ---------------------------------------------------------------------------- reductions
-    def sum(self, dim: Any = None, keepdim: bool = False) -> Tensor:
-        """Σ over ``dim`` (an int, a tuple, or None for all; an empty tuple also means all, as PyTorch)."""
-        dims = _reduction_dims(dim, self.ndim, "sum")
-        return ops.Sum.apply(self, dims=dims, keepdim=keepdim)
+    def sum(self, dim: Any = None, keepdim: bool = False, *, dtype: Any = None) -> Tensor:
+        """Σ over ``dim`` (an int, a tuple, or None for all; an empty tuple also means all, as PyTorch).
+        ``dtype``: the input is converted to it first (the gradient is converted back)."""
+        x = _reduction_input(self, dtype, "sum")
+        dims = _reduction_dims(dim, x.ndim, "sum")
+        out = ops.Sum.apply(x, dims=dims, keepdim=keepdim)
+        return out if dtype is None or out.dtype == dtype else out.to(dtype)  # NumPy sums small ints as int64
 
-    def mean(self, dim: Any = None, keepdim: bool = False) -> Tensor:
-        """sum / n over ``dim``."""
-        _require_floating(self, "mean")
-        dims = _reduction_dims(dim, self.ndim, "mean")
-        n = math.prod(self.shape[d] for d in dims)
-        return self.sum(dims, keepdim) / n
+    def mean(self, dim: Any = None, keepdim: bool = False, *, dtype: Any = None) -> Tensor:
+        """sum / n over ``dim``; ``dtype`` (floating) converts the input first, so integers are allowed."""
+        if dtype is not None and np.dtype(dtype).kind != "f":
+            raise TypeError(f"mean: dtype must be a floating-point dtype, got {np.dtype(dtype)}")
+        x = _reduction_input(self, dtype, "mean")
+        _require_floating(x, "mean")
+        dims = _reduction_dims(dim, x.ndim, "mean")
+        n = math.prod(x.shape[d] for d in dims)
+        return x.sum(dims, keepdim) / n
+
+    def prod(self, dim: int | None = None, keepdim: bool = False, *, dtype: Any = None) -> Tensor:
+        """Π over one ``dim`` (an int), or over all elements; integers and bools give int64, as in
+        PyTorch. The gradient is right where x has zeros (one or several), and so is its derivative."""
+        if dim is not None and (isinstance(dim, (bool, np.bool_)) or not isinstance(dim, (int, np.integer))):
+            raise TypeError(f"prod: dim must be an int or None (PyTorch's prod reduces one dim or all), got {dim!r}")
+        x = _reduction_input(self, dtype, "prod")
+        dims = ops._normalize_dims(dim, x.ndim, "prod")
+        out = ops.Prod.apply(x, dims=dims, keepdim=keepdim)
+        return out if dtype is None or out.dtype == dtype else out.to(dtype)
+
+    def norm(self, p: Any = "fro", dim: Any = None, keepdim: bool = False) -> Tensor:
+        """The vector norm over ``dim`` (None or an empty tuple: all elements), composed from
+        primitives: p = 2 (also ``'fro'`` and None) √Σx², p = 1 Σ|x|, p = inf max |x|.
+
+        Gradients as PyTorch's: x / ‖x‖ for p = 2 and 0 where ‖x‖ = 0 (not 0/0); sign(x) for p = 1;
+        for p = inf sign(x) at the largest |x|, ties sharing evenly. Other p are not supported.
+        """
+        if isinstance(p, str) and p == "fro" and isinstance(dim, (tuple, list)) and len(dim) > 2:
+            raise ValueError(f"norm: p='fro' takes at most 2 dims, got dim={dim} (shape {self.shape})")
+        order = 2.0 if p is None or (isinstance(p, str) and p == "fro") else p
+        if isinstance(order, str) or order not in (2, 1, math.inf):
+            raise ValueError(f"norm: p={p!r} is not supported; use 2 (or 'fro'), 1 or inf")
+        _require_floating(self, "norm")
+        dims = _reduction_dims(dim, self.ndim, "norm")
+        if order == 1:
+            return self.abs().sum(dims, keepdim)
+        if order == math.inf:
+            ops._check_reducible(self.shape, dims, "norm")
+            return self.abs().amax(dims, keepdim)
+        squares = (self * self).sum(dims, keepdim)
+        zero = squares._data == 0
+        if not zero.any():
+            return squares.sqrt()
+        return where(zero, 0.0, where(zero, 1.0, squares).sqrt())  # the inner where keeps √ away from 0
 
     def var(self, dim: Any = None, unbiased: bool | None = None, keepdim: bool = False, *,
             correction: float | None = None) -> Tensor:
@@ -793,6 +863,46 @@ class Tensor:
     def expand_as(self, other: Tensor) -> Tensor:
         return self.expand(other.shape)
 
+    def repeat(self, *repeats: Any) -> Tensor:
+        """The tensor tiled ``repeats[i]`` times along dim i (``repeats`` may add leading dims), as
+        ``torch.Tensor.repeat``: composed from reshape and expand, so the VJP sums the tiles."""
+        if not repeats:
+            raise TypeError("repeat: missing the repeats (one per dim, e.g. t.repeat(2, 1))")
+        sizes = _shape_arg(repeats)
+        if len(sizes) < self.ndim:
+            raise ValueError(f"repeat: {len(sizes)} repeats {sizes} for a tensor with {self.ndim} dims "
+                             f"(shape {self.shape}); give at least one per dim")
+        if any(r < 0 for r in sizes):
+            raise ValueError(f"repeat: repeats must be non-negative, got {sizes}")
+        shape = (1,) * (len(sizes) - self.ndim) + self.shape
+        interleaved = tuple(n for size in shape for n in (1, size))  # a new size-1 dim before each dim
+        tiled = tuple(n for r, size in zip(sizes, shape) for n in (r, size))
+        return self.reshape(interleaved).expand(tiled).reshape(tuple(r * n for r, n in zip(sizes, shape)))
+
+    def unflatten(self, dim: int, sizes: Sequence[int]) -> Tensor:
+        """Dim ``dim`` split into dims of ``sizes`` (whose product is its size; one may be -1)."""
+        if not isinstance(sizes, (tuple, list)):
+            raise TypeError(f"unflatten: sizes must be a tuple of ints, got {type(sizes).__name__}")
+        if self.ndim == 0:
+            raise IndexError(f"unflatten: dim {dim} was given but the tensor has no dims (shape ())")
+        (d,) = ops._normalize_dims(dim, self.ndim, "unflatten")
+        sizes = tuple(int(n) for n in sizes)
+        n = self.shape[d]
+        if not sizes:
+            raise ValueError(f"unflatten: sizes must be non-empty (dim {dim} of shape {self.shape})")
+        if any(s < -1 for s in sizes) or sizes.count(-1) > 1:
+            raise ValueError(f"unflatten: invalid sizes {sizes}: sizes must be non-negative, with at most one -1")
+        known = math.prod(s for s in sizes if s != -1)
+        if -1 in sizes:
+            if known == 0:
+                raise ValueError(f"unflatten: the -1 in sizes {sizes} is ambiguous next to a 0 "
+                                 f"(dim {dim} of shape {self.shape})")
+            sizes = tuple(n // known if s == -1 else s for s in sizes)
+        if math.prod(sizes) != n:
+            raise ValueError(f"unflatten: sizes {sizes} do not multiply up to {n}, the size of dim {dim} "
+                             f"(shape {self.shape})")
+        return self.reshape(self.shape[:d] + sizes + self.shape[d + 1 :])
+
     def squeeze(self, dim: Any = None) -> Tensor:
         if dim is None:
             return self.reshape(tuple(n for n in self.shape if n != 1))
@@ -853,19 +963,20 @@ class Tensor:
         for i in range(len(self)):
             yield self[i]
 
-    def split(self, split_size_or_sections: Any, dim: int = 0) -> tuple[Tensor, ...]:
-        """Pieces of ``split_size`` along ``dim`` (the last may be smaller), or of the listed sizes."""
+    def split(self, split_size: Any, dim: int = 0) -> tuple[Tensor, ...]:
+        """Pieces of ``split_size`` along ``dim`` (the last may be smaller), or of the listed sizes.
+        (``torch.Tensor.split`` names it ``split_size``; the function ``torch.split``, ``split_size_or_sections``.)"""
         if self.ndim == 0:
             raise ValueError("split: a 0-d tensor has no dim to split")
         (d,) = ops._normalize_dims(dim, self.ndim, "split")
         n = self.shape[d]
-        if isinstance(split_size_or_sections, (int, np.integer)):
-            size = int(split_size_or_sections)
+        if isinstance(split_size, (int, np.integer)):
+            size = int(split_size)
             if size <= 0:
                 raise ValueError(f"split: split_size must be positive, got {size}")
             sizes = [min(size, n - s) for s in range(0, n, size)] or [0]
         else:
-            sizes = [int(s) for s in split_size_or_sections]
+            sizes = [int(s) for s in split_size]
             if sum(sizes) != n:
                 raise ValueError(f"split: sizes {sizes} do not add up to {n} (dim {dim} of shape {self.shape})")
         pieces, start = [], 0
@@ -891,6 +1002,9 @@ class Tensor:
             raise TypeError(f"masked_fill: the mask must be boolean, got dtype {m.dtype}")
         if isinstance(value, Tensor) and value.ndim != 0:
             raise ValueError(f"masked_fill: value must be a number or a 0-d tensor, got shape {value.shape}")
+        fill = _checked_fill_value(value._data.item() if isinstance(value, Tensor) else value, self.dtype)
+        if self.dtype.kind != "f":  # converted first (as PyTorch): no round trip through a float dtype
+            value = np.asarray(fill, dtype=self.dtype)
         out = where(m, value, self)
         return out if out.dtype == self.dtype else out.to(self.dtype)
 
@@ -908,6 +1022,28 @@ class Tensor:
 # ------------------------------------------------------------------------- broadcasting & dtypes
 
 
+def _checked_fill_value(value: Any, dtype: np.dtype) -> Any:
+    """A fill value as PyTorch converts it to ``dtype``: refused if it does not fit (inf or NaN into an
+    integer dtype, 1e40 into float32, 300 into int8); floats truncate towards 0 into integers, and
+    negative values wrap into unsigned ones."""
+    converted, fits = value, True
+    if dtype.kind in "iu":
+        v = float(value) if isinstance(value, (float, np.floating)) else int(value)
+        if isinstance(v, float) and not math.isfinite(v):
+            fits = False
+        else:
+            v = int(v)  # truncation towards 0
+            info = np.iinfo(dtype)
+            fits = (-int(info.max) if dtype.kind == "u" else int(info.min)) <= v <= int(info.max)
+            converted = v % (int(info.max) + 1) if dtype.kind == "u" else v
+    elif dtype.kind == "f":
+        v = float(value)
+        fits = not math.isfinite(v) or abs(v) <= float(np.finfo(dtype).max)
+    if not fits:
+        raise RuntimeError(f"masked_fill: value {value!r} cannot be converted to {dtype} without overflow")
+    return converted
+
+
 def _floating(t: Tensor) -> Tensor:
     """``t`` as a floating-point tensor: integer and bool tensors become the default dtype (PyTorch)."""
     return t if t._data.dtype.kind == "f" else t.to(_default_dtype)
@@ -916,6 +1052,38 @@ def _floating(t: Tensor) -> Tensor:
 def _require_floating(t: Tensor, op: str) -> None:
     if t._data.dtype.kind != "f":
         raise TypeError(f"{op}: needs a floating-point tensor, got dtype {t.dtype}; convert it first, e.g. t.float()")
+
+
+def _reduction_input(t: Tensor, dtype: Any, op: str) -> Tensor:
+    """``t`` converted to a reduction's ``dtype=`` (PyTorch converts before reducing). A dtype that
+    cannot carry a gradient is refused for a tensor that requires one, as in PyTorch."""
+    if dtype is None:
+        return t
+    d = np.dtype(dtype)
+    if d.kind != "f" and t.requires_grad and is_grad_enabled():
+        raise TypeError(f"{op}: dtype {d} cannot carry a gradient, and the tensor (shape {t.shape}) requires "
+                        f"grad; detach() it or reduce inside no_grad()")
+    return t.to(d)
+
+
+def _refuse_bool_subtraction(a: Any, b: Any) -> None:
+    """PyTorch refuses ``-`` with a bool operand (a bool tensor, or True/False), so do we."""
+    for x in (a, b):
+        if isinstance(x, (bool, np.bool_)) or (isinstance(x, (Tensor, np.ndarray)) and x.dtype == bool):
+            raise TypeError(
+                f"sub: subtraction with a bool operand is not supported, as in PyTorch (shapes {np.shape(a)} and "
+                f"{np.shape(b)}); to invert a mask use ~mask, or convert it first, e.g. mask.float()"
+            )
+
+
+def _integer_division_operands(a: Any, b: Any, op: str) -> tuple[Tensor, Tensor]:
+    """The operands of ``//`` and ``%``, broadcast to a common dtype (int64 for integers, as PyTorch);
+    bool results are refused, as PyTorch does."""
+    ta, tb = _broadcast(a, b, op)
+    if ta.dtype == bool:
+        raise TypeError(f"{op}: not supported for bool tensors (shapes {ta.shape} and {tb.shape}); "
+                        f"convert them first, e.g. t.long()")
+    return ta, tb
 
 
 def _reduction_dims(dim: Any, ndim: int, op: str) -> tuple[int, ...]:
@@ -1215,9 +1383,25 @@ def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
     return cat([t.unsqueeze(dim) for t in tensors], dim)
 
 
-def where(condition: Any, a: Any, b: Any) -> Tensor:
-    """``a`` where ``condition`` is true, else ``b``; all three broadcast together."""
+@overload
+def where(condition: Any) -> tuple[Tensor, ...]: ...
+
+
+@overload
+def where(condition: Any, a: Any, b: Any) -> Tensor: ...
+
+
+def where(condition: Any, a: Any = _NOT_GIVEN, b: Any = _NOT_GIVEN) -> Tensor | tuple[Tensor, ...]:
+    """``a`` where ``condition`` is true, else ``b``; all three broadcast together.
+
+    ``where(condition)`` alone is ``torch.where(condition)``: a tuple of int64 index tensors, one per
+    dim, of the nonzero elements of ``condition`` (of any dtype; a 0-d condition counts as 1-d)."""
     c = condition._data if isinstance(condition, Tensor) else np.asarray(condition)
+    if a is _NOT_GIVEN and b is _NOT_GIVEN:
+        found = np.nonzero(c.reshape(1) if c.ndim == 0 else c)
+        return tuple(Tensor._make(i.astype(np.int64), np.dtype(np.int64), False) for i in found)
+    if a is _NOT_GIVEN or b is _NOT_GIVEN:
+        raise TypeError("where: give the condition alone, or the condition and both values")
     if c.dtype != bool:
         raise TypeError(f"where: the condition must be boolean, got dtype {c.dtype}")
     ta, tb = _broadcast(a, b, "where")
