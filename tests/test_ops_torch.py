@@ -921,6 +921,9 @@ def test_pow_zero_base_tensor_exponent_both_gradients() -> None:
     check(lambda lib, x, y: x**y, ZERO_BASES, EXPONENTS, fd=False)
 
 
+# 0 ** -1 = +inf and 0 ** -2 = +inf: the harness's Σ (out ⊙ R), with R of both signs, is inf - inf = nan
+# in both libraries, and NumPy says so in a warning that is expected here
+@pytest.mark.filterwarnings("ignore:invalid value encountered in reduce:RuntimeWarning")
 def test_pow_zero_base_negative_exponent() -> None:
     check(lambda lib, x, y: x**y, np.array([0.0, 0.0]), np.array([-1.0, -2.0]), fd=False)
 
