@@ -23,12 +23,8 @@ from __future__ import annotations
 import argparse
 import cProfile
 import gc
-import io
 import math
-import os
-import pstats
 import random
-import re
 import statistics
 import sys
 import time
@@ -36,7 +32,7 @@ from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
-from common import OtherLoad, engine_revision  # bench/common.py (scripts run from bench/)
+from common import OtherLoad, engine_revision, print_profile  # bench/common.py (scripts run from bench/)
 from micrograd.engine import Value as MgValue
 from micrograd.nn import MLP as MgMLP
 
@@ -323,21 +319,7 @@ def profile_tinygrad(seed: int, X: list[list[float]], y: list[float], steps: int
 
     prof = cProfile.Profile()
     prof.runcall(run)
-    for key in ("tottime", "cumulative"):
-        buf = io.StringIO()
-        pstats.Stats(prof, stream=buf).sort_stats(key).print_stats(top)
-        lines = _short_paths(buf.getvalue()).splitlines()
-        start = next(i for i, line in enumerate(lines) if "ncalls" in line)
-        print(f"\ncProfile of {steps} tinygrad_tx steps, top {top} by {key} (times are inflated by cProfile):")
-        print("\n".join(lines[start - 3:start] + lines[start:]))
-
-
-def _short_paths(text: str) -> str:
-    """pstats paths relative to the repo (``tinygrad_tx/scalar.py`` and ``bench/scalar.py`` stay
-    distinct, which ``strip_dirs`` would merge), and installed packages without site-packages."""
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
-    text = re.sub(r"\S*site-packages" + re.escape(os.sep), "", text)
-    return text.replace(root, "")
+    print_profile(prof, f"cProfile of {steps} tinygrad_tx steps (times are inflated by cProfile)", top)
 
 
 # -------------------------------------------------------------------------------------- main

@@ -22,10 +22,7 @@ from __future__ import annotations
 
 import argparse
 import cProfile
-import io
 import os
-import pstats
-import re
 import statistics
 import sys
 import time
@@ -34,7 +31,7 @@ from typing import Any
 import numpy as np
 import torch
 import torch.nn.functional as F
-from common import OtherLoad, engine_revision  # bench/common.py (scripts run from bench/)
+from common import OtherLoad, engine_revision, print_profile, timed_step  # bench/common.py (scripts run from bench/)
 
 import tinygrad_tx as tg
 
@@ -241,17 +238,7 @@ def time_engines(params: Params, x: np.ndarray, y: np.ndarray, dtype: Any, steps
                 e.update()
             t = times[e.name]
             for _ in range(per_round):
-                t0 = time.perf_counter()
-                e.forward()
-                t1 = time.perf_counter()
-                e.backward()
-                t2 = time.perf_counter()
-                e.update()
-                t3 = time.perf_counter()
-                t["forward"].append(t1 - t0)
-                t["backward"].append(t2 - t1)
-                t["update"].append(t3 - t2)
-                t["step"].append(t3 - t0)
+                timed_step(e, t)
     return times
 
 
@@ -275,14 +262,8 @@ def profile(params: Params, x: np.ndarray, y: np.ndarray, dtype: Any, steps: int
 
     prof = cProfile.Profile()
     prof.runcall(run)
-    for key in ("tottime", "cumulative"):
-        buf = io.StringIO()
-        pstats.Stats(prof, stream=buf).sort_stats(key).print_stats(top)
-        lines = _short_paths(buf.getvalue()).splitlines()
-        start = next(i for i, line in enumerate(lines) if "ncalls" in line)
-        print(f"\ncProfile of {steps} tinygrad_tx steps ({np.dtype(dtype).name}), top {top} by {key} "
-              f"(cProfile inflates Python-heavy code):")
-        print("\n".join(lines[start - 3:start] + lines[start:]))
+    print_profile(prof, f"cProfile of {steps} tinygrad_tx steps ({np.dtype(dtype).name}; cProfile inflates "
+                        f"Python-heavy code)", top)
     overhead(dtype)
 
 
@@ -309,14 +290,6 @@ def overhead(dtype: Any, steps: int = 1000) -> None:
                 phases["update"].append(t3 - t2)
         f, b, u = (ms(phases[k]) for k in ("forward", "backward", "update"))
         print(f"  {cls.name:<12} forward {f:6.3f}  backward {b:6.3f}  update {u:6.3f}  step {f + b + u:6.3f} ms")
-
-
-def _short_paths(text: str) -> str:
-    """pstats paths relative to the repo (``tinygrad_tx/scalar.py`` and ``bench/scalar.py`` stay
-    distinct, which ``strip_dirs`` would merge), and installed packages without site-packages."""
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
-    text = re.sub(r"\S*site-packages" + re.escape(os.sep), "", text)
-    return text.replace(root, "")
 
 
 # --------------------------------------------------------------------------------------- main

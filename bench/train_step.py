@@ -46,6 +46,7 @@ import numpy as np
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if ROOT not in sys.path:  # run as a script from anywhere: import this checkout's tinygrad_tx
     sys.path.insert(0, ROOT)
+from common import OtherLoad, timed_step  # noqa: E402  (bench/common.py; scripts run from bench/)
 
 # name: (n_layer, n_head, n_embd, block_size T, batch B, default timed steps, default warmup)
 CONFIGS: dict[str, tuple[int, int, int, int, int, int, int]] = {
@@ -87,40 +88,6 @@ def vm_hwm_mb() -> float | None:
     return None
 
 
-# ------------------------------------------------------------------------------- machine load
-def _busy_seconds() -> float | None:
-    """CPU seconds the whole machine spent busy since boot (Linux /proc/stat), or None."""
-    try:
-        with open("/proc/stat") as f:
-            fields = [int(v) for v in f.readline().split()[1:]]
-    except (OSError, ValueError):
-        return None
-    idle = fields[3] + fields[4]  # idle + iowait
-    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
-
-
-def _own_cpu_seconds() -> float:
-    t = os.times()
-    return t.user + t.system + t.children_user + t.children_system
-
-
-class OtherLoad:
-    """The share of all CPUs that *other* processes used while a measurement ran."""
-
-    def __enter__(self) -> OtherLoad:
-        self.fraction: float | None = None
-        self._busy0, self._own0, self._wall0 = _busy_seconds(), _own_cpu_seconds(), time.perf_counter()
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        busy = _busy_seconds()
-        if busy is None or self._busy0 is None:
-            return
-        wall = time.perf_counter() - self._wall0
-        others = (busy - self._busy0) - (_own_cpu_seconds() - self._own0)
-        self.fraction = max(0.0, others / (wall * (os.cpu_count() or 1)))
-
-
 # --------------------------------------------------------------------------------- the inputs
 def model_config(name: str, vocab_size: int, fused: bool = False) -> Any:
     from tinygrad_tx.nn import GPTConfig
@@ -152,22 +119,23 @@ def make_inputs(path: str, config: str, dtype: str, seed: int) -> dict[str, Any]
 
 
 # ------------------------------------------------------------------------------------ workers
-class TxStep:
-    """The tinygrad_tx step (also used in-process by --profile)."""
+def decay_groups(named: list[tuple[str, Any]]) -> list[dict[str, Any]]:
+    """AdamW's two groups, in either library: weight decay on matrices, none on vectors."""
+    return [{"params": [p for _, p in named if p.ndim >= 2], "weight_decay": WEIGHT_DECAY},
+            {"params": [p for _, p in named if p.ndim < 2], "weight_decay": 0.0}]
 
-    def __init__(self, config: str, dtype: str, vocab_size: int, inputs: Any, fused: bool = False) -> None:
-        from tinygrad_tx.nn import GPT
-        from tinygrad_tx.optim import AdamW
 
-        self.model = GPT(model_config(config, vocab_size, fused), dtype=np.dtype(dtype))
-        self.model.load_state_dict({k[3:]: inputs[k] for k in inputs.files if k.startswith("tx/")})
-        named = list(self.model.named_parameters())
-        groups = [{"params": [p for _, p in named if p.ndim >= 2], "weight_decay": WEIGHT_DECAY},
-                  {"params": [p for _, p in named if p.ndim < 2], "weight_decay": 0.0}]
-        self.params = [p for _, p in named]
-        self.opt = AdamW(groups, lr=LR, betas=BETAS, eps=EPS)
-        self.xs, self.ys = inputs["x"], inputs["y"]
-        self.i = 0
+class Step:
+    """One library's training step on the shared batches: ``forward`` (the loss), ``backward``
+    (zero_grad, then backward), ``update`` (the optimizer step). Subclasses set model, opt, params,
+    xs and ys."""
+
+    model: Any
+    opt: Any
+    params: list[Any]
+    xs: Any
+    ys: Any
+    i = 0
 
     def forward(self) -> float:
         x, y = self.xs[self.i % N_BATCHES], self.ys[self.i % N_BATCHES]
@@ -183,11 +151,26 @@ class TxStep:
     def update(self) -> None:
         self.opt.step()
 
+
+class TxStep(Step):
+    """The tinygrad_tx step (also used in-process by --profile)."""
+
+    def __init__(self, config: str, dtype: str, vocab_size: int, inputs: Any, fused: bool = False) -> None:
+        from tinygrad_tx.nn import GPT
+        from tinygrad_tx.optim import AdamW
+
+        self.model = GPT(model_config(config, vocab_size, fused), dtype=np.dtype(dtype))
+        self.model.load_state_dict({k[3:]: inputs[k] for k in inputs.files if k.startswith("tx/")})
+        named = list(self.model.named_parameters())
+        self.params = [p for _, p in named]
+        self.opt = AdamW(decay_groups(named), lr=LR, betas=BETAS, eps=EPS)
+        self.xs, self.ys = inputs["x"], inputs["y"]
+
     def grad_norm(self) -> float:
         return float(np.sqrt(sum(float(np.sum(np.square(p.grad, dtype=np.float64))) for p in self.params)))
 
 
-class TorchStep:
+class TorchStep(Step):
     def __init__(self, config: str, dtype: str, vocab_size: int, inputs: Any) -> None:
         import torch
 
@@ -200,26 +183,9 @@ class TorchStep:
         missing, unexpected = self.model.load_state_dict(state, strict=True)
         assert not missing and not unexpected
         named = list(self.model.named_parameters())
-        groups = [{"params": [p for _, p in named if p.ndim >= 2], "weight_decay": WEIGHT_DECAY},
-                  {"params": [p for _, p in named if p.ndim < 2], "weight_decay": 0.0}]
         self.params = [p for _, p in named]
-        self.opt = torch.optim.AdamW(groups, lr=LR, betas=BETAS, eps=EPS)
+        self.opt = torch.optim.AdamW(decay_groups(named), lr=LR, betas=BETAS, eps=EPS)
         self.xs, self.ys = torch.from_numpy(inputs["x"]), torch.from_numpy(inputs["y"])
-        self.i = 0
-
-    def forward(self) -> float:
-        x, y = self.xs[self.i % N_BATCHES], self.ys[self.i % N_BATCHES]
-        self.i += 1
-        _, self.loss = self.model(x, y)
-        return self.loss.item()
-
-    def backward(self) -> None:
-        self.opt.zero_grad()
-        self.loss.backward()
-        del self.loss
-
-    def update(self) -> None:
-        self.opt.step()
 
     def grad_norm(self) -> float:
         return float(np.sqrt(sum(float((p.grad.double() ** 2).sum()) for p in self.params)))
@@ -251,17 +217,7 @@ def worker(args: argparse.Namespace) -> None:
         step.update()
     times: dict[str, list[float]] = {"forward": [], "backward": [], "update": [], "step": []}
     for _ in range(args.steps):
-        t0 = time.perf_counter()
-        step.forward()
-        t1 = time.perf_counter()
-        step.backward()
-        t2 = time.perf_counter()
-        step.update()
-        t3 = time.perf_counter()
-        times["forward"].append(t1 - t0)
-        times["backward"].append(t2 - t1)
-        times["update"].append(t3 - t2)
-        times["step"].append(t3 - t0)
+        timed_step(step, times)
     print(json.dumps({"base_mb": base, "peak_mb": vm_hwm_mb(), "check": check, "times": times}))
 
 
@@ -277,7 +233,7 @@ def run_worker(lib: str, config: str, dtype: str, inputs: str, vocab_size: int, 
     cmd = [sys.executable, os.path.abspath(__file__), "--worker", "--lib", lib, "--configs", config,
            "--dtypes", dtype, "--inputs", inputs, "--vocab-size", str(vocab_size), "--steps", str(steps),
            "--warmup", str(warmup)]
-    with OtherLoad() as load:
+    with OtherLoad(children=True) as load:  # the measurement runs in the child
         proc = subprocess.run(cmd, env=env, capture_output=True, text=True, cwd=ROOT)
     if proc.returncode != 0:
         last = (proc.stderr.strip().splitlines() or ["no output"])[-1]
