@@ -19,7 +19,6 @@ import pytest
 import torch
 import torch.nn.functional as TF
 
-import tinygrad_tx as tx
 from tinygrad_tx import Tensor, manual, nn
 from tinygrad_tx import functional as F
 from tinygrad_tx.manual import attention as m_attention
@@ -31,12 +30,7 @@ from tinygrad_tx.torch_gpt import TorchAttention, TorchBlock, TorchGPT, TorchLoR
 REL = 1e-10
 
 
-@pytest.fixture(autouse=True)
-def float64_default():
-    tx.set_default_dtype(np.float64)
-    tx.manual_seed(0)
-    yield
-    tx.set_default_dtype(np.float32)
+pytestmark = pytest.mark.usefixtures("float64_default")  # (tests/conftest.py)
 
 
 def assert_close(manual_value, reference, what: str, rel: float = REL, scale: float | None = None) -> None:

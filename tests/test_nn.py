@@ -14,12 +14,9 @@ from tinygrad_tx import Tensor, nn
 from tinygrad_tx import functional as F
 from tinygrad_tx.torch_gpt import TorchGPT, copy_to_torch
 
+from .helpers import rel_err
+
 REL = 1e-10
-
-
-def rel_err(a: np.ndarray, b: np.ndarray) -> float:
-    scale = max(np.abs(b).max(), 1e-300)
-    return float(np.abs(a - b).max() / scale)
 
 
 def assert_close(a: np.ndarray, b: np.ndarray, what: str) -> None:
@@ -27,12 +24,7 @@ def assert_close(a: np.ndarray, b: np.ndarray, what: str) -> None:
     assert rel_err(a, b) <= REL, f"{what}: relative error {rel_err(a, b):.3g} > {REL}"
 
 
-@pytest.fixture(autouse=True)
-def float64_default():
-    tx.set_default_dtype(np.float64)
-    tx.manual_seed(0)
-    yield
-    tx.set_default_dtype(np.float32)
+pytestmark = pytest.mark.usefixtures("float64_default")  # (tests/conftest.py)
 
 
 def run_layer(layer, tlayer, x0: np.ndarray, transpose: set[str], int_input: bool = False) -> None:

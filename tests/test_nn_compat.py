@@ -14,23 +14,15 @@ import pytest
 import torch
 import torch.nn as tnn
 
-import tinygrad_tx as tx
 from tinygrad_tx import Tensor, nn
 from tinygrad_tx.torch_gpt import TorchGPT, copy_to_torch
+
+from .helpers import rel_err
 
 REL = 1e-10
 
 
-def rel_err(a: np.ndarray, b: np.ndarray) -> float:
-    return float(np.abs(a - b).max() / max(np.abs(b).max(), 1e-300))
-
-
-@pytest.fixture(autouse=True)
-def float64_default():
-    tx.set_default_dtype(np.float64)
-    tx.manual_seed(0)
-    yield
-    tx.set_default_dtype(np.float32)
+pytestmark = pytest.mark.usefixtures("float64_default")  # (tests/conftest.py)
 
 
 def randomize(model: nn.Module, seed: int) -> None:
