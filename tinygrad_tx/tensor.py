@@ -669,11 +669,7 @@ class Tensor:
         if order == math.inf:
             ops._check_reducible(self.shape, dims, "norm")
             return self.abs().amax(dims, keepdim)
-        squares = (self * self).sum(dims, keepdim)
-        zero = squares._data == 0
-        if not zero.any():
-            return squares.sqrt()
-        return where(zero, 0.0, where(zero, 1.0, squares).sqrt())  # the inner where keeps √ away from 0
+        return _sqrt_zero_grad_at_zero((self * self).sum(dims, keepdim))
 
     def var(self, dim: Any = None, unbiased: bool | None = None, keepdim: bool = False, *,
             correction: float | None = None) -> Tensor:
@@ -692,11 +688,7 @@ class Tensor:
         """√var. Where the variance is 0 the gradient is 0, as in PyTorch (not 0 · ∞ = nan)."""
         dim, correction = _var_args(dim, unbiased, correction, "std")
         _require_floating(self, "std")
-        v = self.var(dim, keepdim=keepdim, correction=correction)
-        zero = v._data == 0
-        if not zero.any():
-            return v.sqrt()
-        return where(zero, 0.0, where(zero, 1.0, v).sqrt())  # the inner where keeps √ away from 0
+        return _sqrt_zero_grad_at_zero(self.var(dim, keepdim=keepdim, correction=correction))
 
     def amax(self, dim: Any = None, keepdim: bool = False) -> Tensor:
         """The maximum over ``dim``; ties share the gradient evenly."""
@@ -1047,6 +1039,15 @@ def _checked_fill_value(value: Any, dtype: np.dtype) -> Any:
 def _floating(t: Tensor) -> Tensor:
     """``t`` as a floating-point tensor: integer and bool tensors become the default dtype (PyTorch)."""
     return t if t._data.dtype.kind == "f" else t.to(_default_dtype)
+
+
+def _sqrt_zero_grad_at_zero(v: Tensor) -> Tensor:
+    """√v with gradient 0 where v = 0 (PyTorch's std and norm), not 0 · ∞ = nan. The inner where
+    keeps √ away from 0, the outer puts the 0s back."""
+    zero = v._data == 0
+    if not zero.any():
+        return v.sqrt()
+    return where(zero, 0.0, where(zero, 1.0, v).sqrt())
 
 
 def _require_floating(t: Tensor, op: str) -> None:
