@@ -79,7 +79,30 @@ def _set_mode(mode: bool) -> None:
             _not_recording.count += -1 if mode else 1
 
 
-class set_grad_enabled:
+class _ModeBlock:
+    """A context manager and decorator that sets grad mode on entry and restores it on exit."""
+
+    mode: bool
+
+    def __enter__(self) -> None:
+        self.prev = _grad_mode.enabled
+        _set_mode(self.mode)
+
+    def __exit__(self, *exc: object) -> None:
+        _set_mode(self.prev)
+
+    def __call__(self, fn: F) -> F:
+        mode = self.mode
+
+        @functools.wraps(fn)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            with set_grad_enabled(mode):
+                return fn(*args, **kwargs)
+
+        return wrapper  # type: ignore[return-value]
+
+
+class set_grad_enabled(_ModeBlock):
     """Turn graph recording on or off in this thread, as ``torch.set_grad_enabled``.
 
     Called as a function it takes effect at once (``set_grad_enabled(False)``); as a context manager
@@ -94,42 +117,9 @@ class set_grad_enabled:
     def __enter__(self) -> None:
         pass  # (already set by __init__)
 
-    def __exit__(self, *exc: object) -> None:
-        _set_mode(self.prev)
-
     def __call__(self, fn: F) -> F:
         _set_mode(self.prev)  # as a decorator it must not change the mode where it is applied
-        mode = self.mode
-
-        @functools.wraps(fn)
-        def wrapper(*args: Any, **kwargs: Any) -> Any:
-            with set_grad_enabled(mode):
-                return fn(*args, **kwargs)
-
-        return wrapper  # type: ignore[return-value]
-
-
-class _ModeBlock:
-    """A context manager and decorator that sets the mode on entry and restores it on exit."""
-
-    mode: bool
-
-    def __enter__(self) -> None:
-        self.prev = _grad_mode.enabled
-        _set_mode(self.mode)
-
-    def __exit__(self, *exc: object) -> None:
-        _set_mode(self.prev)
-
-    def __call__(self, fn: F) -> F:
-        block = type(self)
-
-        @functools.wraps(fn)
-        def wrapper(*args: Any, **kwargs: Any) -> Any:
-            with block():
-                return fn(*args, **kwargs)
-
-        return wrapper  # type: ignore[return-value]
+        return super().__call__(fn)
 
 
 class no_grad(_ModeBlock):
