@@ -933,12 +933,8 @@ class Tensor:
             return
         new = np.array(self._data, copy=True)  # never write into an array a graph may have saved
         v = value._data if isinstance(value, Tensor) else value
-        first, rest = _split_integer_index(index)
         try:
-            if first is None:
-                new[index] = v
-            else:  # the integers first (a view), as in getitem
-                new[first][rest] = v
+            _write_at(new, index, v)
         except ValueError as e:
             raise ValueError(f"setitem: cannot assign a value of shape {np.shape(v)} into a tensor of shape "
                              f"{self.shape} at this index: {e}") from None
@@ -1223,10 +1219,7 @@ def _assign(old: Tensor, index: Any, value: Any) -> Tensor:
     scattered; the others are zeroed first, so they neither add up nor get a gradient."""
     first, rest = _split_integer_index(index)
     mask = np.zeros(old.shape, dtype=bool)
-    if first is None:
-        mask[index] = True
-    else:
-        mask[first][rest] = True
+    _write_at(mask, index, True)
     probe = np.broadcast_to(np.zeros((), dtype=bool), old.shape)  # no memory: only the selection's shape
     selected = probe[index].shape if first is None else probe[first][rest].shape
     v = value if isinstance(value, Tensor) else Tensor._make(np.asarray(value, dtype=old.dtype), old.dtype, False)
@@ -1241,10 +1234,7 @@ def _assign(old: Tensor, index: Any, value: Any) -> Tensor:
                          f"(tensor shape {old.shape})") from None
     if not v.requires_grad:  # a constant: NumPy's assignment (a repeated index keeps the last value)
         scattered = np.zeros(old.shape, dtype=old.dtype)
-        if first is None:
-            scattered[index] = v._data
-        else:
-            scattered[first][rest] = v._data
+        _write_at(scattered, index, v._data)
         return where(mask, scattered, old)
     inner_shape, inner_index = (old.shape, index) if first is None else (probe[first].shape, rest)
     kept = _kept_by_assignment(inner_shape, inner_index, selected)
@@ -1254,6 +1244,16 @@ def _assign(old: Tensor, index: Any, value: Any) -> Tensor:
     if first is not None:
         scattered = ops.IndexAdd.apply(scattered, shape=old.shape, index=first)
     return where(mask, scattered, old)
+
+
+def _write_at(array: np.ndarray, index: Any, value: Any) -> None:
+    """``array[index] = value`` in PyTorch's layout: an index mixing integers with arrays applies the
+    integers first (a view), then the rest, as getitem does."""
+    first, rest = _split_integer_index(index)
+    if first is None:
+        array[index] = value
+    else:
+        array[first][rest] = value
 
 
 def _kept_by_assignment(shape: tuple[int, ...], index: Any, selected: tuple[int, ...]) -> np.ndarray | None:
