@@ -25,7 +25,6 @@ import cProfile
 import os
 import statistics
 import sys
-import time
 from typing import Any
 
 import numpy as np
@@ -275,19 +274,13 @@ def overhead(dtype: Any, steps: int = 1000) -> None:
           f"median of {steps} steps):")
     for cls in ENGINES:
         e = cls(params, x, y, dtype)
-        phases: dict[str, list[float]] = {"forward": [], "backward": [], "update": []}
-        for i in range(steps + steps // 10):
-            t0 = time.perf_counter()
+        phases: dict[str, list[float]] = {"forward": [], "backward": [], "update": [], "step": []}
+        for _ in range(steps // 10):  # warmup
             e.forward()
-            t1 = time.perf_counter()
             e.backward()
-            t2 = time.perf_counter()
             e.update()
-            t3 = time.perf_counter()
-            if i >= steps // 10:
-                phases["forward"].append(t1 - t0)
-                phases["backward"].append(t2 - t1)
-                phases["update"].append(t3 - t2)
+        for _ in range(steps):
+            timed_step(e, phases)
         f, b, u = (ms(phases[k]) for k in ("forward", "backward", "update"))
         print(f"  {cls.name:<12} forward {f:6.3f}  backward {b:6.3f}  update {u:6.3f}  step {f + b + u:6.3f} ms")
 
