@@ -257,7 +257,10 @@ class Function:
     def _release(self) -> None:
         # A node that saved nothing (add, sum, reshape, ...) loses nothing, so, as in PyTorch, a
         # second backward through it stays possible; one that saved values cannot run again.
-        self._freed = self._freed or any(item is not None for item in self._saved or ())
+        for item in self._saved or ():
+            if item is not None:
+                self._freed = True
+                break
         self._saved = None
         self._saved_versions = None
         self._out_data = None

@@ -822,13 +822,13 @@ class Tensor:
         return ops.Permute.apply(self, dims=dims)
 
     def transpose(self, dim0: int, dim1: int) -> Tensor:
-        ops._normalize_dims((dim0,), self.ndim, "transpose")  # the range checks
-        ops._normalize_dims((dim1,), self.ndim, "transpose")
-        if self.ndim < 2:
+        d0 = ops._normalize_dims(dim0, self.ndim, "transpose")  # (with the range checks)
+        d1 = ops._normalize_dims(dim1, self.ndim, "transpose")
+        if self.ndim < 2 or d0 == d1:
             return self
         order = list(range(self.ndim))
-        order[dim0], order[dim1] = order[dim1], order[dim0]
-        return self.permute(*order)
+        order[d0[0]], order[d1[0]] = d1[0], d0[0]
+        return ops.Permute.apply(self, dims=tuple(order))  # a valid permutation by construction
 
     @property
     def T(self) -> Tensor:
