@@ -157,15 +157,16 @@ def add_graph_parser(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument("--format", type=str.lower, choices=(*FORMATS, "jpg"), default=None,
                    help="output format (default: from the suffix of -o, else svg); dot needs no Graphviz")
     p.add_argument("-o", "--output", default=None, metavar="PATH",
-                   help="the file to write; its suffix (.svg, .png, .jpg, .pdf, .dot) gives the format unless "
-                        "--format does (default graph-<what>[-backward].<format> in the current directory)")
+                   help="the file to write; its suffix (.svg, .png, .jpg, .pdf, .dot) gives the format, another "
+                        "suffix needs --format (default graph-<what>[-backward].<format> in the current directory)")
     p.add_argument("--overwrite", action="store_true", help="replace the output file if it exists")
     p.add_argument("--backward", action="store_true",
                    help="draw the gradient graph recorded by grad(..., create_graph=True) instead")
     p.add_argument("--rankdir", choices=("TB", "LR"), default=None,
                    help="TB (top to bottom) or LR (left to right); default LR for staged, TB otherwise")
     p.add_argument("--stats", action="store_true", help="norms of data and grad where they are known")
-    p.add_argument("--max-nodes", type=int, default=2000, help="draw at most this many nodes (default 2000)")
+    p.add_argument("--max-nodes", type=int, default=2000, metavar="N",
+                   help="draw at most this many nodes (default 2000)")
 
     def one_line_error(message: str) -> NoReturn:  # argparse's own errors (a bad --what, --depth x): one line too
         p.exit(2, f"{p.prog}: error: {message} (see {p.prog} --help)\n")
