@@ -1,9 +1,16 @@
-"""`tinygrad_tx.viz`: the DOT a graph becomes, rendering, the missing-``dot`` path, the CLI, the plots.
+"""`tinygrad_tx.viz`: the DOT a graph becomes, rendering, the renderer lookup, the CLI, the plots.
 
 Structure is checked on the DOT source itself: every graph node is a line ``n<i> [...]``, every edge a
 line ``n<i> -> n<j>``, every cluster a ``subgraph "cluster_<path>" {`` block, so counting and nesting
-are read from the text Graphviz would get. Rendering needs the Graphviz ``dot`` program: CI installs
-Debian's ``graphviz`` package, and a missing ``dot`` is a failure here, not a skip.
+are read from the text Graphviz would get.
+
+Rendering is tested for real with both renderers the lookup knows (``renderer.py``): the system
+Graphviz ``dot`` and the pip-installed ``graphviz-pure`` (the test extra installs it, so its absence is a
+failure). The tests that force one of them take the ``renderer`` fixture, whose ids are ``system_dot``
+and ``graphviz_pure``; without a system ``dot`` (a pip-only machine) the ``system_dot`` cases are
+skipped. CI installs Debian's graphviz, runs everything, and then runs this file again with ``dot``
+hidden from PATH and ``-k "not system_dot"``, where nothing may skip. The other rendering tests use
+whatever the lookup finds, so that second run renders them with graphviz-pure.
 """
 
 from __future__ import annotations
@@ -13,7 +20,9 @@ import os
 import re
 import shutil
 import sys
+import sysconfig
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -25,17 +34,18 @@ import tinygrad_tx as tt
 from tinygrad_tx import Tensor, Value
 from tinygrad_tx.autograd import topological_order
 from tinygrad_tx.nn import GPT, Block, GPTConfig, Linear, Module
-from tinygrad_tx.viz import INSTALL_HINT, Graph, GraphvizNotFound, draw, render
+from tinygrad_tx.viz import INSTALL_HINT, Graph, GraphvizNotFound, RenderError, draw, find_renderer, render
+from tinygrad_tx.viz import renderer as lookup
 from tinygrad_tx.viz.cli import add_graph_parser, example, run_graph
 
 NODE = re.compile(r"^\s*(n\d+) \[(.*)\]$", re.M)
 EDGE = re.compile(r"^\s*(n\d+|truncated) -> (n\d+)", re.M)
 CLUSTER = re.compile(r'^\s*subgraph "?cluster_([^" ]+)"? \{$')
-NEEDS_DOT = (
-    "the Graphviz `dot` program is not installed, so rendering cannot be tested: install it "
-    "(Debian/Ubuntu: apt-get install graphviz; macOS: brew install graphviz; conda: conda install graphviz). "
-    "CI installs it."
-)
+MAGIC = {"svg": b"<?xml", "png": b"\x89PNG", "jpeg": b"\xff\xd8\xff", "pdf": b"%PDF"}
+# The real renderers, found before any test changes PATH.
+SYSTEM_DOT = shutil.which("dot")
+GRAPHVIZ_PURE = shutil.which("graphviz-pure", path=os.pathsep.join([os.environ.get("PATH", ""),
+                                                                       sysconfig.get_path("scripts")]))
 
 
 # ------------------------------------------------------------------------------------------ helpers
@@ -77,18 +87,49 @@ def tensor_graph_size(*roots: Tensor) -> tuple[int, int]:
     return len(order) + consts, sum(len(n._prev) for n in order)
 
 
-def require_dot() -> None:
-    if shutil.which("dot") is None:
-        pytest.fail(NEEDS_DOT)
+def require_renderer() -> None:
+    """For the tests that render with whatever the lookup finds: `make test` installs graphviz-pure."""
+    if find_renderer() is None:
+        pytest.fail(f"{INSTALL_HINT} (`pip install -e '.[test]'` installs graphviz-pure)")
 
 
 @pytest.fixture
-def no_dot(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A PATH on which graphviz cannot find ``dot``."""
-    empty = tmp_path / "empty-path"
-    empty.mkdir()
-    monkeypatch.setenv("PATH", str(empty))
-    assert shutil.which("dot") is None
+def only(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[[str | None], None]:
+    """``only(name)`` leaves the lookup one renderer to find: "dot", "graphviz-pure" or None (neither).
+
+    The system ``dot`` is found on PATH only, graphviz-pure on PATH or in the interpreter's script folder,
+    so PATH becomes the folder of the one kept (or an empty one) and the script folders are emptied."""
+
+    def use(name: str | None) -> None:
+        empty = tmp_path / "empty-path"
+        empty.mkdir(exist_ok=True)
+        real = {"dot": SYSTEM_DOT, "graphviz-pure": GRAPHVIZ_PURE, None: None}[name]
+        monkeypatch.setenv("PATH", str(Path(real).parent if name == "dot" else empty))
+        monkeypatch.setattr(lookup, "_script_dirs", lambda: [str(Path(real).parent)] if name == "graphviz-pure" else [])
+        found = find_renderer()
+        assert (found.name if found else None) == name and shutil.which("dot") == (real if name == "dot" else None)
+
+    return use
+
+
+@pytest.fixture(params=["dot", "graphviz-pure"], ids=["system_dot", "graphviz_pure"])
+def renderer(request: pytest.FixtureRequest, only: Callable[[str | None], None]) -> str:
+    """Each real renderer in turn, as the only one the lookup finds."""
+    if request.param == "dot" and SYSTEM_DOT is None:
+        pytest.skip("Graphviz's dot is not installed (it is optional: graphviz-pure renders without it)")
+    if request.param == "graphviz-pure" and GRAPHVIZ_PURE is None:
+        pytest.fail("graphviz-pure is not installed: `pip install -e '.[test]'` installs it")
+    only(request.param)
+    return request.param
+
+
+def fake_program(folder: Path, name: str, script: str) -> Path:
+    """An executable ``folder/name`` running the shell ``script`` (reads DOT on stdin like a renderer)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    exe = folder / name
+    exe.write_text(f"#!/bin/sh\n{script}\n")
+    exe.chmod(0o755)
+    return exe
 
 
 def staged() -> tuple[Value, Value, Value]:
@@ -423,7 +464,7 @@ def test_deep_tensor_graph_100k_nodes_no_recursion() -> None:
 
 
 def test_drawing_a_gpt_takes_seconds() -> None:
-    require_dot()
+    require_renderer()
     model, loss = small_gpt()
     start = time.perf_counter()
     g = draw(loss, model=model)
@@ -441,45 +482,123 @@ def test_drawing_a_gpt_takes_seconds() -> None:
 
 
 # ------------------------------------------------------------------------------------------ rendering
-@pytest.mark.parametrize("fmt, magic", [("svg", b"<?xml"), ("png", b"\x89PNG"), ("pdf", b"%PDF")])
-def test_render_formats(tmp_path: Path, fmt: str, magic: bytes) -> None:
-    require_dot()
+@pytest.mark.parametrize("fmt", ["svg", "png", "jpeg"])
+def test_render_formats(tmp_path: Path, fmt: str, renderer: str) -> None:
     loss, kw = example("attention")
-    path = render(draw(loss, **kw), tmp_path / f"attention.{fmt}")
-    assert path == tmp_path / f"attention.{fmt}" and path.read_bytes().startswith(magic)
-    assert not (tmp_path / "attention.dot").exists()  # the source is only left behind when dot is missing
+    suffix = "jpg" if fmt == "jpeg" else fmt
+    path = render(draw(loss, **kw), tmp_path / f"attention.{suffix}")
+    assert path == tmp_path / f"attention.{suffix}" and path.read_bytes().startswith(MAGIC[fmt])
+    assert not (tmp_path / "attention.dot").exists()  # the source is only left behind when nothing can render
     if fmt == "svg":
-        assert "c_attn.weight" in path.read_text()
+        svg = path.read_text()
+        assert "c_attn.weight" in svg and "attn.c_attn" in svg and "Linear" in svg  # HTML labels, cluster labels
+        assert svg.count('class="cluster"') == len(draw(loss, **kw).summary.clusters)
 
 
-def test_render_format_from_argument_and_dot_source(tmp_path: Path) -> None:
-    require_dot()
+def test_render_pdf_with_system_dot(tmp_path: Path, only: Callable[[str | None], None]) -> None:
+    if SYSTEM_DOT is None:
+        pytest.skip("Graphviz's dot is not installed (it is optional; graphviz-pure writes no PDF)")
+    only("dot")
+    assert render(staged()[2], tmp_path / "staged.pdf").read_bytes().startswith(MAGIC["pdf"])
+
+
+def test_pdf_with_graphviz_pure_says_it_needs_graphviz_dot(tmp_path: Path, only: Callable[[str | None], None]) -> None:
+    only("graphviz-pure")
+    g = draw(staged()[2])
+    with pytest.raises(GraphvizNotFound) as info:
+        render(g, tmp_path / "staged.pdf")
+    message = str(info.value)
+    assert "graphviz-pure" in message and "not pdf" in message and "apt-get install graphviz" in message
+    assert INSTALL_HINT not in message  # a renderer exists: this is about PDF, not "install Graphviz"
+    assert info.value.source_path == tmp_path / "staged.dot" and (tmp_path / "staged.dot").read_text() == g.source
+    assert render(g, tmp_path / "staged.svg").read_bytes().startswith(MAGIC["svg"])
+
+
+def test_render_format_from_argument_suffix_and_dot_source(tmp_path: Path) -> None:
+    require_renderer()
     _, _, f = staged()
     assert render(f, tmp_path / "staged", "png").suffix == ".png"  # a Value is drawn first
+    assert render(f, tmp_path / "staged2", "jpg").suffix == ".jpg"
+    assert render(f, tmp_path / "staged3.JPEG").read_bytes().startswith(MAGIC["jpeg"])
     dot = render(draw(f), tmp_path / "staged.gv")
     assert dot.read_text().startswith("digraph")
     with pytest.raises(ValueError, match="format"):
-        render(draw(f), tmp_path / "x.svg", "jpeg")
+        render(draw(f), tmp_path / "x.svg", "gif")
     with pytest.raises(ValueError, match="ends in .svg but the format is png"):
         render(draw(f), tmp_path / "x.svg", "png")
-    assert render(draw(f), tmp_path / "x.graph", "pdf").read_bytes().startswith(b"%PDF")
+    # a suffix that names no format is an error, not SVG under that name; an explicit format is obeyed
+    for name in ("x.gif", "x.bmp", "x.graph"):
+        with pytest.raises(ValueError, match=rf"cannot tell the format from the suffix \.{name[2:]} .*format="):
+            render(draw(f), tmp_path / name)
+        assert not (tmp_path / name).exists()
+    assert render(draw(f), tmp_path / "x.graph", "svg").read_bytes().startswith(MAGIC["svg"])
 
 
-def test_jupyter_display_is_svg() -> None:
-    require_dot()
-    bundle = draw(staged()[2])._repr_mimebundle_()
-    assert "image/svg+xml" in bundle and "<svg" in bundle["image/svg+xml"]
+def test_jupyter_display_is_svg(renderer: str) -> None:
+    g = draw(staged()[2])
+    bundle = g._repr_mimebundle_()
+    assert list(bundle) == ["image/svg+xml"] and "<svg" in bundle["image/svg+xml"] and "grad" in bundle["image/svg+xml"]
+    assert g._repr_mimebundle_(include=["image/png"])["image/png"].startswith(MAGIC["png"])
+    assert g.pipe(format="svg").startswith(MAGIC["svg"])  # graphviz's own pipe goes through the lookup too
 
 
-def test_missing_dot_explains_and_still_writes_the_source(tmp_path: Path, no_dot: None) -> None:
+def test_lookup_prefers_dot_then_graphviz_pure(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The order, with stand-in programs: dot on PATH, else graphviz-pure on PATH or in the script folder."""
+    assert sysconfig.get_path("scripts") in lookup._script_dirs()  # where pip put graphviz-pure for this Python
+    on_path, scripts, empty = tmp_path / "bin", tmp_path / "venv-bin", tmp_path / "empty"
+    empty.mkdir()
+    dot = fake_program(on_path, "dot", "cat")
+    pure_on_path = fake_program(on_path, "graphviz-pure", "cat")
+    pure_in_venv = fake_program(scripts, "graphviz-pure", "cat")
+    monkeypatch.setattr(lookup, "_script_dirs", lambda: [str(scripts)])
+    monkeypatch.setenv("PATH", str(on_path))
+    assert find_renderer() == lookup.Renderer("dot", str(dot), None)
+    dot.unlink()
+    assert find_renderer() == lookup.Renderer("graphviz-pure", str(pure_on_path), lookup.PIP_FORMATS)
+    monkeypatch.setenv("PATH", str(empty))  # pip's bin folder need not be on PATH (a venv not activated)
+    assert find_renderer() == lookup.Renderer("graphviz-pure", str(pure_in_venv), lookup.PIP_FORMATS)
+    pure_in_venv.unlink()
+    assert find_renderer() is None
+
+
+def test_render_display_and_cli_share_one_lookup(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                  capsys: pytest.CaptureFixture) -> None:
+    """A stand-in ``dot`` on PATH that answers every call with its arguments: all three ask it."""
+    answer = '<?xml version="1.0"?><svg>stand-in %s</svg>'
+    fake_program(tmp_path / "bin", "dot", f"cat > /dev/null; printf '{answer}' \"$*\"")
+    monkeypatch.setenv("PATH", str(tmp_path / "bin"))
+    g = draw(staged()[2])
+    assert render(g, tmp_path / "a.svg").read_text() == '<?xml version="1.0"?><svg>stand-in -Kdot -Tsvg</svg>'
+    assert "stand-in -Kdot -Tsvg" in g._repr_mimebundle_()["image/svg+xml"]
+    assert cli(["graph", "--what", "staged", "-o", str(tmp_path / "b.png")]) == 0
+    assert (tmp_path / "b.png").read_text().endswith("stand-in -Kdot -Tpng</svg>")
+    assert "drawn by dot" in capsys.readouterr().out
+
+
+def test_a_failing_renderer_is_one_clear_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                               capsys: pytest.CaptureFixture) -> None:
+    fake_program(tmp_path / "bin", "dot", "cat > /dev/null; echo 'Error: <stdin>: syntax error in line 3' >&2; exit 1")
+    monkeypatch.setenv("PATH", str(tmp_path / "bin"))
+    with pytest.raises(RenderError, match=r"dot failed to write png \(exit status 1\): Error: <stdin>: syntax error"):
+        render(draw(staged()[2]), tmp_path / "a.png")
+    assert not (tmp_path / "a.png").exists()
+    assert cli(["graph", "--what", "staged", "-o", str(tmp_path / "b.svg")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "syntax error in line 3" in err and "Traceback" not in err
+
+
+def test_no_renderer_explains_and_still_writes_the_source(tmp_path: Path, only: Callable[[str | None], None]) -> None:
+    only(None)
     loss, kw = example("attention")
     g = draw(loss, **kw)
     with pytest.raises(GraphvizNotFound) as info:
         render(g, tmp_path / "attention.svg")
     e = info.value
     message = str(e)
-    for hint in ("apt-get install graphviz", "brew install graphviz", "conda install graphviz"):
+    for hint in ("pip install graphviz-pure", "apt-get install graphviz", "brew install graphviz",
+                 "conda install graphviz"):
         assert hint in message
+    assert INSTALL_HINT in message
     assert e.source_path == tmp_path / "attention.dot" and e.source_path.read_text() == g.source
     assert str(e.source_path) in message
     assert not isinstance(e, graphviz.ExecutableNotFound) and e.__cause__ is None and e.__suppress_context__
@@ -491,12 +610,30 @@ def test_missing_dot_explains_and_still_writes_the_source(tmp_path: Path, no_dot
     assert list(bundle) == ["text/plain"] and INSTALL_HINT in bundle["text/plain"]
 
 
+def test_install_hint_only_when_neither_renderer_exists(tmp_path: Path, only: Callable[[str | None], None],
+                                                        capsys: pytest.CaptureFixture) -> None:
+    for name in ("dot", "graphviz-pure", None):
+        if name == "dot" and SYSTEM_DOT is None:
+            continue
+        only(name)
+        status = cli(["graph", "--what", "mlp", "-o", str(tmp_path / f"{name}.svg")])
+        bundle = draw(staged()[2])._repr_mimebundle_()
+        said = capsys.readouterr()
+        hinted = INSTALL_HINT in said.err or "apt-get install graphviz" in said.err or "text/plain" in bundle
+        assert hinted == (name is None), (name, said.err)
+        assert status == (2 if name is None else 0) and (tmp_path / f"{name}.svg").exists() == (name is not None)
+
+
 # ------------------------------------------------------------------------------------------ CLI
 def cli(argv: list[str]) -> int:
+    """Run the graph command in-process; argparse's own errors (SystemExit) become their status."""
     parser = argparse.ArgumentParser(prog="tinygrad-tx")
     sub = parser.add_subparsers(dest="command", required=True)
     add_graph_parser(sub)
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as e:
+        return int(e.code or 0)
     assert args.command == "graph"
     return run_graph(args)
 
@@ -511,32 +648,92 @@ def test_cli_every_example_forward_and_backward(what: str, tmp_path: Path, capsy
         assert f"wrote {out}" in said and "nodes" in said
 
 
-def test_cli_renders_and_collapses(tmp_path: Path, capsys: pytest.CaptureFixture, monkeypatch: Any) -> None:
-    require_dot()
+def test_cli_renders_and_collapses(tmp_path: Path, capsys: pytest.CaptureFixture, monkeypatch: Any,
+                                   renderer: str) -> None:
     monkeypatch.chdir(tmp_path)
     assert cli(["graph", "--what", "gpt", "--depth", "2", "--format", "png"]) == 0
     png = tmp_path / "graph-gpt.png"
-    assert png.read_bytes().startswith(b"\x89PNG")
-    assert "wrote graph-gpt.png (" in capsys.readouterr().out
+    assert png.read_bytes().startswith(MAGIC["png"])
+    said = capsys.readouterr().out
+    assert said.startswith("wrote graph-gpt.png (") and f"drawn by {renderer}" in said
     assert cli(["graph", "--what", "staged", "--rankdir", "TB", "-o", "s.svg", "--stats"]) == 0
     assert (tmp_path / "s.svg").read_text().count("<svg") == 1
     assert cli(["graph", "--what", "gpt", "--max-nodes", "50", "-o", "cut.dot"]) == 0
     assert "cut from" in capsys.readouterr().out
+    # -o x.jpg writes a JPEG (it wrote SVG under that name once)
+    assert cli(["graph", "--what", "mlp", "-o", "x.jpg"]) == 0
+    assert (tmp_path / "x.jpg").read_bytes().startswith(MAGIC["jpeg"]) and "wrote x.jpg (" in capsys.readouterr().out
+    assert cli(["graph", "--what", "mlp", "--format", "jpg"]) == 0 and (tmp_path / "graph-mlp.jpg").exists()
 
 
-def test_cli_without_dot(tmp_path: Path, capsys: pytest.CaptureFixture, no_dot: None) -> None:
+def test_cli_without_any_renderer(tmp_path: Path, capsys: pytest.CaptureFixture,
+                                  only: Callable[[str | None], None]) -> None:
+    only(None)
     out = tmp_path / "block.svg"
     assert cli(["graph", "--what", "block", "-o", str(out)]) == 2
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "apt-get install graphviz" in err and "brew install graphviz" in err
+    assert err.count("\n") == 1 and "apt-get install graphviz" in err and "pip install graphviz-pure" in err
     assert "Traceback" not in err and str(tmp_path / "block.dot") in err
     assert (tmp_path / "block.dot").read_text().startswith("digraph") and not out.exists()
     assert cli(["graph", "--what", "block", "--format", "dot", "-o", str(tmp_path / "b.dot")]) == 0
+    # the DOT source written instead does not replace a file that is there
+    (tmp_path / "mine.dot").write_text("my own graph")
+    assert cli(["graph", "--what", "block", "-o", str(tmp_path / "mine.svg")]) == 2
+    assert "mine.dot" in capsys.readouterr().err and (tmp_path / "mine.dot").read_text() == "my own graph"
 
 
-def test_cli_bad_depth_for_scalars(capsys: pytest.CaptureFixture, tmp_path: Path) -> None:
-    assert cli(["graph", "--what", "staged", "--depth", "2", "-o", str(tmp_path / "x.dot")]) == 2
-    assert "--depth applies to tensor examples" in capsys.readouterr().err
+BAD_INPUTS = [
+    # (arguments, what the one line must say); {tmp} is a fresh folder holding a file "afile.txt", a
+    # folder "adir" and an existing picture "exists.svg"
+    (["-o", "{tmp}/x.gif"], "-o {tmp}/x.gif: .gif is not a supported format; the supported formats are svg, png, "
+                            "jpeg (.jpg), pdf and dot (.gv)"),
+    (["-o", "{tmp}/x.webp"], ".webp is not a supported format"),
+    (["-o", "{tmp}/x.svg", "--format", "png"], "--format png does not match the suffix of -o {tmp}/x.svg"),
+    (["--format", "gif", "-o", "{tmp}/x.gif"], "argument --format: invalid choice: 'gif'"),
+    (["--depth", "0", "-o", "{tmp}/x.svg"], "--depth must be a positive integer (h.0 is depth 2), got 0"),
+    (["--depth", "-2", "-o", "{tmp}/x.svg"], "--depth must be a positive integer (h.0 is depth 2), got -2"),
+    (["--depth", "two", "-o", "{tmp}/x.svg"], "argument --depth: invalid int value: 'two'"),
+    (["--max-nodes", "0", "-o", "{tmp}/x.svg"], "--max-nodes must be a positive integer, got 0"),
+    (["--what", "resnet"], "argument --what: invalid choice: 'resnet'"),
+    (["--what", "staged", "--depth", "2", "-o", "{tmp}/x.svg"], "--depth applies to tensor examples"),
+    (["-o", "{tmp}/adir"], "-o {tmp}/adir is a directory: give a file in it, e.g. -o {tmp}/adir/graph-attention.svg"),
+    (["-o", "{tmp}/newdir/"], "-o {tmp}/newdir/ is a directory"),
+    (["-o", "{tmp}/afile.txt/x.svg"], "-o {tmp}/afile.txt/x.svg: {tmp}/afile.txt is a file, not a folder"),
+    (["-o", "{tmp}/exists.svg"], "-o {tmp}/exists.svg exists: pass --overwrite to replace it"),
+    (["-o", "{tmp}/locked/x.svg"], "-o {tmp}/locked/x.svg: cannot write in {tmp}/locked (permission denied)"),
+    (["-o", "{tmp}/" + "a" * 300 + ".svg"], "cannot write -o {tmp}/aaaa"),  # too long a name for the file system
+    (["-o", ""], "-o is empty"),
+]
+
+
+@pytest.mark.parametrize("argv, says", BAD_INPUTS, ids=[" ".join(a)[:40] for a, _ in BAD_INPUTS])
+def test_cli_bad_input_is_one_line_and_status_2(argv: list[str], says: str, tmp_path: Path,
+                                                capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "afile.txt").write_text("not a folder")
+    (tmp_path / "adir").mkdir()
+    (tmp_path / "exists.svg").write_text("an older picture")
+    (tmp_path / "locked").mkdir()
+    # root may write anywhere (CI runs as root), so the read-only folder is a folder access() refuses
+    real_access = os.access
+    monkeypatch.setattr(os, "access", lambda p, mode: False if Path(p) == tmp_path / "locked" else real_access(p, mode))
+    before = sorted(p.name for p in tmp_path.rglob("*"))
+    status = cli(["graph", *[a.format(tmp=tmp_path) for a in argv]])
+    err = capsys.readouterr().err
+    assert status == 2
+    assert err.count("\n") == 1 and err.startswith("tinygrad-tx graph: error: ") and "Traceback" not in err
+    assert says.format(tmp=tmp_path) in err
+    assert sorted(p.name for p in tmp_path.rglob("*")) == before  # nothing written
+    assert (tmp_path / "exists.svg").read_text() == "an older picture"
+
+
+def test_cli_overwrite_replaces_an_existing_file(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    old = tmp_path / "g.dot"
+    old.write_text("old")
+    assert cli(["graph", "--what", "mlp", "-o", str(old)]) == 2 and old.read_text() == "old"
+    assert cli(["graph", "--what", "mlp", "-o", str(old), "--overwrite"]) == 0 and old.read_text().startswith("digraph")
+    # an unknown suffix with an explicit --format: the file is written under the name asked for
+    assert cli(["graph", "--what", "mlp", "-o", str(tmp_path / "g.graph"), "--format", "dot"]) == 0
+    assert (tmp_path / "g.graph").read_text().startswith("digraph")
 
 
 # ------------------------------------------------------------------------------------------ plots

@@ -10,8 +10,10 @@ flow and attention patterns (`plots`).
 
 from .graph import FORMATS, INSTALL_HINT, Graph, GraphSummary, GraphvizNotFound, draw, render
 from .plots import attention_heads, attention_heatmap, gradient_flow, keep_attention
+from .renderer import RenderError, find_renderer
 
 __all__ = [
-    "draw", "render", "Graph", "GraphSummary", "GraphvizNotFound", "INSTALL_HINT", "FORMATS",
+    "draw", "render", "Graph", "GraphSummary", "GraphvizNotFound", "RenderError", "INSTALL_HINT", "FORMATS",
+    "find_renderer",
     "gradient_flow", "attention_heatmap", "attention_heads", "keep_attention",
 ]

@@ -5,30 +5,32 @@
     python -m tinygrad_tx graph --what mlp --backward          # the create_graph gradient graph
 
 `add_graph_parser` adds the ``graph`` sub-command to an argparse parser; `run_graph` runs it and returns
-the exit status: 0 when the file was written, 2 when it could not be (without the Graphviz ``dot``
-program the DOT source is written instead, with a one-line hint on how to install Graphviz).
+the exit status: 0 when the file was written, 2 when it could not be. Every bad input (a suffix of ``-o``
+that names no supported format, ``-o`` naming a directory or an existing file without ``--overwrite``,
+a folder that cannot be written, ``--depth``/``--max-nodes`` below 1, no Graphviz renderer) is one line
+on stderr naming the flag, never a traceback. Rendering uses the system ``dot`` when it is on PATH, else
+the pip-installed graphviz-pure (see ``renderer.py``); with neither the DOT source is written instead.
 `example` builds the examples (also used by the tests and the notebook).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import numpy as np
 
-from .graph import FORMATS, GraphvizNotFound, draw, render
+from .graph import FORMATS, SUFFIXES, draw, render
+from .renderer import GraphvizNotFound, RenderError, find_renderer
 
 __all__ = ["WHAT", "example", "add_graph_parser", "run_graph"]
 
 WHAT = ("staged", "mlp", "attention", "block", "gpt")
-SHORT_HINT = (
-    "Graphviz's `dot` program is not installed: install it (Debian/Ubuntu: sudo apt-get install graphviz; "
-    "macOS: brew install graphviz; conda: conda install graphviz)"
-)
+SUPPORTED = "svg, png, jpeg (.jpg), pdf and dot (.gv)"
 
 
 def _modules() -> tuple[Any, ...]:
@@ -143,57 +145,104 @@ def example(what: str, *, backward: bool = False, seed: int = 0) -> tuple[Any, d
 def add_graph_parser(subparsers: Any) -> argparse.ArgumentParser:
     """Add the ``graph`` sub-command to ``subparsers`` (from ``parser.add_subparsers()``)."""
     p = subparsers.add_parser(
-        "graph", help="draw the computation graph of an example (svg, png, pdf or dot)",
-        description="Draw the computation graph of one of the examples with Graphviz.",
+        "graph", help="draw the computation graph of an example (svg, png, jpeg, pdf or dot)",
+        description="Draw the computation graph of one of the examples with Graphviz: the system dot when it is "
+                    "on PATH, else the pip-installed graphviz-pure (svg, png and jpeg; pdf needs dot).",
     )
     p.add_argument("--what", choices=WHAT, default="attention",
                    help="which example: the staged scalar function, a tensor MLP, one attention layer, one "
                         "transformer block, or a 2-layer GPT (default attention)")
     p.add_argument("--depth", type=int, default=None, metavar="K",
-                   help="collapse each module at depth K of its dotted path (h.0 is depth 2) into one node")
-    p.add_argument("--format", choices=FORMATS, default=None,
+                   help="collapse each module at depth K >= 1 of its dotted path (h.0 is depth 2) into one node")
+    p.add_argument("--format", type=str.lower, choices=(*FORMATS, "jpg"), default=None,
                    help="output format (default: from the suffix of -o, else svg); dot needs no Graphviz")
     p.add_argument("-o", "--output", default=None, metavar="PATH",
-                   help="where to write (default graph-<what>[-backward].<format> in the current directory)")
+                   help="the file to write; its suffix (.svg, .png, .jpg, .pdf, .dot) gives the format, another "
+                        "suffix needs --format (default graph-<what>[-backward].<format> in the current directory)")
+    p.add_argument("--overwrite", action="store_true", help="replace the output file if it exists")
     p.add_argument("--backward", action="store_true",
                    help="draw the gradient graph recorded by grad(..., create_graph=True) instead")
     p.add_argument("--rankdir", choices=("TB", "LR"), default=None,
                    help="TB (top to bottom) or LR (left to right); default LR for staged, TB otherwise")
     p.add_argument("--stats", action="store_true", help="norms of data and grad where they are known")
-    p.add_argument("--max-nodes", type=int, default=2000, help="draw at most this many nodes (default 2000)")
+    p.add_argument("--max-nodes", type=int, default=2000, metavar="N",
+                   help="draw at most this many nodes (default 2000)")
+
+    def one_line_error(message: str) -> NoReturn:  # argparse's own errors (a bad --what, --depth x): one line too
+        p.exit(2, f"{p.prog}: error: {message} (see {p.prog} --help)\n")
+
+    p.error = one_line_error  # type: ignore[method-assign]
     return p
+
+
+def _extension(fmt: str) -> str:
+    return "jpg" if fmt == "jpeg" else fmt
+
+
+def _output(args: argparse.Namespace) -> tuple[Path, str]:
+    """The file to write and its format, from ``-o`` and ``--format``; a ValueError names the flag at fault."""
+    fmt = SUFFIXES[args.format] if args.format else None
+    default = f"graph-{args.what}{'-backward' if args.backward else ''}.{_extension(fmt or 'svg')}"
+    if args.output is None:
+        return Path(default), fmt or "svg"
+    if not args.output.strip():
+        raise ValueError("-o is empty: give the file to write, e.g. -o graph.svg")
+    out = Path(args.output)
+    if args.output.endswith(("/", os.sep)) or out.is_dir():
+        raise ValueError(f"-o {args.output} is a directory: give a file in it, e.g. -o {out / default}")
+    suffix = out.suffix.lower().lstrip(".")
+    if not suffix:
+        fmt = fmt or "svg"
+        out = out.with_suffix(f".{_extension(fmt)}")
+    elif suffix in SUFFIXES:
+        if fmt is not None and SUFFIXES[suffix] != fmt:
+            raise ValueError(f"--format {args.format} does not match the suffix of -o {out}: drop one of them")
+        fmt = SUFFIXES[suffix]
+    elif fmt is None:
+        raise ValueError(f"-o {out}: .{suffix} is not a supported format; the supported formats are "
+                         f"{SUPPORTED} (or pass --format to write one of them under this name)")
+    if out.exists() and not args.overwrite:
+        raise ValueError(f"-o {out} exists: pass --overwrite to replace it")
+    folder = next(d for d in (out.absolute().parent, *out.absolute().parents) if d.exists())
+    if not folder.is_dir():
+        raise ValueError(f"-o {out}: {folder} is a file, not a folder")
+    if not os.access(folder, os.W_OK):
+        raise ValueError(f"-o {out}: cannot write in {folder} (permission denied)")
+    return out, fmt
 
 
 def run_graph(args: argparse.Namespace) -> int:
     """Run ``graph``: draw the example, write the file, say where. Returns the exit status."""
-    fmt = args.format
-    out = Path(args.output) if args.output else None
-    if fmt is None:
-        suffix = out.suffix.lower().lstrip(".") if out is not None else ""
-        fmt = {"gv": "dot"}.get(suffix, suffix) if suffix in FORMATS + ("gv",) else "svg"
-    if out is None:
-        out = Path(f"graph-{args.what}{'-backward' if args.backward else ''}.{fmt}")
+    start = time.perf_counter()
+    out: Path | str = args.output or "the output"
     try:
-        start = time.perf_counter()
+        if args.depth is not None and args.depth < 1:
+            raise ValueError(f"--depth must be a positive integer (h.0 is depth 2), got {args.depth}")
+        if args.max_nodes < 1:
+            raise ValueError(f"--max-nodes must be a positive integer, got {args.max_nodes}")
+        if args.what == "staged" and not args.backward and args.depth is not None:
+            raise ValueError("--depth applies to tensor examples, not the scalar staged example")
+        out, fmt = _output(args)
+        renderer = find_renderer() if fmt != "dot" else None
+        if fmt != "dot" and (renderer is None or not renderer.writes(fmt)) and not args.overwrite \
+                and (source := out.with_suffix(".dot")).exists():
+            raise ValueError(f"-o {out}: there is no Graphviz to render {fmt}, and {source}, where the DOT source "
+                             "would be written instead, exists: pass --overwrite to replace it")
         root, kwargs = example(args.what, backward=args.backward)
-        if args.what == "staged" and not args.backward:
-            if args.depth is not None:
-                raise ValueError("--depth applies to tensor examples, not the scalar staged example")
-            kwargs.pop("model", None)
         graph = draw(root, depth=args.depth, rankdir=args.rankdir, stats=args.stats,
                      max_nodes=args.max_nodes, **kwargs)
         path = render(graph, out, fmt)
-    except GraphvizNotFound as e:
-        print(f"tinygrad-tx graph: error: {SHORT_HINT}; the DOT source was written to {e.source_path}",
-              file=sys.stderr)
-        return 2
-    except (ValueError, OSError) as e:
+    except (ValueError, GraphvizNotFound, RenderError) as e:
         print(f"tinygrad-tx graph: error: {e}", file=sys.stderr)
+        return 2
+    except OSError as e:
+        print(f"tinygrad-tx graph: error: cannot write -o {out}: {e.strerror or e}", file=sys.stderr)
         return 2
     s = graph.summary
     assert s is not None
     cut = f", cut from {s.total_nodes:,}" if s.truncated else ""
-    print(f"wrote {path} ({s.nodes:,} nodes{cut}, {s.edges:,} edges, {time.perf_counter() - start:.1f} s)")
+    by = f", drawn by {renderer.name}" if renderer is not None else ""
+    print(f"wrote {path} ({s.nodes:,} nodes{cut}, {s.edges:,} edges, {time.perf_counter() - start:.1f} s{by})")
     return 0
 
 

@@ -16,9 +16,10 @@ forward pass). The ops a VJP records are scoped ``∇`` + the module of the op i
 backward pass is clustered too, as a mirror of the module tree (``∇h.0`` ⊃ ``∇h.0.attn``).
 
 The graph is walked with explicit stacks (no recursion, so a 100,000-node chain is fine) and cut at
-``max_nodes`` with a note saying what was left out. Rendering needs the Graphviz ``dot`` program;
-without it `render` writes the DOT source anyway and raises `GraphvizNotFound`, whose message says how
-to install it, and a notebook shows that message instead of a traceback.
+``max_nodes`` with a note saying what was left out. Rendering goes through `renderer.find_renderer`:
+Graphviz's ``dot`` when it is on PATH, else the pip-installed ``graphviz-pure``. With neither, `render`
+writes the DOT source anyway and raises `GraphvizNotFound`, whose message says what to install, and a
+notebook shows that message instead of a traceback.
 """
 
 from __future__ import annotations
@@ -35,15 +36,12 @@ import numpy as np
 from ..function import Function
 from ..scalar import Value
 from ..tensor import Tensor
+from .renderer import INSTALL_HINT, GraphvizNotFound, render_bytes
 
-__all__ = ["draw", "render", "Graph", "GraphSummary", "GraphvizNotFound", "INSTALL_HINT", "FORMATS"]
+__all__ = ["draw", "render", "Graph", "GraphSummary", "GraphvizNotFound", "INSTALL_HINT", "FORMATS", "SUFFIXES"]
 
-INSTALL_HINT = (
-    "Graphviz's `dot` program was not found on PATH (the Python package `graphviz` only writes DOT "
-    "source). Install Graphviz: Debian/Ubuntu `sudo apt-get install graphviz`, macOS `brew install "
-    "graphviz`, conda `conda install graphviz`."
-)
-FORMATS = ("svg", "png", "pdf", "dot")
+FORMATS = ("svg", "png", "jpeg", "pdf", "dot")  # "dot" is the DOT source itself: no renderer needed
+SUFFIXES = {"svg": "svg", "png": "png", "jpg": "jpeg", "jpeg": "jpeg", "pdf": "pdf", "dot": "dot", "gv": "dot"}
 
 # Fill colours by kind of node; the legend shows the ones a graph uses.
 COLORS = {
@@ -86,16 +84,6 @@ CLUSTER_COLORS = {
 DEPTH_COLORS = ("#f5f5f5", "#ebebeb", "#e0e0e0", "#f5f5f5")
 
 
-class GraphvizNotFound(RuntimeError):
-    """The Graphviz ``dot`` program is not installed (or not on PATH).
-
-    ``source_path`` is where the DOT source was written instead (None if nothing was written)."""
-
-    def __init__(self, message: str, source_path: Path | None = None) -> None:
-        super().__init__(message)
-        self.source_path = source_path
-
-
 @dataclass
 class GraphSummary:
     """What a drawing contains: the numbers a test or a caption can quote.
@@ -115,17 +103,28 @@ class GraphSummary:
 
 
 class Graph(graphviz.Digraph):
-    """A `graphviz.Digraph` that also carries a `GraphSummary` (``.summary``) and displays in Jupyter
-    even without the ``dot`` program (as the install hint instead of a traceback)."""
+    """A `graphviz.Digraph` that also carries a `GraphSummary` (``.summary``). It renders (``pipe``, and
+    so the Jupyter display) with whichever Graphviz `renderer.find_renderer` finds, and displays as the
+    install hint instead of a traceback when there is none."""
 
     summary: GraphSummary | None = None
+
+    def pipe(self, format: str | None = None, renderer: str | None = None, formatter: str | None = None,
+             neato_no_op: bool | int | None = None, quiet: bool = False, *, engine: str | None = None,
+             encoding: str | None = None) -> bytes | str:
+        """``graphviz.Digraph.pipe`` through the shared lookup (the system ``dot``, else graphviz-pure).
+        ``renderer=``, ``formatter=`` and ``neato_no_op=`` are ``dot``'s own options: they need the system ``dot``."""
+        if renderer is not None or formatter is not None or neato_no_op:
+            return super().pipe(format, renderer, formatter, neato_no_op, quiet, engine=engine, encoding=encoding)
+        data = render_bytes(self.source, format or self.format, engine or self.engine)
+        return data.decode(encoding) if encoding is not None else data
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None, **kwargs: Any) -> dict[str, Any]:
         try:
             return super()._repr_mimebundle_(include, exclude, **kwargs)
-        except graphviz.ExecutableNotFound:
+        except GraphvizNotFound as e:
             n = self.summary.nodes if self.summary else "?"
-            return {"text/plain": f"<graph of {n} nodes: not rendered>\n{INSTALL_HINT}"}
+            return {"text/plain": f"<graph of {n} nodes: not rendered>\n{e}"}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -778,10 +777,12 @@ def _emit(
 def render(graph: Any, path: str | Path, format: str | None = None, **draw_kwargs: Any) -> Path:
     """Write ``graph`` (a `Graph`/``graphviz.Digraph``, or a Value/Tensor to `draw` first) to ``path``.
 
-    ``format`` is ``'svg'``, ``'png'``, ``'pdf'`` or ``'dot'`` (the DOT source only); by default the
-    suffix of ``path`` decides (``.gv`` means dot), and a path without a suffix gets one. Returns the
-    path written. Without the ``dot`` program the DOT source is written next to ``path`` (``.dot``)
-    and `GraphvizNotFound` says how to install Graphviz.
+    ``format`` is ``'svg'``, ``'png'``, ``'jpeg'`` (or ``'jpg'``), ``'pdf'`` or ``'dot'`` (the DOT source
+    only); by default the suffix of ``path`` decides (``.jpg``, ``.gv`` for dot), and a path without a
+    suffix gets one (``.svg`` by default). Another suffix needs an explicit ``format``. Returns the path
+    written, replacing a file that is there. Rendering uses the system ``dot`` if it is on PATH, else
+    graphviz-pure (no PDF); without either the DOT source is written next to ``path`` (``.dot``) and
+    `GraphvizNotFound` says what to install.
     """
     if not isinstance(graph, graphviz.Digraph | graphviz.Graph):
         graph = draw(graph, **draw_kwargs)
@@ -790,25 +791,26 @@ def render(graph: Any, path: str | Path, format: str | None = None, **draw_kwarg
     path = Path(path)
     suffix = path.suffix.lower().lstrip(".")
     if format is None:
-        format = {"gv": "dot"}.get(suffix, suffix) if suffix in FORMATS + ("gv",) else "svg"
-    format = format.lower()
+        if suffix and suffix not in SUFFIXES:
+            raise ValueError(f"render: cannot tell the format from the suffix .{suffix} of {path}: use one of "
+                             f"{', '.join('.' + s for s in SUFFIXES)}, or pass format= ({', '.join(FORMATS)})")
+        format = SUFFIXES.get(suffix, "svg")
+    format = SUFFIXES.get(format.lower(), format.lower())  # "jpg" is "jpeg", "gv" is "dot"
     if format not in FORMATS:
         raise ValueError(f"render: format must be one of {', '.join(FORMATS)}, got {format!r}")
     if not path.suffix:
-        path = path.with_suffix(f".{format}")
-    elif suffix in FORMATS + ("gv",) and {"gv": "dot"}.get(suffix, suffix) != format:
+        path = path.with_suffix(f".{'jpg' if format == 'jpeg' else format}")
+    elif suffix in SUFFIXES and SUFFIXES[suffix] != format:
         raise ValueError(f"render: the path {path} ends in .{suffix} but the format is {format}")
     path.parent.mkdir(parents=True, exist_ok=True)
     if format == "dot":
         path.write_text(graph.source, encoding="utf-8")
         return path
     try:
-        data = graph.pipe(format=format)
-    except graphviz.ExecutableNotFound:
+        data = render_bytes(graph.source, format, graph.engine)
+    except GraphvizNotFound as e:
         source = path.with_suffix(".dot")
         source.write_text(graph.source, encoding="utf-8")
-        raise GraphvizNotFound(
-            f"cannot render {path}: {INSTALL_HINT} The DOT source was written to {source}.", source
-        ) from None
+        raise GraphvizNotFound(f"cannot render {path}: {e} The DOT source was written to {source}.", source) from None
     path.write_bytes(data)
     return path
