@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
+import stat
 import subprocess
 import sys
 import time
@@ -11,7 +13,7 @@ import time
 import numpy as np
 import pytest
 
-from tinygrad_tx.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from tinygrad_tx.checkpoint import FORMAT, CheckpointError, _digest, load_checkpoint, save_checkpoint
 from tinygrad_tx.data import CharTokenizer, DataError, default_corpus, train_val_split
 from tinygrad_tx.train import TrainConfig, finetune, load_model, sample, train
 
@@ -201,3 +203,72 @@ def test_cli_prompt_outside_vocabulary_and_resume_mismatch(corpus, tmp_path) -> 
     again = run_cli("train", "--data", corpus, "--out-dir", out)
     assert again.returncode == 2 and "already exists" in again.stderr
     assert open(os.path.join(out, "ckpt.npz"), "rb").read() == before  # nothing overwritten
+
+
+# ------------------------------------------------------------------------------------------------ checkpoints
+
+
+@pytest.mark.parametrize("bad, what", [
+    ({"w": np.array([{"a": 1}], dtype=object)}, "'w' is an array of Python objects"),
+    ({"n": {"w": np.zeros(2, dtype=[("a", "f8"), ("b", object)])}}, "'n/w' is an array of Python objects"),
+    ({"s": {1, 2}}, "'s' is of type set"),
+    ({"o": object()}, "'o' is of type object"),
+    ({"t": np.datetime64("2020-01-01")}, "'t' is of type datetime64"),
+    ({"d": {1: np.zeros(2)}}, "key that is not a string"),
+    ({"a/b": np.zeros(1), "a": {"b": np.ones(1)}}, "two arrays"),
+    ({"x": {"__array__": "a0"}}, "reserved key"),
+])
+def test_a_state_that_needs_pickle_is_refused_and_the_old_file_kept(tmp_path, bad, what) -> None:
+    path = tmp_path / "c.npz"
+    save_checkpoint(str(path), {"good": np.arange(3.0)})
+    before = path.read_bytes()
+    with pytest.raises(CheckpointError, match=what.replace("(", r"\(")):
+        save_checkpoint(str(path), bad)
+    assert path.read_bytes() == before
+    assert sorted(os.listdir(tmp_path)) == ["c.npz"]  # no temporary file left behind
+    assert list(load_checkpoint(str(path))) == ["good"]
+
+
+def write_npz(path, meta, arrays=None) -> None:
+    """An .npz with our member names and a valid digest, but metadata of any shape."""
+    meta_json = json.dumps(meta)
+    arrays = arrays or {}
+    np.savez(path, __meta__=np.array(meta_json), __digest__=np.array(_digest(arrays, meta_json)),
+             **{f"a{i}": arrays[k] for i, k in enumerate(sorted(arrays))})
+
+
+@pytest.mark.parametrize("meta, what", [
+    ({"format": FORMAT}, "no 'state'"),
+    (["a", "list"], "JSON list"),
+    (42, "JSON int"),
+    ({"format": FORMAT, "state": [1, 2]}, "state is a list"),
+    ({"format": FORMAT, "state": {"w": {"__array__": 5}}}, "array reference"),
+    ({"format": "other"}, "unknown format"),
+])
+def test_foreign_metadata_is_a_checkpoint_error(tmp_path, meta, what) -> None:
+    path = str(tmp_path / "c.npz")
+    write_npz(path, meta)
+    with pytest.raises(CheckpointError, match=what):
+        load_checkpoint(path)
+    with pytest.raises(CheckpointError):
+        load_model(path)
+
+
+def test_a_npy_file_or_a_folder_is_not_a_checkpoint(tmp_path) -> None:
+    with open(tmp_path / "one.npz", "wb") as f:
+        np.save(f, np.zeros(3))
+    with pytest.raises(CheckpointError, match="not an .npz archive"):
+        load_checkpoint(str(tmp_path / "one.npz"))
+    with pytest.raises(CheckpointError, match="is a directory"):
+        load_checkpoint(str(tmp_path))
+
+
+@pytest.mark.parametrize("umask, mode", [(0o022, 0o644), (0o077, 0o600), (0o002, 0o664)])
+def test_checkpoint_mode_follows_the_umask(tmp_path, umask, mode) -> None:
+    old = os.umask(umask)
+    try:
+        save_checkpoint(str(tmp_path / "c.npz"), {"w": np.zeros(2)})
+        save_checkpoint(str(tmp_path / "c.npz"), {"w": np.ones(2)})  # a replacement too
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(os.stat(tmp_path / "c.npz").st_mode) == mode
