@@ -87,6 +87,8 @@ TRAIN_BAD = [
     (["--lr", "nan"], "--lr"),
     (["--lr", "inf"], "--lr"),
     (["--lr", "fast"], "--lr"),
+    (["--lr", "-1e-3"], "must be > 0"),  # a value, not an option that argparse does not know
+    (["--min-lr", "-inf"], "must be finite"),
     (["--min-lr", "-0.0001"], "--min-lr"),
     (["--min-lr", "0.01"], "--min-lr"),  # above --lr (3e-3): the schedule would rise
     (["--dropout", "1.5"], "--dropout"),
@@ -181,6 +183,7 @@ SAMPLE_BAD = [
     (["--temperature", "nan"], "--temperature"),
     (["--temperature", "inf"], "--temperature"),
     (["--temperature", "-1"], "--temperature"),
+    (["--temperature", "-1E-2"], "must be >= 0"),
     (["--top-k", "0"], "--top-k"),
     (["--length", "-1"], "--length"),
     (["--seed", "-1"], "--seed"),

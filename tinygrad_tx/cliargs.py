@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import math
 import numbers
+import re
 from typing import Any, NoReturn
 
 __all__ = ["Bound", "Parser", "HelpFormatter", "explain", "one_line", "nonempty", "names"]
@@ -137,6 +138,8 @@ class Parser(argparse.ArgumentParser):
 
     def __init__(self, *args: Any, formatter_class: Any = HelpFormatter, **kwargs: Any) -> None:
         super().__init__(*args, formatter_class=formatter_class, **kwargs)
+        # argparse takes "-1e-3" and "-inf" for options ("--lr: expected one argument"); they are values
+        self._negative_number_matcher = re.compile(r"^-(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$|^-(inf|nan)$", re.I)
 
     def error(self, message: str) -> NoReturn:
         self.exit(2, f"{self.prog}: error: {one_line(message)}\n")
