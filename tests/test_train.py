@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
+import stat
 import subprocess
 import sys
 import time
@@ -11,9 +13,9 @@ import time
 import numpy as np
 import pytest
 
-from tinygrad_tx.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from tinygrad_tx.checkpoint import FORMAT, CheckpointError, _digest, load_checkpoint, save_checkpoint
 from tinygrad_tx.data import CharTokenizer, DataError, default_corpus, train_val_split
-from tinygrad_tx.train import TrainConfig, finetune, load_model, sample, train
+from tinygrad_tx.train import TrainConfig, TrainError, finetune, load_model, sample, train
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -65,7 +67,7 @@ def test_resume_reproduces_the_uninterrupted_run_exactly(corpus, tmp_path) -> No
 
 def test_resume_with_another_config_is_refused(corpus, tmp_path) -> None:
     train(small_config(corpus, str(tmp_path), stop_after=2))
-    with pytest.raises(CheckpointError, match="n_embd: checkpoint 16, requested 32"):
+    with pytest.raises(CheckpointError, match=r"another config.*--n-embd 32 \(checkpoint: 16\)"):
         train(small_config(corpus, str(tmp_path), n_embd=32), resume=True, explicit={"n_embd"})
 
 
@@ -201,3 +203,179 @@ def test_cli_prompt_outside_vocabulary_and_resume_mismatch(corpus, tmp_path) -> 
     again = run_cli("train", "--data", corpus, "--out-dir", out)
     assert again.returncode == 2 and "already exists" in again.stderr
     assert open(os.path.join(out, "ckpt.npz"), "rb").read() == before  # nothing overwritten
+
+
+# ------------------------------------------------------------------------------- resume, recipe, checkpoints
+
+
+def test_resume_uses_the_hyperparameters_given_and_says_so(corpus, tmp_path, capsys) -> None:
+    train(small_config(corpus, str(tmp_path), stop_after=4))
+    capsys.readouterr()
+    cfg = small_config(corpus, str(tmp_path), lr=1e-3, eval_interval=3, weight_decay=0.05, max_steps=9)
+    summary = train(cfg, resume=True, explicit={"lr", "eval_interval", "weight_decay", "max_steps"})
+    out = capsys.readouterr().out
+    line = next(x for x in out.splitlines() if x.startswith("resuming"))
+    assert "--lr 0.001 (checkpoint: 0.003)" in line and "--eval-interval 3 (checkpoint: 5)" in line
+    assert "--weight-decay 0.05 (checkpoint: 0.1)" in line and "--steps 9 (checkpoint: 20)" in line
+    assert summary["step"] == 9 and [s for s, _ in summary["history"]["val"]] == [6, 9]  # not 5: every 3 steps
+    saved = load_checkpoint(str(tmp_path / "ckpt.npz"))
+    assert saved["train_config"]["lr"] == 1e-3 and saved["train_config"]["eval_interval"] == 3
+    groups = saved["optimizer"]["param_groups"]
+    assert groups[0]["weight_decay"] == 0.05 and groups[1]["weight_decay"] == 0.0  # matrices only, as before
+
+
+def test_resume_without_flags_takes_everything_from_the_checkpoint(corpus, tmp_path, capsys) -> None:
+    train(small_config(corpus, str(tmp_path), stop_after=2, lr=1e-3, eval_interval=2))
+    cfg = small_config(corpus, str(tmp_path))  # other values, but none given explicitly
+    train(cfg, resume=True)
+    assert cfg.lr == 1e-3 and cfg.eval_interval == 2
+    assert "from the command line instead" not in capsys.readouterr().out
+
+
+def test_resume_and_overwrite_together_are_refused(corpus, tmp_path) -> None:
+    train(small_config(corpus, str(tmp_path), stop_after=2))
+    before = (tmp_path / "ckpt.npz").read_bytes()
+    with pytest.raises(TrainError, match="--resume.*--overwrite"):
+        train(small_config(corpus, str(tmp_path)), resume=True, overwrite=True)
+    assert (tmp_path / "ckpt.npz").read_bytes() == before
+
+
+def test_grad_clip_zero_turns_clipping_off(corpus, tmp_path) -> None:
+    off = train(small_config(corpus, str(tmp_path / "off"), grad_clip=0.0, max_steps=6))
+    huge = train(small_config(corpus, str(tmp_path / "huge"), grad_clip=1e30, max_steps=6))
+    clipped = train(small_config(corpus, str(tmp_path / "clip"), grad_clip=1e-3, max_steps=6))
+    assert off["history"]["loss"] == huge["history"]["loss"]  # no clipping = clipping that never binds
+    assert off["history"]["loss"] != clipped["history"]["loss"]
+
+
+def test_the_closing_sample_works_on_a_corpus_without_newlines(tmp_path, capsys) -> None:
+    text = tmp_path / "one_line.txt"
+    text.write_text("the quick brown fox jumps over the lazy dog. " * 40, encoding="utf-8")
+    train(small_config(str(text), str(tmp_path / "run"), max_steps=2, sample_length=20))
+    out = capsys.readouterr().out
+    sample_text = out.split("sample:\n", 1)[1].rstrip("\n")
+    assert len(sample_text) == 21 and sample_text[0] == "t"  # the corpus's first character, then 20 more
+
+
+@pytest.mark.parametrize("field, value, flag", [
+    ("lr", float("nan"), "--lr"), ("lr", -1.0, "--lr"), ("dropout", 1.0, "--dropout"),
+    ("grad_clip", -1.0, "--grad-clip"), ("max_steps", 0, "--steps"), ("eval_interval", 0, "--eval-interval"),
+    ("seed", -1, "--seed"), ("activation", "swish", "--activation"), ("min_lr", 1.0, "--min-lr"),
+    ("weight_decay", 1e3, "--weight-decay"), ("n_layer", 1.5, "--n-layer"), ("n_layer", True, "--n-layer"),
+    ("stop_after", 0, "--stop-after"), ("val_fraction", 1.0, "val_fraction"),
+])
+def test_train_config_validate_names_the_flag(field, value, flag) -> None:
+    with pytest.raises(TrainError, match=flag):
+        TrainConfig(**{field: value}).validate()
+
+
+@pytest.mark.parametrize("kwargs, flag", [
+    ({"temperature": float("nan")}, "--temperature"), ({"temperature": float("inf")}, "--temperature"),
+    ({"top_k": 0}, "--top-k"), ({"length": -1}, "--length"), ({"seed": -1}, "--seed"), ({"prompt": ""}, "--prompt"),
+])
+def test_sample_arguments_are_checked(tmp_path, kwargs, flag) -> None:
+    with pytest.raises(TrainError, match=flag):
+        sample(str(tmp_path / "not_needed.npz"), **kwargs)
+
+
+@pytest.mark.parametrize("kwargs, flag", [
+    ({"batch_size": 0}, "--batch-size"), ({"alpha": float("nan")}, "--alpha"), ({"lr": 0.0}, "--lr"),
+    ({"rank": 0}, "--rank"), ({"eval_iters": 0}, "eval_iters"), ({"targets": ("c_attn", "c_atn")}, "c_atn"),
+    ({"targets": ()}, "--targets"),
+])
+def test_finetune_arguments_are_checked_before_anything_is_written(corpus, tmp_path, kwargs, flag) -> None:
+    train(small_config(corpus, str(tmp_path / "base"), max_steps=2))
+    with pytest.raises(TrainError, match=flag):
+        finetune(str(tmp_path / "base" / "ckpt.npz"), corpus, str(tmp_path / "ft"), progress=False, **kwargs)
+    assert not (tmp_path / "ft").exists()
+
+
+@pytest.mark.parametrize("bad, what", [
+    ({"w": np.array([{"a": 1}], dtype=object)}, "'w' is an array of Python objects"),
+    ({"n": {"w": np.zeros(2, dtype=[("a", "f8"), ("b", object)])}}, "'n/w' is an array of Python objects"),
+    ({"s": {1, 2}}, "'s' is of type set"),
+    ({"o": object()}, "'o' is of type object"),
+    ({"t": np.datetime64("2020-01-01")}, "'t' is of type datetime64"),
+    ({"d": {1: np.zeros(2)}}, "key that is not a string"),
+    ({"a/b": np.zeros(1), "a": {"b": np.ones(1)}}, "two arrays"),
+    ({"x": {"__array__": "a0"}}, "reserved key"),
+])
+def test_a_state_that_needs_pickle_is_refused_and_the_old_file_kept(tmp_path, bad, what) -> None:
+    path = tmp_path / "c.npz"
+    save_checkpoint(str(path), {"good": np.arange(3.0)})
+    before = path.read_bytes()
+    with pytest.raises(CheckpointError, match=what.replace("(", r"\(")):
+        save_checkpoint(str(path), bad)
+    assert path.read_bytes() == before
+    assert sorted(os.listdir(tmp_path)) == ["c.npz"]  # no temporary file left behind
+    assert list(load_checkpoint(str(path))) == ["good"]
+
+
+def write_npz(path, meta, arrays=None) -> None:
+    """An .npz with our member names and a valid digest, but metadata of any shape."""
+    meta_json = json.dumps(meta)
+    arrays = arrays or {}
+    np.savez(path, __meta__=np.array(meta_json), __digest__=np.array(_digest(arrays, meta_json)),
+             **{f"a{i}": arrays[k] for i, k in enumerate(sorted(arrays))})
+
+
+@pytest.mark.parametrize("meta, what", [
+    ({"format": FORMAT}, "no 'state'"),
+    (["a", "list"], "JSON list"),
+    (42, "JSON int"),
+    ({"format": FORMAT, "state": [1, 2]}, "state is a list"),
+    ({"format": FORMAT, "state": {"w": {"__array__": 5}}}, "array reference"),
+    ({"format": "other"}, "unknown format"),
+])
+def test_foreign_metadata_is_a_checkpoint_error(tmp_path, meta, what) -> None:
+    path = str(tmp_path / "c.npz")
+    write_npz(path, meta)
+    with pytest.raises(CheckpointError, match=what):
+        load_checkpoint(path)
+    with pytest.raises(CheckpointError):
+        load_model(path)
+
+
+def test_a_npy_file_or_a_folder_is_not_a_checkpoint(tmp_path) -> None:
+    with open(tmp_path / "one.npz", "wb") as f:
+        np.save(f, np.zeros(3))
+    with pytest.raises(CheckpointError, match="not an .npz archive"):
+        load_checkpoint(str(tmp_path / "one.npz"))
+    with pytest.raises(CheckpointError, match="is a directory"):
+        load_checkpoint(str(tmp_path))
+
+
+@pytest.mark.parametrize("state, what", [
+    ({"kind": "train"}, "no 'model_config'"),
+    ({"kind": "train", "model_config": [1], "model": {}, "tokenizer": {}, "dtype": "float32"}, "must be dicts"),
+    ({"kind": "train", "model_config": {}, "model": [], "tokenizer": {}, "dtype": "float32"}, "must be dicts"),
+    ({"kind": "train", "model_config": {}, "model": {}, "tokenizer": [], "dtype": "float32"}, "usable"),
+    ({"kind": "train", "model_config": {"n_embd": "x"}, "model": {}, "tokenizer": {}, "dtype": "float32"}, "usable"),
+    ({"kind": "train", "model_config": {}, "model": {}, "tokenizer": {"type": "char", "chars": "ab"},
+      "dtype": "int64"}, "dtype 'int64'"),
+])
+def test_load_model_refuses_a_checkpoint_that_holds_no_model(tmp_path, state, what) -> None:
+    path = str(tmp_path / "c.npz")
+    save_checkpoint(path, state)
+    with pytest.raises(CheckpointError, match=what):
+        load_model(path)
+
+
+@pytest.mark.parametrize("umask, mode", [(0o022, 0o644), (0o077, 0o600), (0o002, 0o664)])
+def test_checkpoint_mode_follows_the_umask(tmp_path, umask, mode) -> None:
+    old = os.umask(umask)
+    try:
+        save_checkpoint(str(tmp_path / "c.npz"), {"w": np.zeros(2)})
+        save_checkpoint(str(tmp_path / "c.npz"), {"w": np.ones(2)})  # a replacement too
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(os.stat(tmp_path / "c.npz").st_mode) == mode
+
+
+def test_resume_checks_the_values_given_against_the_checkpoints_settings(corpus, tmp_path) -> None:
+    train(small_config(corpus, str(tmp_path), stop_after=2, min_lr=1e-5))
+    with pytest.raises(TrainError, match=r"--min-lr 1e-05 must be <= --lr 1e-06.*other settings from"):
+        train(small_config(corpus, str(tmp_path), lr=1e-6), resume=True, explicit={"lr"})
+    resumed = train(small_config(corpus, str(tmp_path), lr=1e-4, max_steps=3), resume=True,
+                    explicit={"lr", "max_steps"})  # 1e-4 < the default --min-lr, but above the checkpoint's
+    assert resumed["step"] == 3

@@ -1,8 +1,16 @@
 """The command line: ``python -m tinygrad_tx {train,sample,finetune,check,graph}`` (also ``tinygrad-tx``).
 
-Bad input (a missing or empty file, a corpus shorter than the block size, characters outside a
-checkpoint's vocabulary, a checkpoint from another config, a corrupted checkpoint) gets one clear
-line on stderr and exit status 2; nothing existing is overwritten.
+Every mistake (a value out of range, a missing or empty file, a corpus shorter than the block size,
+characters outside a checkpoint's vocabulary, a checkpoint from another config, a corrupted
+checkpoint, an --out-dir that cannot be written) gets one line on stderr that names the flag or the
+file, and exit status 2; nothing existing is overwritten. Values are checked while parsing where one
+flag decides (the ranges are `train.LIMITS`, `train.SAMPLE_LIMITS`, `train.FINETUNE_LIMITS`), the rest
+before any training starts.
+
+``train --resume`` continues the checkpoint in --out-dir: the model, --batch-size, --dtype and
+--seed come from it (giving another value is an error), and every other flag given on the command
+line (--lr, --steps, --eval-interval, ...) is used instead of the checkpoint's value, as one printed
+line says.
 """
 
 from __future__ import annotations
@@ -12,70 +20,104 @@ import sys
 from collections.abc import Sequence
 
 from .checkpoint import CheckpointError
+from .cliargs import Parser, explain, names, nonempty, one_line
 from .data import DataError
+from .train import CHOICES, FINETUNE_LIMITS, LIMITS, SAMPLE_LIMITS, TrainConfig, TrainError
 
 TRAIN_OPTIONS = {
-    # option: (field, type, help)
-    "--data": ("data", str, "UTF-8 text file to train on (default: the Python docs shipped with CPython)"),
-    "--out-dir": ("out_dir", str, "where the checkpoint, loss.png go (default runs/default)"),
-    "--steps": ("max_steps", int, "optimizer steps (default 1500)"),
-    "--batch-size": ("batch_size", int, "sequences per step (default 16)"),
-    "--block-size": ("block_size", int, "context length in characters (default 64)"),
-    "--n-layer": ("n_layer", int, "transformer blocks (default 2)"),
-    "--n-head": ("n_head", int, "attention heads (default 4)"),
-    "--n-embd": ("n_embd", int, "embedding width (default 64)"),
-    "--dropout": ("dropout", float, "dropout probability (default 0)"),
-    "--activation": ("activation", str, "gelu_tanh (default), gelu or relu"),
-    "--lr": ("lr", float, "peak learning rate (default 3e-3)"),
-    "--min-lr": ("min_lr", float, "final learning rate of the cosine schedule (default 3e-4)"),
-    "--warmup-steps": ("warmup_steps", int, "linear warmup steps (default 100)"),
-    "--weight-decay": ("weight_decay", float, "AdamW weight decay on matrices (default 0.1)"),
-    "--grad-clip": ("grad_clip", float, "clip the gradient norm to this (default 1.0)"),
-    "--eval-interval": ("eval_interval", int, "validate and checkpoint every N steps (default 250)"),
-    "--eval-iters": ("eval_iters", int, "batches per validation estimate (default 20)"),
-    "--seed": ("seed", int, "seed of weights, batches and dropout (default 1337)"),
-    "--dtype": ("dtype", str, "float32 (default) or float64"),
-    "--sample-length": ("sample_length", int, "characters to sample at the end (default 300; 0 for none)"),
-    "--stop-after": ("stop_after", int, "checkpoint and stop after this step (continue later with --resume)"),
+    # option: (TrainConfig field, help); the type and range come from train.LIMITS or train.CHOICES,
+    # the default from TrainConfig
+    "--data": ("data", "UTF-8 text file to train on"),
+    "--out-dir": ("out_dir", "folder for ckpt.npz and loss.png (checked for writing before training starts)"),
+    "--steps": ("max_steps", "optimizer steps, the end of the cosine schedule"),
+    "--batch-size": ("batch_size", "sequences per step"),
+    "--block-size": ("block_size", "context length in characters"),
+    "--n-layer": ("n_layer", "transformer blocks"),
+    "--n-head": ("n_head", "attention heads (must divide --n-embd)"),
+    "--n-embd": ("n_embd", "embedding width"),
+    "--dropout": ("dropout", "dropout probability"),
+    "--activation": ("activation", "the MLP's activation"),
+    "--lr": ("lr", "peak learning rate"),
+    "--min-lr": ("min_lr", "final learning rate of the cosine schedule, at most --lr"),
+    "--warmup-steps": ("warmup_steps", "linear warmup steps"),
+    "--weight-decay": ("weight_decay", "AdamW weight decay on matrices (--lr times it must be < 1)"),
+    "--grad-clip": ("grad_clip", "clip the gradients' total norm to this; 0 turns clipping off"),
+    "--eval-interval": ("eval_interval", "validate and checkpoint every N steps"),
+    "--eval-iters": ("eval_iters", "batches per validation estimate"),
+    "--seed": ("seed", "seed of the weights, batches and dropout"),
+    "--dtype": ("dtype", "floating-point precision"),
+    "--sample-length": ("sample_length", "characters to sample at the end; 0 for none"),
+    "--stop-after": ("stop_after", "checkpoint and stop after this step, to continue later with --resume"),
 }
+DEFAULT_SHOWN = {"data": "the Python docs shipped with CPython", "stop_after": "run to --steps"}
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="tinygrad-tx", description="Train, sample and fine-tune a char-level GPT "
-                                "built on tinygrad_tx's autodiff engine.")
-    sub = p.add_subparsers(dest="command", required=True)
+    p = Parser(prog="tinygrad-tx", description="Train, sample and fine-tune a char-level GPT built on "
+               "tinygrad_tx's autodiff engine.")
+    sub = p.add_subparsers(dest="command", required=True, metavar="command")
 
-    t = sub.add_parser("train", help="train a GPT (default: a small one on the Python docs, a few minutes)")
-    for opt, (dest, typ, help_) in TRAIN_OPTIONS.items():
-        t.add_argument(opt, dest=dest, type=typ, default=None, help=help_)
-    t.add_argument("--resume", action="store_true", help="continue the checkpoint in --out-dir exactly")
-    t.add_argument("--overwrite", action="store_true", help="replace an existing checkpoint in --out-dir")
+    t = sub.add_parser("train", help="train a GPT (default: a small one on the Python docs, a few minutes)",
+                       description="Train a char-level GPT. Every value is checked before training starts.")
+    for opt, (dest, help_) in TRAIN_OPTIONS.items():
+        kind = LIMITS.get(dest, nonempty)
+        metavar = None if dest in CHOICES else opt[2:].upper().replace("-", "_")
+        # default None: so that train() knows which flags were given (see --resume)
+        t.add_argument(opt, dest=dest, type=kind, choices=CHOICES.get(dest), default=None, metavar=metavar,
+                       help=explain(help_, LIMITS.get(dest), DEFAULT_SHOWN.get(dest, getattr(TrainConfig, dest))))
+    again = t.add_mutually_exclusive_group()
+    again.add_argument("--resume", action="store_true",
+                       help="continue the checkpoint in --out-dir exactly; its model, --batch-size, --dtype and "
+                            "--seed cannot change, other flags given replace its settings")
+    again.add_argument("--overwrite", action="store_true", help="replace an existing checkpoint in --out-dir")
     t.add_argument("--no-torch", action="store_true", help="skip the PyTorch run of the same recipe")
     t.add_argument("--no-progress", action="store_true", help="no progress bar")
     t.add_argument("--fused", action="store_true", default=None,
                    help="use the hand-derived fused ops (LayerNorm, GELU, attention, loss): faster, first-order")
 
-    s = sub.add_parser("sample", help="generate text from a checkpoint")
-    s.add_argument("--checkpoint", default="runs/default/ckpt.npz")
-    s.add_argument("--prompt", default="\n")
-    s.add_argument("--length", type=int, default=300)
-    s.add_argument("--temperature", type=float, default=0.8, help="0 = greedy")
-    s.add_argument("--top-k", type=int, default=None)
-    s.add_argument("--seed", type=int, default=0)
+    s = sub.add_parser("sample", help="generate text from a checkpoint",
+                       description="Generate text from a checkpoint (deterministic for a given seed).")
+    s.add_argument("--checkpoint", type=nonempty, default="runs/default/ckpt.npz",
+                   help="a checkpoint written by train (ckpt.npz) or finetune (merged.npz)")
+    s.add_argument("--prompt", type=nonempty, default="\n",
+                   help="text to continue; its characters must be in the checkpoint's vocabulary (default: a newline)")
+    s.add_argument("--length", type=SAMPLE_LIMITS["length"], default=300,
+                   help=explain("characters to generate", SAMPLE_LIMITS["length"]))
+    s.add_argument("--temperature", type=SAMPLE_LIMITS["temperature"], default=0.8,
+                   help=explain("divides the logits, 0 is greedy", SAMPLE_LIMITS["temperature"]))
+    s.add_argument("--top-k", type=SAMPLE_LIMITS["top_k"], default=None,
+                   help=explain("sample among the k likeliest characters only", SAMPLE_LIMITS["top_k"],
+                                "all of them"))
+    s.add_argument("--seed", type=SAMPLE_LIMITS["seed"], default=0,
+                   help=explain("seed of the sampling", SAMPLE_LIMITS["seed"]))
 
-    f = sub.add_parser("finetune", help="LoRA fine-tuning of a checkpoint on another text")
-    f.add_argument("--checkpoint", default="runs/default/ckpt.npz")
-    f.add_argument("--data", required=True, help="UTF-8 text file (its characters must be in the vocabulary)")
-    f.add_argument("--out-dir", default="runs/finetune")
-    f.add_argument("--rank", type=int, default=4)
-    f.add_argument("--alpha", type=float, default=8.0)
-    f.add_argument("--targets", default="c_attn,c_proj", help="comma-separated layer names (default c_attn,c_proj)")
-    f.add_argument("--steps", type=int, default=300)
-    f.add_argument("--lr", type=float, default=3e-3)
-    f.add_argument("--batch-size", type=int, default=16)
-    f.add_argument("--seed", type=int, default=0)
-    f.add_argument("--overwrite", action="store_true")
-    f.add_argument("--no-progress", action="store_true")
+    f = sub.add_parser("finetune", help="LoRA fine-tuning of a checkpoint on another text",
+                       description="LoRA fine-tuning: only the low-rank matrices train, the base weights stay "
+                                   "bit-identical. Writes lora.npz and merged.npz to --out-dir.")
+    f.add_argument("--checkpoint", type=nonempty, default="runs/default/ckpt.npz",
+                   help="the checkpoint to adapt (ckpt.npz, written by train)")
+    f.add_argument("--data", type=nonempty, required=True,
+                   help="UTF-8 text file; its characters must be in the checkpoint's vocabulary")
+    f.add_argument("--out-dir", type=nonempty, default="runs/finetune",
+                   help="folder for lora.npz (the LoRA weights alone) and merged.npz (a checkpoint with them "
+                        "merged)")
+    limits = FINETUNE_LIMITS
+    f.add_argument("--rank", type=limits["rank"], default=4, help=explain("LoRA rank r", limits["rank"]))
+    f.add_argument("--alpha", type=limits["alpha"], default=8.0,
+                   help=explain("LoRA alpha: the update is scaled by alpha / rank", limits["alpha"]))
+    f.add_argument("--targets", type=names, default="c_attn,c_proj",
+                   help="comma-separated linear layers to adapt: c_attn, c_proj, c_fc, lm_head, or the end of a "
+                        "full name such as mlp.c_proj")
+    f.add_argument("--steps", type=limits["steps"], default=300,
+                   help=explain("optimizer steps", limits["steps"]))
+    f.add_argument("--lr", type=limits["lr"], default=3e-3,
+                   help=explain("AdamW learning rate (constant)", limits["lr"]))
+    f.add_argument("--batch-size", type=limits["batch_size"], default=16,
+                   help=explain("sequences per step", limits["batch_size"]))
+    f.add_argument("--seed", type=limits["seed"], default=0,
+                   help=explain("seed of the LoRA initialisation and the batches", limits["seed"]))
+    f.add_argument("--overwrite", action="store_true", help="replace lora.npz and merged.npz in --out-dir")
+    f.add_argument("--no-progress", action="store_true", help="no progress bar")
 
     from .manual.cli import add_check_parser
     from .viz.cli import add_graph_parser
@@ -88,7 +130,7 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     from .perf import limit_blas_threads, tune_allocator
-    from .train import TrainConfig, TrainError, finetune, sample, train
+    from .train import finetune, sample, train
 
     tune_allocator()  # see perf.py: fewer page faults for NumPy's many temporaries
     limit_blas_threads(1)  # see perf.py: spinning BLAS threads collapse when the CPU is shared
@@ -97,7 +139,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "train":
             cfg = TrainConfig()
             explicit = set()
-            for dest, _, _ in TRAIN_OPTIONS.values():
+            for dest, _ in TRAIN_OPTIONS.values():
                 value = getattr(args, dest)
                 if value is not None:
                     setattr(cfg, dest, value)
@@ -122,12 +164,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             return run_check(args)
         if args.command == "finetune":
-            targets = tuple(t.strip() for t in args.targets.split(",") if t.strip())
-            finetune(args.checkpoint, args.data, args.out_dir, args.rank, args.alpha, targets, args.steps, args.lr,
+            finetune(args.checkpoint, args.data, args.out_dir, args.rank, args.alpha, args.targets, args.steps, args.lr,
                      args.batch_size, seed=args.seed, overwrite=args.overwrite, progress=not args.no_progress)
             return 0
-    except (DataError, CheckpointError, TrainError) as e:
-        print(f"tinygrad-tx {args.command}: error: {e}", file=sys.stderr)
+    except (DataError, CheckpointError, TrainError) as e:  # the documented errors; anything else is a bug
+        print(f"tinygrad-tx {args.command}: error: {one_line(str(e))}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"tinygrad-tx {args.command}: interrupted", file=sys.stderr)

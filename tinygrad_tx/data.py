@@ -65,8 +65,9 @@ class CharTokenizer:
     def vocab_size(self) -> int:
         return len(self.chars)
 
-    def encode(self, text: str) -> np.ndarray:
-        """Token ids (int64); a character outside the vocabulary is a clear error."""
+    def encode(self, text: str, vocabulary: str = "the vocabulary") -> np.ndarray:
+        """Token ids (int64); a character outside the vocabulary is a clear error (which calls the
+        vocabulary ``vocabulary``, e.g. "the vocabulary of ckpt.npz")."""
         try:
             return np.fromiter((self.stoi[c] for c in text), dtype=np.int64, count=len(text))
         except KeyError as e:
@@ -74,7 +75,7 @@ class CharTokenizer:
             unknown = sorted({ch for ch in text if ch not in self.stoi})
             shown = ", ".join(repr(ch) for ch in unknown[:8]) + (" ..." if len(unknown) > 8 else "")
             raise DataError(
-                f"{len(unknown)} character(s) are not in the vocabulary ({self.vocab_size} characters), "
+                f"{len(unknown)} character(s) are not in {vocabulary} ({self.vocab_size} characters), "
                 f"e.g. {c!r} (U+{ord(c):04X}); unknown: {shown}"
             ) from None
 
@@ -91,18 +92,19 @@ class CharTokenizer:
         return cls(d["chars"])
 
 
-def train_val_split(ids: np.ndarray, val_fraction: float, block_size: int) -> tuple[np.ndarray, np.ndarray]:
+def train_val_split(ids: np.ndarray, val_fraction: float, block_size: int, source: str = "the corpus",
+                    remedy: str = "use a longer text or a smaller block_size") -> tuple[np.ndarray, np.ndarray]:
     """The first (1 - val_fraction) of the tokens for training, the rest for validation (deterministic).
 
-    Each part must hold at least one full example (block_size + 1 tokens)."""
+    Each part must hold at least one full example (block_size + 1 tokens); if not, `DataError` names
+    ``source`` (the file) and says what to do (``remedy``, which depends on the command)."""
     n_val = int(len(ids) * val_fraction)
     train, val = ids[: len(ids) - n_val], ids[len(ids) - n_val :]
     need = block_size + 1
     if len(train) < need or len(val) < need:
         raise DataError(
-            f"the corpus is too short: {len(ids)} characters give {len(train)} for training and {len(val)} for "
-            f"validation, and each needs at least block_size + 1 = {need}; use a longer text or a smaller "
-            f"--block-size"
+            f"{source} is too short: {len(ids)} characters give {len(train)} for training and {len(val)} for "
+            f"validation, and each needs at least block_size + 1 = {need}; {remedy}"
         )
     return train, val
 

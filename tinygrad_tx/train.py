@@ -12,6 +12,7 @@ import math
 import os
 import signal
 import sys
+import tempfile
 import time
 from collections.abc import Collection
 from dataclasses import asdict, dataclass, fields
@@ -21,15 +22,43 @@ import numpy as np
 
 from .autograd import no_grad
 from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from .cliargs import Bound
 from .data import CharTokenizer, DataError, get_batch, load_text, train_val_split, unigram_entropy
-from .nn import GPT, GPTConfig, apply_lora
-from .nn.lora import LoRALinear, lora_state_dict
+from .nn import GPT, GPTConfig, Linear, apply_lora
+from .nn.lora import LoRALinear, _matches, lora_state_dict
 from .optim import AdamW, clip_grad_norm_, lr_at
 from .tensor import _generator, manual_seed
 
-__all__ = ["TrainConfig", "train", "sample", "finetune", "load_model", "TrainError"]
+__all__ = ["TrainConfig", "train", "sample", "finetune", "load_model", "lora_targets", "TrainError", "LIMITS",
+           "CHOICES", "SAMPLE_LIMITS", "FINETUNE_LIMITS", "SEED", "option"]
 
 MODEL_FIELDS = ("block_size", "n_layer", "n_head", "n_embd", "dropout", "activation", "bias")
+TRAINING_STATE = ("train_config", "model", "optimizer", "step", "rng", "history", "data_digest", "tokenizer")
+FIXED_ON_RESUME = MODEL_FIELDS + ("batch_size", "dtype", "seed")  # --resume cannot change these
+NOT_FROM_CHECKPOINT = ("data", "out_dir", "progress", "compare_torch", "stop_after")  # always from this call
+
+# The allowed values of every setting: the command line parses with these (argparse type=), and
+# TrainConfig.validate, sample and finetune check values from Python code and checkpoints with them.
+SEED = Bound(int, ge=0, lt=2**63)
+LIMITS: dict[str, Bound] = {
+    "block_size": Bound(int, ge=1), "n_layer": Bound(int, ge=1), "n_head": Bound(int, ge=1),
+    "n_embd": Bound(int, ge=1), "dropout": Bound(float, ge=0, lt=1), "batch_size": Bound(int, ge=1),
+    "max_steps": Bound(int, ge=1), "lr": Bound(float, gt=0), "min_lr": Bound(float, ge=0),
+    "warmup_steps": Bound(int, ge=0), "weight_decay": Bound(float, ge=0), "grad_clip": Bound(float, ge=0),
+    "eval_interval": Bound(int, ge=1), "eval_iters": Bound(int, ge=1), "val_fraction": Bound(float, gt=0, lt=1),
+    "seed": SEED, "sample_length": Bound(int, ge=0), "stop_after": Bound(int, ge=1),
+}
+CHOICES: dict[str, tuple[str, ...]] = {"activation": ("gelu_tanh", "gelu", "relu"), "dtype": ("float32", "float64")}
+SAMPLE_LIMITS: dict[str, Bound] = {"length": Bound(int, ge=0), "temperature": Bound(float, ge=0),
+                                   "top_k": Bound(int, ge=1), "seed": SEED}
+FINETUNE_LIMITS: dict[str, Bound] = {"rank": Bound(int, ge=1), "alpha": Bound(float, gt=0), "steps": Bound(int, ge=1),
+                                     "lr": Bound(float, gt=0), "batch_size": Bound(int, ge=1), "seed": SEED}
+_OPTIONS = {"max_steps": "--steps", "val_fraction": "val_fraction", "bias": "bias"}
+
+
+def option(name: str) -> str:
+    """The command-line flag of a `TrainConfig` field: ``lr`` is ``--lr``, ``max_steps`` is ``--steps``."""
+    return _OPTIONS.get(name, "--" + name.replace("_", "-"))
 
 
 class TrainError(ValueError):
@@ -68,15 +97,22 @@ class TrainConfig:
     fused: bool = False  # hand-derived fused ops for LayerNorm, GELU, attention and the loss
 
     def validate(self) -> None:
-        for name in ("block_size", "n_layer", "n_head", "n_embd", "batch_size", "max_steps", "eval_iters"):
-            if getattr(self, name) <= 0:
-                raise TrainError(f"--{name.replace('_', '-')} must be positive, got {getattr(self, name)}")
+        """Raise `TrainError`, naming the flag, for a setting outside `LIMITS` or `CHOICES`, or two
+        settings that do not go together."""
+        for name, bound in LIMITS.items():
+            if not (name == "stop_after" and self.stop_after is None):
+                bound.check(option(name), getattr(self, name), TrainError)
+        for name, allowed in CHOICES.items():
+            if getattr(self, name) not in allowed:
+                raise TrainError(f"{option(name)} must be one of {', '.join(allowed)}, got {getattr(self, name)!r}")
         if self.n_embd % self.n_head:
             raise TrainError(f"--n-embd {self.n_embd} must be divisible by --n-head {self.n_head}")
-        if self.dtype not in ("float32", "float64"):
-            raise TrainError(f"--dtype must be float32 or float64, got {self.dtype}")
-        if not 0 < self.val_fraction < 1:
-            raise TrainError(f"val_fraction must be in (0, 1), got {self.val_fraction}")
+        if self.min_lr > self.lr:
+            raise TrainError(f"--min-lr {self.min_lr} must be <= --lr {self.lr}: the schedule decays from one to "
+                             f"the other")
+        if self.lr * self.weight_decay >= 1:
+            raise TrainError(f"--weight-decay {self.weight_decay} times --lr {self.lr} must be < 1: AdamW multiplies "
+                             f"the weights by 1 - lr * weight_decay at every step")
 
 
 def _text_digest(ids: np.ndarray) -> str:
@@ -155,10 +191,17 @@ def load_model(path: str) -> tuple[GPT, CharTokenizer, dict[str, Any]]:
     if state.get("kind") == "lora":
         raise CheckpointError(f"{path}: this file holds LoRA weights only; sample from the merged checkpoint")
     try:
-        config = GPTConfig(**{k: (tuple(v) if k == "lora_targets" else v) for k, v in state["model_config"].items()})
+        saved_config, weights = state["model_config"], state["model"]
+        if not isinstance(saved_config, dict) or not isinstance(weights, dict):
+            raise TypeError("its model_config and model must be dicts")
+        config = GPTConfig(**{k: (tuple(v) if k == "lora_targets" else v) for k, v in saved_config.items()})
         tokenizer = CharTokenizer.from_dict(state["tokenizer"])
+        if state["dtype"] not in CHOICES["dtype"]:
+            raise ValueError(f"dtype {state['dtype']!r} is not one of {', '.join(CHOICES['dtype'])}")
         dtype = np.dtype(state["dtype"])
-    except (KeyError, TypeError, ValueError) as e:
+    except KeyError as e:
+        raise CheckpointError(f"{path}: not a usable model checkpoint (it has no {e.args[0]!r})") from None
+    except (TypeError, ValueError, AttributeError) as e:
         raise CheckpointError(f"{path}: not a usable model checkpoint ({e})") from None
     if config.vocab_size != tokenizer.vocab_size:
         raise CheckpointError(
@@ -166,50 +209,138 @@ def load_model(path: str) -> tuple[GPT, CharTokenizer, dict[str, Any]]:
         )
     model = GPT(config, dtype=dtype)
     try:
-        model.load_state_dict(state["model"])
-    except ValueError as e:
+        model.load_state_dict(weights)
+    except (ValueError, TypeError, AttributeError) as e:
         raise CheckpointError(f"{path}: does not fit its own config: {e}") from None
     return model, tokenizer, state
+
+
+def lora_targets(model: GPT, targets: Any, flag: str = "--targets") -> tuple[str, ...]:
+    """``targets`` as a tuple of names, each naming at least one linear layer of ``model`` (``c_attn``,
+    or the end of a dotted name such as ``mlp.c_proj``), else `TrainError` listing the layers: a
+    misspelt name must not be skipped while the others are wrapped."""
+    names = (targets,) if isinstance(targets, str) else tuple(targets)
+    linear = [n for n, m in model.named_modules() if isinstance(m, Linear)]
+    unknown = [t for t in names if not isinstance(t, str) or not any(_matches(n, (t,)) for n in linear)]
+    if unknown or not names:
+        short = sorted({n.rsplit(".", 1)[-1] for n in linear})
+        example = max(linear, key=lambda n: n.count("."))
+        what = f"{', '.join(map(repr, unknown))} names no linear layer of the model" if unknown else "names no layer"
+        raise TrainError(f"{flag}: {what}; choose from {', '.join(short)} (comma-separated), or the end of a full "
+                         f"name such as {example}")
+    return names
+
+
+def _check_writable(folder: str, files: Collection[str]) -> None:
+    """Create ``folder`` if needed and write and remove a probe file there, so that a folder that
+    cannot take the results is found before training, not at the first save."""
+    if os.path.exists(folder) and not os.path.isdir(folder):
+        raise TrainError(f"--out-dir {folder}: exists and is not a folder")
+    for path in files:
+        if os.path.isdir(path):
+            raise TrainError(f"--out-dir {folder}: {path} is a folder, so it cannot be written as a file")
+    try:
+        os.makedirs(folder, exist_ok=True)
+        fd, probe = tempfile.mkstemp(prefix=".write-probe-", dir=folder)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as e:
+        raise TrainError(f"--out-dir {folder}: cannot write there ({e.strerror or e})") from None
+
+
+def _save(path: str, state: dict[str, Any]) -> None:
+    """`save_checkpoint`, with a failure of the disk (full, gone read-only) as one `TrainError`."""
+    try:
+        save_checkpoint(path, state)
+    except OSError as e:
+        raise TrainError(f"cannot write {path} ({e.strerror or e}); the previous checkpoint is intact") from None
+
+
+def _resume_config(cfg: TrainConfig, state: dict[str, Any], explicit: Collection[str], path: str) -> list[str]:
+    """Set ``cfg`` from the checkpoint's recipe, except the settings in ``explicit``. Returns those
+    that differ from the checkpoint's (``--lr 0.001 (checkpoint: 0.003)``)."""
+    missing = [k for k in TRAINING_STATE if k not in state]
+    if state.get("kind") != "train" or missing:
+        kind = "LoRA weights" if state.get("kind") == "lora" else "a merged fine-tune" if "lora" in state else "a model"
+        raise CheckpointError(f"{path}: cannot be resumed: it holds {kind} without the training state (optimizer, "
+                              f"step, random generators) that --resume continues")
+    saved = state["train_config"]
+    if not isinstance(saved, dict):
+        raise CheckpointError(f"{path}: corrupted training state (its train_config is not a dict)")
+    fixed = [f"{option(k)} {getattr(cfg, k)!r} (checkpoint: {saved.get(k)!r})" for k in FIXED_ON_RESUME
+             if k in explicit and saved.get(k) != getattr(cfg, k)]
+    if fixed:
+        raise CheckpointError(f"{path} was trained with another config, which --resume cannot change: "
+                              + "; ".join(fixed))
+    overrides = []
+    for f in fields(TrainConfig):
+        if f.name in NOT_FROM_CHECKPOINT or f.name not in saved:
+            continue
+        if f.name not in explicit:
+            setattr(cfg, f.name, saved[f.name])
+        elif saved[f.name] != getattr(cfg, f.name):
+            overrides.append(f"{option(f.name)} {getattr(cfg, f.name)} (checkpoint: {saved[f.name]})")
+    if cfg.data is None:
+        cfg.data = saved.get("data")
+    try:
+        cfg.validate()
+    except TrainError as e:
+        raise TrainError(f"{e} (with the other settings from {path})") from None
+    if not isinstance(state["step"], int) or state["step"] < 0:
+        raise CheckpointError(f"{path}: corrupted training state (its step is {state['step']!r})")
+    if cfg.max_steps < state["step"]:
+        raise TrainError(f"--steps {cfg.max_steps}: the checkpoint is already at step {state['step']}")
+    return overrides
+
+
+def _check_args(limits: dict[str, Bound], values: dict[str, Any], optional: Collection[str] = ()) -> None:
+    """`TrainError` naming the flag (``--top-k``) of the first value outside its limits; None is
+    allowed for the names in ``optional``."""
+    for name, value in values.items():
+        if not (value is None and name in optional):
+            limits[name].check("--" + name.replace("_", "-"), value, TrainError)
 
 
 def train(cfg: TrainConfig, resume: bool = False, overwrite: bool = False,
           explicit: Collection[str] = ()) -> dict[str, Any]:
     """Train (or resume) a GPT as ``cfg`` says; returns a summary (losses, baseline, timings).
 
-    With ``resume``, settings come from the checkpoint; those named in ``explicit`` (given on the
-    command line) must agree with it, except ``max_steps``, which may extend the run."""
-    cfg.validate()
+    With ``resume``, training continues the checkpoint in ``cfg.out_dir``. Its model, batch size,
+    dtype and seed cannot change: naming one in ``explicit`` (the settings given on the command line)
+    with another value is an error. Every other setting named in ``explicit`` (``lr``, ``max_steps``,
+    ``eval_interval``, ...) is used instead of the checkpoint's (one printed line lists them); the
+    rest come from the checkpoint. Everything is checked before training starts: the settings, the
+    data, and that ``cfg.out_dir`` can be written."""
+    if not resume:  # with resume, once the checkpoint's settings are in
+        cfg.validate()
+    if resume and overwrite:
+        raise TrainError("--resume continues the checkpoint and --overwrite replaces it: pass one or the other")
     ckpt_path = os.path.join(cfg.out_dir, "ckpt.npz")
     state = None
+    overrides: list[str] = []
     if resume:
         state = load_checkpoint(ckpt_path)
-        if state.get("kind") != "train":
-            raise CheckpointError(f"{ckpt_path}: not a training checkpoint")
-        saved = state["train_config"]
-        mismatched = [f"{k}: checkpoint {saved[k]!r}, requested {getattr(cfg, k)!r}"
-                      for k in MODEL_FIELDS + ("batch_size", "dtype", "seed") if k in explicit
-                      and saved.get(k) != getattr(cfg, k)]
-        if mismatched:
-            raise CheckpointError(f"{ckpt_path} was trained with another config: " + "; ".join(mismatched))
-        for f in fields(TrainConfig):
-            if f.name in saved and f.name not in ("out_dir", "progress", "compare_torch", "data", "stop_after"):
-                if not (f.name == "max_steps" and "max_steps" in explicit):
-                    setattr(cfg, f.name, saved[f.name])
-        if cfg.data is None:
-            cfg.data = saved.get("data")
+        overrides = _resume_config(cfg, state, explicit, ckpt_path)
     elif os.path.exists(ckpt_path) and not overwrite:
         raise TrainError(f"{ckpt_path} already exists: pass --resume to continue it, --overwrite to replace it, "
                          f"or choose another --out-dir")
 
     text = load_text(cfg.data)
+    source = cfg.data or "the default corpus"
     if state is not None:
         tokenizer = CharTokenizer.from_dict(state["tokenizer"])
+        try:
+            ids = tokenizer.encode(text)
+        except DataError:
+            raise CheckpointError(f"{ckpt_path} was trained on other text than {source}") from None
+        if state["data_digest"] != _text_digest(ids):
+            raise CheckpointError(f"{ckpt_path} was trained on other text than {source}")
     else:
         tokenizer = CharTokenizer.from_text(text)
-    ids = tokenizer.encode(text)
-    train_ids, val_ids = train_val_split(ids, cfg.val_fraction, cfg.block_size)
-    if state is not None and state.get("data_digest") != _text_digest(ids):
-        raise CheckpointError(f"{ckpt_path} was trained on other text than {cfg.data or 'the default corpus'}")
+        ids = tokenizer.encode(text)
+    train_ids, val_ids = train_val_split(ids, cfg.val_fraction, cfg.block_size, source,
+                                         "use a longer text or a smaller --block-size")
+    _check_writable(cfg.out_dir, [ckpt_path])
     dtype = np.dtype(cfg.dtype)
 
     manual_seed(cfg.seed)
@@ -223,12 +354,13 @@ def train(cfg: TrainConfig, resume: bool = False, overwrite: bool = False,
         try:
             model.load_state_dict(state["model"])
             optimizer.load_state_dict(state["optimizer"])
-        except (ValueError, KeyError) as e:
-            raise CheckpointError(f"{ckpt_path}: {e}") from None
-        step = int(state["step"])
-        batch_rng.bit_generator.state = state["rng"]["batch"]
-        _generator().bit_generator.state = state["rng"]["global"]
-        history = state["history"]
+            batch_rng.bit_generator.state = state["rng"]["batch"]
+            _generator().bit_generator.state = state["rng"]["global"]
+            history = {k: list(state["history"][k]) for k in history}
+        except (ValueError, KeyError, TypeError, AttributeError) as e:
+            raise CheckpointError(f"{ckpt_path}: corrupted training state ({e})") from None
+        step = state["step"]
+        optimizer.param_groups[0]["weight_decay"] = cfg.weight_decay  # the saved one, unless --weight-decay given
         initial_weights = state.get("initial_weights", initial_weights)
 
     n_params = model.num_parameters()
@@ -238,8 +370,9 @@ def train(cfg: TrainConfig, resume: bool = False, overwrite: bool = False,
     _say(f"model: {cfg.n_layer} layers, {cfg.n_head} heads, d={cfg.n_embd}, context {cfg.block_size}, "
          f"{n_params:,} parameters, {cfg.dtype}")
     _say(f"unigram baseline (entropy of the character distribution): {baseline:.4f} nats")
-    if step:
-        _say(f"resuming from {ckpt_path} at step {step}")
+    if state is not None:
+        given = f"; from the command line instead: {', '.join(overrides)}" if overrides else ""
+        _say(f"resuming from {ckpt_path} at step {step}, with the checkpoint's settings{given}")
 
     def checkpoint_state() -> dict[str, Any]:
         return {
@@ -251,9 +384,8 @@ def train(cfg: TrainConfig, resume: bool = False, overwrite: bool = False,
         }
 
     def save() -> None:
-        save_checkpoint(ckpt_path, checkpoint_state())
+        _save(ckpt_path, checkpoint_state())
 
-    os.makedirs(cfg.out_dir, exist_ok=True)
     params = [p for p in model.parameters() if p.requires_grad]
     tokens_per_step = cfg.batch_size * cfg.block_size
     bar = _progress(cfg.max_steps, step, cfg.progress)
@@ -270,7 +402,8 @@ def train(cfg: TrainConfig, resume: bool = False, overwrite: bool = False,
             _, loss = model(x, y)
             optimizer.zero_grad()
             loss.backward()
-            clip_grad_norm_(params, cfg.grad_clip)
+            if cfg.grad_clip > 0:  # 0 turns clipping off
+                clip_grad_norm_(params, cfg.grad_clip)
             optimizer.step()
             step += 1
             steps_done += 1
@@ -311,9 +444,10 @@ def train(cfg: TrainConfig, resume: bool = False, overwrite: bool = False,
         _say(f"loss curve: {plot}")
     _say(f"checkpoint: {ckpt_path}")
     if cfg.sample_length > 0:
-        out = model.generate(tokenizer.encode("\n")[None, :], cfg.sample_length, temperature=0.8, top_k=None,
+        prompt = "\n" if "\n" in tokenizer.stoi else text[0]  # a prompt the vocabulary has
+        out = model.generate(tokenizer.encode(prompt)[None, :], cfg.sample_length, temperature=0.8, top_k=None,
                              seed=cfg.seed)
-        _say("sample:\n" + tokenizer.decode(out[0, 1:]))
+        _say("sample:\n" + tokenizer.decode(out[0, 1:] if prompt == "\n" else out[0]))
     return summary
 
 
@@ -360,7 +494,8 @@ def _torch_train(cfg: TrainConfig, vocab: int, init: dict[str, np.ndarray], trai
         _, loss = tmodel(torch.from_numpy(x), torch.from_numpy(y))
         opt.zero_grad()
         loss.backward()
-        torch.nn.utils.clip_grad_norm_(tmodel.parameters(), cfg.grad_clip)
+        if cfg.grad_clip > 0:
+            torch.nn.utils.clip_grad_norm_(tmodel.parameters(), cfg.grad_clip)
         opt.step()
     seconds = time.perf_counter() - t0
     rng = np.random.default_rng(cfg.seed + 1)
@@ -404,20 +539,17 @@ def _plot_losses(history: dict[str, list[Any]], baseline: float, path: str) -> s
 
 def sample(checkpoint: str, prompt: str = "\n", length: int = 300, temperature: float = 0.8,
            top_k: int | None = None, seed: int | None = 0) -> str:
-    """Text generated from a checkpoint after ``prompt`` (deterministic for a given seed)."""
+    """Text generated from a checkpoint after ``prompt`` (deterministic for a given seed;
+    ``temperature=0`` is greedy). Arguments outside `SAMPLE_LIMITS` raise `TrainError`."""
+    _check_args(SAMPLE_LIMITS, {"length": length, "temperature": temperature, "top_k": top_k, "seed": seed},
+                optional=("top_k", "seed"))
+    if not isinstance(prompt, str) or not prompt:
+        raise TrainError(f"--prompt must be a non-empty string, got {prompt!r}")
     model, tokenizer, _ = load_model(checkpoint)
-    if not prompt:
-        raise TrainError("--prompt must not be empty")
-    if length < 0:
-        raise TrainError(f"--length must be >= 0, got {length}")
-    if temperature < 0:
-        raise TrainError(f"--temperature must be >= 0, got {temperature}")
-    if top_k is not None and top_k <= 0:
-        raise TrainError(f"--top-k must be positive, got {top_k}")
     try:
-        ids = tokenizer.encode(prompt)
+        ids = tokenizer.encode(prompt, f"the vocabulary of {checkpoint}")
     except DataError as e:
-        raise DataError(f"the prompt: {e}") from None
+        raise DataError(f"--prompt: {e}") from None
     out = model.generate(ids[None, :], length, temperature=temperature, top_k=top_k, seed=seed)
     return tokenizer.decode(out[0])
 
@@ -426,21 +558,28 @@ def finetune(checkpoint: str, data: str, out_dir: str, rank: int = 4, alpha: flo
              targets: tuple[str, ...] = ("c_attn", "c_proj"), steps: int = 300, lr: float = 3e-3,
              batch_size: int = 16, eval_iters: int = 20, seed: int = 0, overwrite: bool = False,
              progress: bool = True) -> dict[str, Any]:
-    """LoRA fine-tuning: only the low-rank matrices train; the base weights stay bit-identical."""
-    if rank <= 0 or steps <= 0:
-        raise TrainError("--rank and --steps must be positive")
+    """LoRA fine-tuning: only the low-rank matrices train; the base weights stay bit-identical.
+
+    Everything is checked before training starts (the arguments against `FINETUNE_LIMITS`, each of
+    ``targets``, the checkpoint, the data, that ``out_dir`` can be written); nothing is saved on error."""
+    _check_args(FINETUNE_LIMITS, {"rank": rank, "alpha": alpha, "steps": steps, "lr": lr, "batch_size": batch_size,
+                                  "seed": seed})
+    Bound(int, ge=1).check("eval_iters", eval_iters, TrainError)
     lora_path, merged_path = os.path.join(out_dir, "lora.npz"), os.path.join(out_dir, "merged.npz")
     for p in (lora_path, merged_path):
         if os.path.exists(p) and not overwrite:
             raise TrainError(f"{p} already exists: pass --overwrite to replace it, or choose another --out-dir")
     model, tokenizer, base_state = load_model(checkpoint)
+    targets = lora_targets(model, targets)
     text = load_text(data)
     try:
-        ids = tokenizer.encode(text)
+        ids = tokenizer.encode(text, f"the vocabulary of {checkpoint}")
     except DataError as e:
-        raise DataError(f"{data}: {e} of {checkpoint}") from None
+        raise DataError(f"{data}: {e}") from None
     block = model.config.block_size
-    train_ids, val_ids = train_val_split(ids, 0.1, block)
+    train_ids, val_ids = train_val_split(ids, 0.1, block, data,
+                                         f"use a longer text (the checkpoint's context is {block} characters)")
+    _check_writable(out_dir, [lora_path, merged_path])
 
     manual_seed(seed)
     base = {n: p.data.copy() for n, p in model.named_parameters()}
@@ -476,16 +615,16 @@ def finetune(checkpoint: str, data: str, out_dir: str, rank: int = 4, alpha: flo
         raise TrainError("internal error: a frozen base weight changed during LoRA fine-tuning")
 
     lora_meta = {"rank": rank, "alpha": alpha, "targets": list(targets), "base_checkpoint": os.path.abspath(checkpoint)}
-    save_checkpoint(lora_path, {"kind": "lora", "lora": lora_meta, "weights": lora_state_dict(model),
-                                "model_config": base_state["model_config"], "tokenizer": tokenizer.to_dict(),
-                                "dtype": base_state["dtype"]})
+    _save(lora_path, {"kind": "lora", "lora": lora_meta, "weights": lora_state_dict(model),
+                      "model_config": base_state["model_config"], "tokenizer": tokenizer.to_dict(),
+                      "dtype": base_state["dtype"]})
     for m in model.modules():
         if isinstance(m, LoRALinear):
             m.merge()
     merged = {n: p.data.copy() for n, p in model.named_parameters() if n in base}
-    save_checkpoint(merged_path, {"kind": "train", "model_config": base_state["model_config"],
-                                  "dtype": base_state["dtype"], "tokenizer": tokenizer.to_dict(),
-                                  "model": merged, "step": int(base_state.get("step", 0)), "lora": lora_meta})
+    _save(merged_path, {"kind": "train", "model_config": base_state["model_config"],
+                        "dtype": base_state["dtype"], "tokenizer": tokenizer.to_dict(),
+                        "model": merged, "step": int(base_state.get("step", 0)), "lora": lora_meta})
     _say(f"saved the LoRA weights alone to {lora_path} and a merged checkpoint to {merged_path}")
     return {"val_before": val_before, "val_after": val_after, "trainable": n_train, "total": n_all,
             "base_unchanged": unchanged, "lora_path": lora_path, "merged_path": merged_path}

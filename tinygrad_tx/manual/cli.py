@@ -4,7 +4,8 @@ Builds a GPT (or loads a trained one with ``--checkpoint``), runs `manual.gpt_ba
 engine's ``backward()`` on a random batch, prints one row per tensor (every trainable parameter and
 every intermediate Δ, end to end and layer by layer), the attention invariants and where the two
 paths are bit-exact, and exits with status 1 if any tensor disagrees beyond the tolerance: relative
-error ≤ 1e-10 in float64, ≤ 1e-4 in float32 (see ``manual.compare``). Status 2 means bad input.
+error ≤ 1e-10 in float64, ≤ 1e-4 in float32 (see ``manual.compare``). Status 2 means bad input,
+reported in one line that names the flag or the file.
 
 A fresh model's parameters are drawn at random (LayerNorm weights around 1, biases and LoRA's ``B``
 non-zero), not GPT-2's initialisation: zero biases, unit LayerNorm weights and ``B = 0`` would make
@@ -26,21 +27,29 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
 
+from ..checkpoint import CheckpointError
+from ..cliargs import Bound, Parser, explain, names, nonempty, one_line
+from ..train import CHOICES, SEED, TrainError, load_model, lora_targets
+
 __all__ = ["add_check_parser", "run_check", "main"]
 
+POSITIVE = Bound(int, ge=1)
+LORA_DEFAULTS = {"lora_rank": 2, "lora_alpha": 4.0, "lora_targets": ("c_attn", "c_proj")}
 SIZE_OPTIONS = {
     # option: (dest, default for a fresh model, help)
-    "--n-layer": ("n_layer", 2, "transformer blocks (default 2)"),
-    "--n-head": ("n_head", 4, "attention heads (default 4)"),
-    "--n-embd": ("n_embd", 32, "embedding width (default 32)"),
-    "--block-size": ("block_size", 16, "context length = the batch's sequence length (default 16; with "
-                                       "--checkpoint: the sequence length, at most the model's context)"),
-    "--vocab-size": ("vocab_size", 65, "vocabulary size (default 65)"),
+    "--n-layer": ("n_layer", 2, "transformer blocks"),
+    "--n-head": ("n_head", 4, "attention heads (must divide --n-embd)"),
+    "--n-embd": ("n_embd", 32, "embedding width"),
+    "--block-size": ("block_size", 16, "context length = the batch's sequence length; with --checkpoint at most "
+                                       "the model's context"),
+    "--vocab-size": ("vocab_size", 65, "vocabulary size"),
 }
+SIZE_DEFAULT_SHOWN = {"block_size": "16, or the checkpoint's context"}
 
 
 def add_check_parser(subparsers: Any) -> argparse.ArgumentParser:
@@ -52,23 +61,31 @@ def add_check_parser(subparsers: Any) -> argparse.ArgumentParser:
                     "disagrees beyond the tolerance (relative error 1e-10 in float64, 1e-4 in float32).")
     c.add_argument("--dtype", choices=("float64", "float32"), default="float64",
                    help="precision of the check (default float64; a checkpoint is converted)")
-    c.add_argument("--checkpoint", default=None, help="check a trained model (a training checkpoint, ckpt.npz)")
-    for opt, (dest, _, help_) in SIZE_OPTIONS.items():
-        c.add_argument(opt, dest=dest, type=int, default=None, help=help_)
-    c.add_argument("--batch-size", type=int, default=3, help="sequences in the batch (default 3)")
-    c.add_argument("--activation", choices=("gelu_tanh", "gelu", "relu"), default=None,
-                   help="the MLP's activation (default gelu_tanh)")
+    c.add_argument("--checkpoint", type=nonempty, default=None,
+                   help="check a trained model (a training checkpoint, ckpt.npz; default: a fresh model)")
+    for opt, (dest, default, help_) in SIZE_OPTIONS.items():  # default None: a checkpoint refuses them when given
+        c.add_argument(opt, dest=dest, type=POSITIVE, default=None,
+                       help=explain(help_, POSITIVE, SIZE_DEFAULT_SHOWN.get(dest, default)))
+    c.add_argument("--batch-size", type=POSITIVE, default=3, help=explain("sequences in the batch", POSITIVE))
+    c.add_argument("--activation", choices=CHOICES["activation"], default=None,
+                   help="the MLP's activation (default: gelu_tanh)")
     c.add_argument("--no-bias", action="store_true", help="no biases in the linear layers and LayerNorms")
     c.add_argument("--lora", action="store_true", help="wrap linear layers with LoRA (base weights frozen)")
-    c.add_argument("--lora-rank", type=int, default=2, help="LoRA rank (default 2)")
-    c.add_argument("--lora-alpha", type=float, default=4.0, help="LoRA alpha; the scale is alpha/rank (default 4)")
-    c.add_argument("--lora-targets", default="c_attn,c_proj",
-                   help="comma-separated layer names to wrap (default c_attn,c_proj)")
+    alpha = Bound(float, gt=0)  # default None below: given without --lora, they are refused, not ignored
+    c.add_argument("--lora-rank", type=POSITIVE, default=None,
+                   help=explain("LoRA rank, with --lora", POSITIVE, LORA_DEFAULTS["lora_rank"]))
+    c.add_argument("--lora-alpha", type=alpha, default=None,
+                   help=explain("LoRA alpha, with --lora: the scale is alpha/rank", alpha, LORA_DEFAULTS["lora_alpha"]))
+    c.add_argument("--lora-targets", type=names, default=None,
+                   help=explain("comma-separated layer names to wrap, with --lora", None,
+                                ",".join(LORA_DEFAULTS["lora_targets"])))
     c.add_argument("--init", choices=("random", "model"), default=None,
                    help="random (default for a fresh model): every parameter drawn at random; model: keep the "
                         "model's own initialisation or the checkpoint's weights (default with --checkpoint)")
-    c.add_argument("--seed", type=int, default=0, help="seed of the weights and the batch (default 0)")
-    c.add_argument("--rtol", type=float, default=None, help="override the relative tolerance")
+    c.add_argument("--seed", type=SEED, default=0, help=explain("seed of the weights and the batch", SEED))
+    rtol = Bound(float, gt=0)
+    c.add_argument("--rtol", type=rtol, default=None,
+                   help=explain("override the relative tolerance", rtol, "1e-10 in float64, 1e-4 in float32"))
     c.add_argument("--end-to-end-only", action="store_true", help="skip the layer-by-layer rows")
     return c
 
@@ -93,15 +110,15 @@ def _build(args: argparse.Namespace) -> tuple[Any, int]:
     from tinygrad_tx.nn import GPT, GPTConfig, apply_lora
 
     dtype = np.dtype(args.dtype)
-    targets = tuple(t.strip() for t in args.lora_targets.split(",") if t.strip())
+    lora_given = [f"--{k.replace('_', '-')}" for k in LORA_DEFAULTS if getattr(args, k) is not None]
+    if lora_given and not args.lora:
+        raise _UsageError(f"{', '.join(lora_given)}: only with --lora (without it no layer gets LoRA)")
+    lora = {k: LORA_DEFAULTS[k] if getattr(args, k) is None else getattr(args, k) for k in LORA_DEFAULTS}
     rng = np.random.default_rng(args.seed)
     tx.manual_seed(args.seed)
-    if args.batch_size <= 0:
-        raise _UsageError(f"--batch-size must be positive, got {args.batch_size}")
     if args.checkpoint is not None:
-        from tinygrad_tx.train import load_model
-
-        given = [opt for opt, (dest, _, _) in SIZE_OPTIONS.items() if dest != "block_size" and getattr(args, dest)]
+        given = [opt for opt, (dest, _, _) in SIZE_OPTIONS.items()
+                 if dest != "block_size" and getattr(args, dest) is not None]
         given += ["--activation"] * bool(args.activation) + ["--no-bias"] * args.no_bias
         if given:
             raise _UsageError(f"{', '.join(given)}: a checkpoint brings its own model; only --block-size "
@@ -109,22 +126,30 @@ def _build(args: argparse.Namespace) -> tuple[Any, int]:
         model, _, _ = load_model(args.checkpoint)
         for p in model.parameters():
             p.data = p.data.astype(dtype)
-        T = args.block_size or model.config.block_size
+        T = model.config.block_size if args.block_size is None else args.block_size
         if not 0 < T <= model.config.block_size:
             raise _UsageError(f"--block-size {T}: the checkpoint's context is {model.config.block_size}")
         if args.lora:
-            apply_lora(model, targets, args.lora_rank, args.lora_alpha)
+            apply_lora(model, lora_targets(model, lora["lora_targets"], "--lora-targets"), lora["lora_rank"],
+                       lora["lora_alpha"])
             _randomise(model, rng, only_lora=True)
         if args.init == "random":
             _randomise(model, rng)
         return model, T
-    size = {dest: getattr(args, dest) or default for opt, (dest, default, _) in SIZE_OPTIONS.items()}
+    size = {dest: default if getattr(args, dest) is None else getattr(args, dest)
+            for opt, (dest, default, _) in SIZE_OPTIONS.items()}
+    if size["n_embd"] % size["n_head"]:
+        raise _UsageError(f"--n-embd {size['n_embd']} must be divisible by --n-head {size['n_head']}")
     try:
-        cfg = GPTConfig(**size, activation=args.activation or "gelu_tanh", bias=not args.no_bias,
-                        lora_rank=args.lora_rank if args.lora else 0, lora_alpha=args.lora_alpha, lora_targets=targets)
+        cfg = GPTConfig(**size, activation=args.activation or "gelu_tanh", bias=not args.no_bias)
         model = GPT(cfg, dtype=dtype)
     except ValueError as e:
         raise _UsageError(str(e)) from None
+    if args.lora:  # as GPTConfig(lora_rank=...) would, after checking that every target names a layer
+        apply_lora(model, lora_targets(model, lora["lora_targets"], "--lora-targets"), lora["lora_rank"],
+                   lora["lora_alpha"])
+        model.config = replace(cfg, lora_rank=lora["lora_rank"], lora_alpha=lora["lora_alpha"],
+                               lora_targets=lora["lora_targets"])
     if (args.init or "random") == "random":
         _randomise(model, rng)
     return model, size["block_size"]
@@ -133,14 +158,12 @@ def _build(args: argparse.Namespace) -> tuple[Any, int]:
 def run_check(args: argparse.Namespace) -> int:
     """Run the check described by ``args`` (from `add_check_parser`); 0 if every tensor agrees, 1 if
     not, 2 on bad input."""
-    from tinygrad_tx.checkpoint import CheckpointError
-
     from .compare import compare
 
     try:
         model, T = _build(args)
-    except (_UsageError, CheckpointError, ValueError, OSError) as e:
-        print(f"tinygrad-tx check: error: {e}", file=sys.stderr)
+    except (_UsageError, CheckpointError, TrainError) as e:  # bad input; anything else is a bug
+        print(f"tinygrad-tx check: error: {one_line(str(e))}", file=sys.stderr)
         return 2
     rng = np.random.default_rng(args.seed + 1)
     V = model.config.vocab_size
@@ -157,7 +180,7 @@ def run_check(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """``python -m tinygrad_tx.manual.cli [options]``: the check without the main command line."""
-    parser = argparse.ArgumentParser(prog="tinygrad-tx")
+    parser = Parser(prog="tinygrad-tx")
     sub = parser.add_subparsers(dest="command")
     add_check_parser(sub)
     return run_check(parser.parse_args(["check", *(sys.argv[1:] if argv is None else argv)]))
