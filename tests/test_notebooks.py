@@ -95,3 +95,12 @@ def test_notebook_runs(path: Path | None, kernel_specs: KernelSpecManager) -> No
     start = time.perf_counter()
     run_notebook(nb, path.parent, kernel_specs)
     print(f"{path.name}: executed in {time.perf_counter() - start:.1f} s ({os.cpu_count()} CPUs)")
+
+
+def test_notebooks_that_tune_for_speed_limit_blas_threads_as_the_command_line_does() -> None:
+    """The command line calls tune_allocator() and limit_blas_threads(1) (tinygrad_tx/__main__.py):
+    a notebook that times training with one of them calls both, in its first code cell."""
+    for path in NOTEBOOKS:
+        code = [c.source for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code"]
+        if any("tune_allocator(" in source or "limit_blas_threads(" in source for source in code):
+            assert "tune_allocator()" in code[0] and "limit_blas_threads(1)" in code[0], path.name
