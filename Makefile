@@ -34,9 +34,10 @@ test: $(VENV)/.test-deps
 	OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 $(BIN)/python -m pytest
 
 # JUPYTER_PATH first: the kernel "python3" is then this .venv's, even if a user-level kernel spec
-# of another Python has the same name
+# of another Python has the same name. As root (a container), Jupyter needs --allow-root.
 notebooks: $(VENV)/.notebook-deps
-	JUPYTER_PATH=$(abspath $(VENV))/share/jupyter $(BIN)/jupyter lab notebooks/
+	JUPYTER_PATH=$(abspath $(VENV))/share/jupyter $(BIN)/jupyter lab notebooks/ \
+		$(if $(filter 0,$(shell id -u)),--allow-root)
 
 bench: $(VENV)/.test-deps
 	$(BIN)/python bench/scalar.py
