@@ -1,5 +1,6 @@
 """Each ```python block of the README runs on its own, as a reader would paste it: in a fresh
-namespace, with its own imports and data, and what its comments promise holds."""
+namespace, with its own imports and data, and what its comments promise holds. And the project
+stands alone: nothing cites a document that is not in the repository."""
 
 from __future__ import annotations
 
@@ -88,3 +89,27 @@ def test_readme_block_runs_on_its_own(index: int) -> None:
     for key, check in PROMISES.items():
         if key in code:
             check(namespace)
+
+
+MISSING_DOCUMENTS = re.compile(r"background(\.md)?\s*§|\.\./shared/docs")
+
+
+def test_the_project_cites_only_what_a_reader_has() -> None:
+    """No file points to a document outside the repository (a "background" section, the shared docs
+    folder of the project's authors): cite a file in it, the paper by arXiv number, or a public address."""
+    found = []
+    for folder in ("tinygrad_tx", "notebooks", "bench", "tests"):
+        for dirpath, _, filenames in os.walk(os.path.join(ROOT, folder)):
+            for name in filenames:
+                if name.endswith((".py", ".ipynb", ".md")):
+                    found += _missing_documents(os.path.join(dirpath, name))
+    for name in ("README.md", "Makefile", "setup.cfg", "pyproject.toml"):
+        found += _missing_documents(os.path.join(ROOT, name))
+    assert not found, "references to documents not in the repository:\n" + "\n".join(found)
+
+
+def _missing_documents(path: str) -> list[str]:
+    with open(path, encoding="utf-8") as f:
+        lines = f.read().splitlines()
+    rel = os.path.relpath(path, ROOT)
+    return [f"{rel}:{n}: {line.strip()[:100]}" for n, line in enumerate(lines, 1) if MISSING_DOCUMENTS.search(line)]
