@@ -1,11 +1,13 @@
 # Two commands do everything on a fresh clone (only Python and pip needed):
 #   make demo   set up .venv and run the main job
 #   make test   set up .venv with the test extras and run the whole test suite (+ ruff)
+# and one to read along:
+#   make notebooks  set up .venv with the notebooks extra and open notebooks/ in JupyterLab
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test notebooks lint bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -16,7 +18,11 @@ $(VENV)/.demo-deps: setup.cfg pyproject.toml | $(BIN)/python
 	touch $@
 
 $(VENV)/.test-deps: setup.cfg pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[train,test,notebooks]'
+	$(BIN)/python -m pip install --quiet -e '.[train,test]'
+	touch $@
+
+$(VENV)/.notebook-deps: setup.cfg pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[train,notebooks]'
 	touch $@
 
 demo: $(VENV)/.demo-deps
@@ -26,6 +32,12 @@ demo: $(VENV)/.demo-deps
 test: $(VENV)/.test-deps
 	$(BIN)/ruff check tinygrad_tx tests bench
 	OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 $(BIN)/python -m pytest
+
+# JUPYTER_PATH first: the kernel "python3" is then this .venv's, even if a user-level kernel spec
+# of another Python has the same name. As root (a container), Jupyter needs --allow-root.
+notebooks: $(VENV)/.notebook-deps
+	JUPYTER_PATH=$(abspath $(VENV))/share/jupyter $(BIN)/jupyter lab notebooks/ \
+		$(if $(filter 0,$(shell id -u)),--allow-root)
 
 bench: $(VENV)/.test-deps
 	$(BIN)/python bench/scalar.py

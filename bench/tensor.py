@@ -6,8 +6,9 @@ weights and the same batch, in float32 and in float64:
 
 - ``tinygrad_tx``: `Tensor` ops, ``loss.backward()``.
 - ``torch``: eager PyTorch on the CPU (``F.linear``, i.e. what ``nn.Linear`` runs), 2 threads.
-- ``numpy``: the forward pass and the matrix-form backward recursion of background.md §3 written
-  by hand (no graph, no engine): the floor an engine on NumPy can reach without fusing.
+- ``numpy``: the forward pass and the matrix-form backward recursion of ``tinygrad_tx/manual/seeds.py``
+  (``relu_mlp_backward``) written by hand (no graph, no engine): the floor an engine on NumPy can
+  reach without fusing.
 
 Before timing, step 0 of the three is compared: loss and every gradient (float64 agrees to ~1e-15;
 float32 to ~1e-6). This prints ratios; it is not a test. Run from the repo root::
@@ -139,7 +140,7 @@ class Torch(Engine):
 
 # ------------------------------------------------------------------------------------- numpy
 class Numpy(Engine):
-    """Forward storing everything, then background.md §3 backward, batched, in row form:
+    """Forward storing everything, then the backward of ``manual/seeds.py``, batched, in row form:
     ``z_l = x_l W_lᵀ + b_l``;  ``dW_l = dz_lᵀ x_l``,  ``db_l = Σ_rows dz_l``,
     ``dz_{l-1} = 1[z_{l-1} > 0] ⊙ (dz_l W_l)``;  softmax-CE: ``dlogits = (softmax - onehot) / B``."""
 

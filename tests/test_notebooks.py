@@ -12,7 +12,11 @@ without editing this file. An empty ``notebooks/`` folder is a failure, not a sk
 
 from __future__ import annotations
 
+import ast
+import configparser
+import importlib.metadata
 import os
+import re
 import sys
 import time
 from pathlib import Path
@@ -95,3 +99,47 @@ def test_notebook_runs(path: Path | None, kernel_specs: KernelSpecManager) -> No
     start = time.perf_counter()
     run_notebook(nb, path.parent, kernel_specs)
     print(f"{path.name}: executed in {time.perf_counter() - start:.1f} s ({os.cpu_count()} CPUs)")
+
+
+def test_notebooks_that_tune_for_speed_limit_blas_threads_as_the_command_line_does() -> None:
+    """The command line calls tune_allocator() and limit_blas_threads(1) (tinygrad_tx/__main__.py):
+    a notebook that times training with one of them calls both, in its first code cell."""
+    for path in NOTEBOOKS:
+        code = [c.source for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code"]
+        if any("tune_allocator(" in source or "limit_blas_threads(" in source for source in code):
+            assert "tune_allocator()" in code[0] and "limit_blas_threads(1)" in code[0], path.name
+
+
+def imported_modules(nb: nbformat.NotebookNode) -> set[str]:
+    """The top-level modules a notebook's code cells import (IPython magics and shell lines skipped)."""
+    modules = set()
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        code = "\n".join(line for line in cell.source.splitlines() if not line.lstrip().startswith(("%", "!")))
+        for node in ast.walk(ast.parse(code)):
+            if isinstance(node, ast.Import):
+                modules.update(alias.name.split(".")[0] for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                modules.add(node.module.split(".")[0])
+    return modules
+
+
+def test_the_notebooks_extra_names_every_package_the_notebooks_import() -> None:
+    """``pip install -e '.[notebooks]'`` (``make notebooks``) is enough to run each notebook: every
+    module it imports is in the standard library, the core requirements or the ``notebooks`` extra."""
+    cfg = configparser.ConfigParser()
+    cfg.read(NOTEBOOK_DIR.parent / "setup.cfg")
+
+    def names(requirements: str) -> set[str]:
+        return {re.split(r"[\s<>=!~\[;]", r.strip())[0].lower() for r in requirements.splitlines() if r.strip()}
+
+    listed = names(cfg["options"]["install_requires"]) | names(cfg["options.extras_require"]["notebooks"])
+    assert "jupyterlab" in listed
+    distributions = importlib.metadata.packages_distributions()
+    for path in NOTEBOOKS:
+        for module in sorted(imported_modules(nbformat.read(path, as_version=4))):
+            if module in sys.stdlib_module_names or module == "tinygrad_tx":
+                continue
+            provided_by = {d.lower() for d in distributions.get(module, [module])}
+            assert provided_by & listed, f"{path.name} imports {module} ({provided_by}), not in the notebooks extra"

@@ -1,5 +1,8 @@
 """Gradients derived by hand, in plain NumPy, mirroring the engine's compositions one to one.
 
+The transformer layers follow L. Boué, "Deep learning for pedestrians: backpropagation in
+Transformers" (2025, arXiv:2512.23329, https://arxiv.org/abs/2512.23329): "the paper" in these modules.
+
 - ``seeds``: the two worked examples everything grows from (the staged f(x, y), the ReLU MLP).
 - ``layers``: linear, LoRA, embedding, LayerNorm, ReLU, GELU, softmax, softmax + cross-entropy, residual.
 - ``attention``: one causal head (the paper's form) and multi-head ``CausalSelfAttention``.

@@ -1,6 +1,6 @@
 """Causal self-attention by hand: one head (the paper's form), then ``nn.CausalSelfAttention``.
 
-Forward of one head (background §4), for a sequence ``a`` of shape ``(T × d)``::
+Forward of one head (Boué, arXiv:2512.23329), for a sequence ``a`` of shape ``(T × d)``::
 
     q = a w_q + b_q,   k = a w_k + b_k,   v = a w_v + b_v              (each T × d_h)
     S = q kᵀ / √d_h + M                                                 (T × T, M: −∞ above the diagonal)

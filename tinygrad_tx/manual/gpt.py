@@ -1,6 +1,6 @@
 """The MLP, the pre-LayerNorm block and the whole GPT by hand: ``nn.MLP``, ``nn.Block``, ``nn.GPT``.
 
-Forward of the GPT (background §4), for token ids ``idx`` of shape ``(B, T)``::
+Forward of the GPT (Boué, arXiv:2512.23329), for token ids ``idx`` of shape ``(B, T)``::
 
     x₀ = w_tok[idx] + w_pos[0..T-1]                                   emb.out
     for block i:   a = LN₁(x)                                         h.i.ln_1.out

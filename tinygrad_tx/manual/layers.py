@@ -7,7 +7,8 @@ the ``nn`` parameter names (``"weight"``, ``"bias"``, ``"lora_A"``, ...). (``del
 the embeddings, whose input is integer ids; the loss, `softmax_cross_entropy_backward`, starts the
 chain and returns ``Δ_logits`` alone.)
 
-Notation (background §4, Boué 2025): a sequence is a ``(T, d)`` matrix with one row per token (any
+Notation (L. Boué, "Deep learning for pedestrians: backpropagation in Transformers", 2025,
+arXiv:2512.23329): a sequence is a ``(T, d)`` matrix with one row per token (any
 leading batch dims are allowed); ``a_prev`` is a layer's input and ``a`` its output;
 ``delta = Δ = ∂L/∂a`` is the upstream gradient and ``delta_prev = Δ_prev = ∂L/∂a_prev``; ``∘`` is the
 elementwise product, ``Σ_rows`` a sum over every row (all leading dims).

@@ -1,10 +1,12 @@
 """The two small worked examples that everything else grows from, derived by hand in plain Python.
 
-1. The staged computation of CS231n's notes (background §2):
+1. The staged computation of CS231n's notes "Backpropagation, Intuitions"
+   (https://cs231n.github.io/optimization-2/):
    ``f(x, y) = (x + σ(y)) / (σ(x) + (x + y)²)``. Forward in stages, every intermediate kept;
    backward through the stages in reverse, each local derivative times the upstream gradient,
    ``dx`` and ``dy`` collecting several contributions with ``+=``.
-2. The matrix-form recursion of a ReLU MLP (background §3):
+2. The matrix-form recursion of a ReLU MLP (S. Prince, "Understanding Deep Learning", MIT Press 2023,
+   §7.4 "Backpropagation algorithm", https://udlbook.github.io/udlbook/):
    ``z_0 = b_0 + W_0 x``, ``x_l = relu(z_{l-1})``, ``z_l = b_l + W_l x_l``; backward from ``dL/dz_M``:
    ``dL/db_l = dL/dz_l``, ``dL/dW_l = dL/dz_l x_lᵀ``, ``dL/dz_{l-1} = 1[z_{l-1} > 0] ⊙ (W_lᵀ dL/dz_l)``.
 
@@ -74,7 +76,8 @@ def relu_mlp_forward(
 def relu_mlp_backward(
     dL_dzM: np.ndarray, weights: list[np.ndarray], cache: dict[str, list[np.ndarray]]
 ) -> tuple[list[np.ndarray], list[np.ndarray], np.ndarray]:
-    """The recursion of background §3, for a batch: per-example gradients are summed over columns.
+    """The recursion of item 2 of the module docstring, for a batch: per-example gradients are summed
+    over columns.
 
     Returns ``(dL/dW_l, dL/db_l for every layer, dL/dx)``.
     """
