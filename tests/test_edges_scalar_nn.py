@@ -21,7 +21,8 @@ import numpy as np
 import pytest
 import torch
 
-from tinygrad_tx import Value
+import tinygrad_tx as tx
+from tinygrad_tx import Tensor, Value, nn
 
 INF, NAN = math.inf, math.nan
 SPECIAL = [0.0, -0.0, 1.0, -1.0, 1e-320, -1e-320, 1e308, -1e308, INF, -INF, NAN, -0.003, 0.5, -2.5, 3.0]
@@ -201,8 +202,6 @@ OPERATORS = {
 
 @pytest.mark.parametrize("op", OPERATORS)
 def test_a_value_and_a_tensor_never_mix(op: str) -> None:
-    from tinygrad_tx import Tensor
-
     for t in (Tensor([1.0], requires_grad=True), Tensor(2.0, requires_grad=True), Tensor([3.0])):
         for method in OPERATORS[op]:  # the reflected one is what Python calls for `t op v` if Tensor declines
             with pytest.raises(TypeError) as err:
@@ -212,8 +211,6 @@ def test_a_value_and_a_tensor_never_mix(op: str) -> None:
 
 
 def test_a_tensor_is_refused_by_the_constructor_and_by_backward() -> None:
-    from tinygrad_tx import Tensor
-
     t = Tensor(2.0, requires_grad=True)
     with pytest.raises(TypeError) as err:
         Value(t)
@@ -277,3 +274,203 @@ def test_an_int_beyond_the_float_range_is_an_overflow_error_as_in_torch() -> Non
         Value(1.0) + 10**400
     with pytest.raises(OverflowError, match=r"^Value\(data\): an int of 401 digits"):
         Value(-(10**400))
+
+
+# -- nn ------------------------------------------------------------------------------------------
+TINY = dict(vocab_size=11, block_size=8, n_layer=1, n_head=2, n_embd=8)
+
+
+def tiny_gpt(**overrides: object) -> nn.GPT:
+    tx.manual_seed(0)
+    return nn.GPT(nn.GPTConfig(**{**TINY, **overrides}))
+
+
+def test_linear_on_a_0d_tensor_is_a_shape_error_as_in_torch() -> None:
+    with pytest.raises(RuntimeError, match="at least 1D"):
+        torch.nn.Linear(3, 2)(torch.tensor(1.0))
+    with pytest.raises(ValueError, match=r"^Linear\(3, 2\): input is 0-d \(shape \(\)\), expected at least 1-d"):
+        nn.Linear(3, 2)(Tensor(1.0))
+
+
+class TwoOutputs(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.lin = nn.Linear(3, 2)
+
+    def forward(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        return self.lin(x), self.lin(x) * 2
+
+
+class NoOutput(nn.Module):
+    def forward(self, x: Tensor) -> None:
+        return None
+
+
+def test_a_module_returns_what_its_forward_returns_as_torch_does() -> None:
+    x = Tensor(np.ones((4, 3), dtype=np.float32))
+    out = TwoOutputs()(x)
+    assert type(out) is tuple and len(out) == 2 and out[0].shape == out[1].shape == (4, 2)
+    assert NoOutput()(x) is None
+
+
+@pytest.mark.parametrize("layer", [nn.Linear(3, 2), nn.LayerNorm(3), nn.ReLU(), nn.GELU(), nn.Dropout(0.5),
+                                   nn.CausalSelfAttention(4, 2)], ids=lambda m: type(m).__name__)
+def test_a_layer_given_a_tuple_or_none_names_itself_and_what_it_got(layer: nn.Module) -> None:
+    name = type(layer).__name__
+    x = Tensor(np.ones((1, 2, 3), dtype=np.float32))
+    with pytest.raises(TypeError, match=rf"^{name}\b.*: expected a Tensor as input, got tuple of 2 \(a forward that "
+                                        "returns several outputs gives a tuple"):
+        layer((x, x))
+    with pytest.raises(TypeError, match=rf"^{name}\b.*: expected a Tensor as input, got NoneType \(did the module"):
+        layer(None)
+    with pytest.raises(TypeError, match=rf"^{name}\b.*got numpy.ndarray of shape \(1, 2, 3\) \(wrap it: Tensor\(x\)\)"):
+        layer(np.ones((1, 2, 3)))
+
+
+def test_token_ids_from_a_tuple_of_tensors_or_none_are_refused_not_stacked() -> None:
+    emb, gpt = nn.Embedding(11, 4), tiny_gpt()
+    ids = Tensor(np.array([1, 2]))
+    with pytest.raises(TypeError, match=r"^Embedding: indices must be a Tensor, a NumPy array or a \(nested\) list "
+                                        r"of ints, got tuple of 2$"):
+        emb((ids, ids))  # was stacked into one (2, 2) array of ids
+    with pytest.raises(TypeError, match=r"^Embedding: indices must be .*got NoneType$"):
+        emb(None)  # was "indices must be integers, got dtype object"
+    with pytest.raises(TypeError, match=r"^GPT: indices must be .*got tuple of 2$"):
+        gpt((ids, ids))
+    with pytest.raises(TypeError, match=r"^GPT targets: indices must be integers, got a list holding NoneType$"):
+        gpt(np.array([[1, 2]]), targets=[None, None])
+    with pytest.raises(TypeError, match=r"^Embedding: indices must be integers, got a list holding NoneType, int$"):
+        emb([1, None])
+    with pytest.raises(TypeError, match=r"^Embedding: indices must be integers, got dtype float32$"):
+        emb(Tensor(np.array([1.0, 2.0], dtype=np.float32)))
+    with pytest.raises(TypeError, match=r"^Embedding: indices must be integers, got dtype bool$"):
+        emb(np.array([True, False]))  # as torch: ids are integers, not masks
+    with pytest.raises(ValueError, match=r"^Embedding: indices must be a rectangular"):
+        emb([[1, 2], [3]])
+    assert emb([]).shape == (0, 4) and emb(3).shape == (4,) and emb([[1], [2]]).shape == (2, 1, 4)
+
+
+def test_load_state_dict_takes_parameters_and_tensors_and_refuses_torch_tensors_and_junk() -> None:
+    src, dst = nn.Linear(3, 2), nn.Linear(3, 2)
+    dst.load_state_dict(dict(src.named_parameters()))  # Parameters that require grad: was a numpy() error
+    assert np.array_equal(dst.weight.data, src.weight.data) and np.array_equal(dst.bias.data, src.bias.data)
+    dst.load_state_dict({k: Tensor(v * 2) for k, v in src.state_dict().items()})
+    assert np.array_equal(dst.weight.data, 2 * src.weight.data)
+    before = dst.state_dict()
+    square = nn.Linear(3, 3)
+    with pytest.raises(ValueError, match=r"weight: is a torch tensor: use nn.from_torch_state_dict"):
+        square.load_state_dict({k: torch.from_numpy(v) for k, v in square.state_dict().items()})  # transposed!
+    with pytest.raises(ValueError, match=r"(?s)nothing was loaded.*weight: is a NoneType, not an array.*"
+                                         r"bias: holds <U1 values, not real numbers"):
+        dst.load_state_dict({"weight": None, "bias": np.array(["a", "b"])})
+    with pytest.raises(TypeError, match=r"^load_state_dict: expected a mapping of names to arrays, got list$"):
+        dst.load_state_dict(list(src.state_dict().items()))
+    assert all(np.array_equal(before[k], v) for k, v in dst.state_dict().items())  # nothing was loaded
+    with pytest.raises(TypeError, match=r"^from_torch_state_dict: weight is a ndarray, not a torch tensor"):
+        nn.from_torch_state_dict(dst, src.state_dict())
+
+
+def test_generate_checks_its_arguments() -> None:
+    gpt, idx = tiny_gpt(), np.array([[1, 2]])
+    bad = [
+        (dict(max_new_tokens=-3), ValueError, r"^generate: max_new_tokens must be >= 0, got -3$"),
+        (dict(max_new_tokens=2.5), TypeError, r"^generate: max_new_tokens must be an int, got 2.5$"),
+        (dict(max_new_tokens=True), TypeError, r"max_new_tokens must be an int, got True"),
+        (dict(temperature=NAN), ValueError, r"^generate: temperature must be in \[0, ∞\), got nan$"),
+        (dict(temperature=INF), ValueError, r"temperature must be in \[0, ∞\), got inf"),
+        (dict(temperature=-0.5), ValueError, r"temperature must be in \[0, ∞\), got -0.5"),
+        (dict(temperature="hot"), TypeError, r"^generate: temperature must be a real number, got 'hot'"),
+        (dict(top_k=0), ValueError, r"^generate: top_k must be positive, got 0$"),
+        (dict(top_k=2.5), TypeError, r"^generate: top_k must be an int, got 2.5"),
+        (dict(idx=np.array([[1.0, 2.0]])), TypeError, r"^generate: indices must be integers, got dtype float64$"),
+        (dict(idx=np.array([[1, 11]])), IndexError, r"^generate: token id 11 in idx is out of range for vocab_size"),
+        (dict(idx=np.array([[-1, 2]])), IndexError, r"^generate: token id -1 in idx is out of range"),
+        (dict(idx=np.zeros((1, 0), dtype=np.int64)), ValueError, r"time >= 1, got shape \(1, 0\)"),
+        (dict(idx=np.zeros((1, 1, 2), dtype=np.int64)), ValueError, r"of shape \(batch, time\) or \(time,\)"),
+        (dict(idx=None), TypeError, r"^generate: indices must be a Tensor, .*got NoneType"),
+    ]
+    for kwargs, err, message in bad:
+        args = {"idx": idx, "max_new_tokens": 2, **kwargs}
+        with pytest.raises(err, match=message):
+            gpt.generate(**args)
+    assert gpt.generate(idx, 0).tolist() == [[1, 2]]
+    assert gpt.generate([1, 2], 1).shape == (1, 3)
+
+
+def test_generate_with_a_tiny_temperature_is_greedy_not_a_numpy_error() -> None:
+    gpt, idx = tiny_gpt(), np.array([[1, 2], [3, 4]])
+    greedy = gpt.generate(idx, 5, temperature=0)
+    assert np.array_equal(gpt.generate(idx, 5, temperature=5e-324, seed=0), greedy)  # logits / T overflowed
+
+
+def test_generate_refuses_nan_logits_with_a_clear_message() -> None:
+    gpt = tiny_gpt()
+    gpt.lm_head.weight.data = np.full_like(gpt.lm_head.weight.data, np.nan)
+    with pytest.raises(RuntimeError, match=r"^generate: the logits for new token 0 are nan or infinite"):
+        gpt.generate(np.array([[1, 2]]), 3)  # was "Probabilities contain NaN" from inside NumPy
+    assert gpt.training  # the mode is restored
+
+
+GPT_CONFIG_BAD = [
+    (dict(vocab_size=0), ValueError, r"^GPTConfig: vocab_size must be positive, got 0$"),
+    (dict(block_size=-4), ValueError, r"^GPTConfig: block_size must be positive, got -4$"),
+    (dict(n_layer=2.5), TypeError, r"^GPTConfig: n_layer must be an int, got 2.5"),
+    (dict(n_head=True), TypeError, r"^GPTConfig: n_head must be an int, got True"),
+    (dict(n_embd="64"), TypeError, r"^GPTConfig: n_embd must be an int, got '64'"),
+    (dict(n_embd=10, n_head=4), ValueError, r"^GPTConfig: n_embd=10 is not divisible by n_head=4$"),
+    (dict(dropout=1.0), ValueError, r"^GPTConfig: dropout must be in \[0, 1\), got 1.0$"),
+    (dict(dropout=-0.1), ValueError, r"dropout must be in \[0, 1\), got -0.1"),
+    (dict(dropout=NAN), ValueError, r"dropout must be in \[0, 1\), got nan"),
+    (dict(bias="yes"), TypeError, r"^GPTConfig: bias must be True or False, got 'yes'$"),
+    (dict(fused=1), TypeError, r"^GPTConfig: fused must be True or False, got 1$"),
+    (dict(activation=None), TypeError, r"^GPTConfig: activation must be a str, got None$"),
+    (dict(activation="swish"), ValueError, r"unknown activation 'swish'"),
+    (dict(lora_rank=-2), ValueError, r"^GPTConfig: lora_rank must be >= 0, got -2$"),
+    (dict(lora_rank=1.5), TypeError, r"^GPTConfig: lora_rank must be an int, got 1.5"),
+    (dict(lora_alpha=NAN), ValueError, r"^GPTConfig: lora_alpha must be finite, got nan$"),
+    (dict(lora_alpha=INF), ValueError, r"^GPTConfig: lora_alpha must be finite, got inf$"),
+    (dict(lora_alpha="1"), TypeError, r"^GPTConfig: lora_alpha must be a real number, got '1'"),
+    (dict(lora_targets=(1,)), TypeError, r"^GPTConfig: lora_targets must be layer names"),
+    (dict(lora_rank=2, lora_targets=()), ValueError, r"^GPTConfig: lora_rank=2 needs at least one name"),
+]
+
+
+@pytest.mark.parametrize(("fields", "err", "message"), GPT_CONFIG_BAD, ids=[str(f) for f, _, _ in GPT_CONFIG_BAD])
+def test_gpt_config_checks_every_field(fields: dict, err: type, message: str) -> None:
+    with pytest.raises(err, match=message):
+        nn.GPTConfig(**{**TINY, **fields})
+
+
+def test_gpt_config_normalises_its_fields() -> None:
+    c = nn.GPTConfig(**{**TINY, "n_embd": np.int64(8)}, dropout=0, lora_rank=2, lora_targets="c_attn")
+    assert type(c.n_embd) is int and type(c.dropout) is float
+    assert c.lora_targets == ("c_attn",)  # one name, not the characters of "c_attn"
+    names = [n for n, _ in nn.GPT(c).named_parameters() if "lora" in n]
+    assert names == ["h.0.attn.c_attn.lora_A", "h.0.attn.c_attn.lora_B"]
+
+
+SIBLINGS = [
+    (lambda: nn.Linear(-1, 2), ValueError, r"^Linear: in_features must be >= 0, got -1$"),
+    (lambda: nn.Linear(3, 2.5), TypeError, r"^Linear: out_features must be an int, got 2.5"),
+    (lambda: nn.Embedding(-3, 2), ValueError, r"^Embedding: num_embeddings must be >= 0, got -3$"),
+    (lambda: nn.Embedding(3, None), TypeError, r"^Embedding: embedding_dim must be an int, got None"),
+    (lambda: nn.LayerNorm(3, eps=NAN), ValueError, r"^LayerNorm: eps must be in \[0, ∞\], got nan$"),
+    (lambda: nn.LayerNorm(3)(Tensor(np.ones((2, 4)))), ValueError, r"LayerNorm\(\(3,\)\): input of shape \(2, 4\)"),
+    (lambda: nn.Dropout(1.5), ValueError, r"^Dropout: p must be in \[0, 1\], got 1.5$"),
+    (lambda: nn.Dropout(NAN), ValueError, r"^Dropout: p must be in \[0, 1\], got nan$"),
+    (lambda: nn.Dropout("0.5"), TypeError, r"^Dropout: p must be a real number, got '0.5'"),
+    (lambda: nn.CausalSelfAttention(8, 0), ValueError, r"^CausalSelfAttention: n_head must be positive, got 0$"),
+    (lambda: nn.MLP(-8), ValueError, r"^MLP: n_embd must be positive, got -8$"),
+    (lambda: nn.LoRALinear(nn.Linear(3, 2), rank=-1), ValueError, r"^LoRALinear: rank must be positive, got -1$"),
+    (lambda: nn.LoRALinear(nn.Linear(3, 2), rank=2, alpha=NAN), ValueError, r"^LoRALinear: alpha must be finite"),
+    (lambda: nn.LoRALinear(nn.ReLU(), rank=2), TypeError, r"^LoRALinear: base must be an nn.Linear"),
+    (lambda: nn.apply_lora(tiny_gpt(), rank=0), ValueError, r"^apply_lora: rank must be positive, got 0$"),
+    (lambda: nn.apply_lora(tiny_gpt(), targets=[None]), TypeError, r"^apply_lora: targets must be layer names"),
+    (lambda: nn.ModuleList([nn.ReLU(), 3]), TypeError, r"^ModuleList.append: expected an nn.Module, got int$"),
+]
+
+
+@pytest.mark.parametrize(("make", "err", "message"), SIBLINGS, ids=[m for _, _, m in SIBLINGS])
+def test_nn_modules_check_their_arguments(make: Callable, err: type, message: str) -> None:
+    with pytest.raises(err, match=message):
+        make()
