@@ -61,9 +61,10 @@ _MIX = ("cannot mix a Value (the scalar engine) and a Tensor in '{op}': use Tens
 def _real(x: object, op: str) -> float:
     """``x`` as a float if it is a real number (see the module docstring), else a TypeError naming ``op``
     (an operator such as ``"+"``, or a call such as ``"Value(data)"``)."""
-    if type(x) is float:
+    cls = type(x)
+    if cls is float:
         return x
-    if isinstance(x, numbers.Real):  # int, float, bool, Fraction, NumPy's int and float scalars
+    if cls is int or isinstance(x, numbers.Real):  # int, float, bool, Fraction, NumPy's int and float scalars
         try:
             return float(x)
         except OverflowError:  # an int beyond the float range (as PyTorch, an error: no silent inf)
