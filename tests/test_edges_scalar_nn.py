@@ -43,8 +43,9 @@ def t64(x: float) -> torch.Tensor:
     return torch.tensor(x, dtype=torch.float64, requires_grad=True)
 
 
-def mismatches(fn: Callable, torch_fn: Callable, args: tuple[float, ...]) -> list[str]:
+def mismatches(fn: Callable, torch_fn: Callable, args: tuple[float, ...], case: str = "") -> list[str]:
     """Run ``fn`` on Values and ``torch_fn`` on tensors; describe every value/gradient that differs."""
+    case = f"{case} args={args}".strip()
     found = []
     for seed in SEEDS:
         vs = [Value(x) for x in args]
@@ -52,7 +53,7 @@ def mismatches(fn: Callable, torch_fn: Callable, args: tuple[float, ...]) -> lis
             out = fn(*vs)
             out.backward(seed)
         except Exception as e:  # noqa: BLE001  (an exception is a mismatch too: torch gives a number)
-            return [f"args={args} seed={seed}: raised {type(e).__name__}: {e}"]
+            return [f"{case} seed={seed}: raised {type(e).__name__}: {e}"]
         ts = [t64(x) for x in args]
         tout = torch_fn(*ts)
         tout.backward(torch.tensor(seed, dtype=torch.float64))
@@ -63,7 +64,7 @@ def mismatches(fn: Callable, torch_fn: Callable, args: tuple[float, ...]) -> lis
             if name == "value" and seed != 1.0:
                 continue
             if not same(g, w, signed_zero=name == "value"):
-                found.append(f"args={args} seed={seed}: {name} {g!r}, torch {w!r}")
+                found.append(f"{case} seed={seed}: {name} {g!r}, torch {w!r}")
     return found
 
 
@@ -130,7 +131,7 @@ def test_ops_with_a_number_match_torch_on_special_values(name: str) -> None:
     found = []
     for x in SPECIAL:
         for c in numbers:
-            found += mismatches(lambda a, c=c: fn(a, c), lambda a, c=c: torch_fn(a, c), (x,))
+            found += mismatches(lambda a, c=c: fn(a, c), lambda a, c=c: torch_fn(a, c), (x,), f"c={c!r}")
     assert not found, f"{name}: {len(found)} mismatches, e.g.\n" + "\n".join(found[:12])
 
 
