@@ -29,14 +29,14 @@ def test_staged_example_tensor_is_bit_exact_against_hand_staged_code() -> None:
     f.backward()
     hand = staged_f_backward(3.0, -4.0)
     assert f.item() == pytest.approx(hand["f"], rel=1e-15)
-    # The Tensor engine's division is one primitive (b̄ = -ȳ a / b²), so its arithmetic differs from
-    # the Value engine's a · b⁻¹; both are checked against torch to the last couple of bits.
+    # The Tensor engine's division passes b̄ = -ȳ a / b² back, the Value engine's (and the hand-staged
+    # code's) -(a / b) / b · ȳ, as PyTorch's does; both are checked against torch to the last couple of bits.
     assert x.grad.item() == pytest.approx(hand["dx"], rel=1e-14)
     assert y.grad.item() == pytest.approx(hand["dy"], rel=1e-14)
 
 
 def test_staged_example_tensor_bit_exact_when_written_with_the_same_stages() -> None:
-    """Written as the hand-staged code is (``num * den**-1``), the engine is exact to the bit."""
+    """Written with ``num * den**-1`` stages, the engine agrees with the hand-staged code to the bit here."""
     x, y = t64(3.0, True), t64(-4.0, True)
     f = (x + y.sigmoid()) * (x.sigmoid() + (x + y) ** 2.0) ** -1.0
     f.backward()

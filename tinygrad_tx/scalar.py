@@ -6,14 +6,32 @@ derivatives ``d out / d parent``, computed in the forward pass: ``_p0``/``_d0`` 
 just those numbers, so the vector-Jacobian product is a multiplication:
 ``parent.grad += local * out.grad``. That is the whole chain rule.
 
-Subtraction and division are derived (``a - b = a + (-b)``, ``a / b = a * b**-1``), so only
-add, mul, pow, neg, exp, log, tanh, sigmoid and relu carry derivatives.
+Two kinds of node refine that product exactly where PyTorch's backward formulas do:
+
+- ``_Masked``: where the local derivative is zero by definition (relu at a <= 0, ``a ** 0``) the
+  node passes back exactly 0, so an inf or nan gradient arriving there stays out of the graph
+  (PyTorch's ``where(mask, 0, g)``) instead of becoming ``0 · inf = nan``.
+- ``_Quotient``: where the local derivative is a reciprocal (``log a``: 1/a; ``a / b``: 1/b) the
+  node divides, ``g / b``, as PyTorch does: ``1/b`` overflows for a subnormal b (|b| < 2⁻¹⁰²²)
+  where ``g / b`` may not (``0 / 1e-320`` is 0, ``0 · inf`` is nan).
+
+Subtraction is derived (``a - b = a + (-b)``, the same bits in IEEE arithmetic), so add, mul,
+truediv, pow, neg, exp, log, tanh, sigmoid and relu carry the derivatives. Division is a primitive
+rather than ``a * b**-1``, which overflows where ``a / b`` does not (``1e-320 / 1e-320`` is 1,
+``1e-320 ** -1`` is inf).
 
 Invalid math follows IEEE float arithmetic, exactly as NumPy and PyTorch do, instead of raising
-Python's ``ValueError``/``ZeroDivisionError``: ``log(0) = -inf``, ``log(-1) = nan``,
-``0 ** -1 = inf``, ``(-8) ** (1/3) = nan`` (never a complex number), ``exp(1000) = inf``. The
+Python's ``ValueError``/``ZeroDivisionError``/``OverflowError``: ``log(0) = -inf``,
+``log(-1) = nan``, ``0 ** -1 = inf``, ``1 / 0 = inf``, ``(-8) ** (1/3) = nan`` (never a complex
+number), ``exp(1000) = inf``, ``relu(nan) = nan``, for the values and for their derivatives. The
 values are honest (they are what float math gives) and they propagate, so a nan in the loss is
 visible rather than replaced by a wrong finite number. Use ``math.isfinite(v.data)`` to check.
+``tests/test_edges_scalar_nn.py`` checks every op against PyTorch on such values.
+
+A `Value` takes real numbers only: a Python int, float or bool, or a NumPy real scalar or 0-d
+array (as ``float()`` takes them, and as PyTorch takes them next to a tensor). Anything else (a
+str, None, a complex number, an array of several numbers, a `Tensor`) is a TypeError naming the op:
+a `Tensor` would have its gradient dropped, so the two engines are never mixed silently.
 
 Unlike micrograd, a `Value` holds no closure, so building a graph creates no reference cycles:
 everything is freed by reference counting the moment it is dropped. Each node is also a single
@@ -26,6 +44,7 @@ plain floats (use `Tensor` and ``grad(create_graph=True)`` for higher-order deri
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Callable
 
 from .autograd import _freed_message, _grad_mode, _not_recording, run_backward
@@ -35,6 +54,45 @@ __all__ = ["Value"]
 Number = int | float
 _new = object.__new__
 _EXP_MAX = 709.782712893384  # math.exp overflows above log(DBL_MAX)
+_MIX = ("cannot mix a Value (the scalar engine) and a Tensor in '{op}': use Tensor(v.data) for the value, "
+        "or t.item() for a one-element tensor")
+
+
+def _real(x: object, op: str) -> float:
+    """``x`` as a float if it is a real number (see the module docstring), else a TypeError naming ``op``
+    (an operator such as ``"+"``, or a call such as ``"Value(data)"``)."""
+    cls = type(x)
+    if cls is float:
+        return x
+    if cls is int or isinstance(x, numbers.Real):  # int, float, bool, Fraction, NumPy's int and float scalars
+        try:
+            return float(x)
+        except OverflowError:  # an int beyond the float range (as PyTorch, an error: no silent inf)
+            raise OverflowError(f"{_where(op)}: {_what(x)} is too large for a float") from None
+    from .tensor import Tensor  # (imported here: tensor.py imports this module)
+
+    if isinstance(x, Tensor):  # (a 0-d one too: its gradient would be dropped)
+        raise TypeError(_MIX.format(op=op))
+    if getattr(x, "ndim", None) == 0 and getattr(getattr(x, "dtype", None), "kind", None) in ("b", "i", "u", "f"):
+        return float(x)  # numpy.bool_, or a 0-d NumPy array of bool, int or float
+    expected = "a real number" if "(" in op else "a Value or a real number"
+    raise TypeError(f"{_where(op)}: expected {expected} (int, float, bool, or a NumPy real scalar or 0-d array), "
+                    f"got {_what(x)}")
+
+
+def _where(op: str) -> str:
+    return op if "(" in op else f"Value '{op}'"
+
+
+def _what(x: object) -> str:
+    """``x``'s type for an error message: "str", "numpy.ndarray of shape (2,) and dtype float64", "an int of 401
+    digits"."""
+    cls = type(x)
+    name = cls.__qualname__ if cls.__module__ == "builtins" else f"{cls.__module__.split('.')[0]}.{cls.__qualname__}"
+    if isinstance(x, int):
+        return f"an int of {len(str(abs(x)))} digits"
+    shape, dtype = getattr(x, "shape", None), getattr(x, "dtype", None)
+    return f"{name} of shape {tuple(shape)} and dtype {dtype}" if isinstance(shape, tuple) else name
 
 
 # IEEE versions of the math functions: what float math gives, never an exception.
@@ -48,15 +106,22 @@ def _log(x: float) -> float:
     return -math.inf if x == 0 else math.nan
 
 
+def _div(a: float, b: float) -> float:
+    try:
+        return a / b
+    except ZeroDivisionError:  # a / ±0: ±inf, or nan for 0/0 and nan/0
+        return math.nan if a == 0 or a != a else math.copysign(math.inf, a) * math.copysign(1.0, b)
+
+
 def _pow(a: float, b: float) -> float:
     try:
-        r = a**b
-    except ZeroDivisionError:  # 0.0 ** negative
-        odd_integer = b == int(b) and int(b) % 2 == 1
-        return math.copysign(math.inf, a) if odd_integer else math.inf
-    except OverflowError:
-        return math.inf if a > 0 or (b == int(b) and int(b) % 2 == 0) else -math.inf
-    return math.nan if isinstance(r, complex) else float(r)
+        return math.pow(a, b)  # C's pow: pow(1, nan) = pow(nan, 0) = 1, pow(-inf, 0.5) = inf, ...
+    except ValueError:  # 0 ** negative: ±inf (-0.0 ** odd keeps the sign); negative ** non-integer: nan
+        if a == 0:
+            return math.copysign(math.inf, a) if b % 2.0 == 1.0 else math.inf
+        return math.nan
+    except OverflowError:  # |a ** b| beyond the float range: negative only for a < 0 and an odd b
+        return -math.inf if a < 0 and b % 2.0 == 1.0 else math.inf
 
 
 class Value:
@@ -69,11 +134,14 @@ class Value:
     """
 
     __slots__ = ("data", "grad", "_op", "_p0", "_p1", "_d0", "_d1", "_g", "_label", "__weakref__")
+    __array_ufunc__ = None  # NumPy defers to Value's operators: `array * v` is refused, not an array of Values
 
     def __init__(self, data: Number, label: str = "") -> None:
-        if isinstance(data, Value):
-            raise TypeError("Value(data): data is already a Value; use it directly")
-        self.data = float(data)
+        if type(data) is not float:
+            if isinstance(data, Value):
+                raise TypeError("Value(data): data is already a Value; use it directly")
+            data = _real(data, "Value(data)")
+        self.data = data
         self.grad = 0.0
         self._op = ""
         self._p0 = self._p1 = None  # a leaf: no parents
@@ -148,7 +216,7 @@ class Value:
     def __add__(self, other: Value | Number) -> Value:
         """out = a + b.   d out/da = 1, d out/db = 1 (add distributes the gradient)."""
         if not isinstance(other, Value):
-            other = Value(other)
+            other = Value(_real(other, "+"))
         out = _new(Value)
         out.data = self.data + other.data
         out.grad = 0.0
@@ -167,7 +235,7 @@ class Value:
     def __mul__(self, other: Value | Number) -> Value:
         """out = a * b.   d out/da = b, d out/db = a (mul swaps the inputs)."""
         if not isinstance(other, Value):
-            other = Value(other)
+            other = Value(_real(other, "*"))
         a, b = self.data, other.data
         out = _new(Value)
         out.data = a * b
@@ -184,17 +252,28 @@ class Value:
             out._d0 = out._d1 = 0.0
         return out
 
-    def __pow__(self, other: Value | Number) -> Value:
-        """out = a ** b.   d out/da = b a^(b-1);  d out/db = out · ln a (0 where a = 0, b >= 0)."""
-        a = self.data
+    def __truediv__(self, other: Value | Number) -> Value:
+        """out = a / b.   d out/da = 1/b (applied as g / b: see _Quotient), d out/db = -out/b."""
         if not isinstance(other, Value):
-            b = float(other)
-            out = _pow(a, b)
-            return _node(out, f"**{other:g}", self, b * _pow(a, b - 1.0), None, 0.0)
+            other = Value(_real(other, "/"))
         b = other.data
+        out = _div(self.data, b)
+        return _node(out, "/", self, b, other, -_div(out, b), _Quotient)
+
+    def __pow__(self, other: Value | Number) -> Value:
+        """out = a ** b.   d out/da = b a^(b-1), exactly 0 where b = 0 (see _Masked);
+        d out/db = out · ln a, 0 where a = 0 and b >= 0 (no nan from 0 · log 0, as in PyTorch)."""
+        a = self.data
+        if isinstance(other, Value):
+            b, exponent, op = other.data, other, "**"
+        else:
+            b = _real(other, "**")
+            exponent, op = None, f"**{b:g}"
         out = _pow(a, b)
-        d_b = 0.0 if (a == 0.0 and b >= 0.0) else out * _log(a)
-        return _node(out, "**", self, b * _pow(a, b - 1.0), other, d_b)
+        d_b = 0.0 if exponent is None or (a == 0.0 and b >= 0.0) else out * _log(a)
+        if b == 0.0:  # a ** 0 = 1 for every a, even inf and nan: its gradient is exactly 0
+            return _node(out, op, self, 0.0, exponent, d_b, _Masked)
+        return _node(out, op, self, b * _pow(a, b - 1.0), exponent, d_b)
 
     def __neg__(self) -> Value:
         """out = -a.   d out/da = -1."""
@@ -210,15 +289,14 @@ class Value:
         return _node(out, "exp", self, out, None, 0.0)
 
     def log(self) -> Value:
-        """out = ln a.   d out/da = 1/a."""
+        """out = ln a.   d out/da = 1/a (applied as g / a: see _Quotient)."""
         a = self.data
-        d = 1.0 / a if a != 0.0 else math.inf
-        return _node(_log(a), "log", self, d, None, 0.0)
+        return _node(_log(a), "log", self, a, None, 0.0, _Quotient)
 
     def tanh(self) -> Value:
-        """out = tanh a.   d out/da = 1 - out²."""
+        """out = tanh a.   d out/da = 1 - out² = (1 - out)(1 + out) (factored: no cancellation near ±1)."""
         t = math.tanh(self.data)
-        return _node(t, "tanh", self, 1.0 - t * t, None, 0.0)
+        return _node(t, "tanh", self, (1.0 - t) * (1.0 + t), None, 0.0)
 
     def sigmoid(self) -> Value:
         """out = σ(a) = 1 / (1 + e^-a).   d out/da = σ(a) (1 - σ(a))."""
@@ -226,31 +304,33 @@ class Value:
         return _node(s, "σ", self, (1.0 - s) * s, None, 0.0)
 
     def relu(self) -> Value:
-        """out = max(a, 0).   d out/da = 1 if a > 0 else 0 (the gradient at 0 is 0, as in PyTorch)."""
+        """out = max(a, 0).   d out/da = 1 if a > 0, else exactly 0 (see _Masked); the gradient at 0 is 0,
+        relu(-0.0) = -0.0 and relu(nan) = nan with gradient 1, as in PyTorch."""
         a = self.data
-        return _node(a if a > 0 else 0.0, "relu", self, 1.0 if a > 0 else 0.0, None, 0.0)
+        if a > 0 or a != a:
+            return _node(a, "relu", self, 1.0, None, 0.0)
+        return _node(0.0 if a < 0 else a, "relu", self, 0.0, None, 0.0, _Masked)
 
     # -- derived operations ---------------------------------------------------------------------
     def __sub__(self, other: Value | Number) -> Value:
+        if not isinstance(other, Value):
+            return self + Value(-_real(other, "-"))
         return self + (-other)
 
-    def __truediv__(self, other: Value | Number) -> Value:
-        return self * other**-1
-
     def __radd__(self, other: Number) -> Value:
-        return Value(other) + self
+        return Value(_real(other, "+")) + self
 
     def __rsub__(self, other: Number) -> Value:
-        return Value(other) + (-self)
+        return Value(_real(other, "-")) + (-self)
 
     def __rmul__(self, other: Number) -> Value:
-        return Value(other) * self
+        return Value(_real(other, "*")) * self
 
     def __rtruediv__(self, other: Number) -> Value:
-        return Value(other) * self**-1
+        return Value(_real(other, "/")) / self
 
     def __rpow__(self, other: Number) -> Value:
-        return Value(other) ** self
+        return Value(_real(other, "**")) ** self
 
     # -- backward ----------------------------------------------------------------------------
     def backward(self, gradient: Number = 1.0, retain_graph: bool = False) -> None:
@@ -259,7 +339,7 @@ class Value:
         Gradients add up across calls (``+=``): reset them with ``v.grad = 0.0``. The values saved
         for backward are released afterwards unless ``retain_graph=True``.
         """
-        run_backward([self], [float(gradient)], retain_graph=retain_graph)
+        run_backward([self], [_real(gradient, "backward(gradient)")], retain_graph=retain_graph)
 
     def __repr__(self) -> str:
         label = f", label={self.label!r}" if self.label else ""
@@ -269,10 +349,10 @@ class Value:
     __hash__ = object.__hash__
 
 
-def _node(data: float, op: str, p0: Value, d0: float, p1: Value | None, d1: float) -> Value:
-    """A new graph node: ``data``, computed by ``op`` from ``p0`` (and ``p1``), with the local
-    derivatives ``d0 = d data/d p0`` and ``d1 = d data/d p1``. Under ``no_grad`` it is a leaf."""
-    out = _new(Value)
+def _node(data: float, op: str, p0: Value, d0: float, p1: Value | None, d1: float, kind: type = Value) -> Value:
+    """A new graph node of class ``kind``: ``data``, computed by ``op`` from ``p0`` (and ``p1``), with the
+    local derivatives ``d0 = d data/d p0`` and ``d1 = d data/d p1``. Under ``no_grad`` it is a leaf."""
+    out = _new(kind)
     out.data = data
     out.grad = 0.0
     out._op = op
@@ -286,3 +366,54 @@ def _node(data: float, op: str, p0: Value, d0: float, p1: Value | None, d1: floa
         out._p0 = out._p1 = None
         out._d0 = out._d1 = 0.0
     return out
+
+
+class _Masked(Value):
+    """A node whose first parent's local derivative is exactly zero (relu at a <= 0, ``a ** 0``): that
+    parent gets 0 added, not ``0 · g``, so an inf or nan ``g`` is masked as PyTorch's ``where`` masks it
+    (``relu``: ``where(out <= 0, 0, g)``; ``pow``: ``where(b == 0, 0, ...)``). A second parent (the
+    exponent of ``a ** b``) gets the usual ``d1 · g``."""
+
+    __slots__ = ()
+
+    def _backprop(self, g: float, store: bool, release: bool) -> None:
+        if store:
+            self.grad += g
+        p0 = self._p0
+        if p0 is None:
+            return
+        p0._g = 0.0 if p0._g is None else p0._g + 0.0
+        p1 = self._p1
+        if p1 is not None:
+            g1 = p1._g
+            p1._g = self._d1 * g if g1 is None else g1 + self._d1 * g
+        if release:
+            self._d0 = self._d1 = None
+
+
+class _Quotient(Value):
+    """A node whose first parent's local derivative is ``1 / _d0`` (log: ``_d0 = a``; ``a / b``:
+    ``_d0 = b``). The chain rule divides, ``g / _d0``, as PyTorch's formulas do: ``1 / b`` overflows
+    for a subnormal b where ``g / b`` may not. A second parent (b of ``a / b``) gets ``d1 · g``."""
+
+    __slots__ = ()
+
+    @property
+    def local_derivatives(self) -> tuple[float, ...]:
+        d0 = self._d0 if self._d0 is None else _div(1.0, self._d0)
+        return (d0, self._d1)[: len(self._prev)]
+
+    def _backprop(self, g: float, store: bool, release: bool) -> None:
+        if store:
+            self.grad += g
+        p0 = self._p0
+        if p0 is None:
+            return
+        g0 = p0._g
+        p0._g = _div(g, self._d0) if g0 is None else g0 + _div(g, self._d0)
+        p1 = self._p1
+        if p1 is not None:
+            g1 = p1._g
+            p1._g = self._d1 * g if g1 is None else g1 + self._d1 * g
+        if release:
+            self._d0 = self._d1 = None

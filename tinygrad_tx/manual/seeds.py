@@ -26,8 +26,8 @@ def staged_f_backward(x: float, y: float) -> dict[str, float]:
     """Forward and backward of f(x, y) by hand, in float64, returning f, dx and dy.
 
     The stages and their local derivatives are exactly the engine's: σ is ``1 / (1 + e^-z)`` with
-    ``dσ = (1 - σ) σ``, division is ``num · den^-1`` with ``d(den^-1) = -1 · den^-2``, and a square
-    has derivative ``2 · xpy^1``. The contributions to ``dx`` and ``dy`` are added in the order the
+    ``dσ = (1 - σ) σ``, ``f = num / den`` passes back ``g / den`` to num and ``-(f / den) · g`` to
+    den, and a square has derivative ``2 · xpy^1``. The contributions to ``dx`` and ``dy`` are added in the order the
     engine's reverse topological walk adds them; float addition is not associative, so another
     order could differ in the last bit.
     """
@@ -38,13 +38,11 @@ def staged_f_backward(x: float, y: float) -> dict[str, float]:
     xpy = x + y
     xpysqr = xpy**2.0
     den = sigx + xpysqr  # denominator
-    invden = den**-1.0
-    f = num * invden
+    f = num / den
 
     # backward, stage by stage in reverse; upstream gradient times local derivative
-    dnum = invden * 1.0  # f = num · invden
-    dinvden = num * 1.0
-    dden = (-1.0 * den**-2.0) * dinvden  # invden = den^-1
+    dnum = 1.0 / den  # f = num / den: d f/d num = 1/den, applied as (upstream 1.0) / den
+    dden = -(f / den) * 1.0  # d f/d den = -num/den² = -f/den
     dsigx = 1.0 * dden  # den = sigx + xpysqr
     dxpysqr = 1.0 * dden
     dxpy = (2.0 * xpy**1.0) * dxpysqr  # xpysqr = xpy²

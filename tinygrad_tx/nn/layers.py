@@ -10,6 +10,7 @@ linear layer is ``y = x W + b`` with ``W`` of shape ``(in, out)``.
 from __future__ import annotations
 
 import math
+import numbers
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,6 +32,89 @@ def _dtype(dtype: Any) -> np.dtype:
     return get_default_dtype() if dtype is None else np.dtype(dtype)
 
 
+# -- argument checks: a clear error naming the module, the argument and the value ----------------------
+def _kind(x: Any) -> str:
+    """What ``x`` is, for an error message: "NoneType", "tuple of 2", "numpy.ndarray of shape (2, 3)"."""
+    cls = type(x)
+    name = cls.__qualname__ if cls.__module__ == "builtins" else f"{cls.__module__.split('.')[0]}.{cls.__qualname__}"
+    if isinstance(x, (tuple, list)):
+        return f"{name} of {len(x)}"
+    return f"{name} of shape {x.shape}" if isinstance(getattr(x, "shape", None), tuple) else name
+
+
+def _size(who: str, name: str, value: Any, minimum: int = 1) -> int:
+    """``value`` as an int >= ``minimum`` (bool is refused: ``Linear(True, 3)`` is a mistake)."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{who}: {name} must be an int, got {value!r} ({type(value).__name__})")
+    if value < minimum:
+        bound = "positive" if minimum == 1 else f">= {minimum}"
+        raise ValueError(f"{who}: {name} must be {bound}, got {value}")
+    return int(value)
+
+
+def _number(who: str, name: str, value: Any) -> float:
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{who}: {name} must be a real number, got {value!r} ({type(value).__name__})")
+    return float(value)
+
+
+def _real(who: str, name: str, value: Any, low: float, high: float, high_open: bool = False) -> float:
+    """``value`` as a float in [low, high] (or [low, high) with ``high_open``); nan and non-numbers refused."""
+    v = _number(who, name, value)
+    if not (low <= v < high if high_open else low <= v <= high):
+        interval = f"[{low:g}, {high:g}{')' if high_open else ']'}".replace("inf", "∞")
+        raise ValueError(f"{who}: {name} must be in {interval}, got {value}")
+    return v
+
+
+def _finite(who: str, name: str, value: Any) -> float:
+    """``value`` as a finite float (LoRA's alpha: any scale, but not inf or nan)."""
+    v = _number(who, name, value)
+    if not math.isfinite(v):
+        raise ValueError(f"{who}: {name} must be finite, got {value}")
+    return v
+
+
+def _tensor_input(who: str, x: Any) -> Tensor:
+    """The input of a layer's forward: a Tensor (as PyTorch's layers, a NumPy array or a tuple is refused)."""
+    if isinstance(x, Tensor):
+        return x
+    hint = ""
+    if isinstance(x, tuple):
+        hint = " (a forward that returns several outputs gives a tuple: pass one of them)"
+    elif x is None:
+        hint = " (did the module before it return None?)"
+    elif isinstance(x, (np.ndarray, list)):
+        hint = " (wrap it: Tensor(x))"
+    raise TypeError(f"{who}: expected a Tensor as input, got {_kind(x)}{hint}")
+
+
+def _indices(who: str, idx: Any) -> np.ndarray:
+    """Token ids as an integer array, from a Tensor, a NumPy array, an int or a (nested) list of ints.
+    Anything else is refused, not converted: a tuple of Tensors would be stacked into one array and
+    None would become an array of dtype object."""
+    if isinstance(idx, Tensor):
+        ids = idx.data
+    elif isinstance(idx, (np.ndarray, np.integer, int)) or (isinstance(idx, (list, tuple)) and not _holds_tensor(idx)):
+        try:
+            ids = np.asarray(idx)
+        except ValueError as e:  # a ragged list
+            raise ValueError(f"{who}: indices must be a rectangular (nested) list of ints: {e}") from None
+        if ids.size == 0 and isinstance(idx, (list, tuple)):
+            ids = ids.astype(np.int64)  # [] has no dtype of its own
+    else:
+        raise TypeError(f"{who}: indices must be a Tensor, a NumPy array or a (nested) list of ints, got {_kind(idx)}")
+    if ids.dtype.kind not in "iu":
+        held = sorted({type(v).__name__ for v in ids.ravel()[:100]}) if ids.dtype == object else None
+        got = f"a {type(idx).__name__} holding {', '.join(held)}" if held else f"dtype {ids.dtype}"
+        raise TypeError(f"{who}: indices must be integers, got {got}")
+    return ids
+
+
+def _holds_tensor(seq: list | tuple) -> bool:
+    return any(isinstance(v, Tensor) or (isinstance(v, (list, tuple)) and _holds_tensor(v)) for v in seq)
+
+
 class Linear(Module):
     """y = x W + b, with W of shape (in_features, out_features).
 
@@ -39,6 +123,8 @@ class Linear(Module):
 
     def __init__(self, in_features: int, out_features: int, bias: bool = True, dtype: Any = None) -> None:
         super().__init__()
+        in_features = _size("Linear", "in_features", in_features, minimum=0)
+        out_features = _size("Linear", "out_features", out_features, minimum=0)
         self.in_features, self.out_features = in_features, out_features
         bound = 1.0 / math.sqrt(in_features) if in_features else 0.0
         rng, dt = _generator(), _dtype(dtype)
@@ -46,6 +132,10 @@ class Linear(Module):
         self.bias = Parameter(rng.uniform(-bound, bound, out_features).astype(dt)) if bias else None
 
     def forward(self, x: Tensor) -> Tensor:
+        x = _tensor_input(f"Linear({self.in_features}, {self.out_features})", x)
+        if x.ndim == 0:  # as torch: "both arguments to linear need to be at least 1D"
+            raise ValueError(f"Linear({self.in_features}, {self.out_features}): input is 0-d (shape ()), expected "
+                             f"at least 1-d with {self.in_features} features in the last dimension")
         if x.shape[-1] != self.in_features:
             raise ValueError(
                 f"Linear({self.in_features}, {self.out_features}): input has {x.shape[-1]} features "
@@ -62,13 +152,13 @@ class Embedding(Module):
 
     def __init__(self, num_embeddings: int, embedding_dim: int, dtype: Any = None) -> None:
         super().__init__()
+        num_embeddings = _size("Embedding", "num_embeddings", num_embeddings, minimum=0)
+        embedding_dim = _size("Embedding", "embedding_dim", embedding_dim, minimum=0)
         self.num_embeddings, self.embedding_dim = num_embeddings, embedding_dim
         self.weight = Parameter(_generator().standard_normal((num_embeddings, embedding_dim)).astype(_dtype(dtype)))
 
     def forward(self, idx: Any) -> Tensor:
-        ids = np.asarray(idx._data if isinstance(idx, Tensor) else idx)
-        if ids.dtype.kind not in "iu":
-            raise TypeError(f"Embedding: indices must be integers, got dtype {ids.dtype}")
+        ids = _indices("Embedding", idx)
         if ids.size and (ids.min() < 0 or ids.max() >= self.num_embeddings):
             bad = ids.min() if ids.min() < 0 else ids.max()
             raise IndexError(f"Embedding: index {bad} is out of range for {self.num_embeddings} embeddings")
@@ -95,12 +185,14 @@ class LayerNorm(Module):
                              f"{normalized_shape!r}")
         self.normalized_shape: tuple[int, ...] = tuple(int(n) for n in shape)
         self.ndim_ = math.prod(self.normalized_shape)  # the number of features normalised together
+        eps = _real("LayerNorm", "eps", eps, 0.0, math.inf)
         self.eps, self.elementwise_affine, self.fused = eps, elementwise_affine, fused
         dt = _dtype(dtype)
         self.weight = Parameter(np.ones(self.normalized_shape, dtype=dt)) if elementwise_affine else None
         self.bias = Parameter(np.zeros(self.normalized_shape, dtype=dt)) if elementwise_affine and bias else None
 
     def forward(self, x: Tensor) -> Tensor:
+        x = _tensor_input(f"LayerNorm({self.normalized_shape})", x)
         k = len(self.normalized_shape)
         if tuple(x.shape[-k:]) != self.normalized_shape:
             raise ValueError(
@@ -128,7 +220,7 @@ class ReLU(Module):
     """max(x, 0)."""
 
     def forward(self, x: Tensor) -> Tensor:
-        return x.relu()
+        return _tensor_input("ReLU", x).relu()
 
 
 class GELU(Module):
@@ -141,6 +233,7 @@ class GELU(Module):
         self.approximate, self.fused = approximate, fused
 
     def forward(self, x: Tensor) -> Tensor:
+        x = _tensor_input("GELU", x)
         if self.fused:
             return FusedGELU.apply(x, approximate=self.approximate)
         return F.gelu(x, self.approximate)
@@ -155,12 +248,10 @@ class Dropout(Module):
 
     def __init__(self, p: float = 0.0) -> None:
         super().__init__()
-        if not 0.0 <= p <= 1.0:
-            raise ValueError(f"Dropout: p must be in [0, 1], got {p}")
-        self.p = p
+        self.p = _real("Dropout", "p", p, 0.0, 1.0)
 
     def forward(self, x: Tensor) -> Tensor:
-        return F.dropout(x, self.p, self.training)
+        return F.dropout(_tensor_input(f"Dropout(p={self.p})", x), self.p, self.training)
 
     def extra_repr(self) -> str:
         return f"p={self.p}"
@@ -178,6 +269,8 @@ class CausalSelfAttention(Module):
                  fused: bool = False) -> None:
         super().__init__()
         self.fused = fused  # the attention core (scores, mask, softmax, @ v) as one hand-derived op
+        n_embd = _size("CausalSelfAttention", "n_embd", n_embd)
+        n_head = _size("CausalSelfAttention", "n_head", n_head)
         if n_embd % n_head:
             raise ValueError(f"CausalSelfAttention: n_embd={n_embd} is not divisible by n_head={n_head}")
         self.n_embd, self.n_head = n_embd, n_head
@@ -189,6 +282,7 @@ class CausalSelfAttention(Module):
         self.attention: np.ndarray | None = None
 
     def forward(self, x: Tensor) -> Tensor:
+        x = _tensor_input(f"CausalSelfAttention(n_embd={self.n_embd})", x)
         if x.ndim != 3 or x.shape[-1] != self.n_embd:
             hint = "; for one sequence (T, C) use x.unsqueeze(0)" if x.ndim == 2 else ""
             raise ValueError(
@@ -222,6 +316,7 @@ class MLP(Module):
     def __init__(self, n_embd: int, dropout: float = 0.0, bias: bool = True, activation: str = "gelu_tanh",
                  dtype: Any = None, fused: bool = False) -> None:
         super().__init__()
+        n_embd = _size("MLP", "n_embd", n_embd)
         self.c_fc = Linear(n_embd, 4 * n_embd, bias=bias, dtype=dtype)
         self.act = _activation(activation, fused)
         self.c_proj = Linear(4 * n_embd, n_embd, bias=bias, dtype=dtype)
@@ -275,15 +370,30 @@ class GPTConfig:
     fused: bool = False  # LayerNorm, GELU, attention core and loss as hand-derived ops (first-order only)
 
     def __post_init__(self) -> None:
-        self.lora_targets = tuple(self.lora_targets)
+        """Every field is checked (and normalised: ints, floats, a tuple of names), so that a bad value is
+        an error naming the field here, not a wrong model or a NumPy error later."""
+        who = "GPTConfig"
         for name in ("vocab_size", "block_size", "n_layer", "n_head", "n_embd"):
-            if int(getattr(self, name)) <= 0:
-                raise ValueError(f"GPTConfig: {name} must be positive, got {getattr(self, name)}")
+            setattr(self, name, _size(who, name, getattr(self, name)))
         if self.n_embd % self.n_head:
             raise ValueError(f"GPTConfig: n_embd={self.n_embd} is not divisible by n_head={self.n_head}")
-        if not 0.0 <= self.dropout < 1.0:
-            raise ValueError(f"GPTConfig: dropout must be in [0, 1), got {self.dropout}")
+        self.dropout = _real(who, "dropout", self.dropout, 0.0, 1.0, high_open=True)
+        for name in ("bias", "fused"):
+            if not isinstance(getattr(self, name), (bool, np.bool_)):
+                raise TypeError(f"GPTConfig: {name} must be True or False, got {getattr(self, name)!r}")
+            setattr(self, name, bool(getattr(self, name)))
+        if not isinstance(self.activation, str):
+            raise TypeError(f"GPTConfig: activation must be a str, got {self.activation!r}")
         _activation(self.activation)
+        self.lora_rank = _size(who, "lora_rank", self.lora_rank, minimum=0)  # 0: no LoRA
+        self.lora_alpha = _finite(who, "lora_alpha", self.lora_alpha)
+        targets = self.lora_targets
+        targets = (targets,) if isinstance(targets, str) else tuple(targets)  # "c_attn" is one name, not 6
+        if not all(isinstance(t, str) and t for t in targets):
+            raise TypeError(f"GPTConfig: lora_targets must be layer names (non-empty strs), got {self.lora_targets!r}")
+        if self.lora_rank > 0 and not targets:
+            raise ValueError(f"GPTConfig: lora_rank={self.lora_rank} needs at least one name in lora_targets")
+        self.lora_targets = targets
 
 
 class GPT(Module):
@@ -326,7 +436,7 @@ class GPT(Module):
     def forward(self, idx: Any, targets: Any = None) -> tuple[Tensor, Tensor | None]:
         """``idx`` (B, T) token ids -> logits (B, T, vocab) and, with ``targets`` (B, T), the mean
         cross-entropy."""
-        ids = np.asarray(idx._data if isinstance(idx, Tensor) else idx)
+        ids = _indices("GPT", idx)
         if ids.ndim != 2:
             raise ValueError(f"GPT: idx must have shape (batch, time), got {ids.shape}")
         B, T = ids.shape
@@ -338,7 +448,7 @@ class GPT(Module):
         logits = self.lm_head(self.ln_f(x))
         if targets is None:
             return logits, None
-        t = np.asarray(targets._data if isinstance(targets, Tensor) else targets)
+        t = _indices("GPT targets", targets)
         if t.shape != (B, T):
             raise ValueError(f"GPT: targets must have the shape of idx {ids.shape}, got {t.shape}")
         if self.config.fused:
@@ -350,31 +460,48 @@ class GPT(Module):
     @no_grad()
     def generate(self, idx: Any, max_new_tokens: int, temperature: float = 1.0, top_k: int | None = None,
                  seed: int | None = None) -> np.ndarray:
-        """Append ``max_new_tokens`` sampled tokens to ``idx`` (B, T). ``temperature=0`` is greedy;
+        """Append ``max_new_tokens`` sampled tokens to ``idx`` (B, T) or (T,). ``temperature=0`` is greedy;
         ``top_k`` keeps the k likeliest tokens; ``seed`` makes sampling deterministic."""
-        if temperature < 0:
-            raise ValueError(f"generate: temperature must be >= 0, got {temperature}")
-        if top_k is not None and top_k <= 0:
-            raise ValueError(f"generate: top_k must be positive, got {top_k}")
+        if isinstance(max_new_tokens, (bool, np.bool_)) or not isinstance(max_new_tokens, (int, np.integer)):
+            raise TypeError(f"generate: max_new_tokens must be an int, got {max_new_tokens!r}")
+        if max_new_tokens < 0:
+            raise ValueError(f"generate: max_new_tokens must be >= 0, got {max_new_tokens}")
+        temperature = _real("generate", "temperature", temperature, 0.0, math.inf, high_open=True)
+        if top_k is not None:
+            top_k = _size("generate", "top_k", top_k)
+        ids = _indices("generate", idx)
+        if ids.ndim == 1:
+            ids = ids[None, :]
+        if ids.ndim != 2 or ids.shape[1] == 0:
+            raise ValueError(f"generate: idx must be token ids of shape (batch, time) or (time,) with time >= 1, "
+                             f"got shape {np.shape(ids)}")
+        if ids.min() < 0 or ids.max() >= self.config.vocab_size:
+            bad = ids.min() if ids.min() < 0 else ids.max()
+            raise IndexError(f"generate: token id {bad} in idx is out of range for vocab_size {self.config.vocab_size}")
         rng = np.random.default_rng(seed)
-        out = np.array(idx._data if isinstance(idx, Tensor) else idx, dtype=np.int64)
-        if out.ndim == 1:
-            out = out[None, :]
+        out = ids.astype(np.int64)
         was_training = self.training
         self.eval()
         try:
-            for _ in range(max_new_tokens):
+            for step in range(max_new_tokens):
                 context = out[:, -self.config.block_size :]
                 logits, _ = self(context)
                 last = logits.data[:, -1, :].astype(np.float64)
+                top = last.max(-1, keepdims=True)
+                if np.isnan(last).any() or not np.isfinite(top).all():
+                    raise RuntimeError(f"generate: the logits for new token {step} are nan or infinite "
+                                       f"(the model's weights may have diverged); nothing to sample from")
                 if temperature == 0:
                     nxt = last.argmax(-1)
                 else:
-                    last = last / temperature
+                    # shifted before scaling (softmax does not change): (l - max) / T is <= 0, so a tiny T
+                    # gives -inf and 0 probabilities, not inf - inf = nan
+                    with np.errstate(over="ignore"):
+                        last = (last - top) / temperature
                     if top_k is not None and top_k < last.shape[-1]:
                         kth = np.sort(last, axis=-1)[:, -top_k][:, None]
                         last = np.where(last < kth, -np.inf, last)
-                    p = np.exp(last - last.max(-1, keepdims=True))
+                    p = np.exp(last)
                     p /= p.sum(-1, keepdims=True)
                     nxt = np.array([rng.choice(p.shape[-1], p=row) for row in p])
                 out = np.concatenate([out, nxt[:, None]], axis=1)

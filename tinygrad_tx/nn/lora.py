@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from ..tensor import Tensor, _generator
-from .layers import Linear
+from .layers import Linear, _finite, _size
 from .module import Module, Parameter
 
 __all__ = ["LoRALinear", "apply_lora", "lora_state_dict"]
@@ -29,8 +29,10 @@ class LoRALinear(Linear):
 
     def __init__(self, base: Linear, rank: int, alpha: float = 1.0) -> None:
         Module.__init__(self)
-        if rank <= 0:
-            raise ValueError(f"LoRALinear: rank must be positive, got {rank}")
+        if not isinstance(base, Linear) or isinstance(base, LoRALinear):
+            raise TypeError(f"LoRALinear: base must be an nn.Linear (not already wrapped), got {type(base).__name__}")
+        rank = _size("LoRALinear", "rank", rank)
+        alpha = _finite("LoRALinear", "alpha", alpha)
         self.in_features, self.out_features = base.in_features, base.out_features
         self.weight = base.weight
         self.bias = base.bias
@@ -76,7 +78,12 @@ def _matches(name: str, targets: tuple[str, ...]) -> bool:
 def apply_lora(model: Module, targets: Any = ("c_attn", "c_proj"), rank: int = 4, alpha: float = 1.0) -> list[str]:
     """Wrap every `Linear` whose dotted name ends with one of ``targets`` (``"c_attn"``,
     ``"attn.c_proj"``) in `LoRALinear`, and freeze every other parameter. Returns the wrapped names."""
+    if not isinstance(model, Module):
+        raise TypeError(f"apply_lora: model must be an nn.Module, got {type(model).__name__}")
     targets = (targets,) if isinstance(targets, str) else tuple(targets)
+    if not all(isinstance(t, str) and t for t in targets):
+        raise TypeError(f"apply_lora: targets must be layer names (non-empty strs), got {targets!r}")
+    rank = _size("apply_lora", "rank", rank)  # checked here too, so that nothing is wrapped when it is bad
     wrapped = []
     lora_of: dict[int, LoRALinear] = {}  # a Linear shared by several parents gets one LoRALinear
     for name, parent in list(model.named_modules()):

@@ -9,7 +9,7 @@ be drawn grouped by module.
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -149,7 +149,12 @@ class Module:
         on any mismatch a clear error names the parameter and nothing is loaded. A shared
         parameter is expected under each of its names (as `state_dict` gives it).
 
+        Values may be NumPy arrays (what `state_dict` gives), `Tensor`s or `Parameter`s. torch tensors
+        are refused: ``nn.from_torch_state_dict`` loads them, transposing nn.Linear's (out, in) weights.
+
         Returns ``(missing_keys, unexpected_keys)``, as PyTorch does (both empty when ``strict``)."""
+        if not isinstance(state_dict, Mapping):
+            raise TypeError(f"load_state_dict: expected a mapping of names to arrays, got {type(state_dict).__name__}")
         params = dict(self.named_parameters(remove_duplicate=False))
         missing = [k for k in params if k not in state_dict]
         unexpected = [k for k in state_dict if k not in params]
@@ -158,10 +163,15 @@ class Module:
             problems.append(f"missing parameters: {', '.join(missing)}")
         if strict and unexpected:
             problems.append(f"unexpected parameters: {', '.join(unexpected)}")
+        arrays = {}
         for name, p in params.items():
             if name not in state_dict:
                 continue
-            value = np.asarray(state_dict[name])
+            value = _state_array(state_dict[name])
+            if isinstance(value, str):
+                problems.append(f"{name}: {value}")
+                continue
+            arrays[name] = value
             if value.shape != p.shape:
                 problems.append(f"{name}: shape {value.shape} in the state dict, {p.shape} in the model")
             elif value.dtype != p.dtype:
@@ -169,8 +179,8 @@ class Module:
         if problems:
             raise ValueError("load_state_dict: nothing was loaded, because\n  " + "\n  ".join(problems))
         for name, p in params.items():
-            if name in state_dict:
-                p.data = np.array(state_dict[name], dtype=p.dtype, copy=True)
+            if name in arrays:
+                p.data = np.array(arrays[name], dtype=p.dtype, copy=True)
         return IncompatibleKeys(missing, unexpected)
 
     # -- modes ----------------------------------------------------------------------------------
@@ -211,6 +221,21 @@ class Module:
         return head + "\n  " + "\n  ".join(lines) + "\n)"
 
 
+def _state_array(value: Any) -> np.ndarray | str:
+    """A state-dict value as an array, or what is wrong with it."""
+    if isinstance(value, Tensor):  # a Parameter too (np.asarray would refuse one that requires grad)
+        return value.data
+    if type(value).__module__.split(".")[0] == "torch":
+        return ("is a torch tensor: use nn.from_torch_state_dict(model, state_dict), which transposes "
+                "nn.Linear's (out, in) weights")
+    if isinstance(value, (np.ndarray, np.generic, int, float, list, tuple)):
+        array = np.asarray(value)
+        if array.dtype.kind in "biuf":
+            return array
+        return f"holds {array.dtype} values, not real numbers"
+    return f"is a {type(value).__name__}, not an array"
+
+
 class ModuleList(Module):
     """A list of modules, registered as children ``0``, ``1``, ..."""
 
@@ -220,6 +245,8 @@ class ModuleList(Module):
             self.append(m)
 
     def append(self, module: Module) -> None:
+        if not isinstance(module, Module):
+            raise TypeError(f"ModuleList.append: expected an nn.Module, got {type(module).__name__}")
         setattr(self, str(len(self._modules)), module)
 
     def __getitem__(self, i: int) -> Module:

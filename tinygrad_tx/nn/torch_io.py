@@ -7,6 +7,7 @@ are transposed on the way. Embeddings and LayerNorm parameters keep their shape.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -44,9 +45,17 @@ def to_torch_state_dict(model: Module, dtype: Any = None) -> dict[str, Any]:
 def from_torch_state_dict(model: Module, state_dict: dict[str, Any], strict: bool = True) -> IncompatibleKeys:
     """Load torch tensors (nn.Linear layout) into the model; checked whole before anything is loaded.
     Returns ``load_state_dict``'s ``(missing_keys, unexpected_keys)``."""
+    import torch
+
+    if not isinstance(state_dict, Mapping):
+        raise TypeError(f"from_torch_state_dict: expected a mapping of names to torch tensors, got "
+                        f"{type(state_dict).__name__}")
     linear = linear_weight_names(model)
     converted = {}
     for name, t in state_dict.items():
+        if not isinstance(t, torch.Tensor):
+            raise TypeError(f"from_torch_state_dict: {name} is a {type(t).__name__}, not a torch tensor "
+                            f"(load NumPy arrays with model.load_state_dict, in tinygrad_tx's (in, out) layout)")
         a = t.detach().cpu().numpy()
         converted[name] = a.T.copy() if name in linear else a.copy()
     return model.load_state_dict(converted, strict=strict)
