@@ -349,8 +349,28 @@ def _emit(
     use_clusters: bool, classes: dict[str, str], stats_mode: str | None, legend: bool, title: str | None,
     max_nodes: int | None, scalar: bool,
 ) -> Graph:
-    """Write the kept items as DOT: nodes in their clusters, then the edges, then the legend."""
-    g = Graph(
+    """Write the kept items as DOT: nodes in their clusters, then the edges, the cut note, the legend."""
+    g = _new_graph(rankdir)
+    bodies, kinds = _node_lines(items, keep, on_path, use_clusters, stats_mode, scalar)
+    scopes = _add_clusters(g, bodies, classes)
+    n_edges, cut_children = _add_edges(g, items, keep, on_path)
+    truncated = len(keep) < total
+    if truncated:
+        _add_note(g, cut_children, total - len(keep), total, max_nodes, scalar)
+    if legend or title:
+        caption = f"{len(keep):,} nodes, {n_edges:,} edges" + (f" (of {total:,} nodes)" if truncated else "")
+        has_output = any(items[i].output for i in keep)
+        shown = _legend_kinds(kinds, has_output, scalar) if legend else []
+        g.body.append(f"\tlabel={_legend(shown, bool(on_path), title, caption, scalar)}\n")
+    g.summary = GraphSummary(
+        nodes=len(keep), edges=n_edges, total_nodes=total, truncated=truncated,
+        clusters=sorted(scopes), parents={s: parent_scope(s) for s in scopes}, kinds=kinds,
+    )
+    return g
+
+
+def _new_graph(rankdir: str) -> Graph:
+    return Graph(
         name="tinygrad_tx",
         graph_attr={"rankdir": rankdir, "fontname": "Helvetica", "fontsize": "10", "nodesep": "0.2",
                     "ranksep": "0.3", "labeljust": "l", "labelloc": "b", "newrank": "true",
@@ -361,10 +381,16 @@ def _emit(
                    "color": "#444444"},
         edge_attr={"color": EDGE, "arrowsize": "0.6"},
     )
-    kept = set(keep)
-    bodies: dict[str, list[tuple[str, str, dict[str, str]]]] = {}
-    kinds_used: dict[str, int] = {}
-    outputs = 0
+
+
+NodeLine = tuple[str, str, dict[str, str]]  # DOT name, label, attributes
+
+
+def _node_lines(items: list[Item], keep: list[int], on_path: set[int] | None, use_clusters: bool,
+                stats_mode: str | None, scalar: bool) -> tuple[dict[str, list[NodeLine]], dict[str, int]]:
+    """The kept nodes by the cluster they go in ('' for none), and how many of each kind the legend shows."""
+    bodies: dict[str, list[NodeLine]] = {}
+    kinds: dict[str, int] = {}
     for i in keep:
         it = items[i]
         label, attrs = _value_node(it) if scalar else _tensor_node(it, stats_mode)
@@ -373,13 +399,15 @@ def _emit(
             attrs["penwidth"] = "2.5"
             if scalar and it.kind != "valop":
                 label = label.replace('cellborder="1"', f'cellborder="1" color="{HIGHLIGHT}"', 1)
-        scope = it.cluster if use_clusters else ""
-        bodies.setdefault(scope, []).append((f"n{i}", label, attrs))
+        bodies.setdefault(it.cluster if use_clusters else "", []).append((f"n{i}", label, attrs))
         kind = it.kind if not scalar else "op" if it.kind == "valop" else "output" if it.output else it.kind
-        kinds_used[kind] = kinds_used.get(kind, 0) + 1
-        if it.output and not scalar:
-            outputs += 1
-    # Clusters, innermost first so each is complete when it is added to its parent.
+        kinds[kind] = kinds.get(kind, 0) + 1
+    return bodies, kinds
+
+
+def _add_clusters(g: Graph, bodies: dict[str, list[NodeLine]], classes: dict[str, str]) -> set[str]:
+    """Add the nodes to ``g`` in nested clusters, one per module path (and each prefix of one) that holds a
+    node; return the paths."""
     scopes = set()
     for s in bodies:
         while s:
@@ -393,19 +421,23 @@ def _emit(
                         "fillcolor": _cluster_color(s, classes), "color": "#999999", "fontsize": "10",
                         "labeljust": "l", "labelloc": "t", "margin": "6"},
         )
-    for s, nodes in bodies.items():
-        sub = graphs[s]
-        for name, label, attrs in nodes:
-            sub.node(name, label=label, **attrs)
-    for s in sorted(scopes, key=lambda s: -s.count(".")):
+    for s, lines in bodies.items():
+        for name, label, attrs in lines:
+            graphs[s].node(name, label=label, **attrs)
+    for s in sorted(scopes, key=lambda s: -s.count(".")):  # innermost first: each is complete when added
         graphs[parent_scope(s)].subgraph(graphs[s])
-    # Edges (parent -> child, the direction data flows); the truncation note feeds the cut frontier.
+    return scopes
+
+
+def _add_edges(g: Graph, items: list[Item], keep: list[int], on_path: set[int] | None) -> tuple[int, list[int]]:
+    """An edge per use between kept items (parent -> child, the direction data flows); return how many, and
+    the kept items with a parent cut off."""
+    kept = set(keep)
     n_edges = 0
     cut_children = []
     for i in keep:
-        it = items[i]
         missing = False
-        for p in it.parents:
+        for p in items[i].parents:
             if p not in kept:
                 missing = True
                 continue
@@ -416,28 +448,25 @@ def _emit(
             n_edges += 1
         if missing:
             cut_children.append(i)
-    truncated = len(keep) < total
-    if truncated:
-        note = (f"… {total - len(keep):,} more nodes not drawn (max_nodes={max_nodes}).\n"
-                f"Pass max_nodes=None to draw all {total:,}" + ("" if scalar else ", or depth=k to collapse modules")
-                + ".")
-        g.node("truncated", label=note, shape="note", style="filled", fillcolor=COLORS["note"], fontsize="11")
-        for c in cut_children:
-            g.edge("truncated", f"n{c}", style="dashed", color="#aaaaaa")
+    return n_edges, cut_children
+
+
+def _add_note(g: Graph, cut_children: list[int], left_out: int, total: int, max_nodes: int | None,
+              scalar: bool) -> None:
+    """The note saying what ``max_nodes`` left out, feeding the nodes whose inputs were cut."""
+    note = (f"… {left_out:,} more nodes not drawn (max_nodes={max_nodes}).\n"
+            f"Pass max_nodes=None to draw all {total:,}" + ("" if scalar else ", or depth=k to collapse modules") + ".")
+    g.node("truncated", label=note, shape="note", style="filled", fillcolor=COLORS["note"], fontsize="11")
+    for c in cut_children:
+        g.edge("truncated", f"n{c}", style="dashed", color="#aaaaaa")
+
+
+def _legend_kinds(kinds: dict[str, int], has_output: bool, scalar: bool) -> list[str]:
+    """The kinds drawn, in the legend's order (a Value graph's op node last)."""
     order = ["value", "input", "parameter", "constant", "op", "backward", "module", "output"]
-    caption = f"{len(keep):,} nodes, {n_edges:,} edges" + (f" (of {total:,} nodes)" if truncated else "")
-    if legend or title:
-        present = [k for k in order if (k in kinds_used or (k == "output" and outputs)) and (not scalar or k != "op")]
-        if scalar and "op" in kinds_used:
-            present.append("op")
-        present = present if legend else []
-        g.body.append(f"\tlabel={_legend(present, bool(on_path), title, caption, scalar)}\n")
-    parents_of = {s: parent_scope(s) for s in scopes}
-    g.summary = GraphSummary(
-        nodes=len(keep), edges=n_edges, total_nodes=total, truncated=truncated,
-        clusters=sorted(scopes), parents=parents_of, kinds=kinds_used,
-    )
-    return g
+    if scalar:
+        return [k for k in order if k in kinds and k != "op"] + (["op"] if "op" in kinds else [])
+    return [k for k in order if k in kinds or (k == "output" and has_output)]
 
 
 # ---------------------------------------------------------------------------------------------
