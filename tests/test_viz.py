@@ -19,6 +19,7 @@ import argparse
 import os
 import re
 import shutil
+import subprocess
 import sys
 import sysconfig
 import time
@@ -817,3 +818,22 @@ def test_module_called_outermost_has_clusters_for_its_children() -> None:
     parent, _ = cluster_tree(g)
     assert parent["a"] == "" and parent["b.attn.c_attn"] == "b.attn" and parent["b"] == ""
     assert os.path.sep not in "".join(parent)  # names are module paths, nothing else
+
+
+# ------------------------------------------------------------------------------------------ the DOT itself
+def test_the_dot_source_is_the_same_in_every_process() -> None:
+    """Sibling clusters were once written in the iteration order of a set of strings, so the DOT of one graph
+    changed with PYTHONHASHSEED from run to run (and dot laid the picture out differently)."""
+    script = ("import hashlib; from tinygrad_tx.viz import draw; from tinygrad_tx.viz.cli import example\n"
+              "for what, backward in [('gpt', False), ('gpt', True), ('block', False)]:\n"
+              "    root, kw = example(what, backward=backward)\n"
+              "    print(what, backward, hashlib.sha256(draw(root, **kw).source.encode()).hexdigest())")
+    root = str(Path(tt.__file__).resolve().parent.parent)
+    runs = set()
+    for seed in ("0", "1", "2"):
+        env = {**os.environ, "PYTHONHASHSEED": seed,
+               "PYTHONPATH": os.pathsep.join([root, os.environ.get("PYTHONPATH", "")])}
+        done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stderr
+        runs.add(done.stdout)
+    assert len(runs) == 1, runs

@@ -405,13 +405,14 @@ def _node_lines(items: list[Item], keep: list[int], on_path: set[int] | None, us
     return bodies, kinds
 
 
-def _add_clusters(g: Graph, bodies: dict[str, list[NodeLine]], classes: dict[str, str]) -> set[str]:
+def _add_clusters(g: Graph, bodies: dict[str, list[NodeLine]], classes: dict[str, str]) -> list[str]:
     """Add the nodes to ``g`` in nested clusters, one per module path (and each prefix of one) that holds a
-    node; return the paths."""
-    scopes = set()
+    node; return the paths. Sibling clusters come in the order of their first node, so the DOT reads in the
+    order the graph was computed, and is the same in every run."""
+    scopes: dict[str, None] = {}  # ordered, unlike a set of strings, whose order changes with PYTHONHASHSEED
     for s in bodies:
-        while s:
-            scopes.add(s)
+        while s and s not in scopes:
+            scopes[s] = None
             s = parent_scope(s)
     graphs: dict[str, graphviz.Digraph] = {"": g}
     for s in scopes:
@@ -426,7 +427,7 @@ def _add_clusters(g: Graph, bodies: dict[str, list[NodeLine]], classes: dict[str
             graphs[s].node(name, label=label, **attrs)
     for s in sorted(scopes, key=lambda s: -s.count(".")):  # innermost first: each is complete when added
         graphs[parent_scope(s)].subgraph(graphs[s])
-    return scopes
+    return list(scopes)
 
 
 def _add_edges(g: Graph, items: list[Item], keep: list[int], on_path: set[int] | None) -> tuple[int, list[int]]:
