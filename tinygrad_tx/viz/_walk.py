@@ -51,8 +51,8 @@ class Item:
 
     kind: str
     obj: Any  # a Function, a leaf Tensor, a constant's shape, a module's path; a Value
+    parents: list[int]  # the items it is computed from, one entry per use
     cluster: str = ""  # the innermost drawn module it belongs to ('' at the top)
-    parents: list[int] = field(default_factory=list)  # the items it is computed from, one entry per use
     output: bool = False
     name: str | None = None  # a leaf's name
     tensor: Tensor | None = None  # an output op's result: its data is known
@@ -132,10 +132,10 @@ def value_items(roots: list[Value], highlight: Any) -> tuple[list[Item], list[in
     box: dict[int, int] = {}  # id(value) -> the item of its box
     for v in order:
         if v._prev:
-            items.append(Item("valop", v, parents=[box[id(p)] for p in v._prev]))
-            it = Item("value", v, parents=[len(items) - 1])
+            items.append(Item("valop", v, [box[id(p)] for p in v._prev]))
+            it = Item("value", v, [len(items) - 1])
         else:
-            it = Item("input" if v.label else "constant", v)
+            it = Item("input" if v.label else "constant", v, [])
         box[id(v)] = len(items)
         items.append(it)
     outputs = [box[id(r)] for r in roots]
@@ -284,12 +284,12 @@ def _items(fine: list[_Node], clusters: set[str], outputs: set[_Node], classes: 
     for node in fine:
         if node.group is None:
             node.item = len(items)
-            items.append(Item(node.kind, node.obj, place(node.scope), name=node.name))
+            items.append(Item(node.kind, node.obj, [], place(node.scope), name=node.name))
             continue
         if node.group not in module_item:
             module_item[node.group] = len(items)
             members[node.group] = []
-            items.append(Item("module", node.group, place(parent_scope(node.group))))
+            items.append(Item("module", node.group, [], place(parent_scope(node.group))))
         node.item = module_item[node.group]
         members[node.group].append(node)
     for node in fine:
