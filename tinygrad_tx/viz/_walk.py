@@ -160,8 +160,9 @@ def tensor_items(
     """The items of a Tensor graph (modules collapsed to ``depth``), the output items, the items
     ``highlight`` names (None without it), and the class name of each module path."""
     names, classes = _names(model, params)
-    in_forward = None if forward is None else {id(node) for node in collect([_engine_node(f)
-                                                                              for f in as_roots(forward)])}
+    in_forward = None  # the ids of the nodes in forward='s graph: the others are backward ops
+    if forward is not None:
+        in_forward = {id(node) for node in collect([_engine_node(f) for f in as_roots(forward)])}
     fine, node_of = _fine_graph([_engine_node(r) for r in roots], names, in_forward, constants)
     outputs = [node_of[id(_engine_node(r))] for r in roots]
     clusters = _collapse(fine, depth)
@@ -269,7 +270,7 @@ def _home_parameter(p: _Node) -> None:
 
 
 def _items(fine: list[_Node], clusters: set[str], outputs: set[_Node], classes: dict[str, str]) -> list[Item]:
-    """The collapsed graph in topological order: an item per node drawn on its own, one per collapsed module
+    """The collapsed graph in the walk's order: an item per node drawn on its own, one per collapsed module
     where its first member is; an edge per use, a module's inputs once each."""
 
     def place(scope: str) -> str:
