@@ -16,9 +16,11 @@ whatever the lookup finds, so that second run renders them with graphviz-pure.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import os
 import re
 import shutil
+import subprocess
 import sys
 import sysconfig
 import time
@@ -817,3 +819,76 @@ def test_module_called_outermost_has_clusters_for_its_children() -> None:
     parent, _ = cluster_tree(g)
     assert parent["a"] == "" and parent["b.attn.c_attn"] == "b.attn" and parent["b"] == ""
     assert os.path.sep not in "".join(parent)  # names are module paths, nothing else
+
+
+# ------------------------------------------------------------------------------------------ the DOT itself
+def test_the_dot_source_is_the_same_in_every_process() -> None:
+    """Sibling clusters were once written in the iteration order of a set of strings, so the DOT of one graph
+    changed with PYTHONHASHSEED from run to run (and dot laid the picture out differently)."""
+    script = ("import hashlib; from tinygrad_tx.viz import draw; from tinygrad_tx.viz.cli import example\n"
+              "for what, backward in [('gpt', False), ('gpt', True), ('block', False)]:\n"
+              "    root, kw = example(what, backward=backward)\n"
+              "    print(what, backward, hashlib.sha256(draw(root, **kw).source.encode()).hexdigest())")
+    root = str(Path(tt.__file__).resolve().parent.parent)
+    runs = set()
+    for seed in ("0", "1", "2"):
+        env = {**os.environ, "PYTHONHASHSEED": seed,
+               "PYTHONPATH": os.pathsep.join([root, os.environ.get("PYTHONPATH", "")])}
+        done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stderr
+        runs.add(done.stdout)
+    assert len(runs) == 1, runs
+
+
+# what, backward, depth, other draw options; and what is drawn: (nodes, edges, clusters, fingerprint of the DOT)
+GOLDEN_DOT = [
+    ("staged", False, None, {}, (18, 20, 0, "fa514574381f")),
+    ("staged", True, None, {}, (31, 39, 0, "4cb81bf7b1dd")),
+    ("mlp", False, None, {}, (19, 18, 3, "c2a648dffc06")),
+    ("mlp", False, 2, {}, (11, 10, 0, "d90a2945867c")),
+    ("mlp", True, None, {}, (28, 29, 6, "ddb98d20a9dc")),
+    ("mlp", True, 2, {}, (18, 19, 0, "3b19b32c2933")),
+    ("attention", False, None, {}, (43, 46, 3, "1b3832cb2f30")),
+    ("attention", False, 2, {}, (31, 34, 1, "2cfb569c5277")),
+    ("attention", True, None, {}, (85, 102, 6, "bef0143e5893")),
+    ("attention", True, 2, {}, (69, 86, 2, "31b20fda1457")),
+    ("block", False, None, {}, (116, 131, 10, "843396f1fd60")),
+    ("block", False, 2, {}, (11, 13, 1, "53437aa5a683")),
+    ("block", True, None, {}, (239, 302, 20, "7fbebd82997e")),
+    ("block", True, 2, {}, (35, 65, 2, "5ba96848ab95")),
+    ("gpt", False, None, {}, (268, 301, 25, "c4d6a8bd5314")),
+    ("gpt", False, 2, {}, (22, 22, 1, "4069d7030fed")),
+    ("gpt", True, None, {}, (540, 679, 49, "e26bc8211016")),
+    ("gpt", True, 2, {}, (67, 125, 2, "53f0f844d8a8")),
+    ("mlp", False, None, {"highlight": "fc1.weight"}, (19, 18, 3, "da0059b41907")),
+    ("gpt", False, None, {"max_nodes": 50}, (50, 51, 11, "c28a44473c47")),
+    ("gpt", True, 3, {"highlight": "h.1.mlp.c_fc.weight"}, (83, 149, 6, "bbfbc7a00817")),
+]
+
+
+def dot_fingerprint(source: str) -> str:
+    """The DOT source, hashed with the computed numbers masked (the last printed digit of a float32 loss may
+    differ between BLAS builds): what is drawn, in what order, with which labels and attributes.
+
+    The source is written by `viz.graph` through the ``graphviz`` package's quoting, not by Graphviz, so it
+    is the same whichever renderer is installed (checked with graphviz 0.20.1 and 0.21)."""
+    masked = re.sub(r"(= |data |grad )-?\d+\.\d+(?:e[+-]?\d+)?", r"\1#", source)
+    return hashlib.sha256(masked.encode()).hexdigest()[:12]
+
+
+def test_the_examples_draw_the_dot_they_drew() -> None:
+    """The DOT of the examples, as ``python -m tinygrad_tx graph --what W [--backward] [--depth 2] --format dot``
+    writes it, does not change shape unnoticed. When a change is meant, paste the lines printed below."""
+    built: dict[tuple[str, bool], tuple[Any, dict[str, Any]]] = {}
+    changed = []
+    for what, backward, depth, extra, want in GOLDEN_DOT:
+        if (what, backward) not in built:
+            built[what, backward] = example(what, backward=backward)
+        root, kw = built[what, backward]
+        g = draw(root, depth=depth, **kw, **extra)
+        assert g.summary is not None
+        got = (g.summary.nodes, g.summary.edges, len(g.summary.clusters), dot_fingerprint(g.source))
+        if got != want:
+            row, was = (repr(x).replace("'", '"') for x in ((what, backward, depth, extra, got), want))
+            changed.append(f"    {row},  # was {was}")
+    assert not changed, "the DOT of these examples changed:\n" + "\n".join(changed)

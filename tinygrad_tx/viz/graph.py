@@ -15,8 +15,9 @@ shows backpropagation as one more computation (``forward=loss`` marks which of i
 forward pass). The ops a VJP records are scoped ``∇`` + the module of the op it differentiates, so the
 backward pass is clustered too, as a mirror of the module tree (``∇h.0`` ⊃ ``∇h.0.attn``).
 
-The graph is walked with explicit stacks (no recursion, so a 100,000-node chain is fine) and cut at
-``max_nodes`` with a note saying what was left out. Rendering goes through `renderer.find_renderer`:
+The graph is walked (``_walk.py``) with explicit stacks (no recursion, so a 100,000-node chain is fine)
+into display items, which this module writes as DOT, cut at ``max_nodes`` with a note saying what was
+left out. Rendering goes through `renderer.find_renderer`:
 Graphviz's ``dot`` when it is on PATH, else the pip-installed ``graphviz-pure``. With neither, `render`
 writes the DOT source anyway and raises `GraphvizNotFound`, whose message says what to install, and a
 notebook shows that message instead of a traceback.
@@ -25,7 +26,7 @@ notebook shows that message instead of a traceback.
 from __future__ import annotations
 
 import html
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,9 +34,8 @@ from typing import Any
 import graphviz
 import numpy as np
 
-from ..function import Function
 from ..scalar import Value
-from ..tensor import Tensor
+from ._walk import Item, as_roots, parent_scope, path_from, tensor_items, truncate, value_items
 from .renderer import INSTALL_HINT, GraphvizNotFound, render_bytes
 
 __all__ = ["draw", "render", "Graph", "GraphSummary", "GraphvizNotFound", "INSTALL_HINT", "FORMATS", "SUFFIXES"]
@@ -128,59 +128,8 @@ class Graph(graphviz.Digraph):
 
 
 # ---------------------------------------------------------------------------------------------
-# The display graph: what will become DOT nodes and edges.
+# Text
 # ---------------------------------------------------------------------------------------------
-class _Item:
-    """One DOT node: its kind, the engine object it shows, its parents (indices of items)."""
-
-    __slots__ = ("kind", "obj", "parents", "scope", "output", "info")
-
-    def __init__(self, kind: str, obj: Any, scope: str = "", info: Any = None) -> None:
-        self.kind = kind
-        self.obj = obj
-        self.parents: list[int] = []
-        self.scope = scope
-        self.output = False
-        self.info = info
-
-
-def _collect(roots: Sequence[Any]) -> tuple[list[Any], dict[int, int]]:
-    """Every node reachable from ``roots`` through ``_prev``, parents before children, iteratively.
-
-    Unlike ``autograd.topological_order`` it does not refuse nodes already released by a backward
-    (a graph after backward is still worth drawing); nodes are keyed by ``id``.
-    """
-    order: list[Any] = []
-    index: dict[int, int] = {}
-    expanded: set[int] = set()
-    stack: list[tuple[Any, bool]] = [(r, False) for r in reversed(roots)]
-    while stack:
-        node, done = stack.pop()
-        key = id(node)
-        if done:
-            index[key] = len(order)
-            order.append(node)
-            continue
-        if key in expanded:
-            continue
-        expanded.add(key)
-        stack.append((node, True))
-        for parent in reversed(node._prev):
-            if parent is not None and id(parent) not in expanded:
-                stack.append((parent, False))
-    return order, index
-
-
-def _as_roots(root: Any) -> list[Any]:
-    if isinstance(root, (Value, Tensor, Function)):
-        return [root]
-    if isinstance(root, Iterable) and not isinstance(root, (str, bytes, np.ndarray)):
-        roots = list(root)
-        if roots and all(isinstance(r, (Value, Tensor, Function)) for r in roots):
-            return roots
-    raise TypeError(f"draw: expected a Value or a Tensor (or a list of them), got {type(root).__name__}")
-
-
 def _esc(text: Any) -> str:
     return html.escape(str(text), quote=False)
 
@@ -243,7 +192,7 @@ def draw(
         a `Graph` (a ``graphviz.Digraph``): display it in Jupyter, ``render`` it, or read ``.source``;
         ``.summary`` counts its nodes, edges and clusters.
     """
-    roots = _as_roots(root)
+    roots = as_roots(root)
     scalar = isinstance(roots[0], Value)
     if any(isinstance(r, Value) != scalar for r in roots):
         raise TypeError("draw: cannot mix Value and Tensor roots in one graph")
@@ -259,293 +208,15 @@ def draw(
     if scalar:
         if depth is not None or model is not None or params is not None or forward is not None:
             raise ValueError("draw: depth=, model=, params= and forward= apply to Tensor graphs, not Value graphs")
-        items, roots_idx, sources = _scalar_items(roots, highlight)
+        items, roots_idx, sources = value_items(roots, highlight)
     else:
         if depth is not None and depth < 1:
             raise ValueError(f"draw: depth must be >= 1 (h.0 is depth 2), got {depth}")
-        items, roots_idx, sources, classes = _tensor_items(roots, model, params, depth, forward, constants, highlight)
-    on_path = _path(items, sources) if sources is not None else None
-    keep = _truncate(items, roots_idx, max_nodes)
+        items, roots_idx, sources, classes = tensor_items(roots, model, params, depth, forward, constants, highlight)
+    on_path = path_from(items, sources) if sources is not None else None
+    keep = truncate(items, roots_idx, max_nodes)
     return _emit(items, keep, len(items), on_path, rankdir, clusters and not scalar, classes, stats_mode, legend,
                  title, max_nodes, scalar)
-
-
-# -- scalars ------------------------------------------------------------------------------------
-def _scalar_items(roots: list[Value], highlight: Any) -> tuple[list[_Item], list[int], list[int] | None]:
-    order, index = _collect(roots)
-    items: list[_Item] = []
-    value_item: list[int] = [0] * len(order)
-    for i, v in enumerate(order):
-        if v._prev:
-            op = _Item("valop", v)
-            op.parents = [value_item[index[id(p)]] for p in v._prev]
-            items.append(op)
-            it = _Item("value", v, info="intermediate")
-            it.parents = [len(items) - 1]
-        else:
-            it = _Item("value", v, info="input" if v.label else "constant")
-        value_item[i] = len(items)
-        items.append(it)
-    roots_idx = [value_item[index[id(r)]] for r in roots]
-    for r in roots_idx:
-        items[r].output = True
-    sources = None
-    if highlight is not None:
-        wanted = highlight if isinstance(highlight, (list, tuple, set)) else [highlight]
-        sources = []
-        for w in wanted:
-            hits = [value_item[i] for i, v in enumerate(order) if v is w or (isinstance(w, str) and v.label == w)]
-            if not hits:
-                labels = sorted({v.label for v in order if v.label})
-                raise ValueError(f"draw: highlight {w!r} is not in the graph (labels: {', '.join(labels) or 'none'})")
-            sources += hits
-    return items, roots_idx, sources
-
-
-# -- tensors ------------------------------------------------------------------------------------
-def _names(model: Any, params: Any) -> tuple[dict[int, str], dict[str, str]]:
-    """Leaf names by tensor identity, and module class names by dotted path."""
-    names: dict[int, str] = {}
-    classes: dict[str, str] = {}
-    if model is not None:
-        for path, m in model.named_modules():
-            classes[path] = type(m).__name__
-        for name, p in model.named_parameters():
-            names.setdefault(id(p), name)
-    if params is not None:
-        pairs = params.items() if isinstance(params, Mapping) else params
-        for name, p in pairs:
-            names.setdefault(id(p), name)
-    return names, classes
-
-
-def _parent_scope(scope: str) -> str:
-    return scope.rsplit(".", 1)[0] if "." in scope else ""
-
-
-def _tensor_items(
-    roots: list[Any], model: Any, params: Any, depth: int | None, forward: Any, constants: bool, highlight: Any,
-) -> tuple[list[_Item], list[int], list[int] | None, dict[str, str]]:
-    """The display items of a Tensor graph (module groups already collapsed), the output items, the
-    items to highlight from, and the class name of each module path."""
-    from ..nn.module import Parameter
-
-    root_nodes = [r._node() if isinstance(r, Tensor) else r for r in roots]
-    order, index = _collect(root_nodes)
-    names, classes = _names(model, params)
-    fwd: set[int] | None = None
-    if forward is not None:
-        fwd_order, _ = _collect([f._node() if isinstance(f, Tensor) else f for f in _as_roots(forward)])
-        fwd = {id(node) for node in fwd_order}
-
-    # The fine graph: one entry per node, then one per constant (a None parent) if they are drawn.
-    n = len(order)
-    kinds: list[str] = []
-    scopes: list[str] = []
-    parents: list[list[int]] = []
-    const_shapes: list[Any] = []
-    const_consumer: list[int] = []
-    for i, node in enumerate(order):
-        if isinstance(node, Tensor):
-            kinds.append("parameter" if isinstance(node, Parameter) or id(node) in names else "input")
-            scopes.append("")
-            parents.append([])
-            continue
-        kinds.append("op" if fwd is None or id(node) in fwd else "backward")
-        scopes.append(getattr(node, "scope", "") or "")
-        in_shapes = getattr(node, "_in_shapes", None)
-        ps: list[int] = []
-        for slot, p in enumerate(node._prev):
-            if p is not None:
-                ps.append(index[id(p)])
-            elif constants:
-                ps.append(n + len(const_shapes))
-                const_shapes.append(in_shapes[slot] if in_shapes is not None and slot < len(in_shapes) else None)
-                const_consumer.append(i)
-        parents.append(ps)
-    for c in const_consumer:
-        kinds.append("constant")
-        scopes.append(scopes[c])
-        parents.append([])
-    total = len(kinds)
-    objs: list[Any] = list(order) + const_shapes
-    consumers: list[list[int]] = [[] for _ in range(total)]
-    for c, ps in enumerate(parents):
-        for p in ps:
-            consumers[p].append(c)
-
-    # The module tree: every scope an op ran in, and every prefix of one (h, h.0, h.0.mlp, ...).
-    op_scopes = {scopes[i] for i in range(n) if kinds[i] != "parameter" and kinds[i] != "input"} - {""}
-    tree = set(op_scopes)
-    for s in op_scopes:
-        while "." in s:
-            s = s.rsplit(".", 1)[0]
-            tree.add(s)
-    inner = {_parent_scope(s) for s in tree} - {""}  # modules with sub-modules
-    # With depth=k a module at depth k, or a shallower one without sub-modules, is one node.
-    collapsed: dict[str, str | None] = {}
-    for s in tree:
-        comps = s.split(".")
-        if depth is None:
-            collapsed[s] = None
-        elif len(comps) >= depth:
-            collapsed[s] = ".".join(comps[:depth])
-        else:
-            collapsed[s] = None if s in inner else s
-    clusters = {s for s in tree if collapsed[s] is None}
-
-    def place(scope: str) -> str:
-        """The innermost drawn cluster at or above ``scope``."""
-        while scope and scope not in clusters:
-            scope = _parent_scope(scope)
-        return scope
-
-    # Leaves: a parameter goes to its module (named by model=/params=), a constant to its consumer.
-    group: list[str | None] = [None] * total
-    for i in range(total):
-        kind = kinds[i]
-        if kind in ("op", "backward"):
-            group[i] = collapsed.get(scopes[i]) if scopes[i] else None
-    for i in range(total):
-        kind = kinds[i]
-        if kind == "parameter":
-            name = names.get(id(objs[i])) or objs[i].name or ""
-            own = _parent_scope(name)
-            cs = {scopes[c] for c in consumers[i]}
-            scopes[i] = own if own else (next(iter(cs)) if len(cs) == 1 else "")
-            gs = {group[c] for c in consumers[i]}
-            g = gs.pop() if len(gs) == 1 else None
-            if g is not None and (not own or own == g or own.startswith(g + ".")):
-                group[i] = g
-        elif kind == "constant":
-            group[i] = group[const_consumer[i - n]]
-
-    # Display items, in topological order; constants just before their consumer; a module group where
-    # its first member is.
-    fine_order: list[int] = []
-    consts_of: dict[int, list[int]] = {}
-    for j, c in enumerate(const_consumer):
-        consts_of.setdefault(c, []).append(n + j)
-    for i in range(n):
-        fine_order.extend(consts_of.get(i, ()))
-        fine_order.append(i)
-    items: list[_Item] = []
-    item_of = [-1] * total
-    group_item: dict[str, int] = {}
-    members: dict[str, list[int]] = {}
-    for i in fine_order:
-        g = group[i]
-        if g is None:
-            item_of[i] = len(items)
-            kind = kinds[i]
-            info: Any = None
-            if kind in ("parameter", "input"):
-                info = names.get(id(objs[i])) or objs[i].name
-            items.append(_Item(kind, objs[i], place(scopes[i]), info))
-            continue
-        if g not in group_item:
-            group_item[g] = len(items)
-            members[g] = []
-            items.append(_Item("module", g, place(_parent_scope(g))))
-        item_of[i] = group_item[g]
-        members[g].append(i)
-    for i in fine_order:
-        me = item_of[i]
-        it = items[me]
-        for p in parents[i]:
-            pi = item_of[p]
-            if pi == me or (it.kind == "module" and pi in it.parents):
-                continue
-            it.parents.append(pi)
-    root_fine = {index[id(node)] for node in root_nodes}
-    for g, ms in members.items():
-        mset = set(ms)
-        ins: list[str] = []
-        outs: list[str] = []
-        for i in ms:
-            for p in parents[i]:  # what flows in: activations (parameters and constants are drawn)
-                if p not in mset and kinds[p] not in ("parameter", "constant") and \
-                        (s := _shape(_out_shape(objs[p], kinds[p]))) not in ins:
-                    ins.append(s)
-            if (i in root_fine or any(c not in mset for c in consumers[i])) and \
-                    (s := _shape(_out_shape(objs[i], kinds[i]))) not in outs:
-                outs.append(s)
-        ps = [objs[i] for i in ms if kinds[i] == "parameter"]
-        items[group_item[g]].info = {
-            "class": classes.get(g, ""), "in": ins, "out": outs,
-            "ops": sum(1 for i in ms if kinds[i] in ("op", "backward")),
-            "params": len(ps), "numel": sum(int(p._data.size) for p in ps),
-        }
-    roots_idx: list[int] = []
-    for r, node in zip(roots, root_nodes):
-        ri = item_of[index[id(node)]]
-        items[ri].output = True
-        roots_idx.append(ri)
-        if isinstance(r, Tensor) and items[ri].kind in ("op", "backward"):
-            items[ri].info = r  # the output tensor itself: its data is known
-
-    sources = None
-    if highlight is not None:
-        wanted = highlight if isinstance(highlight, (list, tuple, set)) else [highlight]
-        sources = []
-        for w in wanted:
-            target = w._node() if isinstance(w, Tensor) else w
-            hits = [item_of[i] for i in range(n) if order[i] is target or (
-                isinstance(w, str) and isinstance(order[i], Tensor)
-                and (names.get(id(order[i])) == w or order[i].name == w))]
-            if not hits:
-                named = sorted({names.get(id(t)) or t.name or "" for t in order if isinstance(t, Tensor)} - {""})
-                shown = ", ".join(named[:12]) + (", ..." if len(named) > 12 else "")
-                raise ValueError(f"draw: highlight {w!r} is not in the graph (named leaves: {shown or 'none'})")
-            sources += hits
-    return items, roots_idx, sources, classes
-
-
-def _out_shape(obj: Any, kind: str) -> tuple[int, ...]:
-    if kind == "constant":
-        return tuple(obj) if obj is not None else ()
-    if isinstance(obj, Tensor):
-        return obj.shape
-    return tuple(getattr(obj, "out_shape", ()))
-
-
-# -- path, truncation ---------------------------------------------------------------------------
-def _path(items: list[_Item], sources: list[int]) -> set[int]:
-    """The items reachable from ``sources`` following the data (children), breadth first."""
-    children: list[list[int]] = [[] for _ in items]
-    for c, it in enumerate(items):
-        for p in it.parents:
-            children[p].append(c)
-    on = set(sources)
-    frontier = list(sources)
-    while frontier:
-        nxt = []
-        for i in frontier:
-            for c in children[i]:
-                if c not in on:
-                    on.add(c)
-                    nxt.append(c)
-        frontier = nxt
-    return on
-
-
-def _truncate(items: list[_Item], roots_idx: list[int], max_nodes: int | None) -> list[int]:
-    """The items to draw, in order: all of them, or the ``max_nodes`` nearest the outputs."""
-    if max_nodes is None or len(items) <= max_nodes:
-        return list(range(len(items)))
-    keep: set[int] = set()
-    frontier = list(dict.fromkeys(roots_idx))
-    while frontier and len(keep) < max_nodes:
-        nxt = []
-        for i in frontier:
-            if i in keep:
-                continue
-            keep.add(i)
-            if len(keep) == max_nodes:
-                break
-            nxt.extend(p for p in items[i].parents if p not in keep)
-        frontier = nxt
-    return sorted(keep)
 
 
 # -- DOT -------------------------------------------------------------------------------------------
@@ -570,17 +241,17 @@ def _small(text: str, color: str = MUTED) -> str:
     return f'<font point-size="8" color="{color}">{_esc(text)}</font>'
 
 
-def _flow(ins: list[str], outs: list[str], most: int = 3) -> str:
+def _flow(ins: list[tuple[int, ...]], outs: list[tuple[int, ...]], most: int = 3) -> str:
     """``in (B, T, C) → out (B, T, C)``, with long lists shortened."""
 
-    def short(shapes: list[str]) -> str:
+    def short(shapes: list[tuple[int, ...]]) -> str:
         extra = f" (+{len(shapes) - most} more)" if len(shapes) > most else ""
-        return ", ".join(shapes[:most]) + extra
+        return ", ".join(_shape(s) for s in shapes[:most]) + extra
 
     return (f"in {short(ins)} " if ins else "") + f"→ out {short(outs) or '-'}"
 
 
-def _tensor_node(it: _Item, stats_mode: str | None) -> tuple[str, dict[str, str]]:
+def _tensor_node(it: Item, stats_mode: str | None) -> tuple[str, dict[str, str]]:
     """The HTML label and the attributes of one tensor-graph node."""
     kind = it.kind
     lines: list[str] = []
@@ -591,7 +262,7 @@ def _tensor_node(it: _Item, stats_mode: str | None) -> tuple[str, dict[str, str]
         dtype = getattr(node, "out_dtype", None)
         lines.append(f"<b>{_esc(type(node).__name__)}</b>")
         lines.append(_small(f"{_shape(getattr(node, 'out_shape', ()))} {dtype if dtype is not None else ''}".strip()))
-        out = it.info if isinstance(it.info, Tensor) else None
+        out = it.tensor
         retained = getattr(node, "_retained", None)
         if out is None and retained is not None:
             out = retained()
@@ -602,7 +273,7 @@ def _tensor_node(it: _Item, stats_mode: str | None) -> tuple[str, dict[str, str]
                 data = None
     elif kind in ("parameter", "input"):
         t = it.obj
-        lines.append(f"<b>{_esc(it.info or ('Parameter' if kind == 'parameter' else 'input'))}</b>")
+        lines.append(f"<b>{_esc(it.name or ('Parameter' if kind == 'parameter' else 'input'))}</b>")
         lines.append(_small(f"{_shape(t.shape)} {t.dtype}"))
         data, grad = t._data, t.grad
         attrs["style"] = "filled"
@@ -611,13 +282,13 @@ def _tensor_node(it: _Item, stats_mode: str | None) -> tuple[str, dict[str, str]
         lines.append(_small(f"const{shape}", "#333333"))
         attrs.update(style="dashed,filled", color="#888888", height="0.2", margin="0.04,0.01")
     elif kind == "module":
-        info = it.info
-        head = f"<b>{_esc(it.obj)}</b>" + (f" <i>{_esc(info['class'])}</i>" if info["class"] else "")
-        lines.append(head)
-        lines.append(_small(_flow(info["in"], info["out"]), "#333333"))
-        counts = f"{info['ops']} op" + ("s" if info["ops"] != 1 else "")
-        if info["params"]:
-            counts += f" · {info['params']} param" + ("s" if info["params"] != 1 else "") + f" ({info['numel']:,})"
+        m = it.module
+        assert m is not None
+        lines.append(f"<b>{_esc(it.obj)}</b>" + (f" <i>{_esc(m.cls)}</i>" if m.cls else ""))
+        lines.append(_small(_flow(m.ins, m.outs), "#333333"))
+        counts = f"{m.ops} op" + ("s" if m.ops != 1 else "")
+        if m.params:
+            counts += f" · {m.params} param" + ("s" if m.params != 1 else "") + f" ({m.numel:,})"
         lines.append(_small(counts))
         attrs["shape"] = "box3d"
         attrs["style"] = "filled"
@@ -629,12 +300,12 @@ def _tensor_node(it: _Item, stats_mode: str | None) -> tuple[str, dict[str, str]
     return "<" + "<br/>".join(lines) + ">", attrs
 
 
-def _value_node(it: _Item) -> tuple[str, dict[str, str]]:
+def _value_node(it: Item) -> tuple[str, dict[str, str]]:
     v: Value = it.obj
     if it.kind == "valop":
         return f"<{_esc(v._op)}>", {"shape": "ellipse", "style": "filled", "fillcolor": "#f3f3f3", "fontsize": "9",
                              "margin": "0.03,0.01", "height": "0.3"}
-    kind = "output" if it.output else {"input": "input", "constant": "constant"}.get(it.info, "value")
+    kind = "output" if it.output else it.kind  # value, input or constant
     label = f"<b>{_esc(v.label)}</b>" if v.label else ""
     cells = ([f"<td>{label}</td>"] if label else []) + [
         f"<td>data {_esc(_num(v.data))}</td>", f"<td>grad {_esc(_num(v.grad))}</td>"]
@@ -674,12 +345,32 @@ def _cluster_color(scope: str, classes: dict[str, str]) -> str:
 
 
 def _emit(
-    items: list[_Item], keep: list[int], total: int, on_path: set[int] | None, rankdir: str,
+    items: list[Item], keep: list[int], total: int, on_path: set[int] | None, rankdir: str,
     use_clusters: bool, classes: dict[str, str], stats_mode: str | None, legend: bool, title: str | None,
     max_nodes: int | None, scalar: bool,
 ) -> Graph:
-    """Write the kept items as DOT: nodes in their clusters, then the edges, then the legend."""
-    g = Graph(
+    """Write the kept items as DOT: nodes in their clusters, then the edges, the cut note, the legend."""
+    g = _new_graph(rankdir)
+    bodies, kinds = _node_lines(items, keep, on_path, use_clusters, stats_mode, scalar)
+    scopes = _add_clusters(g, bodies, classes)
+    n_edges, cut_children = _add_edges(g, items, keep, on_path)
+    truncated = len(keep) < total
+    if truncated:
+        _add_note(g, cut_children, total - len(keep), total, max_nodes, scalar)
+    if legend or title:
+        caption = f"{len(keep):,} nodes, {n_edges:,} edges" + (f" (of {total:,} nodes)" if truncated else "")
+        has_output = any(items[i].output for i in keep)
+        shown = _legend_kinds(kinds, has_output, scalar) if legend else []
+        g.body.append(f"\tlabel={_legend(shown, bool(on_path), title, caption, scalar)}\n")
+    g.summary = GraphSummary(
+        nodes=len(keep), edges=n_edges, total_nodes=total, truncated=truncated,
+        clusters=sorted(scopes), parents={s: parent_scope(s) for s in scopes}, kinds=kinds,
+    )
+    return g
+
+
+def _new_graph(rankdir: str) -> Graph:
+    return Graph(
         name="tinygrad_tx",
         graph_attr={"rankdir": rankdir, "fontname": "Helvetica", "fontsize": "10", "nodesep": "0.2",
                     "ranksep": "0.3", "labeljust": "l", "labelloc": "b", "newrank": "true",
@@ -690,32 +381,39 @@ def _emit(
                    "color": "#444444"},
         edge_attr={"color": EDGE, "arrowsize": "0.6"},
     )
-    kept = set(keep)
-    bodies: dict[str, list[tuple[str, str, dict[str, str]]]] = {}
-    kinds_used: dict[str, int] = {}
-    outputs = 0
+
+
+NodeLine = tuple[str, str, dict[str, str]]  # DOT name, label, attributes
+
+
+def _node_lines(items: list[Item], keep: list[int], on_path: set[int] | None, use_clusters: bool,
+                stats_mode: str | None, scalar: bool) -> tuple[dict[str, list[NodeLine]], dict[str, int]]:
+    """The kept nodes by the cluster they go in ('' for none), and how many of each kind the legend shows."""
+    bodies: dict[str, list[NodeLine]] = {}
+    kinds: dict[str, int] = {}
     for i in keep:
         it = items[i]
         label, attrs = _value_node(it) if scalar else _tensor_node(it, stats_mode)
         if on_path is not None and i in on_path:
             attrs["color"] = HIGHLIGHT
             attrs["penwidth"] = "2.5"
-            if scalar and it.kind == "value":
+            if scalar and it.kind != "valop":
                 label = label.replace('cellborder="1"', f'cellborder="1" color="{HIGHLIGHT}"', 1)
-        scope = it.scope if use_clusters else ""
-        bodies.setdefault(scope, []).append((f"n{i}", label, attrs))
-        kind = it.kind if not scalar else ("op" if it.kind == "valop" else
-                                           "output" if it.output else {"input": "input", "constant": "constant"}
-                                           .get(it.info, "value"))
-        kinds_used[kind] = kinds_used.get(kind, 0) + 1
-        if it.output and not scalar:
-            outputs += 1
-    # Clusters, innermost first so each is complete when it is added to its parent.
-    scopes = set()
+        bodies.setdefault(it.cluster if use_clusters else "", []).append((f"n{i}", label, attrs))
+        kind = it.kind if not scalar else "op" if it.kind == "valop" else "output" if it.output else it.kind
+        kinds[kind] = kinds.get(kind, 0) + 1
+    return bodies, kinds
+
+
+def _add_clusters(g: Graph, bodies: dict[str, list[NodeLine]], classes: dict[str, str]) -> list[str]:
+    """Add the nodes to ``g`` in nested clusters, one per module path (and each prefix of one) that holds a
+    node; return the paths. Sibling clusters come in the order of their first node, so the DOT reads in the
+    order the graph was computed, and is the same in every run."""
+    scopes: dict[str, None] = {}  # ordered, unlike a set of strings, whose order changes with PYTHONHASHSEED
     for s in bodies:
-        while s:
-            scopes.add(s)
-            s = _parent_scope(s)
+        while s and s not in scopes:
+            scopes[s] = None
+            s = parent_scope(s)
     graphs: dict[str, graphviz.Digraph] = {"": g}
     for s in scopes:
         graphs[s] = graphviz.Digraph(
@@ -724,19 +422,23 @@ def _emit(
                         "fillcolor": _cluster_color(s, classes), "color": "#999999", "fontsize": "10",
                         "labeljust": "l", "labelloc": "t", "margin": "6"},
         )
-    for s, nodes in bodies.items():
-        sub = graphs[s]
-        for name, label, attrs in nodes:
-            sub.node(name, label=label, **attrs)
-    for s in sorted(scopes, key=lambda s: -s.count(".")):
-        graphs[_parent_scope(s)].subgraph(graphs[s])
-    # Edges (parent -> child, the direction data flows); the truncation note feeds the cut frontier.
+    for s, lines in bodies.items():
+        for name, label, attrs in lines:
+            graphs[s].node(name, label=label, **attrs)
+    for s in sorted(scopes, key=lambda s: -s.count(".")):  # innermost first: each is complete when added
+        graphs[parent_scope(s)].subgraph(graphs[s])
+    return list(scopes)
+
+
+def _add_edges(g: Graph, items: list[Item], keep: list[int], on_path: set[int] | None) -> tuple[int, list[int]]:
+    """An edge per use between kept items (parent -> child, the direction data flows); return how many, and
+    the kept items with a parent cut off."""
+    kept = set(keep)
     n_edges = 0
     cut_children = []
     for i in keep:
-        it = items[i]
         missing = False
-        for p in it.parents:
+        for p in items[i].parents:
             if p not in kept:
                 missing = True
                 continue
@@ -747,28 +449,25 @@ def _emit(
             n_edges += 1
         if missing:
             cut_children.append(i)
-    truncated = len(keep) < total
-    if truncated:
-        note = (f"… {total - len(keep):,} more nodes not drawn (max_nodes={max_nodes}).\n"
-                f"Pass max_nodes=None to draw all {total:,}" + ("" if scalar else ", or depth=k to collapse modules")
-                + ".")
-        g.node("truncated", label=note, shape="note", style="filled", fillcolor=COLORS["note"], fontsize="11")
-        for c in cut_children:
-            g.edge("truncated", f"n{c}", style="dashed", color="#aaaaaa")
+    return n_edges, cut_children
+
+
+def _add_note(g: Graph, cut_children: list[int], left_out: int, total: int, max_nodes: int | None,
+              scalar: bool) -> None:
+    """The note saying what ``max_nodes`` left out, feeding the nodes whose inputs were cut."""
+    note = (f"… {left_out:,} more nodes not drawn (max_nodes={max_nodes}).\n"
+            f"Pass max_nodes=None to draw all {total:,}" + ("" if scalar else ", or depth=k to collapse modules") + ".")
+    g.node("truncated", label=note, shape="note", style="filled", fillcolor=COLORS["note"], fontsize="11")
+    for c in cut_children:
+        g.edge("truncated", f"n{c}", style="dashed", color="#aaaaaa")
+
+
+def _legend_kinds(kinds: dict[str, int], has_output: bool, scalar: bool) -> list[str]:
+    """The kinds drawn, in the legend's order (a Value graph's op node last)."""
     order = ["value", "input", "parameter", "constant", "op", "backward", "module", "output"]
-    caption = f"{len(keep):,} nodes, {n_edges:,} edges" + (f" (of {total:,} nodes)" if truncated else "")
-    if legend or title:
-        present = [k for k in order if (k in kinds_used or (k == "output" and outputs)) and (not scalar or k != "op")]
-        if scalar and "op" in kinds_used:
-            present.append("op")
-        present = present if legend else []
-        g.body.append(f"\tlabel={_legend(present, bool(on_path), title, caption, scalar)}\n")
-    parents_of = {s: _parent_scope(s) for s in scopes}
-    g.summary = GraphSummary(
-        nodes=len(keep), edges=n_edges, total_nodes=total, truncated=truncated,
-        clusters=sorted(scopes), parents=parents_of, kinds=kinds_used,
-    )
-    return g
+    if scalar:
+        return [k for k in order if k in kinds and k != "op"] + (["op"] if "op" in kinds else [])
+    return [k for k in order if k in kinds or (k == "output" and has_output)]
 
 
 # ---------------------------------------------------------------------------------------------
