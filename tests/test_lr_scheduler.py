@@ -14,9 +14,13 @@ import pytest
 
 from tinygrad_tx import Tensor, optim
 from tinygrad_tx.checkpoint import load_checkpoint, save_checkpoint
-from tinygrad_tx.data import default_corpus
 from tinygrad_tx.optim import LRScheduler, WarmupCosine, lr_at
-from tinygrad_tx.train import TrainConfig, train
+from tinygrad_tx.train import train
+
+from . import test_train
+from .test_train import small_config
+
+corpus = test_train.corpus  # its fixture: a 30,000-character text
 
 BASE_LRS = [1.0, 0.5, 0.25]  # powers of two: base · factor rounds the same in both libraries
 
@@ -180,21 +184,6 @@ def test_load_state_dict_checks_everything_before_assigning() -> None:
 # ----------------------------------------------------------------------- train.py and checkpoints
 
 
-@pytest.fixture(scope="module")
-def corpus(tmp_path_factory) -> str:
-    path = tmp_path_factory.mktemp("data") / "corpus.txt"
-    path.write_text(default_corpus()[:30_000], encoding="utf-8")
-    return str(path)
-
-
-def small_config(corpus: str, out_dir: str, **kw) -> TrainConfig:
-    base = dict(data=corpus, out_dir=out_dir, block_size=16, n_layer=1, n_head=2, n_embd=16, batch_size=4,
-                max_steps=12, warmup_steps=3, eval_interval=4, eval_iters=2, compare_torch=False, progress=False,
-                sample_length=0, dropout=0.1, dtype="float64")
-    base.update(kw)
-    return TrainConfig(**base)
-
-
 def test_a_checkpoint_from_before_the_scheduler_resumes_exactly(corpus, tmp_path) -> None:
     full = train(small_config(corpus, str(tmp_path / "full")))
     train(small_config(corpus, str(tmp_path / "part"), stop_after=5))
@@ -202,7 +191,7 @@ def test_a_checkpoint_from_before_the_scheduler_resumes_exactly(corpus, tmp_path
     state = load_checkpoint(path)
     for group in state["optimizer"]["param_groups"]:  # as written before train.py used WarmupCosine
         del group["initial_lr"]
-        group["lr"] = lr_at(4, 3e-3, 3, 12, 3e-4)  # the rate of the last step taken
+        group["lr"] = lr_at(4, 3e-3, 4, 20, 3e-4)  # the rate of the last step taken
     save_checkpoint(path, state)
     resumed = train(small_config(corpus, str(tmp_path / "part")), resume=True)
     assert resumed["history"]["loss"] == full["history"]["loss"]  # bit for bit
@@ -212,11 +201,11 @@ def test_resume_schedules_from_the_lr_given_not_the_saved_initial_lr(corpus, tmp
     train(small_config(corpus, str(tmp_path), stop_after=4))
     path = str(tmp_path / "ckpt.npz")
     assert [g["initial_lr"] for g in load_checkpoint(path)["optimizer"]["param_groups"]] == [3e-3, 3e-3]
-    train(small_config(corpus, str(tmp_path), lr=1e-3, max_steps=20, stop_after=9), resume=True,
+    train(small_config(corpus, str(tmp_path), lr=1e-3, max_steps=30, stop_after=9), resume=True,
           explicit={"lr", "max_steps"})
     groups = load_checkpoint(path)["optimizer"]["param_groups"]
     assert [g["initial_lr"] for g in groups] == [1e-3, 1e-3]
-    assert [g["lr"] for g in groups] == [lr_at(9, 1e-3, 3, 20, 3e-4)] * 2  # the rate of the next step, step 9
+    assert [g["lr"] for g in groups] == [lr_at(9, 1e-3, 4, 30, 3e-4)] * 2  # the rate of the next step, step 9
 
 
 def test_a_run_shorter_than_its_warmup_ends_in_the_warmup(corpus, tmp_path) -> None:
