@@ -26,7 +26,7 @@ from .cliargs import Bound
 from .data import CharTokenizer, DataError, get_batch, load_text, train_val_split, unigram_entropy
 from .nn import GPT, GPTConfig, Linear, apply_lora
 from .nn.lora import LoRALinear, _matches, lora_state_dict
-from .optim import AdamW, clip_grad_norm_, lr_at
+from .optim import AdamW, WarmupCosine, clip_grad_norm_, lr_at
 from .tensor import _generator, manual_seed
 
 __all__ = ["TrainConfig", "train", "sample", "finetune", "load_model", "lora_targets", "TrainError", "LIMITS",
@@ -361,7 +361,12 @@ def train(cfg: TrainConfig, resume: bool = False, overwrite: bool = False,
             raise CheckpointError(f"{ckpt_path}: corrupted training state ({e})") from None
         step = state["step"]
         optimizer.param_groups[0]["weight_decay"] = cfg.weight_decay  # the saved one, unless --weight-decay given
+        for group in optimizer.param_groups:  # the schedule's peak: the saved one, unless --lr given
+            group["initial_lr"] = cfg.lr
         initial_weights = state.get("initial_weights", initial_weights)
+    # sets the rate of step `step`; a run shorter than its warmup (--steps < --warmup-steps) ends in the warmup
+    scheduler = WarmupCosine(optimizer, cfg.warmup_steps, max(cfg.max_steps, cfg.warmup_steps), cfg.min_lr,
+                             last_epoch=step - 1)
 
     n_params = model.num_parameters()
     baseline = unigram_entropy(train_ids, tokenizer.vocab_size)
@@ -396,15 +401,13 @@ def train(cfg: TrainConfig, resume: bool = False, overwrite: bool = False,
                 interrupted = True
                 break
             x, y = get_batch(train_ids, cfg.block_size, cfg.batch_size, batch_rng)
-            lr = lr_at(step, cfg.lr, cfg.warmup_steps, cfg.max_steps, cfg.min_lr)
-            for group in optimizer.param_groups:
-                group["lr"] = lr
             _, loss = model(x, y)
             optimizer.zero_grad()
             loss.backward()
             if cfg.grad_clip > 0:  # 0 turns clipping off
                 clip_grad_norm_(params, cfg.grad_clip)
             optimizer.step()
+            scheduler.step()
             step += 1
             steps_done += 1
             loss_value = loss.item()
