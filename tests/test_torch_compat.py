@@ -229,13 +229,6 @@ def test_empty_index_lists_and_tensor_slice_bounds(index: Fn) -> None:
     same(lambda lib, t: t[index(lib)], X)
 
 
-def test_a_one_element_integer_tensor_is_an_index() -> None:
-    assert list(range(tg.tensor(3))) == [0, 1, 2]
-    assert [5, 6, 7][tg.tensor(-1)] == 7
-    with pytest.raises(TypeError, match="integer tensor"):
-        [5, 6, 7][tg.tensor(1.0)]
-
-
 # ======================================================================== in place
 
 
@@ -310,15 +303,6 @@ def test_grad_with_an_input_listed_twice() -> None:
         return g((t * t * u).sum(), [t, u, t])
 
     same(fn, rn(2, 3), rn(2, 3, seed=1))
-
-
-def test_grad_materialize_grads() -> None:
-    x, y = Tensor(rn(3), requires_grad=True), Tensor(rn(3), requires_grad=True)
-    gx, gy = tg.grad((x * 2).sum(), [x, y], materialize_grads=True)
-    np.testing.assert_array_equal(gx.data, 2.0)
-    np.testing.assert_array_equal(gy.data, 0.0)
-    with pytest.raises(ValueError, match="materialize_grads"):
-        tg.grad((x * 2).sum(), [x, y], allow_unused=False, materialize_grads=True)
 
 
 # ========================================================================== functional
