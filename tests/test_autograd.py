@@ -121,6 +121,7 @@ def test_retain_grad_on_intermediate() -> None:
 # ------------------------------------------------------------------------------------ deep graphs
 
 
+@pytest.mark.slow
 def test_deep_chain_of_a_million_tensor_nodes() -> None:
     x = t64([1.0, 2.0], True)
     y = x

@@ -83,6 +83,7 @@ def run_notebook(nb: nbformat.NotebookNode, cwd: Path, kernel_specs: KernelSpecM
     client.execute()
 
 
+@pytest.mark.slow
 def test_kernel_is_this_interpreter(kernel_specs: KernelSpecManager) -> None:
     """The kernel runs this interpreter and its tinygrad_tx, with KERNEL_ENV set, in notebooks/."""
     pytest.importorskip("matplotlib")  # (the train extra, as for the notebooks)
@@ -104,6 +105,7 @@ def test_kernel_is_this_interpreter(kernel_specs: KernelSpecManager) -> None:
     run_notebook(nb, NOTEBOOK_DIR, kernel_specs)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("path", NOTEBOOKS or [None], ids=lambda p: p.name if p else "no-notebooks")
 def test_notebook_runs(path: Path | None, kernel_specs: KernelSpecManager) -> None:
     assert path is not None, f"no notebooks found in {NOTEBOOK_DIR}"

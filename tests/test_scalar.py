@@ -118,6 +118,7 @@ def test_pow_with_value_exponent_at_zero_base() -> None:
     assert a.grad == 0.0 and b.grad == 0.0  # PyTorch's convention: no nan from 0·log 0
 
 
+@pytest.mark.slow
 def test_deep_chain_of_a_million_nodes() -> None:
     x = Value(1.0)
     y = x
