@@ -1092,3 +1092,23 @@ def test_harness_catches_a_wrong_vjp() -> None:
     with pytest.raises(AssertionError):
         fd_check(lambda lib, t: Flip.apply(t), x)
 
+
+
+
+WRONG_BUT_CLOSE: dict[str, tuple[Fn, str]] = {  # what differs from torch -> (program, the error it must give)
+    "requires_grad": (lambda lib, t, u: (t * u).detach() if lib is tg else t * u, "requires_grad False"),
+    "dtype": (lambda lib, t, u: (t * u).to(lib.float32) if lib is tg else t * u, "dtype float32, torch float64"),
+    "integer value": (lambda lib, t, u: (t * u).long() + (1 if lib is tg else 0), "Arrays are not equal"),
+    "gradient path": (lambda lib, t, u: t * (u * 0 + 2) if lib is tg else t * 2, r"gradient 1: .*torch None"),
+}
+
+
+@pytest.mark.parametrize("what", list(WRONG_BUT_CLOSE))
+def test_harness_catches_a_wrong_flag_dtype_or_path(what: str) -> None:
+    """The rest of `same` (tests/oracle.py): the outputs' requires_grad and dtype, integer values
+    (exactly), and whether a gradient reaches an input at all must agree with torch's."""
+    fn, message = WRONG_BUT_CLOSE[what]
+    x = np.arange(1.0, 5.0)
+    same(lambda lib, t, u: t * u, x, x)  # the program that is right
+    with pytest.raises(AssertionError, match=message):
+        same(fn, x, x)
