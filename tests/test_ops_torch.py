@@ -5,7 +5,8 @@
     non-uniform upstream gradient: ``out.sum()`` would hide VJPs that mix up positions).
 
 An op is written once, as ``fn(lib, *tensors)``, and run with ``lib = tinygrad_tx`` and
-``lib = torch``: the two APIs are the same (``lib.cat``, ``lib.where``, ``x.max(dim)``, ...).
+``lib = torch``: the two APIs are the same (``lib.cat``, ``lib.where``, ``x.max(dim)``, ...). The
+harness that runs and compares the two is tests/oracle.py; without torch, this module is skipped.
 
 Inputs are shifted into each op's domain and away from kinks and ties for the finite-difference
 checks (see ``strategies.py``); what happens *at* the kinks and ties is checked against PyTorch
