@@ -524,3 +524,17 @@ def test_the_listed_dtype_differences() -> None:
         Tensor([1, 2]) ** -1
     assert (Tensor([0, 1, -1, 2]) ** Tensor([-1, -1, -1, -1])).data.tolist() == [0, 1, -1, 0]  # computed, as PyTorch
     assert abs(Tensor(np.array([250], dtype=np.uint8))).data.tolist() == [250]  # was 0 (relu(x) + relu(-x) wrapped)
+
+
+def test_a_python_float_input_of_a_custom_op_is_not_rounded_through_float32() -> None:
+    class Scale(Function):
+        @staticmethod
+        def forward(ctx: Any, x: np.ndarray, c: np.ndarray) -> np.ndarray:
+            return x * c
+
+        @staticmethod
+        def backward(ctx: Any, g: Any) -> Any:
+            return g, None
+
+    assert Scale.apply(t64([1.0]), 0.1).data.tolist() == [0.1]
+    assert Scale.apply(Tensor(np.ones(1, np.float32)), 0.1).dtype == np.float32

@@ -153,6 +153,17 @@ class SavedArray(np.ndarray):
         return _plain(self).astype(*args, **kwargs)
 
 
+def _input_tensor(x: Any, inputs: tuple[Any, ...]) -> Any:
+    """A non-tensor input of ``apply`` as a constant tensor. A Python float takes the dtype of the first
+    floating tensor input (``Op.apply(x64, 0.1)`` sees 0.1 in float64, not rounded through float32)."""
+    Tensor = _tensor_module.Tensor
+    if isinstance(x, float):
+        for t in inputs:
+            if isinstance(t, Tensor) and t._data.dtype.kind == "f":
+                return Tensor(x, dtype=t._data.dtype)
+    return Tensor(x)
+
+
 def _plain(x: Any) -> Any:
     return x.view(np.ndarray) if isinstance(x, SavedArray) else x
 
@@ -216,7 +227,7 @@ class Function:
     def apply(cls, *inputs: Any, **kwargs: Any) -> Any:
         """Run ``forward`` on the inputs' arrays and, if any input needs a gradient, record a node."""
         Tensor = _tensor_module.Tensor
-        tensors = [x if isinstance(x, Tensor) else Tensor(x) for x in inputs]
+        tensors = [x if isinstance(x, Tensor) else _input_tensor(x, inputs) for x in inputs]
         arrays = [t._data for t in tensors]
         ctx = cls.__new__(cls)
         ctx._to_save = ()

@@ -97,9 +97,6 @@ def _as_array(data: Any, dtype: Any = None) -> np.ndarray:
     return wide.astype(np.int64).astype(target)
 
 
-_PYTHON_DTYPES = {bool: np.dtype(bool), int: np.dtype(np.int64)}  # (float: the default dtype)
-
-
 def _inferred_dtype(data: Any) -> np.dtype:
     """PyTorch's dtype for Python data: its elements' dtypes promoted (`_promoted`). True/False are
     bool, integers int64, floats the default dtype; a NumPy scalar, an array or a tensor inside keeps
@@ -108,19 +105,18 @@ def _inferred_dtype(data: Any) -> np.dtype:
     stack = [data]
     while stack:
         x = stack.pop()
-        t = type(x)
-        if t is float:
-            found.add(_default_dtype)
-        elif t in _PYTHON_DTYPES:
-            found.add(_PYTHON_DTYPES[t])
-        elif t is list or t is tuple:
+        if isinstance(x, (list, tuple)):
             stack.extend(x)
-        elif isinstance(x, (np.ndarray, np.generic, Tensor)):
+        elif isinstance(x, (np.ndarray, np.generic, Tensor)):  # (before float: np.float64 is a float)
             found.add(x.dtype)
+        elif isinstance(x, bool):
+            found.add(np.dtype(bool))
+        elif isinstance(x, int):
+            found.add(np.dtype(np.int64))
+        elif isinstance(x, float):
+            found.add(_default_dtype)
         elif isinstance(x, Value):
             raise TypeError(_mixed_engines_message("tensor"))
-        elif isinstance(x, (bool, int, float)):  # subclasses (IntEnum, ...)
-            found.add(_default_dtype if isinstance(x, float) else _PYTHON_DTYPES[bool if isinstance(x, bool) else int])
         else:
             raise TypeError(f"Tensor: cannot make a tensor from {type(x).__name__} data")
     if not found:
@@ -511,8 +507,7 @@ class Tensor:
     def copy_(self, src: Any) -> Tensor:
         """Copy ``src`` (broadcast, converted to self's dtype) into self; the gradient goes to ``src``,
         and what self was computed from gets 0."""
-        if isinstance(src, Value):
-            raise TypeError(_mixed_engines_message("copy_"))
+        _refuse_value(src, "copy_")
         if isinstance(src, (bool, int, float)):  # converted as an operand is: integers wrap (PyTorch)
             s = _to_tensor(src, self.dtype, "copy_")
         else:  # (straight to self's dtype, not through float32 first)
@@ -717,12 +712,12 @@ class Tensor:
         return int(self.item())
 
     def any(self, dim: Any = None, keepdim: bool = False) -> Tensor:
-        """Whether any element (along ``dim``) is nonzero: a bool tensor, as in PyTorch."""
+        """Whether any element (along ``dim``) is nonzero: a bool tensor (uint8 for uint8), as in PyTorch."""
         dims = ops._normalize_dims(dim, self.ndim, "any")
         return _logical_result(np.any(self._data, axis=dims, keepdims=keepdim), self.dtype)
 
     def all(self, dim: Any = None, keepdim: bool = False) -> Tensor:
-        """Whether every element (along ``dim``) is nonzero: a bool tensor, as in PyTorch."""
+        """Whether every element (along ``dim``) is nonzero: a bool tensor (uint8 for uint8), as in PyTorch."""
         dims = ops._normalize_dims(dim, self.ndim, "all")
         return _logical_result(np.all(self._data, axis=dims, keepdims=keepdim), self.dtype)
 
@@ -1234,10 +1229,10 @@ def _power(base: Any, exponent: Any) -> Tensor:
         if d == np.float16 and isinstance(exponent, (int, float)) and abs(exponent) > 65504:
             raise RuntimeError(f"pow: the exponent {exponent} cannot be converted to float16 without overflow")
     a, b = _broadcast(base, exponent, "pow")
-    if a.dtype == bool:
+    if a._data.dtype.kind == "b":
         raise NotImplementedError(f"pow: not implemented for bool tensors, as in PyTorch (shapes {a.shape} and "
                                   f"{b.shape}); convert them first, e.g. t.long()")
-    if a.dtype.kind in "iu":  # no gradient can flow through integers: NumPy, without the primitive
+    if a._data.dtype.kind in "iu":  # no gradient can flow through integers: NumPy, without the primitive
         return Tensor._make(_integer_power(a._data, b._data), a.dtype, False)
     return ops.Pow.apply(a, b)
 
@@ -1411,6 +1406,12 @@ def _refuse_value(x: Any, op: str) -> None:
         raise TypeError(_mixed_engines_message(op))
 
 
+def _operand_tensor(x: Any, op: str) -> Tensor:
+    """A non-tensor operand of ``op`` as a tensor (a copy, as ``torch.tensor``); a `Value` is refused."""
+    _refuse_value(x, op)
+    return Tensor(x)
+
+
 def _mixed_engines_message(op: str) -> str:
     return (f"cannot mix a Value (the scalar engine) and a Tensor in '{op}': use Tensor(v.data) for the value, "
             f"or t.item() for a one-element tensor")
@@ -1579,16 +1580,14 @@ def tensor(data: ArrayLike, requires_grad: bool = False, dtype: Any = None) -> T
 def matmul(a: Any, b: Any) -> Tensor:
     """Matrix product with NumPy/PyTorch semantics: 1-D operands are promoted (and the added dim
     removed), leading batch dims broadcast. Composed from `Matmul`, `Reshape` and `Expand`."""
-    _refuse_value(a, "matmul")
-    _refuse_value(b, "matmul")
-    a = a if isinstance(a, Tensor) else Tensor(a)
-    b = b if isinstance(b, Tensor) else Tensor(b)
+    a = a if isinstance(a, Tensor) else _operand_tensor(a, "matmul")
+    b = b if isinstance(b, Tensor) else _operand_tensor(b, "matmul")
     if a.ndim == 0 or b.ndim == 0:
         raise ValueError(f"matmul: both operands need at least 1 dim, got shapes {a.shape} and {b.shape}")
     sa, sb = a.shape, b.shape
     if sa[-1] != (sb[0] if b.ndim == 1 else sb[-2]):
         raise ValueError(f"matmul: shapes {sa} and {sb} do not align")
-    if a.dtype != b.dtype or a.dtype == bool:
+    if a._data.dtype != b._data.dtype or a._data.dtype.kind == "b":
         raise TypeError(f"matmul: the operands must have one dtype, and not bool, as in PyTorch (got {a.dtype} "
                         f"and {b.dtype}, shapes {sa} and {sb}); convert one first, e.g. b.to(a.dtype)")
     if a.ndim == 1 and b.ndim == 1:
@@ -1610,9 +1609,7 @@ def matmul(a: Any, b: Any) -> Tensor:
 
 def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
     """Join tensors along an existing dim (like ``torch.cat``)."""
-    for t in tensors:
-        _refuse_value(t, "cat")
-    tensors = [t if isinstance(t, Tensor) else Tensor(t) for t in tensors]
+    tensors = [t if isinstance(t, Tensor) else _operand_tensor(t, "cat") for t in tensors]
     if not tensors:
         raise ValueError("cat: expected a non-empty sequence of tensors")
     ref = tensors[0]
@@ -1632,9 +1629,7 @@ def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
 
 def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
     """Join tensors of one shape along a new dim (``unsqueeze`` each, then ``cat``)."""
-    for t in tensors:
-        _refuse_value(t, "stack")
-    tensors = [t if isinstance(t, Tensor) else Tensor(t) for t in tensors]
+    tensors = [t if isinstance(t, Tensor) else _operand_tensor(t, "stack") for t in tensors]
     if not tensors:
         raise ValueError("stack: expected a non-empty sequence of tensors")
     shapes = {t.shape for t in tensors}
@@ -1656,7 +1651,8 @@ def where(condition: Any, a: Any = _NOT_GIVEN, b: Any = _NOT_GIVEN) -> Tensor | 
 
     ``where(condition)`` alone is ``torch.where(condition)``: a tuple of int64 index tensors, one per
     dim, of the nonzero elements of ``condition`` (of any dtype; a 0-d condition counts as 1-d)."""
-    _refuse_value(condition, "where")
+    if not isinstance(condition, Tensor):
+        _refuse_value(condition, "where")
     c = condition._data if isinstance(condition, Tensor) else np.asarray(condition)
     if a is _NOT_GIVEN and b is _NOT_GIVEN:
         found = np.nonzero(c.reshape(1) if c.ndim == 0 else c)
