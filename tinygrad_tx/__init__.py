@@ -10,9 +10,7 @@
 from numpy import bool_ as bool  # noqa: A001  (dtype aliases, as torch.float32 etc.)
 from numpy import float16, float32, float64, int32, int64
 
-from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
-from .function import Function
-from .gradcheck import GradcheckError, gradcheck
+from .autograd import Function, GradcheckError, enable_grad, grad, gradcheck, is_grad_enabled, no_grad, set_grad_enabled
 from .perf import limit_blas_threads, tune_allocator
 from .scalar import Value
 from .tensor import (
@@ -22,7 +20,6 @@ from .tensor import (
     eye,
     full,
     get_default_dtype,
-    grad,
     manual_seed,
     matmul,
     ones,

@@ -17,8 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from . import tensor as _tensor_module
-from .function import Function
+from .autograd.function import Function
 
 # ----------------------------------------------------------------------------------- elementwise
 
@@ -95,10 +94,10 @@ class Pow(Function):
         ga = gb = None
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):  # the branches `where` drops
             if da:  # where b = 0, aᵇ = 1 is constant: 0, not 0 · 0⁻¹ = nan (PyTorch's convention)
-                ga = where((b == 0).detach(), 0.0, g * b * a ** (b - 1))
+                ga = (g * b * a ** (b - 1)).where((b != 0).detach(), 0.0)
             if db:
                 zero_base = ((a == 0) & (b >= 0)).detach()
-                gb = where(zero_base, 0.0, g * y * a.log())
+                gb = (g * y * a.log()).where(~zero_base, 0.0)
         return ga, gb
 
 
@@ -228,7 +227,7 @@ class Relu(Function):
     @staticmethod
     def backward(ctx: Any, g: Any) -> Any:
         (positive,) = ctx.saved_tensors
-        return where(positive, g, 0.0)
+        return g.where(positive, 0.0)
 
 
 class Maximum(Function):
@@ -309,7 +308,7 @@ class Where(Function):
     def backward(ctx: Any, g: Any) -> Any:
         (c,) = ctx.saved_tensors
         _, da, db = ctx.needs_input_grad
-        return None, (where(c, g, 0.0) if da else None), (where(c, 0.0, g) if db else None)
+        return None, (g.where(c, 0.0) if da else None), (g.where(~c, 0.0) if db else None)
 
 
 class Clone(Function):
@@ -429,10 +428,10 @@ def _product_of_others(x: Any, d: int) -> Any:
 
     def shifted(p: Any, k: int, towards_end: bool) -> Any:
         """p moved k places along d (towards the end, or the start), the vacated places set to 1."""
-        ones = _tensor_module.ones(p.shape[:d] + (k,) + p.shape[d + 1 :], dtype=p.dtype)
+        ones = np.ones(p.shape[:d] + (k,) + p.shape[d + 1 :], dtype=p.dtype)  # (a constant input)
         if towards_end:
-            return _tensor_module.cat([ones, p[lead + (slice(0, n - k),)]], d)
-        return _tensor_module.cat([p[lead + (slice(k, n),)], ones], d)
+            return Cat.apply(ones, p[lead + (slice(0, n - k),)], dim=d)
+        return Cat.apply(p[lead + (slice(k, n),)], ones, dim=d)
 
     before, after = shifted(x, 1, True), shifted(x, 1, False)  # x_{i-1} and x_{i+1}
     k = 1
@@ -620,8 +619,3 @@ class Cat(Function):
             grads.append(g[lead + (slice(start, start + size),)] if needed else None)
             start += size
         return tuple(grads)
-
-
-def where(condition: Any, a: Any, b: Any) -> Any:
-    """``a`` where ``condition`` holds, else ``b`` (see ``tensor.where``)."""
-    return _tensor_module.where(condition, a, b)

@@ -23,8 +23,11 @@ from typing import Any, overload
 import numpy as np
 
 from . import ops
-from .autograd import is_grad_enabled, run_backward, set_grad_enabled
-from .function import SavedArray, _guarded, _held
+from .autograd import function as _function
+from .autograd import grad  # noqa: F401  (kept for old imports: tensor.grad is autograd.grad)
+from .autograd.engine import backward as _backward
+from .autograd.function import SavedArray, _guarded, _held
+from .autograd.grad_mode import is_grad_enabled
 from .scalar import Value
 
 __all__ = [
@@ -343,14 +346,7 @@ class Tensor:
         ``gradient`` is ``dL/d self``; it may be omitted only when self has one element. The graph's
         saved values are released afterwards unless ``retain_graph`` (or ``create_graph``) is set.
         """
-        if not self.requires_grad:
-            raise RuntimeError(
-                "backward: this tensor does not require grad and has no grad_fn: nothing it was "
-                "computed from has requires_grad=True (or it was computed inside no_grad())"
-            )
-        seed = _seed_gradient(self, gradient, "backward")
-        with set_grad_enabled(create_graph):
-            run_backward([self._node()], [seed], retain_graph=retain_graph or create_graph)
+        _backward(self, gradient, retain_graph=retain_graph or create_graph, create_graph=create_graph)
 
     # -------------------------------------------------------------------------- elementwise ops
     def __add__(self, other: Any) -> Tensor:
@@ -1091,6 +1087,10 @@ class Tensor:
         (d,) = ops._normalize_dims(dim, self.ndim, "chunk")
         return self.split(max(1, -(-self.shape[d] // chunks)), d)
 
+    def where(self, condition: Any, other: Any) -> Tensor:
+        """``self`` where ``condition`` holds, else ``other`` (``torch.Tensor.where``)."""
+        return where(condition, self, other)
+
     def masked_fill(self, mask: Any, value: Any) -> Tensor:
         """``value`` (a number or a 0-d tensor) where ``mask`` is true, else self. The result keeps
         self's dtype, as in PyTorch; the gradient flows to self where mask is false."""
@@ -1116,6 +1116,9 @@ class Tensor:
         elif self.requires_grad:
             extra += ", requires_grad=True"
         return f"Tensor({body}{extra})"
+
+
+_function._tensor_class = Tensor  # autograd builds op outputs as this class (so autograd imports no tensor code)
 
 
 # ------------------------------------------------------------------------- broadcasting & dtypes
@@ -1552,23 +1555,6 @@ def _split_integer_index(index: Any) -> tuple[Any, Any]:
     return tuple(first), tuple(rest)
 
 
-def _seed_gradient(out: Tensor, gradient: Any, op: str) -> Tensor:
-    if gradient is None:
-        if out.numel() != 1:
-            raise RuntimeError(
-                f"{op}: the gradient can be implied only for a one-element output, but this one has "
-                f"shape {out.shape}. Pass gradient= (dL/d output, of shape {out.shape}), or reduce "
-                f"the output to a scalar first, e.g. out.sum().backward()"
-            )
-        return Tensor._make(np.ones(out.shape, dtype=out.dtype), out.dtype, False)
-    g = gradient if isinstance(gradient, Tensor) else Tensor._make(
-        np.asarray(gradient, dtype=out.dtype), out.dtype, False
-    )
-    if g.shape != out.shape:
-        raise RuntimeError(f"{op}: gradient has shape {g.shape} but the output has shape {out.shape}")
-    return g if g.dtype == out.dtype else g.to(out.dtype)
-
-
 # -------------------------------------------------------------------------- free functions
 
 
@@ -1682,61 +1668,6 @@ def _fits_any_float(x: Any, other: Any) -> bool:
     """True for a float that fits every floating dtype next to a floating tensor (``where(m, g, 0.0)`` in a
     VJP): nothing to check."""
     return type(x) is float and isinstance(other, Tensor) and other._data.dtype.kind == "f" and -65504.0 <= x <= 65504.0
-
-
-def grad(
-    outputs: Tensor | Sequence[Tensor],
-    inputs: Tensor | Sequence[Tensor],
-    grad_outputs: Any = None,
-    create_graph: bool = False,
-    retain_graph: bool | None = None,
-    allow_unused: bool | None = None,
-    materialize_grads: bool = False,
-) -> tuple[Tensor | None, ...]:
-    """``d outputs / d inputs`` as Tensors, without touching any ``.grad``.
-
-    With ``create_graph=True`` the VJPs are recorded, so the result can be differentiated again
-    (grad of grad, Hessian-vector products). ``retain_graph`` defaults to ``create_graph``. An input
-    the outputs do not depend on is an error, or None with ``allow_unused``, or zeros with
-    ``materialize_grads`` (which implies ``allow_unused``), as in ``torch.autograd.grad``.
-    """
-    if allow_unused is None:
-        allow_unused = materialize_grads
-    elif materialize_grads and not allow_unused:
-        raise ValueError("grad: materialize_grads=True needs allow_unused=True (or left unset)")
-    outs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
-    ins = [inputs] if isinstance(inputs, Tensor) else list(inputs)
-    if grad_outputs is None or isinstance(grad_outputs, (Tensor, np.ndarray)):
-        grad_outputs = [grad_outputs] * len(outs) if len(outs) == 1 else (grad_outputs or [None] * len(outs))
-    if len(grad_outputs) != len(outs):
-        raise ValueError(f"grad: {len(outs)} outputs but {len(grad_outputs)} grad_outputs")
-    for i, t in enumerate(outs):
-        if not t.requires_grad:
-            raise RuntimeError(f"grad: output {i} does not require grad and has no grad_fn")
-    for i, t in enumerate(ins):
-        if not t.requires_grad:
-            raise RuntimeError(f"grad: input {i} (shape {t.shape}) does not require grad")
-    seeds = [_seed_gradient(o, g, "grad") for o, g in zip(outs, grad_outputs)]
-    retain = create_graph if retain_graph is None else retain_graph
-    nodes = [t._node() for t in ins]
-    unique = list(dict.fromkeys(nodes))  # an input listed twice gets its gradient twice
-    with set_grad_enabled(create_graph):
-        captured = run_backward([o._node() for o in outs], seeds, retain_graph=retain, capture=unique)
-    assert captured is not None
-    position = {n: i for i, n in enumerate(unique)}  # (by identity: nodes hash by id)
-    found = [captured[position[n]] for n in nodes]
-    result: list[Tensor | None] = []
-    for i, (t, g) in enumerate(zip(ins, found)):
-        if g is None:
-            if not allow_unused:
-                raise RuntimeError(
-                    f"grad: input {i} (shape {t.shape}) was not used to compute the outputs; "
-                    f"pass allow_unused=True to get None for it"
-                )
-            result.append(zeros_like(t) if materialize_grads else None)
-        else:
-            result.append(g if create_graph else g.detach())
-    return tuple(result)
 
 
 # ------------------------------------------------------------------------------- factories

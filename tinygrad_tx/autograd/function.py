@@ -41,9 +41,14 @@ from typing import Any
 
 import numpy as np
 
-from .autograd import _freed_message, _grad_mode
+from .grad_mode import _grad_mode
+from .graph import _freed_message
 
 __all__ = ["Function", "SavedArray"]
+
+# The tensor class that op outputs are built as. tensor.py sets it once, when it defines `Tensor`, so that
+# autograd, which the tensor engine is built on, need not import the tensor engine (dependencies one way).
+_tensor_class: Any = None
 
 _OUTPUT = object()  # marks "the output array" among the saved values
 _scope: list[str] = []  # module path of the module being called (set by nn.Module) or of the op whose VJP runs
@@ -156,7 +161,7 @@ class SavedArray(np.ndarray):
 def _input_tensor(x: Any, inputs: tuple[Any, ...]) -> Any:
     """A non-tensor input of ``apply`` as a constant tensor. A Python float takes the dtype of the first
     floating tensor input (``Op.apply(x64, 0.1)`` sees 0.1 in float64, not rounded through float32)."""
-    Tensor = _tensor_module.Tensor
+    Tensor = _tensor_class
     if isinstance(x, float):
         for t in inputs:
             if isinstance(t, Tensor) and t._data.dtype.kind == "f":
@@ -201,7 +206,7 @@ class Function:
         """The saved values as Tensors; checks that none was modified since the forward pass."""
         if self._freed:
             raise RuntimeError(_freed_message(self))
-        Tensor = _tensor_module.Tensor
+        Tensor = _tensor_class
         out = []
         for i, (item, version) in enumerate(zip(self._saved, self._saved_versions)):
             if item is _OUTPUT:
@@ -226,7 +231,7 @@ class Function:
     @classmethod
     def apply(cls, *inputs: Any, **kwargs: Any) -> Any:
         """Run ``forward`` on the inputs' arrays and, if any input needs a gradient, record a node."""
-        Tensor = _tensor_module.Tensor
+        Tensor = _tensor_class
         tensors = [x if isinstance(x, Tensor) else _input_tensor(x, inputs) for x in inputs]
         arrays = [t._data for t in tensors]
         ctx = cls.__new__(cls)
@@ -324,7 +329,7 @@ class Function:
                 f"{self._op_name()}.backward returned {len(grads)} gradients for "
                 f"{len(self._prev)} inputs"
             )
-        Tensor = _tensor_module.Tensor
+        Tensor = _tensor_class
         checked = []
         for i, (gi, shape, parent) in enumerate(zip(grads, self._in_shapes, self._prev)):
             if gi is None or parent is None:
@@ -378,7 +383,3 @@ class Function:
     def __repr__(self) -> str:
         shape = getattr(self, "out_shape", None)
         return f"<{type(self).__name__} node, output shape {shape}>"
-
-
-# Imported last: tensor.py (through ops.py) subclasses Function, so Function must exist first.
-from . import tensor as _tensor_module  # noqa: E402

@@ -15,12 +15,16 @@ A check passes when ``|analytic - numeric| ≤ atol + rtol · |numeric|``.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .autograd import no_grad
-from .tensor import Tensor, grad
+from . import function as _function
+from .engine import grad
+from .grad_mode import no_grad
+
+if TYPE_CHECKING:
+    from ..tensor import Tensor
 
 __all__ = ["gradcheck", "GradcheckError"]
 
@@ -30,6 +34,7 @@ class GradcheckError(AssertionError):
 
 
 def _outputs(result: Any) -> list[Tensor]:
+    Tensor = _function._tensor_class
     outs = [result] if isinstance(result, Tensor) else list(result)
     return [o for o in outs if isinstance(o, Tensor) and o.dtype.kind == "f"]
 
@@ -52,6 +57,7 @@ def gradcheck(
     or raises `GradcheckError` with a report naming the input, the index, the analytic and the
     numeric values (or returns False with ``raise_exception=False``).
     """
+    Tensor = _function._tensor_class
     args = [inputs] if isinstance(inputs, Tensor) else list(inputs)
     leaves: list[Any] = []
     for a in args:
