@@ -163,7 +163,7 @@ class Tensor:
             self.requires_grad_(True)
 
     @staticmethod
-    def _make(data: np.ndarray, dtype: Any, requires_grad: bool) -> Tensor:
+    def _make(data: np.ndarray, requires_grad: bool) -> Tensor:
         """Wrap an array without copying (internal fast path)."""
         t = Tensor.__new__(Tensor)
         t._data = data
@@ -181,7 +181,7 @@ class Tensor:
         if not isinstance(array, np.ndarray):
             raise TypeError(f"from_numpy: expected an ndarray, got {type(array).__name__}")
         array = array.view(np.ndarray) if isinstance(array, SavedArray) else array
-        return Tensor._make(array, array.dtype, False)
+        return Tensor._make(array, False)
 
     # ------------------------------------------------------------------------------ attributes
     @property
@@ -284,7 +284,7 @@ class Tensor:
 
     def detach(self) -> Tensor:
         """The same data (shared), cut out of the graph."""
-        return Tensor._make(self._data, self._data.dtype, False)
+        return Tensor._make(self._data, False)
 
     def clone(self) -> Tensor:
         """A copy of the data that stays in the graph (its gradient flows to ``self``)."""
@@ -326,7 +326,7 @@ class Tensor:
             return self
         if d.kind == "f" and self.dtype.kind == "f":
             return ops.Cast.apply(self, dtype=d)
-        return Tensor._make(self._data.astype(d), d, False)
+        return Tensor._make(self._data.astype(d), False)
 
     def float(self) -> Tensor:
         return self.to(np.float32)
@@ -437,7 +437,7 @@ class Tensor:
         may have saved it), and the op sees an alias of the old tensor, so what it saves is not the
         tensor being replaced; the version counter tells any other graph that saved self."""
         _refuse_value(operand, op)
-        old = Tensor._make(self._data, self._data.dtype, self.requires_grad)
+        old = Tensor._make(self._data, self.requires_grad)
         old._ctx = self._ctx  # the same graph node as self before the update
         out = compute(old)
         if out.shape != self.shape:
@@ -498,7 +498,7 @@ class Tensor:
     def fill_(self, value: float) -> Tensor:
         _refuse_value(value, "fill_")
         v = _checked_fill_value(value._data.item() if isinstance(value, Tensor) else value, self.dtype, "fill_")
-        return self._inplace(lambda old: Tensor._make(np.full(self.shape, v, self.dtype), self.dtype, False), "fill_")
+        return self._inplace(lambda old: Tensor._make(np.full(self.shape, v, self.dtype), False), "fill_")
 
     def copy_(self, src: Any) -> Tensor:
         """Copy ``src`` (broadcast, converted to self's dtype) into self; the gradient goes to ``src``,
@@ -565,7 +565,7 @@ class Tensor:
             return self.relu() + (-self).relu()
         if self._data.dtype == bool:
             raise TypeError(f"abs: not implemented for bool tensors, as in PyTorch (shape {self.shape})")
-        return Tensor._make(np.abs(self._data), self.dtype, False)
+        return Tensor._make(np.abs(self._data), False)
 
     def maximum(self, other: Any) -> Tensor:
         return ops.Maximum.apply(*_broadcast(self, other, "maximum"))
@@ -586,7 +586,7 @@ class Tensor:
         dt = self.dtype
         for bound in (min, max):
             if bound is not None:
-                dt = _result_dtype(Tensor._make(np.empty((1,), dt), dt, False), bound)
+                dt = _result_dtype(Tensor._make(np.empty((1,), dt), False), bound)
         if dt.kind == "b":
             raise NotImplementedError(f"clamp: not implemented for bool tensors, as in PyTorch (shape {self.shape})")
         min, max = (_bound(b, dt) for b in (min, max))
@@ -596,7 +596,7 @@ class Tensor:
                 out = np.maximum(out, min._data if isinstance(min, Tensor) else min)
             if max is not None:
                 out = np.minimum(out, max._data if isinstance(max, Tensor) else max)
-            return Tensor._make(np.asarray(out, dtype=dt), dt, False)
+            return Tensor._make(np.asarray(out, dtype=dt), False)
         out = self
         if min is not None:
             lo = min._data if isinstance(min, Tensor) else min
@@ -631,7 +631,7 @@ class Tensor:
             out = fn(self._data, b)
         except ValueError:
             raise ValueError(f"{op}: shapes {self.shape} and {np.shape(b)} cannot be broadcast together") from None
-        return Tensor._make(np.asarray(out), np.dtype(bool), False)
+        return Tensor._make(np.asarray(out), False)
 
     def __lt__(self, other: Any) -> Tensor:
         return self._compare(other, np.less, "lt")
@@ -665,7 +665,7 @@ class Tensor:
             out = np.asarray(fn(av, bv))
         except ValueError:
             raise ValueError(f"{op}: shapes {av.shape} and {bv.shape} cannot be broadcast together") from None
-        return Tensor._make(out, out.dtype, False)
+        return Tensor._make(out, False)
 
     def __and__(self, other: Any) -> Tensor:
         return self._bitwise(self, other, np.bitwise_and, "bitwise_and")
@@ -689,7 +689,7 @@ class Tensor:
         if self.dtype.kind not in "biu":
             raise TypeError(f"bitwise_not: only integer and bool tensors, got dtype {self.dtype}")
         out = np.asarray(np.invert(self._data))
-        return Tensor._make(out, out.dtype, False)
+        return Tensor._make(out, False)
 
     __hash__ = object.__hash__  # tensors are graph nodes: hashed by identity
 
@@ -795,7 +795,7 @@ class Tensor:
         if self.dtype.kind != "f":  # nothing to differentiate (and -x is refused for bool): NumPy's amin
             dims = _reduction_dims(dim, self.ndim, "amin")
             ops._check_reducible(self.shape, dims, "amin")
-            return Tensor._make(np.asarray(np.amin(self._data, axis=dims, keepdims=keepdim)), self.dtype, False)
+            return Tensor._make(np.asarray(np.amin(self._data, axis=dims, keepdims=keepdim)), False)
         return -(-self).amax(dim, keepdim)
 
     def max(self, dim: Any = None, keepdim: bool = False) -> Any:
@@ -825,13 +825,13 @@ class Tensor:
         if self.ndim == 0:
             if dim not in (0, -1):
                 raise IndexError(f"{op}: dim {dim} is out of range for a 0-d tensor")
-            return MaxResult(self.clone(), Tensor._make(np.array(0), np.dtype(np.int64), False))
+            return MaxResult(self.clone(), Tensor._make(np.array(0), False))
         (d,) = ops._normalize_dims(dim, self.ndim, op)
         if self.shape[d] == 0:
             raise IndexError(f"{op}: cannot reduce dim {dim} of size 0 (shape {self.shape})")
         idx = np.expand_dims(arg_fn(self._data, axis=d), d)
         values = self.gather(d, idx)
-        indices = Tensor._make(idx if keepdim else np.squeeze(idx, d), np.dtype(np.int64), False)
+        indices = Tensor._make(idx if keepdim else np.squeeze(idx, d), False)
         return MaxResult(values if keepdim else values.squeeze(d), indices)
 
     def argmax(self, dim: Any = None, keepdim: bool = False) -> Tensor:
@@ -850,7 +850,7 @@ class Tensor:
         if self._data.size == 0:
             raise IndexError(f"{op}: the tensor of shape {self.shape} is empty")
         i = np.asarray(arg_fn(self._data), dtype=np.int64)
-        return Tensor._make(i.reshape((1,) * self.ndim) if keepdim else i, np.dtype(np.int64), False)
+        return Tensor._make(i.reshape((1,) * self.ndim) if keepdim else i, False)
 
     def gather(self, dim: int, index: Any) -> Tensor:
         """``out[i][j] = self[index[i][j]][j]`` for dim 0 (torch.gather): indexing, so its
@@ -1155,7 +1155,7 @@ def _refuse_bool_argument(t: Tensor, op: str) -> None:
 def _logical_result(found: Any, dtype: np.dtype) -> Tensor:
     """The result of any/all: bool, except uint8 for a uint8 tensor (PyTorch keeps that one)."""
     dt = np.dtype(np.uint8) if dtype == np.uint8 else np.dtype(bool)
-    return Tensor._make(np.asarray(found, dtype=dt), dt, False)
+    return Tensor._make(np.asarray(found, dtype=dt), False)
 
 
 def _bound(bound: Any, dtype: np.dtype) -> Any:
@@ -1221,7 +1221,7 @@ def _power(base: Any, exponent: Any) -> Tensor:
         d = base.dtype
         if d.kind == "b" and isinstance(exponent, bool):  # x ** True = x, x ** False = True
             result = base._data if exponent else np.ones(base.shape, dtype=bool)
-            return Tensor._make(result, np.dtype(bool), False)
+            return Tensor._make(result, False)
         if d.kind in "biu" and isinstance(exponent, int) and not isinstance(exponent, bool):
             if exponent < 0:
                 raise RuntimeError(f"pow: integers to negative integer powers are not allowed, as in PyTorch "
@@ -1236,7 +1236,7 @@ def _power(base: Any, exponent: Any) -> Tensor:
         raise NotImplementedError(f"pow: not implemented for bool tensors, as in PyTorch (shapes {a.shape} and "
                                   f"{b.shape}); convert them first, e.g. t.long()")
     if a._data.dtype.kind in "iu":  # no gradient can flow through integers: NumPy, without the primitive
-        return Tensor._make(_integer_power(a._data, b._data), a.dtype, False)
+        return Tensor._make(_integer_power(a._data, b._data), False)
     return ops.Pow.apply(a, b)
 
 
@@ -1319,11 +1319,11 @@ def _to_tensor(x: Any, dtype: np.dtype, op: str = "") -> Tensor:
     if isinstance(x, np.ndarray):
         a = np.asarray(x, dtype=dtype)
         shared = a is x or a.base is not None  # no conversion was needed: the caller's memory
-        return _borrow(a) if shared else Tensor._make(a, dtype, False)
+        return _borrow(a) if shared else Tensor._make(a, False)
     if type(x) is int:
-        return Tensor._make(_wrapped_int(x, dtype, op), dtype, False)
+        return Tensor._make(_wrapped_int(x, dtype, op), False)
     with np.errstate(over="ignore"):  # a float beyond the dtype's range is inf, as in PyTorch
-        return Tensor._make(np.asarray(x, dtype=dtype), dtype, False)
+        return Tensor._make(np.asarray(x, dtype=dtype), False)
 
 
 _INT_MIN, _INT_END = -(2**63), 2**64  # the Python integers PyTorch accepts as operands
@@ -1354,7 +1354,7 @@ class _Borrowed(Tensor):
 
 
 def _borrow(a: np.ndarray) -> Tensor:
-    t = Tensor._make(a, a.dtype, False)
+    t = Tensor._make(a, False)
     t.__class__ = _Borrowed
     return t
 
@@ -1368,10 +1368,10 @@ def _broadcast(a: Any, b: Any, op: str, floating: bool = False) -> tuple[Tensor,
                 return a, b
             return _expand_both(a, b, op)
         if (type(b) is float or (type(b) is int and _INT_MIN <= b < _INT_END)) and a._data.dtype.kind == "f":
-            return a, Tensor._make(np.asarray(b, a._data.dtype), a._data.dtype, False)
+            return a, Tensor._make(np.asarray(b, a._data.dtype), False)
     elif isinstance(b, Tensor) and (type(a) is float or (type(a) is int and _INT_MIN <= a < _INT_END)) \
             and b._data.dtype.kind == "f":
-        return Tensor._make(np.asarray(a, b._data.dtype), b._data.dtype, False), b
+        return Tensor._make(np.asarray(a, b._data.dtype), False), b
     for x in (a, b):
         if not isinstance(x, (Tensor, int, float, bool, np.ndarray, np.number, np.bool_)):
             _refuse_operand(x, op)
@@ -1479,7 +1479,7 @@ def _assign(old: Tensor, index: Any, value: Any) -> Tensor:
     selected = probe[index].shape if first is None else probe[first][rest].shape
     if isinstance(value, (bool, int, float)):
         value = _checked_fill_value(value, old.dtype, "setitem", half_to_inf=True)
-    v = value if isinstance(value, Tensor) else Tensor._make(np.asarray(value, dtype=old.dtype), old.dtype, False)
+    v = value if isinstance(value, Tensor) else Tensor._make(np.asarray(value, dtype=old.dtype), False)
     if v.dtype != old.dtype:
         v = v.to(old.dtype)
     while v.ndim > len(selected) and v.shape[0] == 1:  # leading 1s may go, as in NumPy and PyTorch
@@ -1609,7 +1609,7 @@ def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
             raise ValueError(f"cat: shapes {shapes} must match except in dim {dim}")
     dt = ref.dtype
     for t in tensors[1:]:
-        dt = _result_dtype(Tensor._make(np.empty((1,), dt), dt, False), t)
+        dt = _result_dtype(Tensor._make(np.empty((1,), dt), False), t)
     return ops.Cat.apply(*[t.to(dt) for t in tensors], dim=d)
 
 
@@ -1642,7 +1642,7 @@ def where(condition: Any, a: Any = _NOT_GIVEN, b: Any = _NOT_GIVEN) -> Tensor | 
     c = condition._data if isinstance(condition, Tensor) else np.asarray(condition)
     if a is _NOT_GIVEN and b is _NOT_GIVEN:
         found = np.nonzero(c.reshape(1) if c.ndim == 0 else c)
-        return tuple(Tensor._make(i.astype(np.int64), np.dtype(np.int64), False) for i in found)
+        return tuple(Tensor._make(i.astype(np.int64), False) for i in found)
     if a is _NOT_GIVEN or b is _NOT_GIVEN:
         raise TypeError("where: give the condition alone, or the condition and both values")
     if c.dtype != bool:
@@ -1660,7 +1660,7 @@ def where(condition: Any, a: Any = _NOT_GIVEN, b: Any = _NOT_GIVEN) -> Tensor | 
             f"where: condition of shape {c.shape} and values of shapes {ta.shape}, {tb.shape} "
             f"cannot be broadcast together"
         ) from None
-    cond = Tensor._make(c, c.dtype, False) if isinstance(condition, Tensor) else _borrow(c)
+    cond = Tensor._make(c, False) if isinstance(condition, Tensor) else _borrow(c)
     return ops.Where.apply(cond, _expand_to(ta, shape), _expand_to(tb, shape))
 
 
@@ -1674,7 +1674,7 @@ def _fits_any_float(x: Any, other: Any) -> bool:
 
 
 def _factory(data: np.ndarray, requires_grad: bool) -> Tensor:
-    t = Tensor._make(data, data.dtype, False)
+    t = Tensor._make(data, False)
     if requires_grad:
         t.requires_grad_(True)
     return t

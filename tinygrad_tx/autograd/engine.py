@@ -33,9 +33,9 @@ def _seed_gradient(out: Tensor, gradient: Any, op: str) -> Tensor:
                 f"shape {out.shape}. Pass gradient= (dL/d output, of shape {out.shape}), or reduce "
                 f"the output to a scalar first, e.g. out.sum().backward()"
             )
-        return Tensor._make(np.ones(out.shape, dtype=out.dtype), out.dtype, False)
+        return Tensor._make(np.ones(out.shape, dtype=out.dtype), False)
     g = gradient if isinstance(gradient, Tensor) else Tensor._make(
-        np.asarray(gradient, dtype=out.dtype), out.dtype, False
+        np.asarray(gradient, dtype=out.dtype), False
     )
     if g.shape != out.shape:
         raise RuntimeError(f"{op}: gradient has shape {g.shape} but the output has shape {out.shape}")
@@ -129,7 +129,7 @@ def grad(
                     f"grad: input {i} (shape {t.shape}) was not used to compute the outputs; "
                     f"pass allow_unused=True to get None for it"
                 )
-            result.append(_function._tensor_class._make(np.zeros(t.shape, t.dtype), t.dtype, False)
+            result.append(_function._tensor_class._make(np.zeros(t.shape, t.dtype), False)
                           if materialize_grads else None)
         else:
             result.append(g if create_graph else g.detach())

@@ -210,7 +210,7 @@ class Function:
         out = []
         for i, (item, version) in enumerate(zip(self._saved, self._saved_versions)):
             if item is _OUTPUT:
-                t = Tensor._make(self._out_data, self._out_data.dtype, True)
+                t = Tensor._make(self._out_data, True)
                 t._ctx = self  # the same graph node as the original output
                 out.append(t)
                 continue
@@ -246,7 +246,7 @@ class Function:
             raise type(e)(f"{ctx._op_name()}: {e} (input shapes: {shapes})") from e
         # NumPy returns scalars, not 0-d arrays, from operations on 0-d arrays
         data = raw if isinstance(raw, np.ndarray) else np.asarray(raw)
-        out = Tensor._make(data, data.dtype, record)
+        out = Tensor._make(data, record)
         if not record:
             return out
         if data.dtype.kind != "f":
@@ -271,7 +271,7 @@ class Function:
             for t, a in zip(tensors, arrays):  # an input (first: a forward may return an input as it is)
                 if item is a:
                     if t._borrowed:  # a caller's ndarray operand: other views of it may change it later
-                        t = Tensor._make(a.copy(), a.dtype, False)
+                        t = Tensor._make(a.copy(), False)
                         item = None
                     saved.append(t)
                     versions.append(t._version)
@@ -283,7 +283,7 @@ class Function:
                     ctx._out_data = data
                     _protect(data, held, cls)
                     continue
-                const = Tensor._make(np.asarray(item), np.asarray(item).dtype, False)
+                const = Tensor._make(np.asarray(item), False)
                 saved.append(const)
                 versions.append(None)
             if isinstance(item, np.ndarray):
