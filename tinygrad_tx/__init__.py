@@ -10,29 +10,11 @@
 from numpy import bool_ as bool  # noqa: A001  (dtype aliases, as torch.float32 etc.)
 from numpy import float16, float32, float64, int32, int64
 
+from ._factories import arange, eye, full, ones, ones_like, rand, randn, zeros, zeros_like
 from .autograd import Function, GradcheckError, enable_grad, grad, gradcheck, is_grad_enabled, no_grad, set_grad_enabled
 from .perf import limit_blas_threads, tune_allocator
 from .scalar import Value
-from .tensor import (
-    Tensor,
-    arange,
-    cat,
-    eye,
-    full,
-    get_default_dtype,
-    manual_seed,
-    matmul,
-    ones,
-    ones_like,
-    rand,
-    randn,
-    set_default_dtype,
-    stack,
-    tensor,
-    where,
-    zeros,
-    zeros_like,
-)
+from .tensor import Tensor, cat, get_default_dtype, manual_seed, matmul, set_default_dtype, stack, tensor, where
 
 __version__ = "0.1.0"
 
