@@ -168,7 +168,7 @@ def test_autograd_namespace_as_torch_autograd():
             (x,) = ctx.saved_tensors
             return 2 * x * g
 
-    assert OldFunction is autograd.Function is tx.Function and old_gradcheck is autograd.gradcheck
+    assert OldFunction is autograd.Function is tx.Function and old_gradcheck is autograd.gradcheck is tx.gradcheck
     x = tx.tensor([1.0, -2.0, 3.0], requires_grad=True)
     (dx,) = autograd.grad(Square.apply(x).sum(), x)
     np.testing.assert_array_equal(dx.data, [2.0, -4.0, 6.0])

@@ -11,7 +11,10 @@ from numpy import bool_ as bool  # noqa: A001  (dtype aliases, as torch.float32 
 from numpy import float16, float32, float64, int32, int64
 
 from ._factories import arange, eye, full, ones, ones_like, rand, randn, zeros, zeros_like
-from .autograd import Function, GradcheckError, enable_grad, grad, gradcheck, is_grad_enabled, no_grad, set_grad_enabled
+from .autograd import Function, enable_grad, grad, is_grad_enabled, no_grad, set_grad_enabled
+
+# (through the old module path, so that importing tinygrad_tx.gradcheck later cannot rebind tx.gradcheck)
+from .gradcheck import GradcheckError, gradcheck
 from .perf import limit_blas_threads, tune_allocator
 from .scalar import Value
 from .tensor import Tensor, cat, get_default_dtype, manual_seed, matmul, set_default_dtype, stack, tensor, where
