@@ -10,32 +10,14 @@
 from numpy import bool_ as bool  # noqa: A001  (dtype aliases, as torch.float32 etc.)
 from numpy import float16, float32, float64, int32, int64
 
-from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
-from .function import Function
+from ._factories import arange, eye, full, ones, ones_like, rand, randn, zeros, zeros_like
+from .autograd import Function, enable_grad, grad, is_grad_enabled, no_grad, set_grad_enabled
+
+# (through the old module path, so that importing tinygrad_tx.gradcheck later cannot rebind tx.gradcheck)
 from .gradcheck import GradcheckError, gradcheck
 from .perf import limit_blas_threads, tune_allocator
 from .scalar import Value
-from .tensor import (
-    Tensor,
-    arange,
-    cat,
-    eye,
-    full,
-    get_default_dtype,
-    grad,
-    manual_seed,
-    matmul,
-    ones,
-    ones_like,
-    rand,
-    randn,
-    set_default_dtype,
-    stack,
-    tensor,
-    where,
-    zeros,
-    zeros_like,
-)
+from .tensor import Tensor, cat, get_default_dtype, manual_seed, matmul, set_default_dtype, stack, tensor, where
 
 __version__ = "0.1.0"
 

@@ -114,7 +114,7 @@ def dropout(x: Tensor, p: float = 0.5, training: bool = True, generator: Any = N
     rng = generator if generator is not None else _generator()
     keep = rng.random(x.shape) >= p
     scale = keep.astype(x.dtype) * (1.0 / (1.0 - p))
-    return x * Tensor._make(scale, scale.dtype, False)  # our own array: mul saves it without a copy
+    return x * Tensor._make(scale, False)  # our own array: mul saves it without a copy
 
 
 def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:

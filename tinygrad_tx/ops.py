@@ -17,8 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from . import tensor as _tensor_module
-from .function import Function
+from .autograd.function import Function
 
 # ----------------------------------------------------------------------------------- elementwise
 
@@ -93,12 +92,12 @@ class Pow(Function):
         a, b, y = ctx.saved_tensors
         da, db = ctx.needs_input_grad
         ga = gb = None
-        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):  # the branches `where` drops
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):  # the branches `Where` drops
             if da:  # where b = 0, aᵇ = 1 is constant: 0, not 0 · 0⁻¹ = nan (PyTorch's convention)
-                ga = where((b == 0).detach(), 0.0, g * b * a ** (b - 1))
+                ga = Where.apply((b == 0).detach(), 0.0, g * b * a ** (b - 1))
             if db:
                 zero_base = ((a == 0) & (b >= 0)).detach()
-                gb = where(zero_base, 0.0, g * y * a.log())
+                gb = Where.apply(zero_base, 0.0, g * y * a.log())
         return ga, gb
 
 
@@ -228,7 +227,7 @@ class Relu(Function):
     @staticmethod
     def backward(ctx: Any, g: Any) -> Any:
         (positive,) = ctx.saved_tensors
-        return where(positive, g, 0.0)
+        return Where.apply(positive, g, 0.0)
 
 
 class Maximum(Function):
@@ -309,7 +308,7 @@ class Where(Function):
     def backward(ctx: Any, g: Any) -> Any:
         (c,) = ctx.saved_tensors
         _, da, db = ctx.needs_input_grad
-        return None, (where(c, g, 0.0) if da else None), (where(c, 0.0, g) if db else None)
+        return None, (Where.apply(c, g, 0.0) if da else None), (Where.apply(c, 0.0, g) if db else None)
 
 
 class Clone(Function):
@@ -338,25 +337,6 @@ class Cast(Function):
 
 
 # ------------------------------------------------------------------------------------ reductions
-
-
-def _normalize_dims(dim: Any, ndim: int, op: str) -> tuple[int, ...]:
-    if dim is None:
-        return tuple(range(ndim))
-    if isinstance(dim, (int, np.integer)):
-        dims: tuple[Any, ...] = (dim,)
-    elif isinstance(dim, (tuple, list)) and all(isinstance(d, (int, np.integer)) for d in dim):
-        dims = tuple(dim)
-    else:
-        raise TypeError(f"{op}: dim must be an int or a tuple of ints, got {dim!r}")
-    out = []
-    for d in dims:
-        if not -max(ndim, 1) <= d < max(ndim, 1):
-            raise IndexError(f"{op}: dim {d} is out of range for a tensor with {ndim} dims")
-        out.append(int(d) % max(ndim, 1) if ndim else 0)
-    if len(set(out)) != len(out):
-        raise ValueError(f"{op}: dim {dim} repeats a dimension")
-    return tuple(out) if ndim else ()
 
 
 def _check_reducible(shape: tuple[int, ...], dims: tuple[int, ...], op: str = "") -> None:
@@ -429,10 +409,10 @@ def _product_of_others(x: Any, d: int) -> Any:
 
     def shifted(p: Any, k: int, towards_end: bool) -> Any:
         """p moved k places along d (towards the end, or the start), the vacated places set to 1."""
-        ones = _tensor_module.ones(p.shape[:d] + (k,) + p.shape[d + 1 :], dtype=p.dtype)
+        ones = np.ones(p.shape[:d] + (k,) + p.shape[d + 1 :], dtype=p.dtype)  # (a constant input)
         if towards_end:
-            return _tensor_module.cat([ones, p[lead + (slice(0, n - k),)]], d)
-        return _tensor_module.cat([p[lead + (slice(k, n),)], ones], d)
+            return Cat.apply(ones, p[lead + (slice(0, n - k),)], dim=d)
+        return Cat.apply(p[lead + (slice(k, n),)], ones, dim=d)
 
     before, after = shifted(x, 1, True), shifted(x, 1, False)  # x_{i-1} and x_{i+1}
     k = 1
@@ -620,8 +600,3 @@ class Cat(Function):
             grads.append(g[lead + (slice(start, start + size),)] if needed else None)
             start += size
         return tuple(grads)
-
-
-def where(condition: Any, a: Any, b: Any) -> Any:
-    """``a`` where ``condition`` holds, else ``b`` (see ``tensor.where``)."""
-    return _tensor_module.where(condition, a, b)

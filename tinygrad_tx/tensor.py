@@ -6,7 +6,9 @@ between PyTorch and tinygrad_tx by changing the import.
 
 Broadcasting happens in exactly one place, `_broadcast`: operands are expanded to a common shape
 with the `Expand` primitive (whose VJP sums over the broadcast dims) before any elementwise
-primitive runs. Type promotion also happens in one place, `_result_dtype`.
+primitive runs. Type promotion also happens in one place, `_result_dtype` (in ``_dtypes.py``, with the other
+PyTorch dtype rules; argument normalisation is in ``_args.py``, index conversion in ``_indexing.py``, the
+factory functions in ``_factories.py``).
 
 Everything in this file above the primitives is composition: ``a - b`` is ``a + (-b)``, ``mean`` is
 ``sum / n``, ``softmax`` is ``exp(x - max) / sum``; their gradients come for free.
@@ -14,7 +16,6 @@ Everything in this file above the primitives is composition: ``a - b`` is ``a + 
 
 from __future__ import annotations
 
-import functools
 import math
 from collections import namedtuple
 from collections.abc import Iterator, Sequence
@@ -22,15 +23,31 @@ from typing import Any, overload
 
 import numpy as np
 
-from . import ops
-from .autograd import is_grad_enabled, run_backward, set_grad_enabled
-from .function import SavedArray, _guarded, _held
+from . import _dtypes, ops
+from ._args import _normalize_dims, _reduction_dims, _shape_arg, _var_args
+from ._dtypes import (
+    _INT_END,
+    _INT_MIN,
+    _as_array,
+    _check_int_operand,
+    _checked_fill_value,
+    _integer_power,
+    _mixed_engines_message,
+    _result_dtype,
+    _wrapped_int,
+    get_default_dtype,
+    set_default_dtype,
+)
+from ._indexing import _index_arg, _kept_by_assignment, _split_integer_index, _write_at
+from .autograd import function as _function
+from .autograd import grad  # noqa: F401  (kept for old imports: tensor.grad is autograd.grad)
+from .autograd.engine import backward as _backward
+from .autograd.function import SavedArray, _guarded, _held
+from .autograd.grad_mode import is_grad_enabled
 from .scalar import Value
 
 __all__ = [
-    "Tensor", "tensor", "cat", "stack", "where", "grad",
-    "zeros", "ones", "full", "zeros_like", "ones_like", "randn", "rand", "arange", "eye",
-    "manual_seed", "set_default_dtype", "get_default_dtype",
+    "Tensor", "tensor", "cat", "stack", "where", "grad", "manual_seed", "set_default_dtype", "get_default_dtype",
 ]
 
 Scalar = int | float | bool
@@ -38,22 +55,7 @@ ArrayLike = Any
 MaxResult = namedtuple("MaxResult", ["values", "indices"])
 _NOT_GIVEN: Any = object()  # marks an argument left out (where None would be a value)
 
-_default_dtype = np.dtype(np.float32)
 _rng = np.random.default_rng()
-
-
-def set_default_dtype(dtype: Any) -> None:
-    """Set the dtype of new floating-point tensors (float32 unless changed; float64 for checking)."""
-    global _default_dtype
-    d = np.dtype(dtype)
-    if d.kind != "f":
-        raise TypeError(f"set_default_dtype: {d} is not a floating-point dtype")
-    _default_dtype = d
-
-
-def get_default_dtype() -> np.dtype:
-    """The dtype given to new floating-point tensors."""
-    return _default_dtype
 
 
 def manual_seed(seed: int) -> None:
@@ -64,73 +66,6 @@ def manual_seed(seed: int) -> None:
 
 def _generator() -> np.random.Generator:
     return _rng
-
-
-def _as_array(data: Any, dtype: Any = None) -> np.ndarray:
-    """Convert user data to an array the way ``torch.tensor`` does (always a copy)."""
-    if isinstance(data, Tensor):
-        data = data._data
-    if isinstance(data, (np.ndarray, np.generic)):  # NumPy arrays and scalars keep their dtype
-        return np.array(data, dtype=dtype, copy=True)  # (a SavedArray comes out a plain array)
-    inferred = _inferred_dtype(data)
-    target = inferred if dtype is None else dtype
-    if target.kind not in "iu":  # floats: beyond the range is inf, as in PyTorch; bool: truthiness
-        if target.kind == "b" or target.itemsize >= 8:  # (nothing can overflow: no errstate to pay for)
-            return np.array(data, dtype=target)
-        with np.errstate(over="ignore"):
-            return np.array(data, dtype=target)
-    try:
-        wide = np.array(data, dtype=np.float64 if inferred.kind == "f" else np.int64)
-    except OverflowError:
-        raise ValueError("tensor: an integer in the data does not fit in int64 (PyTorch refuses it too); "
-                         "give dtype=float64 to store it approximately") from None
-    if wide.dtype.kind == "f":  # floats into an integer dtype truncate towards 0
-        if not np.isfinite(wide).all():
-            raise RuntimeError(f"tensor: inf or nan cannot be converted to {target}, as in PyTorch")
-        with np.errstate(invalid="ignore"):
-            wide = np.where(np.abs(wide) < 2.0**63, np.trunc(wide), np.inf)
-    info = np.iinfo(target)
-    low = -int(info.max) if target.kind == "u" else int(info.min)  # -255..-1 wrap into uint8 (PyTorch)
-    if wide.size and (wide.min() < low or wide.max() > int(info.max)):
-        bad = wide.min() if wide.min() < low else wide.max()
-        raise RuntimeError(f"tensor: value {bad} cannot be converted to {target} without overflow, as in PyTorch")
-    return wide.astype(np.int64).astype(target)
-
-
-def _inferred_dtype(data: Any) -> np.dtype:
-    """PyTorch's dtype for Python data: its elements' dtypes promoted (`_promoted`). True/False are
-    bool, integers int64, floats the default dtype; a NumPy scalar, an array or a tensor inside keeps
-    its own (``[np.float64(1.5), 2]`` is float64)."""
-    found: set[np.dtype] = set()
-    stack = [data]
-    while stack:
-        x = stack.pop()
-        if isinstance(x, (list, tuple)):
-            stack.extend(x)
-        elif isinstance(x, (np.ndarray, np.generic, Tensor)):  # (before float: np.float64 is a float)
-            found.add(x.dtype)
-        elif isinstance(x, bool):
-            found.add(np.dtype(bool))
-        elif isinstance(x, int):
-            found.add(np.dtype(np.int64))
-        elif isinstance(x, float):
-            found.add(_default_dtype)
-        elif isinstance(x, Value):
-            raise TypeError(_mixed_engines_message("tensor"))
-        else:
-            raise TypeError(f"Tensor: cannot make a tensor from {type(x).__name__} data")
-    if not found:
-        return _default_dtype  # an empty list
-    return functools.reduce(_promoted, found)
-
-
-def _promoted(a: np.dtype, b: np.dtype) -> np.dtype:
-    """PyTorch's promotion of two dtypes of equal standing: the higher category (bool < integer <
-    floating) wins; within one, NumPy's promotion (int8 and uint8 give int16, float16 and float32 float32)."""
-    ca, cb = _category(a), _category(b)
-    if ca != cb:
-        return a if ca > cb else b
-    return np.promote_types(a, b)
 
 
 class Tensor:
@@ -160,7 +95,7 @@ class Tensor:
             self.requires_grad_(True)
 
     @staticmethod
-    def _make(data: np.ndarray, dtype: Any, requires_grad: bool) -> Tensor:
+    def _make(data: np.ndarray, requires_grad: bool) -> Tensor:
         """Wrap an array without copying (internal fast path)."""
         t = Tensor.__new__(Tensor)
         t._data = data
@@ -178,7 +113,7 @@ class Tensor:
         if not isinstance(array, np.ndarray):
             raise TypeError(f"from_numpy: expected an ndarray, got {type(array).__name__}")
         array = array.view(np.ndarray) if isinstance(array, SavedArray) else array
-        return Tensor._make(array, array.dtype, False)
+        return Tensor._make(array, False)
 
     # ------------------------------------------------------------------------------ attributes
     @property
@@ -224,7 +159,7 @@ class Tensor:
             return self.shape
         if self.ndim == 0:
             raise IndexError(f"size: dim {dim} was given but the tensor has no dims (shape ())")
-        (d,) = ops._normalize_dims(dim, self.ndim, "size")
+        (d,) = _normalize_dims(dim, self.ndim, "size")
         return self.shape[d]
 
     def dim(self) -> int:
@@ -281,7 +216,7 @@ class Tensor:
 
     def detach(self) -> Tensor:
         """The same data (shared), cut out of the graph."""
-        return Tensor._make(self._data, self._data.dtype, False)
+        return Tensor._make(self._data, False)
 
     def clone(self) -> Tensor:
         """A copy of the data that stays in the graph (its gradient flows to ``self``)."""
@@ -323,7 +258,7 @@ class Tensor:
             return self
         if d.kind == "f" and self.dtype.kind == "f":
             return ops.Cast.apply(self, dtype=d)
-        return Tensor._make(self._data.astype(d), d, False)
+        return Tensor._make(self._data.astype(d), False)
 
     def float(self) -> Tensor:
         return self.to(np.float32)
@@ -343,14 +278,7 @@ class Tensor:
         ``gradient`` is ``dL/d self``; it may be omitted only when self has one element. The graph's
         saved values are released afterwards unless ``retain_graph`` (or ``create_graph``) is set.
         """
-        if not self.requires_grad:
-            raise RuntimeError(
-                "backward: this tensor does not require grad and has no grad_fn: nothing it was "
-                "computed from has requires_grad=True (or it was computed inside no_grad())"
-            )
-        seed = _seed_gradient(self, gradient, "backward")
-        with set_grad_enabled(create_graph):
-            run_backward([self._node()], [seed], retain_graph=retain_graph or create_graph)
+        _backward(self, gradient, retain_graph=retain_graph or create_graph, create_graph=create_graph)
 
     # -------------------------------------------------------------------------- elementwise ops
     def __add__(self, other: Any) -> Tensor:
@@ -441,7 +369,7 @@ class Tensor:
         may have saved it), and the op sees an alias of the old tensor, so what it saves is not the
         tensor being replaced; the version counter tells any other graph that saved self."""
         _refuse_value(operand, op)
-        old = Tensor._make(self._data, self._data.dtype, self.requires_grad)
+        old = Tensor._make(self._data, self.requires_grad)
         old._ctx = self._ctx  # the same graph node as self before the update
         out = compute(old)
         if out.shape != self.shape:
@@ -502,7 +430,7 @@ class Tensor:
     def fill_(self, value: float) -> Tensor:
         _refuse_value(value, "fill_")
         v = _checked_fill_value(value._data.item() if isinstance(value, Tensor) else value, self.dtype, "fill_")
-        return self._inplace(lambda old: Tensor._make(np.full(self.shape, v, self.dtype), self.dtype, False), "fill_")
+        return self._inplace(lambda old: Tensor._make(np.full(self.shape, v, self.dtype), False), "fill_")
 
     def copy_(self, src: Any) -> Tensor:
         """Copy ``src`` (broadcast, converted to self's dtype) into self; the gradient goes to ``src``,
@@ -569,7 +497,7 @@ class Tensor:
             return self.relu() + (-self).relu()
         if self._data.dtype == bool:
             raise TypeError(f"abs: not implemented for bool tensors, as in PyTorch (shape {self.shape})")
-        return Tensor._make(np.abs(self._data), self.dtype, False)
+        return Tensor._make(np.abs(self._data), False)
 
     def maximum(self, other: Any) -> Tensor:
         return ops.Maximum.apply(*_broadcast(self, other, "maximum"))
@@ -590,7 +518,7 @@ class Tensor:
         dt = self.dtype
         for bound in (min, max):
             if bound is not None:
-                dt = _result_dtype(Tensor._make(np.empty((1,), dt), dt, False), bound)
+                dt = _result_dtype(Tensor._make(np.empty((1,), dt), False), bound)
         if dt.kind == "b":
             raise NotImplementedError(f"clamp: not implemented for bool tensors, as in PyTorch (shape {self.shape})")
         min, max = (_bound(b, dt) for b in (min, max))
@@ -600,7 +528,7 @@ class Tensor:
                 out = np.maximum(out, min._data if isinstance(min, Tensor) else min)
             if max is not None:
                 out = np.minimum(out, max._data if isinstance(max, Tensor) else max)
-            return Tensor._make(np.asarray(out, dtype=dt), dt, False)
+            return Tensor._make(np.asarray(out, dtype=dt), False)
         out = self
         if min is not None:
             lo = min._data if isinstance(min, Tensor) else min
@@ -635,7 +563,7 @@ class Tensor:
             out = fn(self._data, b)
         except ValueError:
             raise ValueError(f"{op}: shapes {self.shape} and {np.shape(b)} cannot be broadcast together") from None
-        return Tensor._make(np.asarray(out), np.dtype(bool), False)
+        return Tensor._make(np.asarray(out), False)
 
     def __lt__(self, other: Any) -> Tensor:
         return self._compare(other, np.less, "lt")
@@ -669,7 +597,7 @@ class Tensor:
             out = np.asarray(fn(av, bv))
         except ValueError:
             raise ValueError(f"{op}: shapes {av.shape} and {bv.shape} cannot be broadcast together") from None
-        return Tensor._make(out, out.dtype, False)
+        return Tensor._make(out, False)
 
     def __and__(self, other: Any) -> Tensor:
         return self._bitwise(self, other, np.bitwise_and, "bitwise_and")
@@ -693,7 +621,7 @@ class Tensor:
         if self.dtype.kind not in "biu":
             raise TypeError(f"bitwise_not: only integer and bool tensors, got dtype {self.dtype}")
         out = np.asarray(np.invert(self._data))
-        return Tensor._make(out, out.dtype, False)
+        return Tensor._make(out, False)
 
     __hash__ = object.__hash__  # tensors are graph nodes: hashed by identity
 
@@ -713,12 +641,12 @@ class Tensor:
 
     def any(self, dim: Any = None, keepdim: bool = False) -> Tensor:
         """Whether any element (along ``dim``) is nonzero: a bool tensor (uint8 for uint8), as in PyTorch."""
-        dims = ops._normalize_dims(dim, self.ndim, "any")
+        dims = _normalize_dims(dim, self.ndim, "any")
         return _logical_result(np.any(self._data, axis=dims, keepdims=keepdim), self.dtype)
 
     def all(self, dim: Any = None, keepdim: bool = False) -> Tensor:
         """Whether every element (along ``dim``) is nonzero: a bool tensor (uint8 for uint8), as in PyTorch."""
-        dims = ops._normalize_dims(dim, self.ndim, "all")
+        dims = _normalize_dims(dim, self.ndim, "all")
         return _logical_result(np.all(self._data, axis=dims, keepdims=keepdim), self.dtype)
 
     # ---------------------------------------------------------------------------- reductions
@@ -746,7 +674,7 @@ class Tensor:
         if dim is not None and (isinstance(dim, (bool, np.bool_)) or not isinstance(dim, (int, np.integer))):
             raise TypeError(f"prod: dim must be an int or None (PyTorch's prod reduces one dim or all), got {dim!r}")
         x = _reduction_input(self, dtype, "prod")
-        dims = ops._normalize_dims(dim, x.ndim, "prod")
+        dims = _normalize_dims(dim, x.ndim, "prod")
         out = ops.Prod.apply(x, dims=dims, keepdim=keepdim)
         return out if dtype is None or out.dtype == dtype else out.to(dtype)
 
@@ -799,7 +727,7 @@ class Tensor:
         if self.dtype.kind != "f":  # nothing to differentiate (and -x is refused for bool): NumPy's amin
             dims = _reduction_dims(dim, self.ndim, "amin")
             ops._check_reducible(self.shape, dims, "amin")
-            return Tensor._make(np.asarray(np.amin(self._data, axis=dims, keepdims=keepdim)), self.dtype, False)
+            return Tensor._make(np.asarray(np.amin(self._data, axis=dims, keepdims=keepdim)), False)
         return -(-self).amax(dim, keepdim)
 
     def max(self, dim: Any = None, keepdim: bool = False) -> Any:
@@ -829,13 +757,13 @@ class Tensor:
         if self.ndim == 0:
             if dim not in (0, -1):
                 raise IndexError(f"{op}: dim {dim} is out of range for a 0-d tensor")
-            return MaxResult(self.clone(), Tensor._make(np.array(0), np.dtype(np.int64), False))
-        (d,) = ops._normalize_dims(dim, self.ndim, op)
+            return MaxResult(self.clone(), Tensor._make(np.array(0), False))
+        (d,) = _normalize_dims(dim, self.ndim, op)
         if self.shape[d] == 0:
             raise IndexError(f"{op}: cannot reduce dim {dim} of size 0 (shape {self.shape})")
         idx = np.expand_dims(arg_fn(self._data, axis=d), d)
         values = self.gather(d, idx)
-        indices = Tensor._make(idx if keepdim else np.squeeze(idx, d), np.dtype(np.int64), False)
+        indices = Tensor._make(idx if keepdim else np.squeeze(idx, d), False)
         return MaxResult(values if keepdim else values.squeeze(d), indices)
 
     def argmax(self, dim: Any = None, keepdim: bool = False) -> Tensor:
@@ -854,7 +782,7 @@ class Tensor:
         if self._data.size == 0:
             raise IndexError(f"{op}: the tensor of shape {self.shape} is empty")
         i = np.asarray(arg_fn(self._data), dtype=np.int64)
-        return Tensor._make(i.reshape((1,) * self.ndim) if keepdim else i, np.dtype(np.int64), False)
+        return Tensor._make(i.reshape((1,) * self.ndim) if keepdim else i, False)
 
     def gather(self, dim: int, index: Any) -> Tensor:
         """``out[i][j] = self[index[i][j]][j]`` for dim 0 (torch.gather): indexing, so its
@@ -864,11 +792,11 @@ class Tensor:
         if idx.ndim != self.ndim:
             raise ValueError(f"gather: index has {idx.ndim} dims, the tensor {self.ndim}")
         if self.ndim == 0:  # a 0-d index into a 0-d tensor: only 0 exists
-            ops._normalize_dims(dim, 0, "gather")
+            _normalize_dims(dim, 0, "gather")
             if int(idx) != 0:
                 raise IndexError(f"gather: index {int(idx)} is out of bounds for a 0-d tensor")
             return self.clone()
-        (d,) = ops._normalize_dims(dim, self.ndim, "gather")
+        (d,) = _normalize_dims(dim, self.ndim, "gather")
         if idx.size and (idx.min() < 0 or idx.max() >= self.shape[d]):
             bad = idx.min() if idx.min() < 0 else idx.max()
             raise IndexError(f"gather: index {bad} is out of bounds for dim {dim} of size {self.shape[d]} "
@@ -881,7 +809,7 @@ class Tensor:
         """exp(x - max) / Σ exp(x - max): the max shift changes nothing but keeps exp finite."""
         _require_floating(self, "softmax")
         if self._data.size == 0:  # nothing to normalise (and no maximum to shift by)
-            ops._normalize_dims(dim, self.ndim, "softmax")
+            _normalize_dims(dim, self.ndim, "softmax")
             return self * 1.0
         e = (self - self.amax(dim, keepdim=True).detach()).exp()
         return e / e.sum(dim, keepdim=True)
@@ -890,7 +818,7 @@ class Tensor:
         """(x - max) - log Σ exp(x - max)."""
         _require_floating(self, "log_softmax")
         if self._data.size == 0:  # nothing to normalise (and no maximum to shift by)
-            ops._normalize_dims(dim, self.ndim, "log_softmax")
+            _normalize_dims(dim, self.ndim, "log_softmax")
             return self * 1.0
         shifted = self - self.amax(dim, keepdim=True).detach()
         return shifted - shifted.exp().sum(dim, keepdim=True).log()
@@ -909,8 +837,8 @@ class Tensor:
 
     def flatten(self, start_dim: int = 0, end_dim: int = -1) -> Tensor:
         """Dims ``start_dim`` to ``end_dim`` merged into one (a 0-d tensor becomes shape (1,))."""
-        s = ops._normalize_dims(start_dim, self.ndim, "flatten")
-        e = ops._normalize_dims(end_dim, self.ndim, "flatten")
+        s = _normalize_dims(start_dim, self.ndim, "flatten")
+        e = _normalize_dims(end_dim, self.ndim, "flatten")
         if self.ndim == 0:
             return self.reshape(1)
         if s[0] > e[0]:
@@ -928,8 +856,8 @@ class Tensor:
         return ops.Permute.apply(self, dims=dims)
 
     def transpose(self, dim0: int, dim1: int) -> Tensor:
-        d0 = ops._normalize_dims(dim0, self.ndim, "transpose")  # (with the range checks)
-        d1 = ops._normalize_dims(dim1, self.ndim, "transpose")
+        d0 = _normalize_dims(dim0, self.ndim, "transpose")  # (with the range checks)
+        d1 = _normalize_dims(dim1, self.ndim, "transpose")
         if self.ndim < 2 or d0 == d1:
             return self
         order = list(range(self.ndim))
@@ -983,7 +911,7 @@ class Tensor:
             raise TypeError(f"unflatten: sizes must be a tuple of ints, got {type(sizes).__name__}")
         if self.ndim == 0:
             raise IndexError(f"unflatten: dim {dim} was given but the tensor has no dims (shape ())")
-        (d,) = ops._normalize_dims(dim, self.ndim, "unflatten")
+        (d,) = _normalize_dims(dim, self.ndim, "unflatten")
         sizes = tuple(int(n) for n in sizes)
         n = self.shape[d]
         if not sizes:
@@ -1004,7 +932,7 @@ class Tensor:
     def squeeze(self, dim: Any = None) -> Tensor:
         if dim is None:
             return self.reshape(tuple(n for n in self.shape if n != 1))
-        dims = ops._normalize_dims(dim, self.ndim, "squeeze")
+        dims = _normalize_dims(dim, self.ndim, "squeeze")
         return self.reshape(tuple(n for i, n in enumerate(self.shape) if not (i in dims and n == 1)))
 
     def unsqueeze(self, dim: int) -> Tensor:
@@ -1065,7 +993,7 @@ class Tensor:
         (``torch.Tensor.split`` names it ``split_size``; the function ``torch.split``, ``split_size_or_sections``.)"""
         if self.ndim == 0:
             raise ValueError("split: a 0-d tensor has no dim to split")
-        (d,) = ops._normalize_dims(dim, self.ndim, "split")
+        (d,) = _normalize_dims(dim, self.ndim, "split")
         n = self.shape[d]
         if isinstance(split_size, (int, np.integer)):
             size = int(split_size)
@@ -1088,8 +1016,12 @@ class Tensor:
             raise ValueError(f"chunk: chunks must be positive, got {chunks}")
         if self.ndim == 0:
             raise ValueError("chunk: a 0-d tensor has no dim to split")
-        (d,) = ops._normalize_dims(dim, self.ndim, "chunk")
+        (d,) = _normalize_dims(dim, self.ndim, "chunk")
         return self.split(max(1, -(-self.shape[d] // chunks)), d)
+
+    def where(self, condition: Any, other: Any) -> Tensor:
+        """``self`` where ``condition`` holds, else ``other`` (``torch.Tensor.where``)."""
+        return where(condition, self, other)
 
     def masked_fill(self, mask: Any, value: Any) -> Tensor:
         """``value`` (a number or a 0-d tensor) where ``mask`` is true, else self. The result keeps
@@ -1118,29 +1050,10 @@ class Tensor:
         return f"Tensor({body}{extra})"
 
 
+_function._tensor_class = Tensor  # autograd builds op outputs as this class (so autograd imports no tensor code)
+
+
 # ------------------------------------------------------------------------- broadcasting & dtypes
-
-
-def _checked_fill_value(value: Any, dtype: np.dtype, op: str = "masked_fill", half_to_inf: bool = False) -> Any:
-    """A fill value as PyTorch converts it to ``dtype``: refused if it does not fit (inf or NaN into an
-    integer dtype, 1e40 into float32, 300 into int8); floats truncate towards 0 into integers, and
-    negative values wrap into unsigned ones."""
-    converted, fits = value, True
-    if dtype.kind in "iu":
-        v = float(value) if isinstance(value, (float, np.floating)) else int(value)
-        if isinstance(v, float) and not math.isfinite(v):
-            fits = False
-        else:
-            v = int(v)  # truncation towards 0
-            info = np.iinfo(dtype)
-            fits = (-int(info.max) if dtype.kind == "u" else int(info.min)) <= v <= int(info.max)
-            converted = v % (int(info.max) + 1) if dtype.kind == "u" else v
-    elif dtype.kind == "f":
-        v = float(value)
-        fits = not math.isfinite(v) or abs(v) <= float(np.finfo(dtype).max) or (half_to_inf and dtype == np.float16)
-    if not fits:
-        raise RuntimeError(f"{op}: value {value!r} cannot be converted to {dtype} without overflow")
-    return converted
 
 
 def _refuse_bool_argument(t: Tensor, op: str) -> None:
@@ -1152,7 +1065,7 @@ def _refuse_bool_argument(t: Tensor, op: str) -> None:
 def _logical_result(found: Any, dtype: np.dtype) -> Tensor:
     """The result of any/all: bool, except uint8 for a uint8 tensor (PyTorch keeps that one)."""
     dt = np.dtype(np.uint8) if dtype == np.uint8 else np.dtype(bool)
-    return Tensor._make(np.asarray(found, dtype=dt), dt, False)
+    return Tensor._make(np.asarray(found, dtype=dt), False)
 
 
 def _bound(bound: Any, dtype: np.dtype) -> Any:
@@ -1166,7 +1079,7 @@ def _bound(bound: Any, dtype: np.dtype) -> Any:
 
 def _floating(t: Tensor) -> Tensor:
     """``t`` as a floating-point tensor: integer and bool tensors become the default dtype (PyTorch)."""
-    return t if t._data.dtype.kind == "f" else t.to(_default_dtype)
+    return t if t._data.dtype.kind == "f" else t.to(_dtypes._default_dtype)
 
 
 def _sqrt_zero_grad_at_zero(v: Tensor) -> Tensor:
@@ -1218,7 +1131,7 @@ def _power(base: Any, exponent: Any) -> Tensor:
         d = base.dtype
         if d.kind == "b" and isinstance(exponent, bool):  # x ** True = x, x ** False = True
             result = base._data if exponent else np.ones(base.shape, dtype=bool)
-            return Tensor._make(result, np.dtype(bool), False)
+            return Tensor._make(result, False)
         if d.kind in "biu" and isinstance(exponent, int) and not isinstance(exponent, bool):
             if exponent < 0:
                 raise RuntimeError(f"pow: integers to negative integer powers are not allowed, as in PyTorch "
@@ -1233,18 +1146,8 @@ def _power(base: Any, exponent: Any) -> Tensor:
         raise NotImplementedError(f"pow: not implemented for bool tensors, as in PyTorch (shapes {a.shape} and "
                                   f"{b.shape}); convert them first, e.g. t.long()")
     if a._data.dtype.kind in "iu":  # no gradient can flow through integers: NumPy, without the primitive
-        return Tensor._make(_integer_power(a._data, b._data), a.dtype, False)
+        return Tensor._make(_integer_power(a._data, b._data), False)
     return ops.Pow.apply(a, b)
-
-
-def _integer_power(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    negative = b < 0
-    y = np.asarray(np.power(a, np.where(negative, 0, b) if negative.any() else b))
-    if not negative.any():
-        return y
-    odd = (b % 2) != 0
-    at_negative = np.where(a == 1, 1, np.where(a == -1, np.where(odd, -1, 1), 0)) if a.dtype.kind == "i" else (a == 1)
-    return np.where(negative, at_negative, y).astype(y.dtype)
 
 
 def _integer_division_operands(a: Any, b: Any, op: str) -> tuple[Tensor, Tensor]:
@@ -1257,88 +1160,17 @@ def _integer_division_operands(a: Any, b: Any, op: str) -> tuple[Tensor, Tensor]
     return ta, tb
 
 
-def _reduction_dims(dim: Any, ndim: int, op: str) -> tuple[int, ...]:
-    """A reduction's ``dim`` as a tuple: None, and an empty tuple or list too, mean every dim (PyTorch)."""
-    if isinstance(dim, (tuple, list)) and len(dim) == 0:
-        dim = None
-    return ops._normalize_dims(dim, ndim, op)
-
-
-def _var_args(dim: Any, unbiased: Any, correction: Any, op: str) -> tuple[Any, float]:
-    """PyTorch's ways of asking for a variance: ``(dim, unbiased)``, ``correction=``, or ``var(unbiased)``."""
-    if isinstance(dim, (bool, np.bool_)):  # var(False) is var(unbiased=False), not var(dim=0)
-        if unbiased is not None:
-            raise TypeError(f"{op}: unbiased given twice")
-        dim, unbiased = None, bool(dim)
-    if unbiased is not None and correction is not None:
-        raise ValueError(f"{op}: give unbiased or correction, not both")
-    if correction is None:
-        correction = 0 if unbiased is False else 1
-    return dim, correction
-
-
-def _category(dt: np.dtype) -> int:
-    return 2 if dt.kind == "f" else (1 if dt.kind in "iu" else 0)
-
-
-def _result_dtype(a: Any, b: Any, floating: bool = False) -> np.dtype:
-    """PyTorch's type promotion. Categories rank bool < int < float; within the highest category
-    present, a dimensioned tensor outranks a 0-d tensor, which outranks a Python number. So
-    float32 tensor * 2.5 stays float32, float32 * 0-d float64 stays float32, int tensor * 2.5 gets
-    the default float dtype, float32 + float64 (both dimensioned) gives float64."""
-
-    def info(x: Any) -> tuple[np.dtype, int]:
-        if isinstance(x, (Tensor, np.ndarray)):
-            return x.dtype, (2 if x.ndim else 1)
-        if isinstance(x, (bool, np.bool_)):
-            return np.dtype(bool), 0
-        if isinstance(x, (int, np.integer)):
-            return np.dtype(np.int64), 0
-        return _default_dtype, 0
-
-    operands = [info(a), info(b)]
-    top = max(_category(d) for d, _ in operands)
-    ranked = [(d, r) for d, r in operands if _category(d) == top]
-    best = max(r for _, r in ranked)
-    if best == 0:
-        dt = ranked[0][0]
-    else:
-        dts = [d for d, r in ranked if r == best]
-        dt = np.promote_types(dts[0], dts[-1])
-    if floating and dt.kind != "f":
-        dt = _default_dtype
-    return np.dtype(dt)
-
-
 def _to_tensor(x: Any, dtype: np.dtype, op: str = "") -> Tensor:
     if isinstance(x, Tensor):
         return x if x.dtype == dtype else x.to(dtype)
     if isinstance(x, np.ndarray):
         a = np.asarray(x, dtype=dtype)
         shared = a is x or a.base is not None  # no conversion was needed: the caller's memory
-        return _borrow(a) if shared else Tensor._make(a, dtype, False)
+        return _borrow(a) if shared else Tensor._make(a, False)
     if type(x) is int:
-        return Tensor._make(_wrapped_int(x, dtype, op), dtype, False)
+        return Tensor._make(_wrapped_int(x, dtype, op), False)
     with np.errstate(over="ignore"):  # a float beyond the dtype's range is inf, as in PyTorch
-        return Tensor._make(np.asarray(x, dtype=dtype), dtype, False)
-
-
-_INT_MIN, _INT_END = -(2**63), 2**64  # the Python integers PyTorch accepts as operands
-
-
-def _check_int_operand(x: int, op: str) -> None:
-    if not _INT_MIN <= x < _INT_END:
-        raise OverflowError(f"{op}: the integer {x} does not fit in 64 bits; PyTorch refuses operands outside "
-                            f"[-2**63, 2**64)")
-
-
-def _wrapped_int(x: int, dtype: np.dtype, op: str) -> np.ndarray:
-    """A Python integer operand as a 0-d array of ``dtype``, as PyTorch converts it: into an integer dtype
-    it wraps around (``uint8 + 300`` adds 44, ``uint8 - 2`` wraps below 0), like the arithmetic itself."""
-    _check_int_operand(x, op)
-    if dtype.kind in "iu":
-        return np.asarray(x % _INT_END, dtype=np.uint64).astype(dtype)  # two's complement, low bits kept
-    return np.asarray(x, dtype=dtype)
+        return Tensor._make(np.asarray(x, dtype=dtype), False)
 
 
 class _Borrowed(Tensor):
@@ -1351,7 +1183,7 @@ class _Borrowed(Tensor):
 
 
 def _borrow(a: np.ndarray) -> Tensor:
-    t = Tensor._make(a, a.dtype, False)
+    t = Tensor._make(a, False)
     t.__class__ = _Borrowed
     return t
 
@@ -1365,10 +1197,10 @@ def _broadcast(a: Any, b: Any, op: str, floating: bool = False) -> tuple[Tensor,
                 return a, b
             return _expand_both(a, b, op)
         if (type(b) is float or (type(b) is int and _INT_MIN <= b < _INT_END)) and a._data.dtype.kind == "f":
-            return a, Tensor._make(np.asarray(b, a._data.dtype), a._data.dtype, False)
+            return a, Tensor._make(np.asarray(b, a._data.dtype), False)
     elif isinstance(b, Tensor) and (type(a) is float or (type(a) is int and _INT_MIN <= a < _INT_END)) \
             and b._data.dtype.kind == "f":
-        return Tensor._make(np.asarray(a, b._data.dtype), b._data.dtype, False), b
+        return Tensor._make(np.asarray(a, b._data.dtype), False), b
     for x in (a, b):
         if not isinstance(x, (Tensor, int, float, bool, np.ndarray, np.number, np.bool_)):
             _refuse_operand(x, op)
@@ -1385,7 +1217,7 @@ def _broadcast(a: Any, b: Any, op: str, floating: bool = False) -> tuple[Tensor,
             raise OverflowError(f"{op}: the integer {x} does not fit in int64, the dtype of the result "
                                 f"(PyTorch refuses it too)")
     if floating and dt.kind != "f":
-        dt = _default_dtype
+        dt = _dtypes._default_dtype
     ta, tb = _to_tensor(a, dt, op), _to_tensor(b, dt, op)
     if ta.shape == tb.shape:
         return ta, tb
@@ -1412,11 +1244,6 @@ def _operand_tensor(x: Any, op: str) -> Tensor:
     return Tensor(x)
 
 
-def _mixed_engines_message(op: str) -> str:
-    return (f"cannot mix a Value (the scalar engine) and a Tensor in '{op}': use Tensor(v.data) for the value, "
-            f"or t.item() for a one-element tensor")
-
-
 def _expand_both(ta: Tensor, tb: Tensor, op: str) -> tuple[Tensor, Tensor]:
     try:
         shape = np.broadcast_shapes(ta.shape, tb.shape)
@@ -1437,33 +1264,6 @@ def _expand_to(t: Tensor, shape: tuple[int, ...]) -> Tensor:
     return t
 
 
-def _shape_arg(shape: tuple[Any, ...]) -> tuple[int, ...]:
-    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
-        shape = tuple(shape[0])
-    return tuple(int(s) for s in shape)
-
-
-def _index_arg(index: Any, op: str) -> Any:
-    """Turn tensors and lists inside an index into arrays (NumPy's indexing rules then apply), with
-    PyTorch's differences: ``[]`` selects nothing, a 0-d integer tensor acts as an int, and negative
-    steps are refused. (A list of sequences is one array index, as in NumPy: PyTorch's reading of
-    it as a tuple of indices is deprecated, with a warning, since 2.9.)"""
-    def conv(i: Any) -> Any:
-        if isinstance(i, Tensor):
-            i = i._data
-        elif isinstance(i, list):
-            i = np.asarray(i) if i else np.zeros(0, dtype=np.int64)
-        elif isinstance(i, slice) and i.step is not None and int(i.step) < 0:
-            raise ValueError(f"{op}: slice step must be positive, got {int(i.step)} (PyTorch refuses negative steps)")
-        if isinstance(i, np.ndarray) and i.ndim == 0 and i.dtype.kind in "iu":
-            return int(i)  # a 0-d integer tensor indexes like an int (PyTorch), not like an array (NumPy)
-        return i
-
-    if isinstance(index, tuple):
-        return tuple(conv(i) for i in index)
-    return conv(index)
-
-
 def _assign(old: Tensor, index: Any, value: Any) -> Tensor:
     """``old`` with ``value`` written at ``index``, as a graph: ``where(mask, scattered value, old)``.
     The value is broadcast to the selection and scattered with `IndexAdd` (the VJP of indexing).
@@ -1476,7 +1276,7 @@ def _assign(old: Tensor, index: Any, value: Any) -> Tensor:
     selected = probe[index].shape if first is None else probe[first][rest].shape
     if isinstance(value, (bool, int, float)):
         value = _checked_fill_value(value, old.dtype, "setitem", half_to_inf=True)
-    v = value if isinstance(value, Tensor) else Tensor._make(np.asarray(value, dtype=old.dtype), old.dtype, False)
+    v = value if isinstance(value, Tensor) else Tensor._make(np.asarray(value, dtype=old.dtype), False)
     if v.dtype != old.dtype:
         v = v.to(old.dtype)
     while v.ndim > len(selected) and v.shape[0] == 1:  # leading 1s may go, as in NumPy and PyTorch
@@ -1498,75 +1298,6 @@ def _assign(old: Tensor, index: Any, value: Any) -> Tensor:
     if first is not None:
         scattered = ops.IndexAdd.apply(scattered, shape=old.shape, index=first)
     return where(mask, scattered, old)
-
-
-def _write_at(array: np.ndarray, index: Any, value: Any) -> None:
-    """``array[index] = value`` in PyTorch's layout: an index mixing integers with arrays applies the
-    integers first (a view), then the rest, as getitem does."""
-    first, rest = _split_integer_index(index)
-    if first is None:
-        array[index] = value
-    else:
-        array[first][rest] = value
-
-
-def _kept_by_assignment(shape: tuple[int, ...], index: Any, selected: tuple[int, ...]) -> np.ndarray | None:
-    """Over the selection ``x[index]``: True for the elements that ``x[index] = v`` keeps. None when no
-    position is selected twice (always the case for ints, slices and masks)."""
-    if ops._is_basic_index(index):
-        return None
-    owner = np.full(shape, -1, dtype=np.int64)
-    owner[index] = np.arange(math.prod(selected)).reshape(selected)
-    kept = np.zeros(math.prod(selected), dtype=bool)
-    kept[owner[owner >= 0]] = True
-    return None if kept.all() else kept.reshape(selected)
-
-
-def _split_integer_index(index: Any) -> tuple[Any, Any]:
-    """Split an index that mixes integers with arrays into (integers only, the rest).
-
-    NumPy treats an integer next to an array as an advanced index (and may move the result's
-    dims to the front); PyTorch selects with the integers first. Indexing in two steps gives
-    PyTorch's layout. Returns (None, index) when there is nothing to split.
-    """
-    if not isinstance(index, tuple):
-        return None, index
-    has_int = any(isinstance(i, (int, np.integer)) and not isinstance(i, bool) for i in index)
-    has_array = any(isinstance(i, np.ndarray) and i.ndim > 0 for i in index)
-    if not (has_int and has_array):
-        return None, index
-    first: list[Any] = []
-    rest: list[Any] = []
-    for i in index:
-        if isinstance(i, (int, np.integer)) and not isinstance(i, bool):
-            first.append(i)
-        elif i is None:
-            rest.append(i)
-        elif i is Ellipsis:
-            first.append(i)
-            rest.append(i)
-        else:
-            consumed = i.ndim if isinstance(i, np.ndarray) and i.dtype == bool else 1
-            first.extend([slice(None)] * consumed)
-            rest.append(i)
-    return tuple(first), tuple(rest)
-
-
-def _seed_gradient(out: Tensor, gradient: Any, op: str) -> Tensor:
-    if gradient is None:
-        if out.numel() != 1:
-            raise RuntimeError(
-                f"{op}: the gradient can be implied only for a one-element output, but this one has "
-                f"shape {out.shape}. Pass gradient= (dL/d output, of shape {out.shape}), or reduce "
-                f"the output to a scalar first, e.g. out.sum().backward()"
-            )
-        return Tensor._make(np.ones(out.shape, dtype=out.dtype), out.dtype, False)
-    g = gradient if isinstance(gradient, Tensor) else Tensor._make(
-        np.asarray(gradient, dtype=out.dtype), out.dtype, False
-    )
-    if g.shape != out.shape:
-        raise RuntimeError(f"{op}: gradient has shape {g.shape} but the output has shape {out.shape}")
-    return g if g.dtype == out.dtype else g.to(out.dtype)
 
 
 # -------------------------------------------------------------------------- free functions
@@ -1616,14 +1347,14 @@ def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
     if any(t.ndim == 0 for t in tensors):
         shapes = ", ".join(str(x.shape) for x in tensors)
         raise ValueError(f"cat: shapes {shapes}: a 0-d tensor has no dim to join along (use stack)")
-    (d,) = ops._normalize_dims(dim, ref.ndim, "cat")
+    (d,) = _normalize_dims(dim, ref.ndim, "cat")
     for t in tensors[1:]:
         if t.ndim != ref.ndim or any(t.shape[i] != ref.shape[i] for i in range(ref.ndim) if i != d):
             shapes = ", ".join(str(x.shape) for x in tensors)
             raise ValueError(f"cat: shapes {shapes} must match except in dim {dim}")
     dt = ref.dtype
     for t in tensors[1:]:
-        dt = _result_dtype(Tensor._make(np.empty((1,), dt), dt, False), t)
+        dt = _result_dtype(Tensor._make(np.empty((1,), dt), False), t)
     return ops.Cat.apply(*[t.to(dt) for t in tensors], dim=d)
 
 
@@ -1656,7 +1387,7 @@ def where(condition: Any, a: Any = _NOT_GIVEN, b: Any = _NOT_GIVEN) -> Tensor | 
     c = condition._data if isinstance(condition, Tensor) else np.asarray(condition)
     if a is _NOT_GIVEN and b is _NOT_GIVEN:
         found = np.nonzero(c.reshape(1) if c.ndim == 0 else c)
-        return tuple(Tensor._make(i.astype(np.int64), np.dtype(np.int64), False) for i in found)
+        return tuple(Tensor._make(i.astype(np.int64), False) for i in found)
     if a is _NOT_GIVEN or b is _NOT_GIVEN:
         raise TypeError("where: give the condition alone, or the condition and both values")
     if c.dtype != bool:
@@ -1674,7 +1405,7 @@ def where(condition: Any, a: Any = _NOT_GIVEN, b: Any = _NOT_GIVEN) -> Tensor | 
             f"where: condition of shape {c.shape} and values of shapes {ta.shape}, {tb.shape} "
             f"cannot be broadcast together"
         ) from None
-    cond = Tensor._make(c, c.dtype, False) if isinstance(condition, Tensor) else _borrow(c)
+    cond = Tensor._make(c, False) if isinstance(condition, Tensor) else _borrow(c)
     return ops.Where.apply(cond, _expand_to(ta, shape), _expand_to(tb, shape))
 
 
@@ -1684,120 +1415,6 @@ def _fits_any_float(x: Any, other: Any) -> bool:
     return type(x) is float and isinstance(other, Tensor) and other._data.dtype.kind == "f" and -65504.0 <= x <= 65504.0
 
 
-def grad(
-    outputs: Tensor | Sequence[Tensor],
-    inputs: Tensor | Sequence[Tensor],
-    grad_outputs: Any = None,
-    create_graph: bool = False,
-    retain_graph: bool | None = None,
-    allow_unused: bool | None = None,
-    materialize_grads: bool = False,
-) -> tuple[Tensor | None, ...]:
-    """``d outputs / d inputs`` as Tensors, without touching any ``.grad``.
-
-    With ``create_graph=True`` the VJPs are recorded, so the result can be differentiated again
-    (grad of grad, Hessian-vector products). ``retain_graph`` defaults to ``create_graph``. An input
-    the outputs do not depend on is an error, or None with ``allow_unused``, or zeros with
-    ``materialize_grads`` (which implies ``allow_unused``), as in ``torch.autograd.grad``.
-    """
-    if allow_unused is None:
-        allow_unused = materialize_grads
-    elif materialize_grads and not allow_unused:
-        raise ValueError("grad: materialize_grads=True needs allow_unused=True (or left unset)")
-    outs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
-    ins = [inputs] if isinstance(inputs, Tensor) else list(inputs)
-    if grad_outputs is None or isinstance(grad_outputs, (Tensor, np.ndarray)):
-        grad_outputs = [grad_outputs] * len(outs) if len(outs) == 1 else (grad_outputs or [None] * len(outs))
-    if len(grad_outputs) != len(outs):
-        raise ValueError(f"grad: {len(outs)} outputs but {len(grad_outputs)} grad_outputs")
-    for i, t in enumerate(outs):
-        if not t.requires_grad:
-            raise RuntimeError(f"grad: output {i} does not require grad and has no grad_fn")
-    for i, t in enumerate(ins):
-        if not t.requires_grad:
-            raise RuntimeError(f"grad: input {i} (shape {t.shape}) does not require grad")
-    seeds = [_seed_gradient(o, g, "grad") for o, g in zip(outs, grad_outputs)]
-    retain = create_graph if retain_graph is None else retain_graph
-    nodes = [t._node() for t in ins]
-    unique = list(dict.fromkeys(nodes))  # an input listed twice gets its gradient twice
-    with set_grad_enabled(create_graph):
-        captured = run_backward([o._node() for o in outs], seeds, retain_graph=retain, capture=unique)
-    assert captured is not None
-    position = {n: i for i, n in enumerate(unique)}  # (by identity: nodes hash by id)
-    found = [captured[position[n]] for n in nodes]
-    result: list[Tensor | None] = []
-    for i, (t, g) in enumerate(zip(ins, found)):
-        if g is None:
-            if not allow_unused:
-                raise RuntimeError(
-                    f"grad: input {i} (shape {t.shape}) was not used to compute the outputs; "
-                    f"pass allow_unused=True to get None for it"
-                )
-            result.append(zeros_like(t) if materialize_grads else None)
-        else:
-            result.append(g if create_graph else g.detach())
-    return tuple(result)
-
-
 # ------------------------------------------------------------------------------- factories
 
 
-def _factory(data: np.ndarray, requires_grad: bool) -> Tensor:
-    t = Tensor._make(data, data.dtype, False)
-    if requires_grad:
-        t.requires_grad_(True)
-    return t
-
-
-def _dt(dtype: Any) -> np.dtype:
-    return _default_dtype if dtype is None else np.dtype(dtype)
-
-
-def zeros(*shape: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
-    return _factory(np.zeros(_shape_arg(shape), _dt(dtype)), requires_grad)
-
-
-def ones(*shape: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
-    return _factory(np.ones(_shape_arg(shape), _dt(dtype)), requires_grad)
-
-
-def full(shape: Any, fill_value: float, dtype: Any = None, requires_grad: bool = False) -> Tensor:
-    """A tensor of ``fill_value``; without ``dtype`` it follows the value, as in PyTorch: bool, int64, or
-    the default floating dtype."""
-    if dtype is None and isinstance(fill_value, (bool, np.bool_)):
-        dtype = np.bool_
-    elif dtype is None and isinstance(fill_value, (int, np.integer)):
-        dtype = np.int64
-    d = _dt(dtype)
-    return _factory(np.full(_shape_arg((shape,)), _checked_fill_value(fill_value, d, "full"), d), requires_grad)
-
-
-def zeros_like(t: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tensor:
-    return _factory(np.zeros(t.shape, dtype or t.dtype), requires_grad)
-
-
-def ones_like(t: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tensor:
-    return _factory(np.ones(t.shape, dtype or t.dtype), requires_grad)
-
-
-def randn(*shape: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
-    """Standard normal samples from the generator seeded by `manual_seed`."""
-    return _factory(_rng.standard_normal(_shape_arg(shape)).astype(_dt(dtype)), requires_grad)
-
-
-def rand(*shape: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
-    """Uniform samples in [0, 1) from the generator seeded by `manual_seed`."""
-    return _factory(_rng.random(_shape_arg(shape)).astype(_dt(dtype)), requires_grad)
-
-
-def arange(start: float, end: float | None = None, step: float = 1, dtype: Any = None) -> Tensor:
-    if end is None:
-        start, end = 0, start
-    values = np.arange(start, end, step)
-    if dtype is None and values.dtype.kind == "f":
-        values = values.astype(_default_dtype)
-    return _factory(values.astype(dtype) if dtype is not None else values, False)
-
-
-def eye(n: int, m: int | None = None, dtype: Any = None, requires_grad: bool = False) -> Tensor:
-    return _factory(np.eye(n, m, dtype=_dt(dtype)), requires_grad)

@@ -45,7 +45,7 @@ def _first_order_only(ctx: Any) -> None:
 
 
 def _t(a: np.ndarray | None) -> Tensor | None:
-    return None if a is None else Tensor._make(a, a.dtype, False)
+    return None if a is None else Tensor._make(a, False)
 
 
 class FusedLayerNorm(Function):

@@ -1,0 +1,186 @@
+"""PyTorch's dtype rules for `Tensor`, kept out of the class: the default floating dtype, the dtype
+of Python data (``tensor([1, 2.5])``), type promotion between operands (`_result_dtype`), and how a
+Python number converts to a dtype (fill values refused when they overflow; integers that wrap).
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from typing import Any
+
+import numpy as np
+
+from .autograd import function as _function
+from .scalar import Value
+
+_default_dtype = np.dtype(np.float32)
+
+
+def set_default_dtype(dtype: Any) -> None:
+    """Set the dtype of new floating-point tensors (float32 unless changed; float64 for checking)."""
+    global _default_dtype
+    d = np.dtype(dtype)
+    if d.kind != "f":
+        raise TypeError(f"set_default_dtype: {d} is not a floating-point dtype")
+    _default_dtype = d
+
+
+def get_default_dtype() -> np.dtype:
+    """The dtype given to new floating-point tensors."""
+    return _default_dtype
+
+
+def _as_array(data: Any, dtype: Any = None) -> np.ndarray:
+    """Convert user data to an array the way ``torch.tensor`` does (always a copy)."""
+    if isinstance(data, _function._tensor_class):
+        data = data._data
+    if isinstance(data, (np.ndarray, np.generic)):  # NumPy arrays and scalars keep their dtype
+        return np.array(data, dtype=dtype, copy=True)  # (a SavedArray comes out a plain array)
+    inferred = _inferred_dtype(data)
+    target = inferred if dtype is None else dtype
+    if target.kind not in "iu":  # floats: beyond the range is inf, as in PyTorch; bool: truthiness
+        if target.kind == "b" or target.itemsize >= 8:  # (nothing can overflow: no errstate to pay for)
+            return np.array(data, dtype=target)
+        with np.errstate(over="ignore"):
+            return np.array(data, dtype=target)
+    try:
+        wide = np.array(data, dtype=np.float64 if inferred.kind == "f" else np.int64)
+    except OverflowError:
+        raise ValueError("tensor: an integer in the data does not fit in int64 (PyTorch refuses it too); "
+                         "give dtype=float64 to store it approximately") from None
+    if wide.dtype.kind == "f":  # floats into an integer dtype truncate towards 0
+        if not np.isfinite(wide).all():
+            raise RuntimeError(f"tensor: inf or nan cannot be converted to {target}, as in PyTorch")
+        with np.errstate(invalid="ignore"):
+            wide = np.where(np.abs(wide) < 2.0**63, np.trunc(wide), np.inf)
+    info = np.iinfo(target)
+    low = -int(info.max) if target.kind == "u" else int(info.min)  # -255..-1 wrap into uint8 (PyTorch)
+    if wide.size and (wide.min() < low or wide.max() > int(info.max)):
+        bad = wide.min() if wide.min() < low else wide.max()
+        raise RuntimeError(f"tensor: value {bad} cannot be converted to {target} without overflow, as in PyTorch")
+    return wide.astype(np.int64).astype(target)
+
+
+def _inferred_dtype(data: Any) -> np.dtype:
+    """PyTorch's dtype for Python data: its elements' dtypes promoted (`_promoted`). True/False are
+    bool, integers int64, floats the default dtype; a NumPy scalar, an array or a tensor inside keeps
+    its own (``[np.float64(1.5), 2]`` is float64)."""
+    found: set[np.dtype] = set()
+    stack = [data]
+    while stack:
+        x = stack.pop()
+        if isinstance(x, (list, tuple)):
+            stack.extend(x)
+        elif isinstance(x, (np.ndarray, np.generic, _function._tensor_class)):  # (before float: np.float64 is a float)
+            found.add(x.dtype)
+        elif isinstance(x, bool):
+            found.add(np.dtype(bool))
+        elif isinstance(x, int):
+            found.add(np.dtype(np.int64))
+        elif isinstance(x, float):
+            found.add(_default_dtype)
+        elif isinstance(x, Value):
+            raise TypeError(_mixed_engines_message("tensor"))
+        else:
+            raise TypeError(f"Tensor: cannot make a tensor from {type(x).__name__} data")
+    if not found:
+        return _default_dtype  # an empty list
+    return functools.reduce(_promoted, found)
+
+
+def _promoted(a: np.dtype, b: np.dtype) -> np.dtype:
+    """PyTorch's promotion of two dtypes of equal standing: the higher category (bool < integer <
+    floating) wins; within one, NumPy's promotion (int8 and uint8 give int16, float16 and float32 float32)."""
+    ca, cb = _category(a), _category(b)
+    if ca != cb:
+        return a if ca > cb else b
+    return np.promote_types(a, b)
+
+
+def _category(dt: np.dtype) -> int:
+    return 2 if dt.kind == "f" else (1 if dt.kind in "iu" else 0)
+
+
+def _result_dtype(a: Any, b: Any, floating: bool = False) -> np.dtype:
+    """PyTorch's type promotion. Categories rank bool < int < float; within the highest category
+    present, a dimensioned tensor outranks a 0-d tensor, which outranks a Python number. So
+    float32 tensor * 2.5 stays float32, float32 * 0-d float64 stays float32, int tensor * 2.5 gets
+    the default float dtype, float32 + float64 (both dimensioned) gives float64."""
+
+    def info(x: Any) -> tuple[np.dtype, int]:
+        if isinstance(x, (_function._tensor_class, np.ndarray)):
+            return x.dtype, (2 if x.ndim else 1)
+        if isinstance(x, (bool, np.bool_)):
+            return np.dtype(bool), 0
+        if isinstance(x, (int, np.integer)):
+            return np.dtype(np.int64), 0
+        return _default_dtype, 0
+
+    operands = [info(a), info(b)]
+    top = max(_category(d) for d, _ in operands)
+    ranked = [(d, r) for d, r in operands if _category(d) == top]
+    best = max(r for _, r in ranked)
+    if best == 0:
+        dt = ranked[0][0]
+    else:
+        dts = [d for d, r in ranked if r == best]
+        dt = np.promote_types(dts[0], dts[-1])
+    if floating and dt.kind != "f":
+        dt = _default_dtype
+    return np.dtype(dt)
+
+
+def _checked_fill_value(value: Any, dtype: np.dtype, op: str = "masked_fill", half_to_inf: bool = False) -> Any:
+    """A fill value as PyTorch converts it to ``dtype``: refused if it does not fit (inf or NaN into an
+    integer dtype, 1e40 into float32, 300 into int8); floats truncate towards 0 into integers, and
+    negative values wrap into unsigned ones."""
+    converted, fits = value, True
+    if dtype.kind in "iu":
+        v = float(value) if isinstance(value, (float, np.floating)) else int(value)
+        if isinstance(v, float) and not math.isfinite(v):
+            fits = False
+        else:
+            v = int(v)  # truncation towards 0
+            info = np.iinfo(dtype)
+            fits = (-int(info.max) if dtype.kind == "u" else int(info.min)) <= v <= int(info.max)
+            converted = v % (int(info.max) + 1) if dtype.kind == "u" else v
+    elif dtype.kind == "f":
+        v = float(value)
+        fits = not math.isfinite(v) or abs(v) <= float(np.finfo(dtype).max) or (half_to_inf and dtype == np.float16)
+    if not fits:
+        raise RuntimeError(f"{op}: value {value!r} cannot be converted to {dtype} without overflow")
+    return converted
+
+
+_INT_MIN, _INT_END = -(2**63), 2**64  # the Python integers PyTorch accepts as operands
+
+
+def _check_int_operand(x: int, op: str) -> None:
+    if not _INT_MIN <= x < _INT_END:
+        raise OverflowError(f"{op}: the integer {x} does not fit in 64 bits; PyTorch refuses operands outside "
+                            f"[-2**63, 2**64)")
+
+
+def _wrapped_int(x: int, dtype: np.dtype, op: str) -> np.ndarray:
+    """A Python integer operand as a 0-d array of ``dtype``, as PyTorch converts it: into an integer dtype
+    it wraps around (``uint8 + 300`` adds 44, ``uint8 - 2`` wraps below 0), like the arithmetic itself."""
+    _check_int_operand(x, op)
+    if dtype.kind in "iu":
+        return np.asarray(x % _INT_END, dtype=np.uint64).astype(dtype)  # two's complement, low bits kept
+    return np.asarray(x, dtype=dtype)
+
+
+def _integer_power(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    negative = b < 0
+    y = np.asarray(np.power(a, np.where(negative, 0, b) if negative.any() else b))
+    if not negative.any():
+        return y
+    odd = (b % 2) != 0
+    at_negative = np.where(a == 1, 1, np.where(a == -1, np.where(odd, -1, 1), 0)) if a.dtype.kind == "i" else (a == 1)
+    return np.where(negative, at_negative, y).astype(y.dtype)
+
+
+def _mixed_engines_message(op: str) -> str:
+    return (f"cannot mix a Value (the scalar engine) and a Tensor in '{op}': use Tensor(v.data) for the value, "
+            f"or t.item() for a one-element tensor")
