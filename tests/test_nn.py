@@ -12,6 +12,7 @@ import torch
 import tinygrad_tx as tx
 from tinygrad_tx import Tensor, nn
 from tinygrad_tx import functional as F
+from tinygrad_tx.manual import build_gpt, fuse
 from tinygrad_tx.torch_gpt import TorchGPT, copy_to_torch
 
 from .helpers import rel_err
@@ -289,8 +290,8 @@ def test_fused_gpt_equals_composed_gpt(activation, lora_rank, bias) -> None:
     """GPTConfig(fused=True): the hand-derived ops inside the engine give the composed results."""
     def build(fused: bool):
         tx.manual_seed(0)
-        return nn.GPT(nn.GPTConfig(vocab_size=11, block_size=8, n_layer=2, n_head=2, n_embd=8, activation=activation,
-                                   bias=bias, lora_rank=lora_rank, fused=fused))
+        return build_gpt(nn.GPTConfig(vocab_size=11, block_size=8, n_layer=2, n_head=2, n_embd=8, activation=activation,
+                                      bias=bias, lora_rank=lora_rank, fused=fused))
 
     composed, fused = build(False), build(True)
     rng = np.random.default_rng(0)
@@ -318,7 +319,7 @@ def _graph_nodes(t: Tensor) -> list:
 
 def test_fused_ops_refuse_higher_order_gradients() -> None:
     x = Tensor(np.random.default_rng(0).standard_normal((2, 5)), requires_grad=True)
-    ln = nn.LayerNorm(5, fused=True)
+    ln = fuse(nn.LayerNorm(5))
     (g,) = tx.grad((ln(x) * Tensor(np.arange(5.0))).sum(), x)  # first order is fine
     assert g.shape == (2, 5)
     with pytest.raises(RuntimeError, match="cannot be differentiated again.*fused=False"):

@@ -1,10 +1,11 @@
 """Fused layers: the hand-derived gradients of ``tinygrad_tx.manual``, plugged into the engine as
-custom ops through the public `Function` API.
+custom ops through the public `Function` API, and `fuse`, which swaps them into a model.
 
 Each op is one graph node whose forward and backward are the manual module's NumPy functions, so
 LayerNorm is one node instead of about ten, and its backward is one formula instead of ten VJPs.
 Results equal the composed layers' to rounding (tests: relative error ≤ 1e-12 in float64).
-``GPTConfig(fused=True)`` uses them; ``bench/train_step.py`` compares the speed.
+``fuse(model)`` (and ``build_gpt(GPTConfig(fused=True))``) uses them; ``bench/train_step.py`` compares
+the speed.
 
 They are **first-order**: their backward is plain NumPy, not Tensor operations, so it cannot be
 differentiated again. Asking for it (``grad(..., create_graph=True)``) is an error that says so.
@@ -12,14 +13,20 @@ differentiated again. Asking for it (``grad(..., create_graph=True)``) is an err
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
 
+from .. import nn
 from ..autograd import is_grad_enabled
 from ..function import Function
-from ..manual.attention import causal_attention_backward, causal_attention_forward
-from ..manual.layers import (
+from ..nn._checks import _tensor_input
+from ..tensor import Tensor
+from .attention import causal_attention_backward, causal_attention_forward
+from .layers import (
     gelu_backward,
     gelu_forward,
     layernorm_backward,
@@ -27,9 +34,9 @@ from ..manual.layers import (
     softmax_cross_entropy_backward,
     softmax_cross_entropy_forward,
 )
-from ..tensor import Tensor
 
-__all__ = ["FusedLayerNorm", "FusedGELU", "FusedCausalAttention", "FusedCrossEntropy"]
+__all__ = ["FusedLayerNorm", "FusedGELU", "FusedCausalAttention", "FusedCrossEntropy", "fuse", "unfuse", "composed",
+           "build_gpt"]
 
 
 def _first_order_only(ctx: Any) -> None:
@@ -105,3 +112,101 @@ class FusedCrossEntropy(Function):
     def backward(ctx: Any, g: Any) -> Any:
         _first_order_only(ctx)
         return _t(softmax_cross_entropy_backward(ctx.cache, float(g.data)).astype(g.dtype))
+
+
+# ------------------------------------------------------------------------------- the swap
+# Each fused layer is the nn layer with the one method that holds its formula replaced by the op above;
+# everything else (argument checks, parameters, names, repr) is the nn layer's.
+
+
+class LayerNorm(nn.LayerNorm):
+    """``nn.LayerNorm`` whose normalisation is one `FusedLayerNorm` node."""
+
+    def normalize(self, a_prev: Tensor, gamma: Tensor | None, beta: Tensor | None) -> Tensor:
+        n = a_prev.shape[-1]
+        return FusedLayerNorm.apply(a_prev, gamma if gamma is not None else np.ones(n, a_prev.dtype),
+                                    beta if beta is not None else np.zeros(n, a_prev.dtype), eps=self.eps)
+
+
+class GELU(nn.GELU):
+    """``nn.GELU`` as one `FusedGELU` node."""
+
+    def forward(self, a_prev: Tensor) -> Tensor:
+        return FusedGELU.apply(_tensor_input("GELU", a_prev), approximate=self.approximate)
+
+
+class CausalSelfAttention(nn.CausalSelfAttention):
+    """``nn.CausalSelfAttention`` whose core (scores, mask, softmax, @ v) is one `FusedCausalAttention` node,
+    except when ρ is wanted (``keep_attention``) or dropped out (training with dropout): the composed core."""
+
+    def causal_attention(self, q: Tensor, k: Tensor, v: Tensor) -> Tensor:
+        if self.keep_attention or (self.training and self.attn_dropout.p > 0):
+            return super().causal_attention(q, k, v)
+        return FusedCausalAttention.apply(q, k, v)
+
+
+class GPT(nn.GPT):
+    """``nn.GPT`` whose loss is one `FusedCrossEntropy` node."""
+
+    def cross_entropy(self, logits: Tensor, targets: np.ndarray) -> Tensor:
+        return FusedCrossEntropy.apply(logits, targets=targets)
+
+
+_FUSED: dict[type, type] = {nn.LayerNorm: LayerNorm, nn.GELU: GELU, nn.CausalSelfAttention: CausalSelfAttention,
+                            nn.GPT: GPT}
+
+
+def fuse(model: nn.Module) -> nn.Module:
+    """Swap the fused ops into ``model``, in place, and return it: every ``nn.LayerNorm``, ``nn.GELU`` and
+    ``nn.CausalSelfAttention`` (exactly these classes, not subclasses of them) and an ``nn.GPT``'s loss.
+
+    Each layer's class is changed to its fused subclass above (as ``torch.nn.utils.parametrize`` does), so
+    the parameters, their names and any optimizer holding them are unchanged. A GPT's config gets
+    ``fused=True``, so that a checkpoint of it says so. First-order only: see `FusedLayerNorm`.
+    """
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"fuse: expected an nn.Module, got {type(model).__name__}")
+    for m in model.modules():
+        fused = _FUSED.get(type(m))
+        if fused is not None:
+            m.__class__ = fused
+    if isinstance(model, GPT):  # its loss is the fused one
+        model.config = replace(model.config, fused=True)
+    return model
+
+
+def unfuse(model: nn.Module) -> nn.Module:
+    """The inverse of `fuse`: the composed nn layers again (in place; returns ``model``)."""
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"unfuse: expected an nn.Module, got {type(model).__name__}")
+    composed = {fused: plain for plain, fused in _FUSED.items()}
+    for m in model.modules():
+        plain = composed.get(type(m))
+        if plain is not None:
+            m.__class__ = plain
+    if isinstance(model, nn.GPT):
+        model.config = replace(model.config, fused=False)
+    return model
+
+
+@contextmanager
+def composed(model: nn.Module) -> Iterator[nn.Module]:
+    """``model`` with the composed nn layers for the duration (`unfuse`), then exactly as it was."""
+    classes = [(m, type(m)) for m in model.modules()]
+    config = getattr(model, "config", None)
+    unfuse(model)
+    try:
+        yield model
+    finally:
+        for m, cls in classes:
+            m.__class__ = cls
+        if config is not None:
+            model.config = config
+
+
+def build_gpt(config: nn.GPTConfig, dtype: Any = None) -> nn.GPT:
+    """``nn.GPT(config)``, fused if ``config.fused``: the weights are the same for a seed either way."""
+    if not isinstance(config, nn.GPTConfig):
+        raise TypeError(f"build_gpt: expected an nn.GPTConfig, got {type(config).__name__}")
+    model = nn.GPT(replace(config, fused=False), dtype=dtype)
+    return fuse(model) if config.fused else model

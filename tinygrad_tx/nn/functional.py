@@ -1,7 +1,9 @@
-"""Neural-network functions, composed only from the engine's primitives (no backward written here).
+"""Neural-network functions, as ``torch.nn.functional``, composed only from the engine's primitives (no
+backward written here).
 
 Each function is the formula, written with Tensor operations; its gradient is whatever the
-primitives' VJPs compose to. ``tinygrad_tx.manual`` derives the same gradients by hand.
+primitives' VJPs compose to. ``tinygrad_tx.manual`` derives the same gradients by hand, with the same
+symbols (the paper's: ``μ``, ``σ``, ``â``, ``γ``, ``β``, ``S``, ``ρ``).
 All are stable at extreme inputs: logits of ±1e4 give a finite loss and finite gradients (the
 max shift), and LayerNorm of a constant row is finite (eps inside the square root).
 """
@@ -13,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from .tensor import Tensor, _generator, where
+from ..tensor import Tensor, _generator, where
 
 __all__ = [
     "softmax", "log_softmax", "cross_entropy", "relu", "gelu", "layer_norm", "dropout",
@@ -90,16 +92,17 @@ def gelu(x: Tensor, approximate: str = "none") -> Tensor:
 def layer_norm(
     x: Tensor, weight: Tensor | None = None, bias: Tensor | None = None, eps: float = 1e-5
 ) -> Tensor:
-    """Per row (last dim): â = (x - μ) / √(σ² + ε) with the population variance σ²; out = â ⊙ γ + β."""
+    """Per row (last dim), with γ = ``weight`` and β = ``bias`` (``manual.layernorm_forward``)::
+
+        μ = mean(x),   σ = √(mean((x − μ)²) + ε),   â = (x − μ) / σ,   a = â ∘ γ + β
+    """
     mu = x.mean(-1, keepdim=True)
     centered = x - mu
     var = (centered * centered).mean(-1, keepdim=True)
-    x_hat = centered * (var + eps) ** -0.5
-    if weight is not None:
-        x_hat = x_hat * weight
-    if bias is not None:
-        x_hat = x_hat + bias
-    return x_hat
+    inv_sigma = (var + eps) ** -0.5  # 1/σ
+    a_hat = centered * inv_sigma
+    a = a_hat if weight is None else a_hat * weight
+    return a if bias is None else a + bias
 
 
 def dropout(x: Tensor, p: float = 0.5, training: bool = True, generator: Any = None) -> Tensor:
@@ -140,18 +143,18 @@ def scaled_dot_product_attention(
     matrix ρ (before dropout).
     """
     d_h = q.shape[-1]
-    scores = (q @ k.transpose(-2, -1)) * (1.0 / math.sqrt(d_h) if scale is None else scale)
+    S = (q @ k.transpose(-2, -1)) * (1.0 / math.sqrt(d_h) if scale is None else scale)
     if is_causal:
         tq, tk = q.shape[-2], k.shape[-2]
         if tq != tk:
             raise ValueError(f"scaled_dot_product_attention: causal needs as many queries as keys, got {tq} and {tk}")
-        scores = scores + causal_mask(tq, scores.dtype)
+        S = S + causal_mask(tq, S.dtype)
     if attn_mask is not None:
         m = attn_mask._data if isinstance(attn_mask, Tensor) else np.asarray(attn_mask)
         if m.dtype == bool:  # True = may attend
-            m = np.where(m, 0.0, -np.inf).astype(scores.dtype)
-        scores = scores + m
-    rho = scores.softmax(-1)
+            m = np.where(m, 0.0, -np.inf).astype(S.dtype)
+        S = S + m
+    rho = S.softmax(-1)
     rho_dropped = dropout(rho, dropout_p, training) if dropout_p > 0 else rho
     out = rho_dropped @ v
     return (out, rho) if return_weights else out
