@@ -1,8 +1,16 @@
-"""Fixtures shared by the test modules."""
+"""Fixtures shared by the test modules.
+
+PyTorch is the oracle, and only the tests that compare against it need it: a module whose every test
+does imports it with ``torch = pytest.importorskip("torch")`` (after importing tests/oracle.py, the
+harness, which needs it too); a test in a mixed module takes the `torch` fixture below, and a helper
+of such a module imports torch inside its body (as tinygrad_tx/nn/torch_io.py does). Without torch,
+``pytest`` runs everything else and lists the rest as skipped ("could not import 'torch'").
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from types import ModuleType
 
 import numpy as np
 import pytest
@@ -20,3 +28,8 @@ def float64_default() -> Iterator[None]:
     yield
     tx.set_default_dtype(np.float32)
 
+
+@pytest.fixture
+def torch() -> ModuleType:
+    """The ``torch`` module; the test is skipped where it is not installed."""
+    return pytest.importorskip("torch")

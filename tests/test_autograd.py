@@ -7,7 +7,6 @@ import weakref
 
 import numpy as np
 import pytest
-import torch
 
 import tinygrad_tx as tx
 from tinygrad_tx import Function, Tensor
@@ -84,7 +83,7 @@ def test_reuse_accumulates() -> None:
     np.testing.assert_array_equal(b.grad, [2.0, 2.0])
 
 
-def test_diamond_matches_torch() -> None:
+def test_diamond_matches_torch(torch) -> None:
     x0 = np.array([0.3, -1.2, 2.0])
     x = t64(x0, True)
     u, v = x.tanh(), x.exp()
@@ -122,6 +121,7 @@ def test_retain_grad_on_intermediate() -> None:
 # ------------------------------------------------------------------------------------ deep graphs
 
 
+@pytest.mark.slow
 def test_deep_chain_of_a_million_tensor_nodes() -> None:
     x = t64([1.0, 2.0], True)
     y = x
@@ -182,6 +182,13 @@ def test_int_tensors_cannot_require_grad() -> None:
         Tensor([1, 2, 3], requires_grad=True)
     with pytest.raises(TypeError, match="int64"):
         Tensor(np.arange(3)).requires_grad_()
+
+
+def test_a_one_element_integer_tensor_is_an_index() -> None:
+    assert list(range(tx.tensor(3))) == [0, 1, 2]
+    assert [5, 6, 7][tx.tensor(-1)] == 7
+    with pytest.raises(TypeError, match="integer tensor"):
+        [5, 6, 7][tx.tensor(1.0)]
 
 
 @pytest.mark.parametrize(
@@ -309,7 +316,7 @@ def test_grad_does_not_touch_dot_grad_and_reports_unused_inputs() -> None:
     assert gz is None
 
 
-def test_hessian_vector_product_matches_torch() -> None:
+def test_hessian_vector_product_matches_torch(torch) -> None:
     rng = np.random.default_rng(1)
     x0, W0, v0 = rng.standard_normal(4), rng.standard_normal((4, 4)), rng.standard_normal(4)
 
@@ -341,6 +348,28 @@ def test_create_graph_false_records_nothing() -> None:
     assert not g.requires_grad and g.grad_fn is None
 
 
+def test_prod_hessian_with_one_and_two_zeros() -> None:
+    """∂²(Π x)/∂xᵢ∂xⱼ = Π_{k≠i,j} xₖ, written out, for a vector with one zero and with two."""
+    for x, expected in [
+        ([2.0, 0.0, 3.0, 5.0], [[0, 15, 0, 0], [15, 0, 10, 6], [0, 10, 0, 0], [0, 6, 0, 0]]),
+        ([2.0, 0.0, 0.0, 5.0], [[0, 0, 0, 0], [0, 0, 10, 0], [0, 10, 0, 0], [0, 0, 0, 0]]),
+    ]:
+        t = Tensor(np.array(x), requires_grad=True)
+        (g,) = tx.grad(t.prod(), [t], create_graph=True)
+        rows = [tx.grad(g[i], [t], retain_graph=True, materialize_grads=True)[0].data for i in range(4)]
+        np.testing.assert_array_equal(np.stack(rows), expected)
+
+
+def test_grad_materialize_grads() -> None:
+    x0 = np.random.default_rng(7).standard_normal(3)
+    x, y = Tensor(x0, requires_grad=True), Tensor(x0, requires_grad=True)
+    gx, gy = tx.grad((x * 2).sum(), [x, y], materialize_grads=True)
+    np.testing.assert_array_equal(gx.data, 2.0)
+    np.testing.assert_array_equal(gy.data, 0.0)
+    with pytest.raises(ValueError, match="materialize_grads"):
+        tx.grad((x * 2).sum(), [x, y], allow_unused=False, materialize_grads=True)
+
+
 def test_dtypes_flow_end_to_end() -> None:
     x32 = Tensor(np.ones(3, dtype=np.float32), requires_grad=True)
     (x32 * 2.5).sum().backward()
@@ -355,6 +384,14 @@ def test_dtypes_flow_end_to_end() -> None:
         assert Tensor([1.0]).dtype == np.float64
     finally:
         tx.set_default_dtype(np.float32)
+
+
+def test_dtype_promotion_explicit() -> None:
+    x32 = Tensor(np.ones(3, np.float32))
+    assert (x32 * 2.5).dtype == np.float32
+    assert (x32 + Tensor(np.array(2.0))).dtype == np.float32
+    assert (Tensor(np.arange(3)) * 2.5).dtype == tx.get_default_dtype() == np.float32
+    assert (x32 + Tensor(np.ones(3))).dtype == np.float64
 
 
 # ------------------------------------------------------------------------------- in-place updates
@@ -527,7 +564,7 @@ def test_grad_mode_is_per_thread() -> None:
     assert seen == {"other records Tensor": False, "other records Value": False}
 
 
-def test_backward_twice_through_nodes_that_saved_nothing_works_as_in_torch() -> None:
+def test_backward_twice_through_nodes_that_saved_nothing_works_as_in_torch(torch) -> None:
     x = t64([1.0, 2.0], True)
     y = (x + 1.0).reshape(2, 1).sum()  # add, reshape and sum save no values
     y.backward()

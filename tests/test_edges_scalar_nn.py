@@ -3,7 +3,8 @@ differential probe of every `Value` op against PyTorch, and clear errors for bad
 
 The probe runs each `Value` op, and its backward with several upstream gradients, on special
 values (signed zeros, ±1, a subnormal, ±1e308, ±inf, nan, small negatives with fractional
-exponents) and compares value and gradients with the same op on float64 0-d torch tensors. A
+exponents) and compares value and gradients with the same op on float64 0-d torch tensors (the
+tests that do take the `torch` fixture, tests/conftest.py: they are skipped without torch). A
 match is: both nan, or equal, or both finite within 4·2⁻⁵² relative (the last-bit differences of
 a different but correct evaluation order). The sign of a zero is compared for values, not for
 gradients: ``Value.grad`` starts at 0.0 and accumulates (0.0 + -0.0 = 0.0), while PyTorch stores a
@@ -16,13 +17,16 @@ import math
 import re
 from collections.abc import Callable
 from fractions import Fraction
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pytest
-import torch
 
 import tinygrad_tx as tx
 from tinygrad_tx import Tensor, Value, nn
+
+if TYPE_CHECKING:
+    import torch
 
 INF, NAN = math.inf, math.nan
 SPECIAL = [0.0, -0.0, 1.0, -1.0, 1e-320, -1e-320, 1e308, -1e308, INF, -INF, NAN, -0.003, 0.5, -2.5, 3.0]
@@ -40,6 +44,9 @@ def same(a: float, b: float, signed_zero: bool = True) -> bool:
 
 
 def t64(x: float) -> torch.Tensor:
+    """A float64 0-d torch tensor that requires grad."""
+    import torch
+
     return torch.tensor(x, dtype=torch.float64, requires_grad=True)
 
 
@@ -56,7 +63,7 @@ def mismatches(fn: Callable, torch_fn: Callable, args: tuple[float, ...], case: 
             return [f"{case} seed={seed}: raised {type(e).__name__}: {e}"]
         ts = [t64(x) for x in args]
         tout = torch_fn(*ts)
-        tout.backward(torch.tensor(seed, dtype=torch.float64))
+        tout.backward(_const(seed))
         got = [out.data] + [v.grad for v in vs]
         want = [tout.item()] + [0.0 if t.grad is None else t.grad.item() for t in ts]
         names = ["value"] + [f"grad{i}" for i in range(len(args))]
@@ -68,26 +75,31 @@ def mismatches(fn: Callable, torch_fn: Callable, args: tuple[float, ...], case: 
     return found
 
 
+# Each program runs as it is on Values and on torch tensors: on tensors, `a.exp()` is `torch.exp(a)`,
+# `a / b` is `torch.div(a, b)` and `a**b` is `torch.pow(a, b)`.
 UNARY = {
-    "neg": (lambda a: -a, lambda a: -a),
-    "neg()": (lambda a: a.neg(), lambda a: a.neg()),
-    "exp": (lambda a: a.exp(), torch.exp),
-    "log": (lambda a: a.log(), torch.log),
-    "tanh": (lambda a: a.tanh(), torch.tanh),
-    "sigmoid": (lambda a: a.sigmoid(), torch.sigmoid),
-    "relu": (lambda a: a.relu(), torch.relu),
+    "neg": lambda a: -a,
+    "neg()": lambda a: a.neg(),
+    "exp": lambda a: a.exp(),
+    "log": lambda a: a.log(),
+    "tanh": lambda a: a.tanh(),
+    "sigmoid": lambda a: a.sigmoid(),
+    "relu": lambda a: a.relu(),
 }
 
 BINARY = {
-    "add": (lambda a, b: a + b, torch.add),
-    "sub": (lambda a, b: a - b, torch.sub),
-    "mul": (lambda a, b: a * b, torch.mul),
-    "truediv": (lambda a, b: a / b, torch.div),
-    "pow": (lambda a, b: a**b, torch.pow),
+    "add": lambda a, b: a + b,
+    "sub": lambda a, b: a - b,
+    "mul": lambda a, b: a * b,
+    "truediv": lambda a, b: a / b,
+    "pow": lambda a, b: a**b,
 }
 
 
 def _const(c: float) -> torch.Tensor:
+    """A float64 0-d torch tensor, a constant."""
+    import torch
+
     return torch.tensor(c, dtype=torch.float64)
 
 
@@ -102,30 +114,30 @@ WITH_NUMBER = {
     "rsub": (lambda a, c: c - a, lambda a, c: _const(c) - a),
     "mul": (lambda a, c: a * c, lambda a, c: a * _const(c)),
     "rmul": (lambda a, c: c * a, lambda a, c: _const(c) * a),
-    "truediv": (lambda a, c: a / c, lambda a, c: torch.div(a, _const(c))),
-    "rtruediv": (lambda a, c: c / a, lambda a, c: torch.div(_const(c), a)),
-    "pow": (lambda a, c: a**c, lambda a, c: torch.pow(a, _const(c))),
-    "rpow": (lambda a, c: c**a, lambda a, c: torch.pow(_const(c), a)),
+    "truediv": (lambda a, c: a / c, lambda a, c: a / _const(c)),
+    "rtruediv": (lambda a, c: c / a, lambda a, c: _const(c) / a),
+    "pow": (lambda a, c: a**c, lambda a, c: a ** _const(c)),
+    "rpow": (lambda a, c: c**a, lambda a, c: _const(c) ** a),
 }
 
 
 @pytest.mark.parametrize("name", UNARY)
-def test_unary_ops_match_torch_on_special_values(name: str) -> None:
-    fn, torch_fn = UNARY[name]
-    found = [m for x in SPECIAL for m in mismatches(fn, torch_fn, (x,))]
+def test_unary_ops_match_torch_on_special_values(name: str, torch) -> None:
+    fn = UNARY[name]
+    found = [m for x in SPECIAL for m in mismatches(fn, fn, (x,))]
     assert not found, f"{name}: {len(found)} mismatches, e.g.\n" + "\n".join(found[:12])
 
 
 @pytest.mark.parametrize("name", BINARY)
-def test_binary_ops_match_torch_on_special_values(name: str) -> None:
-    fn, torch_fn = BINARY[name]
+def test_binary_ops_match_torch_on_special_values(name: str, torch) -> None:
+    fn = BINARY[name]
     right = EXPONENTS if name == "pow" else SPECIAL
-    found = [m for x in SPECIAL for y in right for m in mismatches(fn, torch_fn, (x, y))]
+    found = [m for x in SPECIAL for y in right for m in mismatches(fn, fn, (x, y))]
     assert not found, f"{name}: {len(found)} mismatches, e.g.\n" + "\n".join(found[:12])
 
 
 @pytest.mark.parametrize("name", WITH_NUMBER)
-def test_ops_with_a_number_match_torch_on_special_values(name: str) -> None:
+def test_ops_with_a_number_match_torch_on_special_values(name: str, torch) -> None:
     fn, torch_fn = WITH_NUMBER[name]
     numbers = EXPONENTS if "pow" in name else SPECIAL
     found = []
@@ -138,11 +150,11 @@ def test_ops_with_a_number_match_torch_on_special_values(name: str) -> None:
 def torch_grads(fn: Callable, args: tuple[float, ...], seed: float = 1.0) -> tuple[float, list[float]]:
     ts = [t64(x) for x in args]
     out = fn(*ts)
-    out.backward(torch.tensor(seed, dtype=torch.float64))
+    out.backward(_const(seed))
     return out.item(), [t.grad.item() for t in ts]
 
 
-def test_the_listed_ieee_cases_match_torch() -> None:
+def test_the_listed_ieee_cases_match_torch(torch) -> None:
     x = Value(NAN)
     y = x.relu()
     y.backward()
@@ -157,7 +169,7 @@ def test_the_listed_ieee_cases_match_torch() -> None:
     assert (1 / Value(0.0)).data == INF and (0 / Value(-1.0)).data == -0.0
 
 
-def test_a_zero_local_derivative_masks_an_inf_or_nan_upstream_gradient_as_torch_does() -> None:
+def test_a_zero_local_derivative_masks_an_inf_or_nan_upstream_gradient_as_torch_does(torch) -> None:
     for seed in (INF, NAN):
         x = Value(-2.0)
         x.relu().backward(seed)  # PyTorch's relu backward is where(out <= 0, 0, g)
@@ -171,7 +183,7 @@ def test_a_zero_local_derivative_masks_an_inf_or_nan_upstream_gradient_as_torch_
     assert x.grad == torch_grads(lambda a: a.relu() * INF, (-1.0,))[1][0] == 0.0
 
 
-def test_a_reciprocal_derivative_divides_the_upstream_gradient_as_torch_does() -> None:
+def test_a_reciprocal_derivative_divides_the_upstream_gradient_as_torch_does(torch) -> None:
     # 1 / 1e-310 overflows, 1e-10 / 1e-310 does not: PyTorch computes g / b, and so does Value
     for fn in (lambda a: a / 1e-310, lambda a: (a * 1e-310).log()):
         x = Value(1.0)
@@ -224,16 +236,23 @@ def test_a_tensor_is_refused_by_the_constructor_and_by_backward() -> None:
 NOT_REAL = [("3", "str"), (None, "NoneType"), ([1.0], "list"), ((1.0,), "tuple"), (1j, "complex"),
             (np.ones(2), r"numpy.ndarray of shape \(2,\)"), (np.ones(1), r"numpy.ndarray of shape \(1,\)"),
             (np.array(1 + 0j), "numpy.ndarray of shape \\(\\) and dtype complex128"),
-            (np.complex64(1), "numpy.complex64"), (Value, "type"),
-            (torch.tensor(2.0, requires_grad=True), r"torch.Tensor of shape \(\)")]
+            (np.complex64(1), "numpy.complex64"), (Value, "type")]
 
 
 NOT_REAL_IDS = ["str", "None", "list", "tuple", "complex", "array(2,)", "array(1,)", "complex-0d-array", "np.complex64",
-                "class", "torch.Tensor"]
+                "class"]
 
 
 @pytest.mark.parametrize(("bad", "name"), NOT_REAL, ids=NOT_REAL_IDS)
 def test_a_value_refuses_what_is_not_a_real_number(bad: object, name: str) -> None:
+    refused_as_not_a_real_number(bad, name)
+
+
+def test_a_value_refuses_a_torch_tensor(torch) -> None:
+    refused_as_not_a_real_number(torch.tensor(2.0, requires_grad=True), r"torch.Tensor of shape \(\)")
+
+
+def refused_as_not_a_real_number(bad: object, name: str) -> None:
     with pytest.raises(TypeError, match=rf"^Value\(data\): expected a real number .*got {name}"):
         Value(bad)
     for op, methods in OPERATORS.items():
@@ -257,7 +276,7 @@ REAL = [True, False, 3, -7, 2.5, np.float32(2.5), np.float16(-1.5), np.int64(-3)
 
 
 @pytest.mark.parametrize("x", REAL, ids=[f"{type(x).__name__}-{x}" for x in REAL])
-def test_a_value_takes_real_numbers_as_torch_takes_them_next_to_a_tensor(x: object) -> None:
+def test_a_value_takes_real_numbers_as_torch_takes_them_next_to_a_tensor(x: object, torch) -> None:
     assert Value(x).data == float(x) and type(Value(x).data) is float
     torch_takes_it = not isinstance(x, (Fraction, np.ndarray))  # (Fraction: not at all; a 0-d array: with a warning)
     want = (torch.tensor(1.5, dtype=torch.float64) * x).item() if torch_takes_it else 1.5 * float(x)
@@ -268,7 +287,7 @@ def test_a_value_takes_real_numbers_as_torch_takes_them_next_to_a_tensor(x: obje
     assert v.grad == 2 * float(x)
 
 
-def test_an_int_beyond_the_float_range_is_an_overflow_error_as_in_torch() -> None:
+def test_an_int_beyond_the_float_range_is_an_overflow_error_as_in_torch(torch) -> None:
     with pytest.raises(OverflowError):
         t64(1.0) + 10**400
     with pytest.raises(OverflowError, match=r"^Value '\+': an int of 401 digits is too large for a float$"):
@@ -286,7 +305,7 @@ def tiny_gpt(**overrides: object) -> nn.GPT:
     return nn.GPT(nn.GPTConfig(**{**TINY, **overrides}))
 
 
-def test_linear_on_a_0d_tensor_is_a_shape_error_as_in_torch() -> None:
+def test_linear_on_a_0d_tensor_is_a_shape_error_as_in_torch(torch) -> None:
     with pytest.raises(RuntimeError, match="at least 1D"):
         torch.nn.Linear(3, 2)(torch.tensor(1.0))
     with pytest.raises(ValueError, match=r"^Linear\(3, 2\): input is 0-d \(shape \(\)\), expected at least 1-d"):
@@ -351,7 +370,7 @@ def test_token_ids_from_a_tuple_of_tensors_or_none_are_refused_not_stacked() -> 
     assert emb([]).shape == (0, 4) and emb(3).shape == (4,) and emb([[1], [2]]).shape == (2, 1, 4)
 
 
-def test_load_state_dict_takes_parameters_and_tensors_and_refuses_torch_tensors_and_junk() -> None:
+def test_load_state_dict_takes_parameters_and_tensors_and_refuses_torch_tensors_and_junk(torch) -> None:
     src, dst = nn.Linear(3, 2), nn.Linear(3, 2)
     dst.load_state_dict(dict(src.named_parameters()))  # Parameters that require grad: was a numpy() error
     assert np.array_equal(dst.weight.data, src.weight.data) and np.array_equal(dst.bias.data, src.bias.data)

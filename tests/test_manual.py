@@ -5,6 +5,7 @@ then the whole GPT (gelu_tanh, gelu, relu; bias on and off). Tolerance: relative
 ``max|a - b| / max|b| ≤ 1e-10`` per tensor. Where the manual backward is the engine's own sequence of
 operations (linear, LoRA, embedding, ReLU) it must be *bit-exact*; every forward must be bit-exact.
 Then the attention invariants, and bugs planted on purpose that the ``check`` command must catch.
+The tests that compare against torch take the `torch` fixture (tests/conftest.py): skipped without it.
 """
 
 from __future__ import annotations
@@ -16,8 +17,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
-import torch.nn.functional as TF
 
 from tinygrad_tx import Tensor, manual, nn
 from tinygrad_tx import functional as F
@@ -25,7 +24,6 @@ from tinygrad_tx.manual import attention as m_attention
 from tinygrad_tx.manual import layers as m_layers
 from tinygrad_tx.manual.cli import add_check_parser, run_check
 from tinygrad_tx.nn.torch_io import linear_weight_names
-from tinygrad_tx.torch_gpt import TorchAttention, TorchBlock, TorchGPT, TorchLoRALinear, TorchMLP, copy_to_torch
 
 REL = 1e-10
 
@@ -76,6 +74,8 @@ def engine_vjp(module, x: np.ndarray, delta: np.ndarray):
 
 def torch_vjp(module, x: np.ndarray, delta: np.ndarray, params: dict[str, np.ndarray], transpose: set[str]):
     """The same with a float64 torch module, loaded with ``params`` (``transpose``: (in, out) weights)."""
+    import torch
+
     module = module.double()
     tparams = dict(module.named_parameters())
     with torch.no_grad():
@@ -100,7 +100,7 @@ def upstream(shape, seed: int = 7) -> np.ndarray:
 
 @pytest.mark.parametrize("shape", [(5, 4), (2, 3, 4), (1, 1, 4), (4,)])
 @pytest.mark.parametrize("bias", [True, False])
-def test_linear(shape, bias) -> None:
+def test_linear(shape, bias, torch) -> None:
     layer = nn.Linear(4, 3, bias=bias)
     x = np.random.default_rng(0).standard_normal(shape)
     a, cache = manual.linear_forward(x, layer.weight.data, layer.bias.data if bias else None)
@@ -119,7 +119,9 @@ def test_linear(shape, bias) -> None:
 
 
 @pytest.mark.parametrize("shape, rank", [((5, 6), 1), ((2, 3, 6), 2), ((1, 1, 6), 3)])
-def test_lora_linear_keeps_the_frozen_path(shape, rank) -> None:
+def test_lora_linear_keeps_the_frozen_path(shape, rank, torch) -> None:
+    from tinygrad_tx.torch_gpt import TorchLoRALinear
+
     layer = nn.LoRALinear(nn.Linear(6, 5), rank, alpha=3.0)
     randomise(layer)
     x = np.random.default_rng(0).standard_normal(shape)
@@ -147,7 +149,7 @@ def test_lora_linear_keeps_the_frozen_path(shape, rank) -> None:
 
 
 @pytest.mark.parametrize("idx", [np.array([[1, 3, 1, 1], [0, 3, 5, 1]]), np.array([[2]]), np.array([4, 4, 4])])
-def test_embedding_scatter_add_and_one_hot(idx) -> None:
+def test_embedding_scatter_add_and_one_hot(idx, torch) -> None:
     emb = nn.Embedding(6, 5)
     a, cache = manual.embedding_forward(idx, emb.weight.data)
     delta = upstream(a.shape)
@@ -186,7 +188,7 @@ def test_token_plus_position_embedding(B, T) -> None:
 
 @pytest.mark.parametrize("shape", [(3, 6), (2, 4, 6), (1, 1, 6)])
 @pytest.mark.parametrize("bias", [True, False])
-def test_layernorm(shape, bias) -> None:
+def test_layernorm(shape, bias, torch) -> None:
     ln = nn.LayerNorm(6, bias=bias)
     randomise(ln)
     x = np.random.default_rng(0).standard_normal(shape) * 3 + 1
@@ -210,7 +212,7 @@ def test_layernorm_of_constant_rows_is_finite() -> None:
     assert np.isfinite(a).all() and np.isfinite(delta_prev).all() and np.isfinite(grads["weight"]).all()
 
 
-def test_relu_is_bit_exact() -> None:
+def test_relu_is_bit_exact(torch) -> None:
     x = np.random.default_rng(0).standard_normal((4, 7))
     x[0, :3] = 0.0  # the derivative at 0 is 0, as in PyTorch
     a, cache = manual.relu_forward(x)
@@ -225,7 +227,7 @@ def test_relu_is_bit_exact() -> None:
 
 @pytest.mark.parametrize("approximate", ["none", "tanh"])
 @pytest.mark.parametrize("shape", [(4, 7), (2, 1, 5)])
-def test_gelu(approximate, shape) -> None:
+def test_gelu(approximate, shape, torch) -> None:
     x = np.random.default_rng(0).standard_normal(shape) * 3
     a, cache = manual.gelu_forward(x, approximate)
     delta = upstream(a.shape)
@@ -241,7 +243,7 @@ def test_gelu(approximate, shape) -> None:
 
 
 @pytest.mark.parametrize("T", [1, 5])
-def test_softmax_with_an_additive_mask(T) -> None:
+def test_softmax_with_an_additive_mask(T, torch) -> None:
     s = np.random.default_rng(0).standard_normal((2, 3, T, T)) * 2 + manual.causal_mask(T)
     rho, cache = manual.softmax_forward(s)
     delta = upstream(rho.shape)
@@ -260,7 +262,9 @@ def test_softmax_with_an_additive_mask(T) -> None:
 
 
 @pytest.mark.parametrize("shape", [(6, 5), (2, 3, 7), (1, 1, 4)])
-def test_softmax_cross_entropy(shape) -> None:
+def test_softmax_cross_entropy(shape, torch) -> None:
+    import torch.nn.functional as TF
+
     rng = np.random.default_rng(0)
     logits = rng.standard_normal(shape) * 3
     targets = rng.integers(0, shape[-1], shape[:-1])
@@ -294,6 +298,9 @@ def engine_head(x, W, b, delta):
 
 
 def torch_head(x, W, b, delta):
+    import torch
+    import torch.nn.functional as TF
+
     xt = torch.tensor(x, requires_grad=True)
     Wt = {k: torch.tensor(v, requires_grad=True) for k, v in W.items()}
     bt = {k: torch.tensor(v, requires_grad=True) for k, v in b.items()}
@@ -305,7 +312,7 @@ def torch_head(x, W, b, delta):
 
 
 @pytest.mark.parametrize("shape", [(5, 6), (1, 1, 6), (2, 5, 6), (3, 1, 6)])
-def test_one_attention_head_and_its_invariants(shape) -> None:
+def test_one_attention_head_and_its_invariants(shape, torch) -> None:
     rng = np.random.default_rng(0)
     x = rng.standard_normal(shape)
     W = {n: rng.standard_normal((6, 4)) * 0.5 for n in "qkv"}
@@ -336,7 +343,9 @@ ATTENTION_CASES = [(1, 1, 1), (2, 2, 5), (3, 2, 4), (4, 3, 6), (4, 1, 7), (3, 3,
 
 
 @pytest.mark.parametrize("n_head, B, T", ATTENTION_CASES)
-def test_multi_head_causal_self_attention(n_head, B, T) -> None:
+def test_multi_head_causal_self_attention(n_head, B, T, torch) -> None:
+    from tinygrad_tx.torch_gpt import TorchAttention
+
     attn = nn.CausalSelfAttention(12, n_head)
     randomise(attn)
     x = np.random.default_rng(0).standard_normal((B, T, 12))
@@ -399,7 +408,9 @@ def test_multi_head_is_the_sum_of_one_head_backwards(n_head) -> None:
 
 
 @pytest.mark.parametrize("targets", [("c_attn",), ("c_proj",), ("c_attn", "c_proj")])
-def test_attention_with_lora(targets) -> None:
+def test_attention_with_lora(targets, torch) -> None:
+    from tinygrad_tx.torch_gpt import TorchAttention
+
     attn = nn.CausalSelfAttention(12, 3)
     nn.apply_lora(attn, targets, rank=2, alpha=4.0)
     randomise(attn)
@@ -428,7 +439,9 @@ def test_attention_with_lora(targets) -> None:
 
 @pytest.mark.parametrize("activation", ["gelu_tanh", "gelu", "relu"])
 @pytest.mark.parametrize("bias", [True, False])
-def test_mlp(activation, bias) -> None:
+def test_mlp(activation, bias, torch) -> None:
+    from tinygrad_tx.torch_gpt import TorchMLP
+
     mlp = nn.MLP(8, bias=bias, activation=activation)
     randomise(mlp)
     x = np.random.default_rng(0).standard_normal((2, 5, 8))
@@ -451,7 +464,9 @@ def test_mlp(activation, bias) -> None:
 @pytest.mark.parametrize("activation", ["gelu_tanh", "gelu", "relu"])
 @pytest.mark.parametrize("bias", [True, False])
 @pytest.mark.parametrize("lora_targets", [(), ("c_fc", "attn.c_proj")])
-def test_block(activation, bias, lora_targets) -> None:
+def test_block(activation, bias, lora_targets, torch) -> None:
+    from tinygrad_tx.torch_gpt import TorchBlock
+
     block = nn.Block(8, 2, bias=bias, activation=activation)
     if lora_targets:
         nn.apply_lora(block, lora_targets, rank=2, alpha=2.0)
@@ -501,7 +516,9 @@ GPT_CASES = [
 
 @pytest.mark.parametrize("case", GPT_CASES, ids=lambda c: "-".join(f"{k}={v}" for k, v in c.items()))
 @pytest.mark.parametrize("B, T", [(3, 8), (1, 1), (2, 5)])
-def test_whole_gpt_against_the_engine_and_torch(case, B, T) -> None:
+def test_whole_gpt_against_the_engine_and_torch(case, B, T, torch) -> None:
+    from tinygrad_tx.torch_gpt import TorchGPT, copy_to_torch
+
     cfg, model = gpt(**case)
     rng = np.random.default_rng(6)
     idx, targets = rng.integers(0, 11, (B, T)), rng.integers(0, 11, (B, T))

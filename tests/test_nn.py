@@ -1,19 +1,18 @@
 """Every layer, and the whole GPT, against PyTorch in float64: forward, input and parameter gradients.
 
 Tolerance: relative error ≤ 1e-10 per tensor (max |a - b| / max |b|), as the GPT issue states.
+The tests that compare against torch take the `torch` fixture (tests/conftest.py): skipped without it.
 """
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
-import torch
 
 import tinygrad_tx as tx
 from tinygrad_tx import Tensor, nn
 from tinygrad_tx import functional as F
 from tinygrad_tx.manual import build_gpt, fuse
-from tinygrad_tx.torch_gpt import TorchGPT, copy_to_torch
 
 from .helpers import rel_err
 
@@ -30,6 +29,8 @@ pytestmark = pytest.mark.usefixtures("float64_default")  # (tests/conftest.py)
 
 def run_layer(layer, tlayer, x0: np.ndarray, transpose: set[str], int_input: bool = False) -> None:
     """Forward both, backward a random weighting of the output, compare output and every gradient."""
+    import torch
+
     rng = np.random.default_rng(1)
     for name, p in layer.named_parameters():
         tp = dict(tlayer.named_parameters())[name]
@@ -54,17 +55,17 @@ def run_layer(layer, tlayer, x0: np.ndarray, transpose: set[str], int_input: boo
 
 
 @pytest.mark.parametrize("shape", [(5, 4), (2, 3, 4), (4,)])
-def test_linear(shape) -> None:
+def test_linear(shape, torch) -> None:
     run_layer(nn.Linear(4, 3), torch.nn.Linear(4, 3, dtype=torch.float64),
               np.random.default_rng(0).standard_normal(shape), {"weight"})
 
 
-def test_linear_without_bias() -> None:
+def test_linear_without_bias(torch) -> None:
     run_layer(nn.Linear(4, 3, bias=False), torch.nn.Linear(4, 3, bias=False, dtype=torch.float64),
               np.random.default_rng(0).standard_normal((2, 4)), {"weight"})
 
 
-def test_embedding_with_repeated_indices() -> None:
+def test_embedding_with_repeated_indices(torch) -> None:
     idx = np.array([[1, 3, 1, 1], [0, 3, 5, 1]])
     run_layer(nn.Embedding(6, 5), torch.nn.Embedding(6, 5, dtype=torch.float64), idx, set(), int_input=True)
 
@@ -78,7 +79,7 @@ def test_embedding_rejects_out_of_range_and_negative_indices() -> None:
 
 
 @pytest.mark.parametrize("shape", [(3, 6), (2, 4, 6)])
-def test_layernorm(shape) -> None:
+def test_layernorm(shape, torch) -> None:
     ln = nn.LayerNorm(6)
     ln.weight.data = np.random.default_rng(2).standard_normal(6)
     ln.bias.data = np.random.default_rng(3).standard_normal(6)
@@ -93,17 +94,17 @@ def test_layernorm_of_constant_rows_is_finite() -> None:
 
 
 @pytest.mark.parametrize("approximate", ["none", "tanh"])
-def test_gelu(approximate) -> None:
+def test_gelu(approximate, torch) -> None:
     run_layer(nn.GELU(approximate), torch.nn.GELU(approximate=approximate),
               np.random.default_rng(0).standard_normal((4, 7)) * 3, set())
 
 
-def test_relu() -> None:
+def test_relu(torch) -> None:
     run_layer(nn.ReLU(), torch.nn.ReLU(), np.random.default_rng(0).standard_normal((4, 7)), set())
 
 
 @pytest.mark.parametrize("n_head, B, T", [(1, 1, 1), (2, 2, 5), (3, 2, 4), (4, 3, 6)])
-def test_causal_self_attention(n_head, B, T) -> None:
+def test_causal_self_attention(n_head, B, T, torch) -> None:
     from tinygrad_tx.torch_gpt import TorchAttention
 
     cfg = nn.GPTConfig(n_embd=12, n_head=n_head)
@@ -113,7 +114,7 @@ def test_causal_self_attention(n_head, B, T) -> None:
 
 
 @pytest.mark.parametrize("activation", ["gelu_tanh", "gelu", "relu"])
-def test_block(activation) -> None:
+def test_block(activation, torch) -> None:
     from tinygrad_tx.torch_gpt import TorchBlock
 
     cfg = nn.GPTConfig(n_embd=8, n_head=2, activation=activation)
@@ -125,13 +126,21 @@ def test_block(activation) -> None:
     run_layer(block, TorchBlock(cfg, "h.0").double(), np.random.default_rng(0).standard_normal((2, 5, 8)), lin)
 
 
-def gpt_pair(lora_rank: int = 0, **kw):
+def gpt(lora_rank: int = 0, **kw):
     cfg = nn.GPTConfig(vocab_size=11, block_size=8, n_layer=2, n_head=2, n_embd=8, lora_rank=lora_rank,
                        lora_alpha=2.0, **kw)
     model = nn.GPT(cfg)
     rng = np.random.default_rng(5)
     for _name, p in model.named_parameters():  # random everything, including LoRA B (zero at init)
         p.data = rng.standard_normal(p.shape) * 0.3
+    return cfg, model
+
+
+def gpt_pair(lora_rank: int = 0, **kw):
+    """`gpt` and the same model in torch (float64)."""
+    from tinygrad_tx.torch_gpt import TorchGPT, copy_to_torch
+
+    cfg, model = gpt(lora_rank, **kw)
     tmodel = TorchGPT(cfg).double()
     copy_to_torch(model, tmodel)
     return cfg, model, tmodel
@@ -139,7 +148,7 @@ def gpt_pair(lora_rank: int = 0, **kw):
 
 @pytest.mark.parametrize("lora_rank, targets", [(0, ("c_attn", "c_proj")), (2, ("c_attn", "c_proj")),
                                                  (3, ("c_fc", "attn.c_proj"))])
-def test_whole_gpt_loss_and_every_gradient(lora_rank, targets) -> None:
+def test_whole_gpt_loss_and_every_gradient(lora_rank, targets, torch) -> None:
     cfg, model, tmodel = gpt_pair(lora_rank, lora_targets=targets)
     rng = np.random.default_rng(6)
     idx, targets_ = rng.integers(0, 11, (3, 8)), rng.integers(0, 11, (3, 8))
@@ -167,7 +176,7 @@ def test_whole_gpt_loss_and_every_gradient(lora_rank, targets) -> None:
 
 
 def test_lora_merge_and_unmerge_round_trip() -> None:
-    cfg, model, _ = gpt_pair(2)
+    cfg, model = gpt(2)
     idx = np.random.default_rng(0).integers(0, 11, (2, 8))
     before = model(idx)[0].data
     layer = model.h[0].attn.c_attn
@@ -182,7 +191,7 @@ def test_lora_merge_and_unmerge_round_trip() -> None:
     np.testing.assert_allclose(layer.weight.data, w0, rtol=0, atol=1e-14)
 
 
-def test_extreme_logits_give_finite_loss_and_gradients() -> None:
+def test_extreme_logits_give_finite_loss_and_gradients(torch) -> None:
     logits = Tensor(np.array([[1e4, -1e4, 0.0], [-1e4, 1e4, 5.0]]), requires_grad=True)
     loss = F.cross_entropy(logits, np.array([1, 0]))
     loss.backward()
@@ -197,7 +206,7 @@ def test_extreme_logits_give_finite_loss_and_gradients() -> None:
 
 
 @pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
-def test_cross_entropy_with_ignore_index(reduction) -> None:
+def test_cross_entropy_with_ignore_index(reduction, torch) -> None:
     rng = np.random.default_rng(0)
     x0, t0 = rng.standard_normal((6, 5)), np.array([1, -100, 4, 0, -100, 2])
     x = Tensor(x0, requires_grad=True)
@@ -211,7 +220,7 @@ def test_cross_entropy_with_ignore_index(reduction) -> None:
     assert_close(x.grad, tx_in.grad.numpy(), "gradient")
 
 
-def test_scaled_dot_product_attention_matches_torch() -> None:
+def test_scaled_dot_product_attention_matches_torch(torch) -> None:
     rng = np.random.default_rng(0)
     q0, k0, v0 = (rng.standard_normal((2, 3, 5, 4)) for _ in range(3))
     q, k, v = (Tensor(a, requires_grad=True) for a in (q0, k0, v0))
@@ -240,7 +249,7 @@ def test_dropout_is_seeded_and_off_in_eval() -> None:
 
 
 def test_module_api() -> None:
-    cfg, model, _ = gpt_pair(0)
+    cfg, model = gpt(0)
     names = [n for n, _ in model.named_parameters()]
     assert names[:3] == ["wte.weight", "wpe.weight", "h.0.ln_1.weight"]
     assert names[-1] == "lm_head.weight" and "h.1.mlp.c_proj.bias" in names
@@ -262,7 +271,7 @@ def test_module_api() -> None:
 
 
 def test_generate_is_deterministic_for_a_seed() -> None:
-    cfg, model, _ = gpt_pair(0)
+    cfg, model = gpt(0)
     a = model.generate(np.array([[1, 2]]), 12, temperature=0.8, top_k=5, seed=7)
     b = model.generate(np.array([[1, 2]]), 12, temperature=0.8, top_k=5, seed=7)
     np.testing.assert_array_equal(a, b)
@@ -272,7 +281,7 @@ def test_generate_is_deterministic_for_a_seed() -> None:
     assert greedy[0, 2] == logits.data[0, -1].argmax()
 
 
-def test_torch_state_dict_round_trip() -> None:
+def test_torch_state_dict_round_trip(torch) -> None:
     from tinygrad_tx.nn import from_torch_state_dict, to_torch_state_dict
 
     cfg, model, tmodel = gpt_pair(0)

@@ -4,21 +4,24 @@ Regression tests for mismatches found by a differential probe: parameter order a
 wrapping, LoRA on ``lm_head`` in the torch oracle, tied (shared) parameters and modules in state
 dicts, ``LayerNorm(elementwise_affine=False)`` and tuple ``normalized_shape``, ``Dropout(p=1)``,
 ``load_state_dict``'s return value, ``Module.zero_grad(set_to_none=False)``, ``train(mode)``
-validation, and a clear error for 2-D input to attention.
+validation, and a clear error for 2-D input to attention. The tests that compare against torch take
+the `torch` fixture (tests/conftest.py): without torch they are skipped, the rest run.
 """
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import pytest
-import torch
-import torch.nn as tnn
 
 from tinygrad_tx import Tensor, nn
 from tinygrad_tx.manual import fuse
-from tinygrad_tx.torch_gpt import TorchGPT, copy_to_torch
 
 from .helpers import rel_err
+
+if TYPE_CHECKING:
+    import torch
 
 REL = 1e-10
 
@@ -32,9 +35,11 @@ def randomize(model: nn.Module, seed: int) -> None:
         p.data = rng.standard_normal(p.shape) * 0.4
 
 
-def compare_forward_backward(ours: nn.Module, theirs: tnn.Module, x0: np.ndarray) -> None:
+def compare_forward_backward(ours: nn.Module, theirs: torch.nn.Module, x0: np.ndarray) -> None:
     """Copy our weights into torch (through to_torch_state_dict), then compare the output, the
     input gradient and every parameter gradient (linear weights transposed)."""
+    import torch
+
     theirs.load_state_dict(nn.to_torch_state_dict(ours), strict=True)
     x, tx_in = Tensor(x0, requires_grad=True), torch.tensor(x0, requires_grad=True)
     y, ty = ours(x), theirs(tx_in)
@@ -54,8 +59,10 @@ def compare_forward_backward(ours: nn.Module, theirs: tnn.Module, x0: np.ndarray
 # ----------------------------------------------------------------------------- parameter order
 
 
-def test_lora_wrapping_keeps_the_parameter_order_of_torch() -> None:
+def test_lora_wrapping_keeps_the_parameter_order_of_torch(torch) -> None:
     """apply_lora replaces c_attn by setattr: it must stay where it was (before c_proj), as in torch."""
+    from tinygrad_tx.torch_gpt import TorchGPT
+
     cfg = nn.GPTConfig(vocab_size=7, block_size=4, n_layer=1, n_head=2, n_embd=4, lora_rank=2, lora_targets=("c_attn",))
     model, tmodel = nn.GPT(cfg), TorchGPT(cfg)
     names = [n for n, _ in model.named_parameters()]
@@ -71,7 +78,9 @@ def test_replacing_a_parameter_keeps_its_place() -> None:
     assert [n for n, _ in lin.named_parameters(recurse=False)] == ["weight", "bias"]
 
 
-def test_lora_on_lm_head_matches_torch() -> None:
+def test_lora_on_lm_head_matches_torch(torch) -> None:
+    from tinygrad_tx.torch_gpt import TorchGPT, copy_to_torch
+
     cfg = nn.GPTConfig(vocab_size=7, block_size=5, n_layer=1, n_head=2, n_embd=4, lora_rank=2,
                        lora_targets=("lm_head", "c_attn"))
     model = nn.GPT(cfg)
@@ -108,18 +117,17 @@ class Tied(nn.Module):
         return self.b(self.a(x).relu())
 
 
-class TorchTied(tnn.Module):
-    def __init__(self) -> None:
-        super().__init__()
-        self.a = tnn.Linear(4, 4)
-        self.b = tnn.Linear(4, 4)
-        self.b.weight = self.a.weight
+def test_tied_weights_state_dict_and_gradients_match_torch(torch) -> None:
+    class TorchTied(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.a = torch.nn.Linear(4, 4)
+            self.b = torch.nn.Linear(4, 4)
+            self.b.weight = self.a.weight
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.b(self.a(x).relu())
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return self.b(self.a(x).relu())
 
-
-def test_tied_weights_state_dict_and_gradients_match_torch() -> None:
     model, tmodel = Tied(), TorchTied().double()
     assert len(list(model.parameters())) == 3  # the tied weight once
     assert list(model.state_dict()) == list(tmodel.state_dict()) == ["a.weight", "a.bias", "b.weight", "b.bias"]
@@ -131,7 +139,7 @@ def test_tied_weights_state_dict_and_gradients_match_torch() -> None:
     assert other.a.weight is other.b.weight
 
 
-def test_a_module_used_twice_is_saved_under_both_names_and_wrapped_once_by_lora() -> None:
+def test_a_module_used_twice_is_saved_under_both_names_and_wrapped_once_by_lora(torch) -> None:
     class Twice(nn.Module):
         def __init__(self) -> None:
             super().__init__()
@@ -141,10 +149,10 @@ def test_a_module_used_twice_is_saved_under_both_names_and_wrapped_once_by_lora(
         def forward(self, x: Tensor) -> Tensor:
             return self.l2(self.l1(x))
 
-    class TorchTwice(tnn.Module):
+    class TorchTwice(torch.nn.Module):
         def __init__(self) -> None:
             super().__init__()
-            self.l1 = tnn.Linear(3, 3)
+            self.l1 = torch.nn.Linear(3, 3)
             self.l2 = self.l1
 
         def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -167,8 +175,8 @@ def test_a_module_used_twice_is_saved_under_both_names_and_wrapped_once_by_lora(
     [(6, dict(elementwise_affine=False)), ((6,), dict()), ((4, 6), dict()), ((4, 6), dict(bias=False)),
      ((4, 6), dict(elementwise_affine=False, eps=1e-3))],
 )
-def test_layernorm_options_match_torch(shape, kwargs, fused: bool) -> None:
-    ln, tln = nn.LayerNorm(shape, **kwargs), tnn.LayerNorm(shape, **kwargs).double()
+def test_layernorm_options_match_torch(shape, kwargs, fused: bool, torch) -> None:
+    ln, tln = nn.LayerNorm(shape, **kwargs), torch.nn.LayerNorm(shape, **kwargs).double()
     if fused:
         fuse(ln)
     assert [(n, p.shape) for n, p in ln.named_parameters()] == [(n, tuple(p.shape)) for n, p in tln.named_parameters()]
@@ -179,10 +187,10 @@ def test_layernorm_options_match_torch(shape, kwargs, fused: bool) -> None:
         ln(Tensor(np.ones((2, 5))))
 
 
-def test_dropout_with_p_one_zeroes_everything_in_training_like_torch() -> None:
+def test_dropout_with_p_one_zeroes_everything_in_training_like_torch(torch) -> None:
     d = nn.Dropout(1.0)
     x = Tensor(np.arange(1.0, 6.0))
-    np.testing.assert_array_equal(d(x).data, tnn.Dropout(1.0)(torch.from_numpy(x.data)).numpy())
+    np.testing.assert_array_equal(d(x).data, torch.nn.Dropout(1.0)(torch.from_numpy(x.data)).numpy())
     np.testing.assert_array_equal(d.eval()(x).data, x.data)
     with pytest.raises(ValueError, match=r"\[0, 1\]"):
         nn.Dropout(1.5)
@@ -199,7 +207,9 @@ def test_attention_names_the_expected_shape_for_a_2d_input() -> None:
 # ----------------------------------------------------------------------------- Module API
 
 
-def test_load_state_dict_returns_missing_and_unexpected_keys_like_torch() -> None:
+def test_load_state_dict_returns_missing_and_unexpected_keys_like_torch(torch) -> None:
+    from tinygrad_tx.torch_gpt import TorchGPT
+
     cfg = nn.GPTConfig(vocab_size=7, block_size=4, n_layer=1, n_head=2, n_embd=4)
     model, tmodel = nn.GPT(cfg), TorchGPT(cfg)
     part = {k: v for k, v in model.state_dict().items() if k != "wpe.weight"}

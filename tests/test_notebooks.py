@@ -20,15 +20,18 @@ import re
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import nbformat
 import pytest
-from ipykernel.kernelspec import write_kernel_spec
-from jupyter_client.kernelspec import KernelSpecManager
-from jupyter_client.manager import AsyncKernelManager
-from nbclient import NotebookClient
 
 import tinygrad_tx
+
+if TYPE_CHECKING:
+    from jupyter_client.kernelspec import KernelSpecManager
+
+# The test extra's Jupyter packages: nbformat reads the notebooks (every test here), nbclient runs
+# them in an ipykernel kernel (the tests that take `kernel_specs`). Without one, its tests are skipped.
+nbformat = pytest.importorskip("nbformat")
 
 NOTEBOOK_DIR = Path(__file__).resolve().parent.parent / "notebooks"
 NOTEBOOKS = sorted(NOTEBOOK_DIR.glob("*.ipynb"))
@@ -48,6 +51,11 @@ KERNEL_ENV = {
 @pytest.fixture(scope="module")
 def kernel_specs(tmp_path_factory: pytest.TempPathFactory) -> KernelSpecManager:
     """A kernel spec manager that knows one kernel: ipykernel on ``sys.executable``."""
+    for module in ("nbclient", "ipykernel"):
+        pytest.importorskip(module)
+    from ipykernel.kernelspec import write_kernel_spec
+    from jupyter_client.kernelspec import KernelSpecManager
+
     kernels = tmp_path_factory.mktemp("kernels")
     write_kernel_spec(
         path=kernels / KERNEL_NAME,
@@ -61,6 +69,9 @@ def kernel_specs(tmp_path_factory: pytest.TempPathFactory) -> KernelSpecManager:
 
 def run_notebook(nb: nbformat.NotebookNode, cwd: Path, kernel_specs: KernelSpecManager) -> None:
     """Execute ``nb`` in place; raises ``nbclient.exceptions.CellExecutionError`` if a cell fails."""
+    from jupyter_client.manager import AsyncKernelManager
+    from nbclient import NotebookClient
+
     km = AsyncKernelManager(kernel_name=KERNEL_NAME, kernel_spec_manager=kernel_specs)
     client = NotebookClient(
         nb,
@@ -72,8 +83,10 @@ def run_notebook(nb: nbformat.NotebookNode, cwd: Path, kernel_specs: KernelSpecM
     client.execute()
 
 
+@pytest.mark.slow
 def test_kernel_is_this_interpreter(kernel_specs: KernelSpecManager) -> None:
     """The kernel runs this interpreter and its tinygrad_tx, with KERNEL_ENV set, in notebooks/."""
+    pytest.importorskip("matplotlib")  # (the train extra, as for the notebooks)
     check = "\n".join(
         [
             "import os, sys",
@@ -92,10 +105,13 @@ def test_kernel_is_this_interpreter(kernel_specs: KernelSpecManager) -> None:
     run_notebook(nb, NOTEBOOK_DIR, kernel_specs)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("path", NOTEBOOKS or [None], ids=lambda p: p.name if p else "no-notebooks")
 def test_notebook_runs(path: Path | None, kernel_specs: KernelSpecManager) -> None:
     assert path is not None, f"no notebooks found in {NOTEBOOK_DIR}"
     nb = nbformat.read(path, as_version=4)
+    for module in sorted(imported_modules(nb) - set(sys.stdlib_module_names)):
+        pytest.importorskip(module)  # torch for 01-02, matplotlib: the notebooks extra (setup.cfg)
     start = time.perf_counter()
     run_notebook(nb, path.parent, kernel_specs)
     print(f"{path.name}: executed in {time.perf_counter() - start:.1f} s ({os.cpu_count()} CPUs)")

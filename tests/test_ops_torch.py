@@ -5,7 +5,8 @@
     non-uniform upstream gradient: ``out.sum()`` would hide VJPs that mix up positions).
 
 An op is written once, as ``fn(lib, *tensors)``, and run with ``lib = tinygrad_tx`` and
-``lib = torch``: the two APIs are the same (``lib.cat``, ``lib.where``, ``x.max(dim)``, ...).
+``lib = torch``: the two APIs are the same (``lib.cat``, ``lib.where``, ``x.max(dim)``, ...). The
+harness that runs and compares the two is tests/oracle.py; without torch, this module is skipped.
 
 Inputs are shifted into each op's domain and away from kinks and ties for the finite-difference
 checks (see ``strategies.py``); what happens *at* the kinks and ties is checked against PyTorch
@@ -23,13 +24,13 @@ from typing import Any
 
 import numpy as np
 import pytest
-import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import tinygrad_tx as tg
 from tinygrad_tx import Tensor, gradcheck
 
+from .oracle import ATOL, RTOL_ELEMENTWISE, RTOL_REDUCTION, Fn, close, leaf, numpy_of, same
 from .strategies import (
     PROFILE,
     away_from,
@@ -59,11 +60,10 @@ from .strategies import (
     with_zeros,
 )
 
+torch = pytest.importorskip("torch")  # the oracle (tests/oracle.py): without it, this module is skipped
+
 # ------------------------------------------------------------------------------- tolerances
-# float64 against PyTorch. Not to be loosened to make a test pass: a failure is a finding.
-RTOL_ELEMENTWISE = 1e-12  # elementwise and shape ops: the same IEEE operations as PyTorch
-RTOL_REDUCTION = 1e-10  # sums, matmul, softmax, var: the summation order may differ
-ATOL = 1e-12  # absolute floor, for entries that cancel to about 0
+# float64 against PyTorch: RTOL_ELEMENTWISE, RTOL_REDUCTION and ATOL (tests/oracle.py).
 # float32 smoke checks against PyTorch
 RTOL_FLOAT32 = 1e-5
 ATOL_FLOAT32 = 1e-5
@@ -72,42 +72,8 @@ FD_EPS = 1e-6
 FD_ATOL = 1e-6
 FD_RTOL = 1e-5
 
-Fn = Callable[..., Any]
-
 
 # ---------------------------------------------------------------------------------- helpers
-def _flat(out: Any) -> list[Any]:
-    """Outputs as a flat list (a tensor, a tuple of pieces, or a (values, indices) pair)."""
-    if isinstance(out, (tuple, list)):
-        return [o for item in out for o in _flat(item)]
-    return [out]
-
-
-def _numpy(t: Any) -> np.ndarray:
-    if isinstance(t, np.ndarray):
-        return t
-    return t.detach().numpy() if isinstance(t, torch.Tensor) else np.asarray(t.data)
-
-
-def _dtype_name(t: Any) -> str:
-    return str(t.dtype).removeprefix("torch.") if isinstance(t, torch.Tensor) else np.dtype(t.dtype).name
-
-
-def _is_float(t: Any) -> bool:
-    return t.dtype.is_floating_point if isinstance(t, torch.Tensor) else np.dtype(t.dtype).kind == "f"
-
-
-def _leaf(lib: Any, a: Any, requires_grad: bool | None = None) -> Any:
-    """An input tensor: floating arrays require grad (unless told otherwise), others are constants."""
-    if not isinstance(a, (np.ndarray, np.generic)):
-        return a
-    a = np.asarray(a)
-    rg = a.dtype.kind == "f" if requires_grad is None else requires_grad
-    if lib is torch:
-        return torch.tensor(a).requires_grad_(rg)
-    return Tensor(a, requires_grad=rg)
-
-
 def _ix(lib: Any, index: Any) -> Any:
     """An index in each library's spelling: arrays become tensors, lists/slices/ints stay."""
     if isinstance(index, tuple):
@@ -115,49 +81,6 @@ def _ix(lib: Any, index: Any) -> Any:
     if isinstance(index, np.ndarray):
         return lib.tensor(index)
     return index
-
-
-def _close(actual: np.ndarray, expected: np.ndarray, rtol: float, atol: float, what: str) -> None:
-    assert actual.shape == expected.shape, f"{what}: shape {actual.shape}, torch {expected.shape}"
-    if expected.dtype.kind in "biu":
-        np.testing.assert_array_equal(actual, expected, err_msg=what)
-    else:
-        np.testing.assert_allclose(actual, expected, rtol=rtol, atol=atol, err_msg=what)
-
-
-def _weighted_loss(lib: Any, outs: list[Any], weight_seed: int) -> Any:
-    """Σ_k Σ (out_k ⊙ R_k) over the floating outputs, with R_k ~ N(0, 1) of out_k's dtype."""
-    rng = np.random.default_rng(weight_seed)
-    loss = None
-    for o in outs:
-        if not _is_float(o):
-            continue
-        w = rng.standard_normal(tuple(o.shape)).astype(_dtype_name(o))
-        term = (o * lib.tensor(w)).sum()
-        loss = term if loss is None else loss + term
-    return loss
-
-
-def _run(lib: Any, fn: Fn, arrays: Sequence[Any], weight_seed: int) -> tuple[list[Any], list[Any], list[Any]]:
-    """Outputs, leaves and gradients of Σ (out ⊙ R) for one library."""
-    leaves = [_leaf(lib, a) for a in arrays]
-    outs = _flat(fn(lib, *leaves))
-    wanted = [t for t in leaves if getattr(t, "requires_grad", False)]
-    loss = _weighted_loss(lib, outs, weight_seed)
-    if loss is None or not wanted:
-        return outs, leaves, []
-    if lib is torch:
-        grads = list(torch.autograd.grad(loss, wanted, allow_unused=True))
-    else:
-        grads = list(tg.grad(loss, wanted, allow_unused=True, retain_graph=True))
-        # .backward() must accumulate exactly what grad() returns (same dtype, same values)
-        loss.backward()
-        for t, g in zip(wanted, grads):
-            expected = np.zeros(t.shape, t.dtype) if g is None else g.data
-            assert t.grad is not None and t.grad.dtype == t.dtype, "backward(): missing or mistyped .grad"
-            np.testing.assert_array_equal(t.grad, expected, err_msg="backward() disagrees with grad()")
-    grads = [np.zeros(tuple(t.shape), dtype=_dtype_name(t)) if g is None else g for g, t in zip(grads, wanted)]
-    return outs, wanted, grads
 
 
 def check(
@@ -169,26 +92,16 @@ def check(
     torch_fn: Fn | None = None,
     weight_seed: int = 0,
 ) -> None:
-    """``fn(tinygrad_tx, ...)`` against ``fn(torch, ...)`` (values, dtypes, gradients of a
-    randomly weighted sum), then against finite differences (``fd``; float64 inputs only)."""
-    outs, leaves, grads = _run(tg, fn, arrays, weight_seed)
-    t_outs, t_leaves, t_grads = _run(torch, torch_fn or fn, arrays, weight_seed)
-    assert len(outs) == len(t_outs), f"{len(outs)} outputs, torch {len(t_outs)}"
-    for k, (o, t) in enumerate(zip(outs, t_outs)):
-        assert _dtype_name(o) == _dtype_name(t), f"output {k}: dtype {_dtype_name(o)}, torch {_dtype_name(t)}"
-        _close(_numpy(o), _numpy(t), rtol, atol, f"output {k} value")
-    assert len(grads) == len(t_grads)
-    for k, (g, t, leaf) in enumerate(zip(grads, t_grads, leaves)):
-        assert _dtype_name(g) == _dtype_name(leaf), f"gradient {k}: dtype {_dtype_name(g)}, input {leaf.dtype}"
-        assert _dtype_name(g) == _dtype_name(t), f"gradient {k}: dtype {_dtype_name(g)}, torch {_dtype_name(t)}"
-        _close(_numpy(g), _numpy(t), rtol, atol, f"gradient {k}")
+    """``fn(tinygrad_tx, ...)`` against ``fn(torch, ...)`` (`same` in tests/oracle.py: values, dtypes,
+    gradients of a randomly weighted sum), then against finite differences (``fd``; float64 inputs)."""
+    same(fn, *arrays, rtol=rtol, atol=atol, torch_fn=torch_fn, weight_seed=weight_seed)
     if fd:
         fd_check(fn, *arrays)
 
 
 def fd_check(fn: Fn, *arrays: Any) -> None:
     """Central finite differences in float64 over every floating input."""
-    inputs = [_leaf(tg, a) for a in arrays]
+    inputs = [leaf(tg, a) for a in arrays]
     assert gradcheck(lambda *xs: fn(tg, *xs), inputs, eps=FD_EPS, atol=FD_ATOL, rtol=FD_RTOL)
 
 
@@ -366,14 +279,14 @@ def test_floor_divide_and_remainder_values(data: Any) -> None:
     check(lambda lib, a, b: (a // b, a % b, a.floor_divide(b), a.remainder(b), a / b, a // 4, -9 % b), ia, ib, fd=False)
     check(lambda lib, a, b: (a // 1.5, b % 2.5, 3 // b), ia, ib, fd=False)  # int with a float: the default dtype
     for lib in (tg, torch):
-        a, b = _leaf(lib, fa), _leaf(lib, fb)
+        a, b = leaf(lib, fa), leaf(lib, fb)
         q = a // b
         assert q.requires_grad and q.dtype == a.dtype
         with pytest.raises(RuntimeError, match="floor_divide|derivative for aten::floor_divide"):
             (q * _c(lib, np.ones(q.shape))).sum().backward()
         ref = _c(torch, fa) // _c(torch, fb)
-        _close(_numpy(q), _numpy(ref), RTOL_ELEMENTWISE, ATOL, "float floor_divide")
-        _close(_numpy(a.detach() // 0.5), _numpy(_c(torch, fa) // 0.5), RTOL_ELEMENTWISE, ATOL, "// number")
+        close(numpy_of(q), numpy_of(ref), RTOL_ELEMENTWISE, ATOL, "float floor_divide")
+        close(numpy_of(a.detach() // 0.5), numpy_of(_c(torch, fa) // 0.5), RTOL_ELEMENTWISE, ATOL, "// number")
 
 
 # ============================================================================== reductions
@@ -854,25 +767,13 @@ def test_prod_with_zeros(dim: Any, keepdim: bool) -> None:
 
     y, gs, hs = _hvp(tg, f, [PROD_ZEROS], v)
     ty, tgs, ths = _hvp(torch, f, [PROD_ZEROS], v)
-    _close(gs[0], tgs[0], RTOL_REDUCTION, ATOL, "gradient")
-    _close(hs[0], ths[0], RTOL_REDUCTION, ATOL, "Hessian-vector product")
+    close(gs[0], tgs[0], RTOL_REDUCTION, ATOL, "gradient")
+    close(hs[0], ths[0], RTOL_REDUCTION, ATOL, "Hessian-vector product")
     def gradient(x: Any) -> Any:
         with tg.enable_grad():
             return tg.grad(f(tg, x), [x], create_graph=True)
 
     assert gradcheck(gradient, [Tensor(PROD_ZEROS, requires_grad=True)], eps=FD_EPS, atol=FD_ATOL, rtol=FD_RTOL)
-
-
-def test_prod_hessian_with_one_and_two_zeros() -> None:
-    """∂²(Π x)/∂xᵢ∂xⱼ = Π_{k≠i,j} xₖ, written out, for a vector with one zero and with two."""
-    for x, expected in [
-        ([2.0, 0.0, 3.0, 5.0], [[0, 15, 0, 0], [15, 0, 10, 6], [0, 10, 0, 0], [0, 6, 0, 0]]),
-        ([2.0, 0.0, 0.0, 5.0], [[0, 0, 0, 0], [0, 0, 10, 0], [0, 10, 0, 0], [0, 0, 0, 0]]),
-    ]:
-        t = Tensor(np.array(x), requires_grad=True)
-        (g,) = tg.grad(t.prod(), [t], create_graph=True)
-        rows = [tg.grad(g[i], [t], retain_graph=True, materialize_grads=True)[0].data for i in range(4)]
-        np.testing.assert_array_equal(np.stack(rows), expected)
 
 
 @pytest.mark.parametrize("p", [2, "fro", 1, float("inf")])
@@ -974,7 +875,7 @@ def test_repeated_gather_and_index_accumulate() -> None:
 # ===================================================================== grad of grad (HVPs)
 def _hvp(lib: Any, f: Fn, arrays: Sequence[np.ndarray], vs: Sequence[np.ndarray]) -> tuple[Any, list, list]:
     """f, ∇f and the Hessian-vector product H·v, both by reverse mode (grad of grad)."""
-    xs = [_leaf(lib, a) for a in arrays]
+    xs = [leaf(lib, a) for a in arrays]
     diff = [x for x in xs if getattr(x, "requires_grad", False)]
     y = f(lib, *xs)
     if lib is torch:
@@ -985,8 +886,8 @@ def _hvp(lib: Any, f: Fn, arrays: Sequence[np.ndarray], vs: Sequence[np.ndarray]
         gs = tg.grad(y, diff, create_graph=True)
         s = sum((g * tg.tensor(v)).sum() for g, v in zip(gs, vs))
         hs = tg.grad(s, diff, allow_unused=True)
-    hs = [np.zeros(tuple(x.shape)) if h is None else _numpy(h) for h, x in zip(hs, diff)]
-    return y, [_numpy(g) for g in gs], hs
+    hs = [np.zeros(tuple(x.shape)) if h is None else numpy_of(h) for h, x in zip(hs, diff)]
+    return y, [numpy_of(g) for g in gs], hs
 
 
 def _r(lib: Any, shape: tuple[int, ...], seed: int = 7) -> Any:
@@ -1088,13 +989,13 @@ def test_hessian_vector_product(name: str, data: Any) -> None:
     vs = [rng.standard_normal(a.shape) for a in arrays if a.dtype.kind == "f"]
     y, gs, hs = _hvp(tg, f, arrays, vs)
     ty, tgs, ths = _hvp(torch, f, arrays, vs)
-    _close(_numpy(y), _numpy(ty), RTOL_REDUCTION, ATOL, "value")
+    close(numpy_of(y), numpy_of(ty), RTOL_REDUCTION, ATOL, "value")
     for k, (g, tgk) in enumerate(zip(gs, tgs)):
-        _close(g, tgk, RTOL_REDUCTION, ATOL, f"gradient {k}")
+        close(g, tgk, RTOL_REDUCTION, ATOL, f"gradient {k}")
     for k, (h, th) in enumerate(zip(hs, ths)):
-        _close(h, th, RTOL_REDUCTION, ATOL, f"Hessian-vector product {k}")
+        close(h, th, RTOL_REDUCTION, ATOL, f"Hessian-vector product {k}")
     # and the gradient's own gradient against finite differences (gradgradcheck)
-    leaves = [_leaf(tg, a) for a in arrays]
+    leaves = [leaf(tg, a) for a in arrays]
 
     def gradient(*xs: Any) -> Any:
         with tg.enable_grad():
@@ -1173,14 +1074,6 @@ def test_dtype_promotion(label: str, fn: Fn, arrays: list[Any]) -> None:
     check(fn, *arrays, rtol=RTOL_FLOAT32, atol=ATOL_FLOAT32, fd=False)
 
 
-def test_dtype_promotion_explicit() -> None:
-    x32 = Tensor(np.ones(3, np.float32))
-    assert (x32 * 2.5).dtype == np.float32
-    assert (x32 + Tensor(np.array(2.0))).dtype == np.float32
-    assert (Tensor(np.arange(3)) * 2.5).dtype == tg.get_default_dtype() == np.float32
-    assert (x32 + Tensor(np.ones(3))).dtype == np.float64
-
-
 # ========================================================================= harness sanity
 def test_harness_catches_a_wrong_vjp() -> None:
     """The checks must fail for a VJP that is only right under a uniform upstream gradient."""
@@ -1200,3 +1093,23 @@ def test_harness_catches_a_wrong_vjp() -> None:
     with pytest.raises(AssertionError):
         fd_check(lambda lib, t: Flip.apply(t), x)
 
+
+
+
+WRONG_BUT_CLOSE: dict[str, tuple[Fn, str]] = {  # what differs from torch -> (program, the error it must give)
+    "requires_grad": (lambda lib, t, u: (t * u).detach() if lib is tg else t * u, "requires_grad False"),
+    "dtype": (lambda lib, t, u: (t * u).to(lib.float32) if lib is tg else t * u, "dtype float32, torch float64"),
+    "integer value": (lambda lib, t, u: (t * u).long() + (1 if lib is tg else 0), "Arrays are not equal"),
+    "gradient path": (lambda lib, t, u: t * (u * 0 + 2) if lib is tg else t * 2, r"gradient 1: .*torch None"),
+}
+
+
+@pytest.mark.parametrize("what", list(WRONG_BUT_CLOSE))
+def test_harness_catches_a_wrong_flag_dtype_or_path(what: str) -> None:
+    """The rest of `same` (tests/oracle.py): the outputs' requires_grad and dtype, integer values
+    (exactly), and whether a gradient reaches an input at all must agree with torch's."""
+    fn, message = WRONG_BUT_CLOSE[what]
+    x = np.arange(1.0, 5.0)
+    same(lambda lib, t, u: t * u, x, x)  # the program that is right
+    with pytest.raises(AssertionError, match=message):
+        same(fn, x, x)

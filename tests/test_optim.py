@@ -1,5 +1,6 @@
 """Optimizers against torch.optim (SGD, Adam, AdamW, step by step in float64), state_dict round trips
-and mismatches, gradient clipping, zero_grad, stale graphs, and the warmup + cosine schedule."""
+and mismatches, gradient clipping, zero_grad, stale graphs, and the warmup + cosine schedule.
+The tests that compare against torch take the `torch` fixture (tests/conftest.py): skipped without it."""
 
 from __future__ import annotations
 
@@ -8,15 +9,17 @@ import json
 import math
 import re
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pytest
-import torch
 
 from tinygrad_tx import Tensor, optim
 
 from .helpers import assert_close
+
+if TYPE_CHECKING:
+    import torch
 
 # float64 agreement with torch after each step, as max|ours - torch| / max|torch| per parameter tensor
 # (tests/helpers.py: assert_close). Not bit-exact: torch's vectorised CPU kernels use fused
@@ -80,6 +83,8 @@ def tx_loss(p: dict[str, Tensor], x: np.ndarray, y: np.ndarray) -> Tensor:
 
 
 def torch_loss(p: dict[str, torch.Tensor], x: np.ndarray, y: np.ndarray) -> torch.Tensor:
+    import torch
+
     h = torch.tanh(torch.from_numpy(x) @ p["W1"] + p["b1"])
     out = (h @ p["W2"] + p["b2"]) * p["scale"]
     return ((out - torch.from_numpy(y)) ** 2).mean()
@@ -90,6 +95,8 @@ def tx_params(values: dict[str, np.ndarray]) -> dict[str, Tensor]:
 
 
 def torch_params(values: dict[str, np.ndarray]) -> dict[str, torch.Tensor]:
+    import torch
+
     return {name: torch.tensor(v, requires_grad=True) for name, v in values.items()}
 
 
@@ -122,6 +129,8 @@ def assert_params_match(ours: dict[str, Tensor], theirs: dict[str, torch.Tensor]
 def run_against_torch(name: str, kwargs: dict[str, Any], group_split: Callable[[dict], list] | None = None) -> float:
     """STEPS steps in both libraries from the same weights on the same data; returns the worst
     scale-relative difference seen (each step is also asserted to be within RTOL)."""
+    import torch
+
     values = initial_values()
     p, tp = tx_params(values), torch_params(values)
     ours_in = group_split(p) if group_split else list(p.values())
@@ -155,12 +164,12 @@ def test_parameters_are_compared_relative_to_each_tensors_scale() -> None:
 
 
 @pytest.mark.parametrize("case", CASES, ids=case_id)
-def test_matches_torch_step_by_step_in_float64(case: tuple[str, dict[str, Any]]) -> None:
+def test_matches_torch_step_by_step_in_float64(case: tuple[str, dict[str, Any]], torch) -> None:
     name, kwargs = case
     run_against_torch(name, kwargs)
 
 
-def test_param_groups_with_their_own_hyperparameters_match_torch() -> None:
+def test_param_groups_with_their_own_hyperparameters_match_torch(torch) -> None:
     def split(p: dict) -> list[dict[str, Any]]:
         return [
             {"params": [p["W1"], p["W2"]]},
@@ -548,7 +557,7 @@ def grads_for_clipping(scale: float, dtype: Any = np.float64) -> list[np.ndarray
 @pytest.mark.parametrize("norm_type", [2.0, math.inf, 1.0, 3.0])
 @pytest.mark.parametrize("max_norm", [0.5, 1e3], ids=["clipped", "not-clipped"])
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-def test_clip_grad_norm_matches_torch(norm_type: float, max_norm: float, dtype: Any) -> None:
+def test_clip_grad_norm_matches_torch(norm_type: float, max_norm: float, dtype: Any, torch) -> None:
     grads = grads_for_clipping(2.0, dtype)
     ours = [Tensor(np.zeros_like(g), requires_grad=True) for g in grads]
     theirs = [torch.zeros(g.shape, dtype=torch.from_numpy(g).dtype, requires_grad=True) for g in grads]
@@ -578,7 +587,7 @@ def test_clip_grad_norm_scales_to_max_norm() -> None:
     assert after == pytest.approx(1.0, rel=1e-5)
 
 
-def test_clip_grad_norm_nonfinite_and_empty() -> None:
+def test_clip_grad_norm_nonfinite_and_empty(torch) -> None:
     t = Tensor(np.zeros(3), requires_grad=True)
     t.grad = np.array([1.0, np.inf, 2.0])
     tt = torch.zeros(3, dtype=torch.float64, requires_grad=True)
@@ -662,7 +671,9 @@ SCHEDULES = [(4, 10, 0.0), (4, 10, 0.1), (0, 7, 0.05), (5, 5, 0.0), (1, 1, 0.0),
 
 @pytest.mark.parametrize("base_lr", [1.0, 3e-4, 0.7])
 @pytest.mark.parametrize("warmup,total,min_ratio", SCHEDULES)
-def test_warmup_cosine_matches_torch_lambda_lr(base_lr: float, warmup: int, total: int, min_ratio: float) -> None:
+def test_warmup_cosine_matches_torch_lambda_lr(
+    base_lr: float, warmup: int, total: int, min_ratio: float, torch
+) -> None:
     min_lr = min_ratio * base_lr
     opt = optim.SGD([Tensor(np.ones(2), requires_grad=True)], lr=base_lr)
     sched = optim.WarmupCosine(opt, warmup, total, min_lr)
@@ -683,7 +694,7 @@ def test_warmup_cosine_matches_torch_lambda_lr(base_lr: float, warmup: int, tota
         sched.step()
 
 
-def test_training_with_the_schedule_matches_torch() -> None:
+def test_training_with_the_schedule_matches_torch(torch) -> None:
     base, W, T, low = 0.2, 3, 8, 0.01
     values = initial_values()
     p, tp = tx_params(values), torch_params(values)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 
 import pytest
-import torch
 
 from tinygrad_tx import Value
 from tinygrad_tx.manual.seeds import staged_f_backward
@@ -26,7 +25,7 @@ def test_staged_example_is_bit_exact_against_hand_staged_code() -> None:
     assert y.grad == hand["dy"]
 
 
-def test_staged_example_matches_torch() -> None:
+def test_staged_example_matches_torch(torch) -> None:
     f, x, y = staged_value(3.0, -4.0)
     tx = torch.tensor(3.0, dtype=torch.float64, requires_grad=True)
     ty = torch.tensor(-4.0, dtype=torch.float64, requires_grad=True)
@@ -86,7 +85,7 @@ def test_diamond() -> None:
         lambda a, b: (a**3.0).relu() + (b**-2).tanh(),
     ],
 )
-def test_ops_match_torch(fn) -> None:
+def test_ops_match_torch(fn, torch) -> None:
     for x0, y0 in [(1.3, 0.7), (2.1, -0.4), (0.4, 1.9)]:
         a, b = Value(x0), Value(y0)
         out = fn(a, b)
@@ -119,6 +118,7 @@ def test_pow_with_value_exponent_at_zero_base() -> None:
     assert a.grad == 0.0 and b.grad == 0.0  # PyTorch's convention: no nan from 0·log 0
 
 
+@pytest.mark.slow
 def test_deep_chain_of_a_million_nodes() -> None:
     x = Value(1.0)
     y = x

@@ -52,6 +52,7 @@ def test_split_refuses_a_corpus_shorter_than_the_block() -> None:
         train_val_split(np.arange(20), 0.1, block_size=16)
 
 
+@pytest.mark.slow
 def test_resume_reproduces_the_uninterrupted_run_exactly(corpus, tmp_path) -> None:
     full = train(small_config(corpus, str(tmp_path / "full")))
     part = train(small_config(corpus, str(tmp_path / "part"), stop_after=8))
@@ -109,6 +110,7 @@ def test_corrupted_checkpoint_is_refused_whole(tmp_path, damage) -> None:
         load_checkpoint(str(path))
 
 
+@pytest.mark.slow
 def test_a_kill_during_save_leaves_the_previous_checkpoint_loadable(tmp_path) -> None:
     path = str(tmp_path / "c.npz")
     save_checkpoint(path, {"generation": 0, "w": np.zeros(10)})
@@ -131,6 +133,7 @@ def test_a_kill_during_save_leaves_the_previous_checkpoint_loadable(tmp_path) ->
     assert state["generation"] >= 0
 
 
+@pytest.mark.slow
 def test_finetune_trains_only_lora_and_keeps_base_bit_identical(corpus, tmp_path) -> None:
     train(small_config(corpus, str(tmp_path / "base"), max_steps=200, lr=1e-2, dropout=0.0, eval_interval=100))
     other = tmp_path / "other.txt"
@@ -189,6 +192,7 @@ def test_cli_bad_input_is_one_clear_line(tmp_path, args, message) -> None:
     assert not os.path.exists(tmp_path / "run" / "ckpt.npz")
 
 
+@pytest.mark.slow
 def test_cli_prompt_outside_vocabulary_and_resume_mismatch(corpus, tmp_path) -> None:
     out = str(tmp_path / "run")
     ok = run_cli("train", "--data", corpus, "--out-dir", out, "--steps", "3", "--block-size", "8", "--n-layer", "1",
@@ -240,6 +244,7 @@ def test_resume_and_overwrite_together_are_refused(corpus, tmp_path) -> None:
     assert (tmp_path / "ckpt.npz").read_bytes() == before
 
 
+@pytest.mark.slow
 def test_grad_clip_zero_turns_clipping_off(corpus, tmp_path) -> None:
     off = train(small_config(corpus, str(tmp_path / "off"), grad_clip=0.0, max_steps=6))
     huge = train(small_config(corpus, str(tmp_path / "huge"), grad_clip=1e30, max_steps=6))

@@ -437,6 +437,7 @@ def nodes_sorted(g: graphviz.Digraph) -> list[str]:
     return sorted(nodes(g), key=lambda k: int(k[1:]))
 
 
+@pytest.mark.slow
 def test_deep_scalar_graph_100k_nodes_no_recursion() -> None:
     v = Value(0.5, label="x")
     for _ in range(50_000):
@@ -452,6 +453,7 @@ def test_deep_scalar_graph_100k_nodes_no_recursion() -> None:
     assert full.source.count(" -> ") == 100_000
 
 
+@pytest.mark.slow
 def test_deep_tensor_graph_100k_nodes_no_recursion() -> None:
     x = Tensor(np.ones(2), requires_grad=True)
     y = x
@@ -465,6 +467,7 @@ def test_deep_tensor_graph_100k_nodes_no_recursion() -> None:
     assert full.summary.nodes == 50_001 and full.summary.edges == 50_000
 
 
+@pytest.mark.slow
 def test_drawing_a_gpt_takes_seconds() -> None:
     require_renderer()
     model, loss = small_gpt()

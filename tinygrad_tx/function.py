@@ -20,14 +20,18 @@ Every tensor primitive in ``ops.py`` is a `Function`, and so is any op a user wr
 ``forward`` works on plain arrays; ``backward`` works on Tensors, so a VJP is itself a
 differentiable computation: ``grad(..., create_graph=True)`` records it, which is how grad-of-grad
 works. ``save_for_backward`` accepts the input arrays and the output array (they come back as the
-corresponding Tensors, still connected to the graph) and any other array, which comes back as a
-constant (fine for masks and indices; not differentiated through in a second derivative).
+corresponding Tensors, still connected to the graph; a forward that returns an input unchanged
+saves the input) and any other array, which comes back as a constant (fine for masks and indices;
+not differentiated through in a second derivative). Save only what the VJP reads for the inputs in
+``ctx.needs_input_grad``, as PyTorch does: what is not saved may change after the forward pass.
 
 The instance ``ctx`` *is* the graph node (``tensor.grad_fn``): it keeps its parents, what was
 saved, and the output's shape and dtype for drawing the graph. Saved arrays are read-only while
 the graph lives (until backward releases it, or the graph is dropped), and saved tensors remember
 their version, so changing one after the forward pass raises an error instead of silently
-corrupting the gradient.
+corrupting the gradient. ``t.data`` hands such an array out as a `SavedArray`, whose writes are
+refused with a message that says why. A caller's ndarray operand (``x * array``, wrapped without a
+copy) is the one thing saved as a copy: other views of its memory are out of the engine's reach.
 """
 
 from __future__ import annotations
@@ -39,17 +43,17 @@ import numpy as np
 
 from .autograd import _freed_message, _grad_mode
 
-__all__ = ["Function"]
+__all__ = ["Function", "SavedArray"]
 
 _OUTPUT = object()  # marks "the output array" among the saved values
 _scope: list[str] = []  # module path of the module being called (set by nn.Module) or of the op whose VJP runs
 
 
-# Arrays saved for backward are read-only while any live graph holds them: id -> [array, holders].
+# Arrays saved for backward are read-only while any live graph holds them: id -> [array, holders, op].
 _held: dict[int, list[Any]] = {}
 
 
-def _protect(array: np.ndarray, held_by: list[np.ndarray]) -> None:
+def _protect(array: np.ndarray, held_by: list[np.ndarray], op: type) -> None:
     """Make ``array`` (and every array it is a view of) read-only until released by `_unprotect`."""
     a: Any = array
     while isinstance(a, np.ndarray):
@@ -59,7 +63,7 @@ def _protect(array: np.ndarray, held_by: list[np.ndarray]) -> None:
             held_by.append(a)
         elif a.flags.writeable:
             a.flags.writeable = False
-            _held[id(a)] = [a, 1]
+            _held[id(a)] = [a, 1, op]
             held_by.append(a)
         a = a.base
 
@@ -77,6 +81,91 @@ def _unprotect(arrays: list[np.ndarray]) -> None:
                 a.flags.writeable = True
             except ValueError:  # its base is read-only for another reason
                 pass
+
+
+def _holder(array: np.ndarray) -> type | None:
+    """The op whose live graph holds ``array`` or memory it views (None if none does)."""
+    a: Any = array
+    while isinstance(a, np.ndarray):
+        entry = _held.get(id(a))
+        if entry is not None and entry[0] is a:
+            return entry[2]
+        a = a.base
+    return None
+
+
+def _guarded(array: np.ndarray) -> np.ndarray:
+    """``array``, or, while a live graph holds it, a read-only `SavedArray` view of it (what
+    ``Tensor.data`` and ``Tensor.numpy()`` return), whose writes say why they are refused."""
+    if _holder(array) is None:
+        return array
+    view = array.view(SavedArray)
+    view.flags.writeable = False
+    return view
+
+
+class SavedArray(np.ndarray):
+    """A view of an array that a live graph saved for backward, as ``t.data`` hands it out.
+
+    Writing into it would change the values the gradient is computed from, so it is refused, with
+    a message that says so (NumPy's own says only "assignment destination is read-only"). Once the
+    graph is released (by backward, or dropped), the view becomes writeable. Computations on it give
+    plain arrays."""
+
+    def _check_write(self) -> None:
+        op = _holder(self)
+        if op is not None:
+            raise ValueError(
+                f"this array is read-only: a live graph saved it for backward (in '{op.__name__.lower()}'), and "
+                f"writing into it would silently change the gradient. Call backward() first (it releases the "
+                f"graph) or drop the graph's output; to change the tensor anyway, assign a new array "
+                f"(t.data = new) or update it under no_grad() (t[...] = v, t += v): a backward that needs "
+                f"the old values then raises instead of computing a wrong gradient."
+            )
+        if not self.flags.writeable:
+            self.flags.writeable = True  # released since this view was made (raises if read-only anyway)
+
+    def __setitem__(self, index: Any, value: Any) -> None:
+        self._check_write()
+        super().__setitem__(index, value)
+
+    def fill(self, value: Any) -> None:
+        self._check_write()
+        super().fill(value)
+
+    def __array_ufunc__(self, ufunc: Any, method: str, *inputs: Any, **kwargs: Any) -> Any:
+        out = kwargs.get("out")
+        if out is not None:  # ``a += 1`` is ``np.add(a, 1, out=(a,))``
+            for o in out:
+                if isinstance(o, SavedArray):
+                    o._check_write()
+            kwargs["out"] = tuple(_plain(o) for o in out)
+        return getattr(ufunc, method)(*[_plain(x) for x in inputs], **kwargs)
+
+    def __array_function__(self, func: Any, types: Any, args: Any, kwargs: Any) -> Any:
+        args = [[_plain(a) for a in x] if isinstance(x, (list, tuple)) else _plain(x) for x in args]
+        return func(*args, **kwargs)
+
+    def copy(self, order: Any = "C") -> np.ndarray:  # type: ignore[override]
+        return _plain(self).copy(order)
+
+    def astype(self, *args: Any, **kwargs: Any) -> np.ndarray:  # type: ignore[override]
+        return _plain(self).astype(*args, **kwargs)
+
+
+def _input_tensor(x: Any, inputs: tuple[Any, ...]) -> Any:
+    """A non-tensor input of ``apply`` as a constant tensor. A Python float takes the dtype of the first
+    floating tensor input (``Op.apply(x64, 0.1)`` sees 0.1 in float64, not rounded through float32)."""
+    Tensor = _tensor_module.Tensor
+    if isinstance(x, float):
+        for t in inputs:
+            if isinstance(t, Tensor) and t._data.dtype.kind == "f":
+                return Tensor(x, dtype=t._data.dtype)
+    return Tensor(x)
+
+
+def _plain(x: Any) -> Any:
+    return x.view(np.ndarray) if isinstance(x, SavedArray) else x
 
 
 class Function:
@@ -138,7 +227,7 @@ class Function:
     def apply(cls, *inputs: Any, **kwargs: Any) -> Any:
         """Run ``forward`` on the inputs' arrays and, if any input needs a gradient, record a node."""
         Tensor = _tensor_module.Tensor
-        tensors = [x if isinstance(x, Tensor) else Tensor(x) for x in inputs]
+        tensors = [x if isinstance(x, Tensor) else _input_tensor(x, inputs) for x in inputs]
         arrays = [t._data for t in tensors]
         ctx = cls.__new__(cls)
         ctx._to_save = ()
@@ -174,23 +263,26 @@ class Function:
                 saved.append(None)
                 versions.append(None)
                 continue
-            if item is raw or item is data:
-                saved.append(_OUTPUT)
-                versions.append(None)
-                ctx._out_data = data
-                _protect(data, held)
-                continue
-            for t, a in zip(tensors, arrays):
+            for t, a in zip(tensors, arrays):  # an input (first: a forward may return an input as it is)
                 if item is a:
+                    if t._borrowed:  # a caller's ndarray operand: other views of it may change it later
+                        t = Tensor._make(a.copy(), a.dtype, False)
+                        item = None
                     saved.append(t)
                     versions.append(t._version)
                     break
             else:
+                if item is raw or item is data:
+                    saved.append(_OUTPUT)
+                    versions.append(None)
+                    ctx._out_data = data
+                    _protect(data, held, cls)
+                    continue
                 const = Tensor._make(np.asarray(item), np.asarray(item).dtype, False)
                 saved.append(const)
                 versions.append(None)
             if isinstance(item, np.ndarray):
-                _protect(item, held)
+                _protect(item, held, cls)
         del ctx._to_save
         ctx._saved = saved
         ctx._saved_versions = versions
@@ -234,12 +326,17 @@ class Function:
             )
         Tensor = _tensor_module.Tensor
         checked = []
-        for i, (gi, shape) in enumerate(zip(grads, self._in_shapes)):
-            if gi is None or self._prev[i] is None:
+        for i, (gi, shape, parent) in enumerate(zip(grads, self._in_shapes, self._prev)):
+            if gi is None or parent is None:
                 checked.append(None)
                 continue
+            # a gradient has its input's dtype: a number or array is made one at that dtype (not through
+            # float32), a tensor of another dtype is converted, as PyTorch's engine does
+            dtype = parent.out_dtype if isinstance(parent, Function) else parent._data.dtype
             if not isinstance(gi, Tensor):
-                gi = Tensor(gi)
+                gi = Tensor(gi, dtype=dtype)
+            elif gi._data.dtype != dtype:
+                gi = gi.to(dtype)
             if gi.shape != shape:
                 raise RuntimeError(
                     f"{self._op_name()}.backward returned a gradient of shape {gi.shape} for "

@@ -85,7 +85,7 @@ class Pow(Function):
     def forward(ctx: Any, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             y = np.power(a, b)
-        ctx.save_for_backward(a, b, y)
+        ctx.save_for_backward(a, b, y if ctx.needs_input_grad[1] else None)  # (only b̄ uses y)
         return y
 
     @staticmethod
@@ -371,6 +371,12 @@ def _keepdim_shape(shape: tuple[int, ...], dims: tuple[int, ...]) -> tuple[int, 
     return tuple(1 if i in dims else n for i, n in enumerate(shape))
 
 
+def _accumulator(x: np.ndarray) -> Any:
+    """The dtype of a sum or product: int64 for any integer or bool input (as PyTorch; NumPy would give
+    uint64 for unsigned ones), else the input's own."""
+    return np.int64 if x.dtype.kind in "biu" else None
+
+
 class Sum(Function):
     """y = Σ_dims x.   x̄ = ȳ expanded back over the summed dims"""
 
@@ -378,7 +384,7 @@ class Sum(Function):
     def forward(ctx: Any, x: np.ndarray, *, dims: tuple[int, ...], keepdim: bool) -> np.ndarray:
         ctx.in_shape = x.shape
         ctx.kept = _keepdim_shape(x.shape, dims)
-        return np.asarray(np.sum(x, axis=dims, keepdims=keepdim))
+        return np.asarray(np.sum(x, axis=dims, keepdims=keepdim, dtype=_accumulator(x)))
 
     @staticmethod
     def backward(ctx: Any, g: Any) -> Any:
@@ -394,7 +400,7 @@ class Prod(Function):
     def forward(ctx: Any, x: np.ndarray, *, dims: tuple[int, ...], keepdim: bool) -> np.ndarray:
         if len(dims) not in (1, x.ndim):  # the VJP below handles one dim, or all of them
             raise ValueError(f"reduces one dim or all dims, got dims {dims} for shape {x.shape}")
-        y = np.asarray(np.prod(x, axis=dims, keepdims=keepdim))
+        y = np.asarray(np.prod(x, axis=dims, keepdims=keepdim, dtype=_accumulator(x)))
         ctx.save_for_backward(x, y)  # y: the output itself, so a second derivative goes through it
         ctx.dims = dims
         ctx.kept = _keepdim_shape(x.shape, dims)
@@ -469,7 +475,8 @@ class Matmul(Function):
     def forward(ctx: Any, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         if a.ndim < 2 or b.ndim < 2 or a.shape[:-2] != b.shape[:-2] or a.shape[-1] != b.shape[-2]:
             raise ValueError(f"matmul: shapes {a.shape} and {b.shape} do not align")
-        ctx.save_for_backward(a, b)
+        need_a, need_b = ctx.needs_input_grad
+        ctx.save_for_backward(a if need_b else None, b if need_a else None)  # only what a VJP uses
         return np.matmul(a, b)
 
     @staticmethod
@@ -541,6 +548,16 @@ def _is_basic_index(index: Any) -> bool:
     return True
 
 
+def _own_index(index: Any) -> Any:
+    """``index`` with its arrays copied: the caller may change an index array after the forward pass,
+    and the VJP must scatter to the positions the forward read (an int array of a batch costs ~1 µs)."""
+    if isinstance(index, np.ndarray):
+        return index.copy()
+    if isinstance(index, tuple) and any(isinstance(i, np.ndarray) for i in index):
+        return tuple(i.copy() if isinstance(i, np.ndarray) else i for i in index)
+    return index
+
+
 class GetItem(Function):
     """y = x[index] (slices, integers, integer arrays, boolean masks).
     x̄ = zeros like x with ȳ scatter-**added** at index: repeated indices accumulate"""
@@ -548,7 +565,7 @@ class GetItem(Function):
     @staticmethod
     def forward(ctx: Any, x: np.ndarray, *, index: Any) -> np.ndarray:
         ctx.in_shape = x.shape
-        ctx.index = index
+        ctx.index = _own_index(index) if ctx.needs_input_grad[0] else index
         return np.asarray(x[index])
 
     @staticmethod
@@ -561,7 +578,7 @@ class IndexAdd(Function):
 
     @staticmethod
     def forward(ctx: Any, x: np.ndarray, *, shape: tuple[int, ...], index: Any) -> np.ndarray:
-        ctx.index = index
+        ctx.index = _own_index(index) if ctx.needs_input_grad[0] else index
         y = np.zeros(shape, dtype=x.dtype)
         if _is_basic_index(index):
             y[index] = x  # every position is selected once: plain assignment

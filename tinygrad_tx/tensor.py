@@ -14,6 +14,7 @@ Everything in this file above the primitives is composition: ``a - b`` is ``a + 
 
 from __future__ import annotations
 
+import functools
 import math
 from collections import namedtuple
 from collections.abc import Iterator, Sequence
@@ -23,6 +24,8 @@ import numpy as np
 
 from . import ops
 from .autograd import is_grad_enabled, run_backward, set_grad_enabled
+from .function import SavedArray, _guarded, _held
+from .scalar import Value
 
 __all__ = [
     "Tensor", "tensor", "cat", "stack", "where", "grad",
@@ -68,16 +71,66 @@ def _as_array(data: Any, dtype: Any = None) -> np.ndarray:
     if isinstance(data, Tensor):
         data = data._data
     if isinstance(data, (np.ndarray, np.generic)):  # NumPy arrays and scalars keep their dtype
-        arr = np.array(data, dtype=dtype, copy=True)
-    else:
-        arr = np.array(data, dtype=dtype)
-        if dtype is None and arr.dtype.kind == "f":
-            arr = arr.astype(_default_dtype)
-        elif dtype is None and arr.dtype.kind in "iu":
-            arr = arr.astype(np.int64)
-        if arr.dtype == object:
-            raise TypeError(f"Tensor: cannot make a tensor from {type(data).__name__} data")
-    return arr
+        return np.array(data, dtype=dtype, copy=True)  # (a SavedArray comes out a plain array)
+    inferred = _inferred_dtype(data)
+    target = inferred if dtype is None else dtype
+    if target.kind not in "iu":  # floats: beyond the range is inf, as in PyTorch; bool: truthiness
+        if target.kind == "b" or target.itemsize >= 8:  # (nothing can overflow: no errstate to pay for)
+            return np.array(data, dtype=target)
+        with np.errstate(over="ignore"):
+            return np.array(data, dtype=target)
+    try:
+        wide = np.array(data, dtype=np.float64 if inferred.kind == "f" else np.int64)
+    except OverflowError:
+        raise ValueError("tensor: an integer in the data does not fit in int64 (PyTorch refuses it too); "
+                         "give dtype=float64 to store it approximately") from None
+    if wide.dtype.kind == "f":  # floats into an integer dtype truncate towards 0
+        if not np.isfinite(wide).all():
+            raise RuntimeError(f"tensor: inf or nan cannot be converted to {target}, as in PyTorch")
+        with np.errstate(invalid="ignore"):
+            wide = np.where(np.abs(wide) < 2.0**63, np.trunc(wide), np.inf)
+    info = np.iinfo(target)
+    low = -int(info.max) if target.kind == "u" else int(info.min)  # -255..-1 wrap into uint8 (PyTorch)
+    if wide.size and (wide.min() < low or wide.max() > int(info.max)):
+        bad = wide.min() if wide.min() < low else wide.max()
+        raise RuntimeError(f"tensor: value {bad} cannot be converted to {target} without overflow, as in PyTorch")
+    return wide.astype(np.int64).astype(target)
+
+
+def _inferred_dtype(data: Any) -> np.dtype:
+    """PyTorch's dtype for Python data: its elements' dtypes promoted (`_promoted`). True/False are
+    bool, integers int64, floats the default dtype; a NumPy scalar, an array or a tensor inside keeps
+    its own (``[np.float64(1.5), 2]`` is float64)."""
+    found: set[np.dtype] = set()
+    stack = [data]
+    while stack:
+        x = stack.pop()
+        if isinstance(x, (list, tuple)):
+            stack.extend(x)
+        elif isinstance(x, (np.ndarray, np.generic, Tensor)):  # (before float: np.float64 is a float)
+            found.add(x.dtype)
+        elif isinstance(x, bool):
+            found.add(np.dtype(bool))
+        elif isinstance(x, int):
+            found.add(np.dtype(np.int64))
+        elif isinstance(x, float):
+            found.add(_default_dtype)
+        elif isinstance(x, Value):
+            raise TypeError(_mixed_engines_message("tensor"))
+        else:
+            raise TypeError(f"Tensor: cannot make a tensor from {type(x).__name__} data")
+    if not found:
+        return _default_dtype  # an empty list
+    return functools.reduce(_promoted, found)
+
+
+def _promoted(a: np.dtype, b: np.dtype) -> np.dtype:
+    """PyTorch's promotion of two dtypes of equal standing: the higher category (bool < integer <
+    floating) wins; within one, NumPy's promotion (int8 and uint8 give int16, float16 and float32 float32)."""
+    ca, cb = _category(a), _category(b)
+    if ca != cb:
+        return a if ca > cb else b
+    return np.promote_types(a, b)
 
 
 class Tensor:
@@ -92,6 +145,7 @@ class Tensor:
 
     _prev: tuple[Any, ...] = ()  # a leaf has no parents (node protocol, see autograd.py)
     _freed = False
+    _borrowed = False  # True for `_Borrowed`: it wraps a caller's ndarray without a copy
 
     def __init__(self, data: ArrayLike, requires_grad: bool = False, dtype: Any = None) -> None:
         arr = _as_array(data, None if dtype is None else np.dtype(dtype))
@@ -123,19 +177,23 @@ class Tensor:
         """A tensor that shares memory with ``array`` (no copy), like ``torch.from_numpy``."""
         if not isinstance(array, np.ndarray):
             raise TypeError(f"from_numpy: expected an ndarray, got {type(array).__name__}")
+        array = array.view(np.ndarray) if isinstance(array, SavedArray) else array
         return Tensor._make(array, array.dtype, False)
 
     # ------------------------------------------------------------------------------ attributes
     @property
     def data(self) -> np.ndarray:
-        """The underlying array. Assigning a new one counts as modifying the tensor."""
-        return self._data
+        """The underlying array. Assigning a new one counts as modifying the tensor. While a live graph
+        has saved it for backward it is read-only (a `SavedArray` view, whose writes say why)."""
+        return _guarded(self._data) if _held else self._data
 
     @data.setter
     def data(self, value: ArrayLike) -> None:
         value = value._data if isinstance(value, Tensor) else value
         if not isinstance(value, np.ndarray):
             value = np.asarray(value, dtype=self._data.dtype)
+        elif isinstance(value, SavedArray):
+            value = value.view(np.ndarray)
         self._data = value
         self._version += 1
 
@@ -192,7 +250,7 @@ class Tensor:
             raise RuntimeError(
                 "numpy(): this tensor requires grad; use tensor.detach().numpy() (or .data)"
             )
-        return self._data
+        return _guarded(self._data) if _held else self._data
 
     def tolist(self) -> Any:
         return self._data.tolist()
@@ -324,10 +382,10 @@ class Tensor:
         return ops.Div.apply(*_broadcast(other, self, "div", floating=True))
 
     def __pow__(self, other: Any) -> Tensor:
-        return ops.Pow.apply(*_broadcast(self, other, "pow"))
+        return _power(self, other)
 
     def __rpow__(self, other: Any) -> Tensor:
-        return ops.Pow.apply(*_broadcast(other, self, "pow"))
+        return _power(other, self)
 
     def __floordiv__(self, other: Any) -> Tensor:
         return ops.FloorDivide.apply(*_integer_division_operands(self, other, "floor_divide"))
@@ -378,10 +436,11 @@ class Tensor:
         return matmul(self, other)
 
     # -- in place, with PyTorch's rules: ``with no_grad(): p -= lr * p.grad`` updates p itself --------
-    def _inplace(self, compute: Any, op: str) -> Tensor:
+    def _inplace(self, compute: Any, op: str, operand: Any = None) -> Tensor:
         """Make ``self`` hold ``compute(old self)``. The old array is never written into (a graph
         may have saved it), and the op sees an alias of the old tensor, so what it saves is not the
         tensor being replaced; the version counter tells any other graph that saved self."""
+        _refuse_value(operand, op)
         old = Tensor._make(self._data, self._data.dtype, self.requires_grad)
         old._ctx = self._ctx  # the same graph node as self before the update
         out = compute(old)
@@ -404,46 +463,55 @@ class Tensor:
         elif recording and out.requires_grad and out._ctx is None:
             out = ops.Clone.apply(out)  # copy_(a leaf): a node of its own, so the gradient reaches the leaf
         if recording and out.requires_grad:  # self now stands for the new node of the graph
+            node = self._ctx
+            if node is not None and node._retained is not None and node._retained() is self:
+                node._retained = None  # retain_grad follows the tensor: .grad is dL/d(the new value)
+                out._ctx._retain(self)
             self._ctx, self.requires_grad = out._ctx, True
         self._data = out._data
         self._version += 1
         return self
 
     def __iadd__(self, other: Any) -> Tensor:
-        return self._inplace(lambda old: old + other, "add_")
+        return self._inplace(lambda old: old + other, "add_", other)
 
     def __isub__(self, other: Any) -> Tensor:
-        return self._inplace(lambda old: old - other, "sub_")
+        return self._inplace(lambda old: old - other, "sub_", other)
 
     def __imul__(self, other: Any) -> Tensor:
-        return self._inplace(lambda old: old * other, "mul_")
+        return self._inplace(lambda old: old * other, "mul_", other)
 
     def __itruediv__(self, other: Any) -> Tensor:
-        return self._inplace(lambda old: old / other, "div_")
+        return self._inplace(lambda old: old / other, "div_", other)
 
     def add_(self, other: Any, alpha: float = 1.0) -> Tensor:
-        return self._inplace(lambda old: old + (other * alpha if alpha != 1.0 else other), "add_")
+        return self._inplace(lambda old: old + (other * alpha if alpha != 1.0 else other), "add_", other)
 
     def sub_(self, other: Any, alpha: float = 1.0) -> Tensor:
-        return self._inplace(lambda old: old - (other * alpha if alpha != 1.0 else other), "sub_")
+        return self._inplace(lambda old: old - (other * alpha if alpha != 1.0 else other), "sub_", other)
 
     def mul_(self, other: Any) -> Tensor:
-        return self._inplace(lambda old: old * other, "mul_")
+        return self._inplace(lambda old: old * other, "mul_", other)
 
     def div_(self, other: Any) -> Tensor:
-        return self._inplace(lambda old: old / other, "div_")
+        return self._inplace(lambda old: old / other, "div_", other)
 
     def zero_(self) -> Tensor:
         return self.fill_(0.0)
 
     def fill_(self, value: float) -> Tensor:
-        return self._inplace(lambda old: Tensor._make(np.full(self.shape, value, self.dtype), self.dtype, False),
-                             "fill_")
+        _refuse_value(value, "fill_")
+        v = _checked_fill_value(value._data.item() if isinstance(value, Tensor) else value, self.dtype, "fill_")
+        return self._inplace(lambda old: Tensor._make(np.full(self.shape, v, self.dtype), self.dtype, False), "fill_")
 
     def copy_(self, src: Any) -> Tensor:
         """Copy ``src`` (broadcast, converted to self's dtype) into self; the gradient goes to ``src``,
         and what self was computed from gets 0."""
-        s = src if isinstance(src, Tensor) else Tensor(src)
+        _refuse_value(src, "copy_")
+        if isinstance(src, (bool, int, float)):  # converted as an operand is: integers wrap (PyTorch)
+            s = _to_tensor(src, self.dtype, "copy_")
+        else:  # (straight to self's dtype, not through float32 first)
+            s = src if isinstance(src, Tensor) else Tensor(src, dtype=self.dtype)
         if s.dtype != self.dtype:
             s = s.to(self.dtype)
         return self._inplace(lambda old: where(True, s, old), "copy_")
@@ -468,6 +536,9 @@ class Tensor:
         return ops.Sigmoid.apply(_floating(self))
 
     def relu(self) -> Tensor:
+        if self._data.dtype == bool:
+            raise TypeError(f"relu: bool tensors are not supported, as in PyTorch (shape {self.shape}); "
+                            f"convert first, e.g. t.float()")
         return ops.Relu.apply(self)
 
     def erf(self) -> Tensor:
@@ -492,8 +563,13 @@ class Tensor:
         return self * self
 
     def abs(self) -> Tensor:
-        """|x| = relu(x) + relu(-x): gradient sign(x), and 0 at x = 0 and at NaN as in PyTorch."""
-        return self.relu() + (-self).relu()
+        """|x| = relu(x) + relu(-x): gradient sign(x), and 0 at x = 0 and at NaN as in PyTorch. Integers
+        (no gradient) take NumPy's abs, which wraps as PyTorch's does (int8 -128 stays -128)."""
+        if self._data.dtype.kind == "f":
+            return self.relu() + (-self).relu()
+        if self._data.dtype == bool:
+            raise TypeError(f"abs: not implemented for bool tensors, as in PyTorch (shape {self.shape})")
+        return Tensor._make(np.abs(self._data), self.dtype, False)
 
     def maximum(self, other: Any) -> Tensor:
         return ops.Maximum.apply(*_broadcast(self, other, "maximum"))
@@ -505,9 +581,26 @@ class Tensor:
     def clamp(self, min: Any = None, max: Any = None) -> Tensor:
         """Clip to [min, max] (numbers or tensors that broadcast); the gradient passes to x where
         min ≤ x ≤ max, to a tensor bound where it is the result (PyTorch's convention). NaN stays NaN
-        (with a zero gradient, as in PyTorch)."""
+        (with a zero gradient, as in PyTorch). A number bound must fit the result's dtype (uint8 and 300
+        is refused; -1 wraps to 255, as in PyTorch); integer tensors are clipped without a graph."""
         if min is None and max is None:
             raise ValueError("clamp: at least one of min and max must be given")
+        _refuse_value(min, "clamp")
+        _refuse_value(max, "clamp")
+        dt = self.dtype
+        for bound in (min, max):
+            if bound is not None:
+                dt = _result_dtype(Tensor._make(np.empty((1,), dt), dt, False), bound)
+        if dt.kind == "b":
+            raise NotImplementedError(f"clamp: not implemented for bool tensors, as in PyTorch (shape {self.shape})")
+        min, max = (_bound(b, dt) for b in (min, max))
+        if dt.kind != "f":  # nothing to differentiate: NumPy's clip (a NaN bound cannot occur here)
+            out = self._data.astype(dt, copy=False)
+            if min is not None:
+                out = np.maximum(out, min._data if isinstance(min, Tensor) else min)
+            if max is not None:
+                out = np.minimum(out, max._data if isinstance(max, Tensor) else max)
+            return Tensor._make(np.asarray(out, dtype=dt), dt, False)
         out = self
         if min is not None:
             lo = min._data if isinstance(min, Tensor) else min
@@ -519,6 +612,9 @@ class Tensor:
             nan = np.isnan(self._data)
             if nan.any():
                 out = where(nan, self._data, out)
+        for bound in (min, max):  # a NaN bound makes every element NaN, with a zero gradient (PyTorch)
+            if isinstance(bound, float) and math.isnan(bound):
+                out = where(np.ones(out.shape, dtype=bool), math.nan, out)
         return out
 
     def clamp_min(self, min: Any) -> Tensor:
@@ -531,7 +627,10 @@ class Tensor:
 
     # comparisons: not differentiable, they return bool tensors
     def _compare(self, other: Any, fn: Any, op: str) -> Tensor:
+        _refuse_value(other, op)
         b = other._data if isinstance(other, Tensor) else other
+        if type(b) is int and self._data.dtype.kind in "iu":  # PyTorch converts the number first: it wraps
+            b = _wrapped_int(b, self._data.dtype, op)
         try:
             out = fn(self._data, b)
         except ValueError:
@@ -559,6 +658,7 @@ class Tensor:
     # bitwise ops, as PyTorch: logical on bool tensors, bitwise on integer ones, refused on floats
     def _bitwise(self, a: Any, b: Any, fn: Any, op: str) -> Tensor:
         for x in (a, b):
+            _refuse_value(x, op)
             dt = x.dtype if isinstance(x, (Tensor, np.ndarray, np.generic)) else np.asarray(x).dtype
             if dt.kind not in "biu":
                 what = f"dtype {dt}" if isinstance(x, (Tensor, np.ndarray)) else type(x).__name__
@@ -612,14 +712,14 @@ class Tensor:
         return int(self.item())
 
     def any(self, dim: Any = None, keepdim: bool = False) -> Tensor:
-        """Whether any element (along ``dim``) is nonzero: a bool tensor, as in PyTorch."""
+        """Whether any element (along ``dim``) is nonzero: a bool tensor (uint8 for uint8), as in PyTorch."""
         dims = ops._normalize_dims(dim, self.ndim, "any")
-        return Tensor._make(np.asarray(np.any(self._data, axis=dims, keepdims=keepdim)), np.dtype(bool), False)
+        return _logical_result(np.any(self._data, axis=dims, keepdims=keepdim), self.dtype)
 
     def all(self, dim: Any = None, keepdim: bool = False) -> Tensor:
-        """Whether every element (along ``dim``) is nonzero: a bool tensor, as in PyTorch."""
+        """Whether every element (along ``dim``) is nonzero: a bool tensor (uint8 for uint8), as in PyTorch."""
         dims = ops._normalize_dims(dim, self.ndim, "all")
-        return Tensor._make(np.asarray(np.all(self._data, axis=dims, keepdims=keepdim)), np.dtype(bool), False)
+        return _logical_result(np.all(self._data, axis=dims, keepdims=keepdim), self.dtype)
 
     # ---------------------------------------------------------------------------- reductions
     def sum(self, dim: Any = None, keepdim: bool = False, *, dtype: Any = None) -> Tensor:
@@ -706,6 +806,7 @@ class Tensor:
         """``max()``: the largest element (ties share the gradient evenly, like ``amax``).
         ``max(dim)``: ``(values, indices)``; the gradient goes to the element at ``indices``
         (the first maximum), as in PyTorch. ``max(other)``: the elementwise ``maximum``."""
+        _refuse_value(dim, "max")
         if isinstance(dim, Tensor):
             return self.maximum(dim)
         if dim is None:
@@ -713,6 +814,7 @@ class Tensor:
         return self._select_along(np.argmax, dim, keepdim, "max")
 
     def min(self, dim: Any = None, keepdim: bool = False) -> Any:
+        _refuse_value(dim, "min")
         if isinstance(dim, Tensor):
             return self.minimum(dim)
         if dim is None:
@@ -720,6 +822,8 @@ class Tensor:
         return self._select_along(np.argmin, dim, keepdim, "min")
 
     def _select_along(self, arg_fn: Any, dim: Any, keepdim: bool, op: str) -> MaxResult:
+        if op in ("argmax", "argmin"):
+            _refuse_bool_argument(self, op)
         if isinstance(dim, (bool, np.bool_)) or not isinstance(dim, (int, np.integer)):
             raise TypeError(f"{op}: dim must be an int, got {type(dim).__name__} (amax/amin reduce several dims)")
         if self.ndim == 0:
@@ -746,6 +850,7 @@ class Tensor:
 
     def _arg_all(self, arg_fn: Any, keepdim: bool, op: str) -> Tensor:
         """The flat index of the extreme element (keepdim: shaped (1, ..., 1), as PyTorch)."""
+        _refuse_bool_argument(self, op)
         if self._data.size == 0:
             raise IndexError(f"{op}: the tensor of shape {self.shape} is empty")
         i = np.asarray(arg_fn(self._data), dtype=np.int64)
@@ -754,6 +859,7 @@ class Tensor:
     def gather(self, dim: int, index: Any) -> Tensor:
         """``out[i][j] = self[index[i][j]][j]`` for dim 0 (torch.gather): indexing, so its
         gradient scatter-adds. Indices must lie in [0, size) (no wrapping, as PyTorch)."""
+        _refuse_value(index, "gather")
         idx = index._data if isinstance(index, Tensor) else np.asarray(index)
         if idx.ndim != self.ndim:
             raise ValueError(f"gather: index has {idx.ndim} dims, the tensor {self.ndim}")
@@ -920,6 +1026,7 @@ class Tensor:
     def __setitem__(self, index: Any, value: Any) -> None:
         """``self[index] = value``. Recorded when self or value takes part in a graph (as PyTorch):
         the value's gradient is the upstream gradient at ``index``, the old values' is 0 there."""
+        _refuse_value(value, "setitem")
         index = _index_arg(index, "setitem")
         grad_value = isinstance(value, Tensor) and value.requires_grad
         if is_grad_enabled() and (self.requires_grad or grad_value):
@@ -933,6 +1040,8 @@ class Tensor:
             return
         new = np.array(self._data, copy=True)  # never write into an array a graph may have saved
         v = value._data if isinstance(value, Tensor) else value
+        if isinstance(v, (bool, int, float)):
+            v = _checked_fill_value(v, self.dtype, "setitem", half_to_inf=True)
         try:
             _write_at(new, index, v)
         except ValueError as e:
@@ -985,6 +1094,8 @@ class Tensor:
     def masked_fill(self, mask: Any, value: Any) -> Tensor:
         """``value`` (a number or a 0-d tensor) where ``mask`` is true, else self. The result keeps
         self's dtype, as in PyTorch; the gradient flows to self where mask is false."""
+        _refuse_value(mask, "masked_fill")
+        _refuse_value(value, "masked_fill")
         m = mask._data if isinstance(mask, Tensor) else np.asarray(mask)
         if m.dtype != bool:
             raise TypeError(f"masked_fill: the mask must be boolean, got dtype {m.dtype}")
@@ -1010,7 +1121,7 @@ class Tensor:
 # ------------------------------------------------------------------------- broadcasting & dtypes
 
 
-def _checked_fill_value(value: Any, dtype: np.dtype) -> Any:
+def _checked_fill_value(value: Any, dtype: np.dtype, op: str = "masked_fill", half_to_inf: bool = False) -> Any:
     """A fill value as PyTorch converts it to ``dtype``: refused if it does not fit (inf or NaN into an
     integer dtype, 1e40 into float32, 300 into int8); floats truncate towards 0 into integers, and
     negative values wrap into unsigned ones."""
@@ -1026,10 +1137,31 @@ def _checked_fill_value(value: Any, dtype: np.dtype) -> Any:
             converted = v % (int(info.max) + 1) if dtype.kind == "u" else v
     elif dtype.kind == "f":
         v = float(value)
-        fits = not math.isfinite(v) or abs(v) <= float(np.finfo(dtype).max)
+        fits = not math.isfinite(v) or abs(v) <= float(np.finfo(dtype).max) or (half_to_inf and dtype == np.float16)
     if not fits:
-        raise RuntimeError(f"masked_fill: value {value!r} cannot be converted to {dtype} without overflow")
+        raise RuntimeError(f"{op}: value {value!r} cannot be converted to {dtype} without overflow")
     return converted
+
+
+def _refuse_bool_argument(t: Tensor, op: str) -> None:
+    if t._data.dtype == bool:
+        raise TypeError(f"{op}: bool tensors are not supported, as in PyTorch (shape {t.shape}); convert first, "
+                        f"e.g. t.long()")
+
+
+def _logical_result(found: Any, dtype: np.dtype) -> Tensor:
+    """The result of any/all: bool, except uint8 for a uint8 tensor (PyTorch keeps that one)."""
+    dt = np.dtype(np.uint8) if dtype == np.uint8 else np.dtype(bool)
+    return Tensor._make(np.asarray(found, dtype=dt), dt, False)
+
+
+def _bound(bound: Any, dtype: np.dtype) -> Any:
+    """A clamp bound: a number converted to ``dtype`` with PyTorch's overflow check, a tensor as it is."""
+    if bound is None or isinstance(bound, Tensor):
+        return bound
+    if isinstance(bound, np.ndarray):
+        return Tensor(bound)
+    return _checked_fill_value(bound, dtype, "clamp")
 
 
 def _floating(t: Tensor) -> Tensor:
@@ -1071,6 +1203,48 @@ def _refuse_bool_subtraction(a: Any, b: Any) -> None:
                 f"sub: subtraction with a bool operand is not supported, as in PyTorch (shapes {np.shape(a)} and "
                 f"{np.shape(b)}); to invert a mask use ~mask, or convert it first, e.g. mask.float()"
             )
+
+
+def _power(base: Any, exponent: Any) -> Tensor:
+    """``base ** exponent`` with PyTorch's rules around the `Pow` primitive: a Python number as the
+    exponent must fit the base's dtype (int8 ** 300 and float16 ** 1e5 are refused) and an integer
+    tensor to a negative Python integer is refused; bool ** bool is not implemented, except a bool
+    tensor to True or False. Integer tensors to integer tensors follow integer arithmetic: where the
+    exponent is negative, 1 and -1 give ±1 and everything else 0."""
+    if _fits_any_float(exponent, base) or (type(exponent) is int and isinstance(base, Tensor)
+                                           and base._data.dtype.kind == "f" and -65504 <= exponent <= 65504):
+        return ops.Pow.apply(*_broadcast(base, exponent, "pow"))  # the common case (x ** 2, x ** -0.5)
+    if isinstance(base, Tensor) and isinstance(exponent, (bool, int, float)):
+        d = base.dtype
+        if d.kind == "b" and isinstance(exponent, bool):  # x ** True = x, x ** False = True
+            result = base._data if exponent else np.ones(base.shape, dtype=bool)
+            return Tensor._make(result, np.dtype(bool), False)
+        if d.kind in "biu" and isinstance(exponent, int) and not isinstance(exponent, bool):
+            if exponent < 0:
+                raise RuntimeError(f"pow: integers to negative integer powers are not allowed, as in PyTorch "
+                                   f"(a {d} tensor of shape {base.shape} to the power {exponent}); use a float "
+                                   f"exponent ({float(exponent)}) or convert the tensor first, e.g. t.float()")
+            if d.kind != "b" and exponent > np.iinfo(d).max:
+                raise RuntimeError(f"pow: the exponent {exponent} cannot be converted to {d} without overflow")
+        if d == np.float16 and isinstance(exponent, (int, float)) and abs(exponent) > 65504:
+            raise RuntimeError(f"pow: the exponent {exponent} cannot be converted to float16 without overflow")
+    a, b = _broadcast(base, exponent, "pow")
+    if a._data.dtype.kind == "b":
+        raise NotImplementedError(f"pow: not implemented for bool tensors, as in PyTorch (shapes {a.shape} and "
+                                  f"{b.shape}); convert them first, e.g. t.long()")
+    if a._data.dtype.kind in "iu":  # no gradient can flow through integers: NumPy, without the primitive
+        return Tensor._make(_integer_power(a._data, b._data), a.dtype, False)
+    return ops.Pow.apply(a, b)
+
+
+def _integer_power(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    negative = b < 0
+    y = np.asarray(np.power(a, np.where(negative, 0, b) if negative.any() else b))
+    if not negative.any():
+        return y
+    odd = (b % 2) != 0
+    at_negative = np.where(a == 1, 1, np.where(a == -1, np.where(odd, -1, 1), 0)) if a.dtype.kind == "i" else (a == 1)
+    return np.where(negative, at_negative, y).astype(y.dtype)
 
 
 def _integer_division_operands(a: Any, b: Any, op: str) -> tuple[Tensor, Tensor]:
@@ -1136,10 +1310,50 @@ def _result_dtype(a: Any, b: Any, floating: bool = False) -> np.dtype:
     return np.dtype(dt)
 
 
-def _to_tensor(x: Any, dtype: np.dtype) -> Tensor:
+def _to_tensor(x: Any, dtype: np.dtype, op: str = "") -> Tensor:
     if isinstance(x, Tensor):
         return x if x.dtype == dtype else x.to(dtype)
-    return Tensor._make(np.asarray(x, dtype=dtype), dtype, False)
+    if isinstance(x, np.ndarray):
+        a = np.asarray(x, dtype=dtype)
+        shared = a is x or a.base is not None  # no conversion was needed: the caller's memory
+        return _borrow(a) if shared else Tensor._make(a, dtype, False)
+    if type(x) is int:
+        return Tensor._make(_wrapped_int(x, dtype, op), dtype, False)
+    with np.errstate(over="ignore"):  # a float beyond the dtype's range is inf, as in PyTorch
+        return Tensor._make(np.asarray(x, dtype=dtype), dtype, False)
+
+
+_INT_MIN, _INT_END = -(2**63), 2**64  # the Python integers PyTorch accepts as operands
+
+
+def _check_int_operand(x: int, op: str) -> None:
+    if not _INT_MIN <= x < _INT_END:
+        raise OverflowError(f"{op}: the integer {x} does not fit in 64 bits; PyTorch refuses operands outside "
+                            f"[-2**63, 2**64)")
+
+
+def _wrapped_int(x: int, dtype: np.dtype, op: str) -> np.ndarray:
+    """A Python integer operand as a 0-d array of ``dtype``, as PyTorch converts it: into an integer dtype
+    it wraps around (``uint8 + 300`` adds 44, ``uint8 - 2`` wraps below 0), like the arithmetic itself."""
+    _check_int_operand(x, op)
+    if dtype.kind in "iu":
+        return np.asarray(x % _INT_END, dtype=np.uint64).astype(dtype)  # two's complement, low bits kept
+    return np.asarray(x, dtype=dtype)
+
+
+class _Borrowed(Tensor):
+    """A tensor around a caller's ndarray operand (``x * array``), without a copy. Other views of that
+    memory can change it behind the engine's back, so an op that saves it for backward saves a copy
+    (see `Function.apply`); an op that does not save it costs nothing."""
+
+    __slots__ = ()
+    _borrowed = True
+
+
+def _borrow(a: np.ndarray) -> Tensor:
+    t = Tensor._make(a, a.dtype, False)
+    t.__class__ = _Borrowed
+    return t
 
 
 def _broadcast(a: Any, b: Any, op: str, floating: bool = False) -> tuple[Tensor, Tensor]:
@@ -1150,19 +1364,57 @@ def _broadcast(a: Any, b: Any, op: str, floating: bool = False) -> tuple[Tensor,
             if a._data.shape == b._data.shape:
                 return a, b
             return _expand_both(a, b, op)
-        if type(b) in (float, int) and a._data.dtype.kind == "f":
+        if (type(b) is float or (type(b) is int and _INT_MIN <= b < _INT_END)) and a._data.dtype.kind == "f":
             return a, Tensor._make(np.asarray(b, a._data.dtype), a._data.dtype, False)
-    elif isinstance(b, Tensor) and type(a) in (float, int) and b._data.dtype.kind == "f":
+    elif isinstance(b, Tensor) and (type(a) is float or (type(a) is int and _INT_MIN <= a < _INT_END)) \
+            and b._data.dtype.kind == "f":
         return Tensor._make(np.asarray(a, b._data.dtype), b._data.dtype, False), b
-    if not isinstance(a, (Tensor, int, float, bool, np.ndarray, np.number)):
-        raise TypeError(f"{op}: unsupported operand type {type(a).__name__}")
-    if not isinstance(b, (Tensor, int, float, bool, np.ndarray, np.number)):
-        raise TypeError(f"{op}: unsupported operand type {type(b).__name__}")
-    dt = _result_dtype(a, b, floating)
-    ta, tb = _to_tensor(a, dt), _to_tensor(b, dt)
+    for x in (a, b):
+        if not isinstance(x, (Tensor, int, float, bool, np.ndarray, np.number, np.bool_)):
+            _refuse_operand(x, op)
+    dt = _result_dtype(a, b)
+    for x, other in ((a, b), (b, a)):
+        # an integer of 2**63 or more is a uint64 to PyTorch: it wraps into an integer tensor's dtype, but
+        # with a bool tensor it would have to become int64, which PyTorch refuses (except in s / t, which
+        # PyTorch computes as t.reciprocal() * s, a floating product)
+        if floating and x is a:
+            continue
+        if type(x) is int and x >= 2**63 and dt.kind in "iu" and not (
+                isinstance(other, (Tensor, np.ndarray, np.integer)) and other.dtype.kind in "iu"):
+            _check_int_operand(x, op)
+            raise OverflowError(f"{op}: the integer {x} does not fit in int64, the dtype of the result "
+                                f"(PyTorch refuses it too)")
+    if floating and dt.kind != "f":
+        dt = _default_dtype
+    ta, tb = _to_tensor(a, dt, op), _to_tensor(b, dt, op)
     if ta.shape == tb.shape:
         return ta, tb
     return _expand_both(ta, tb, op)
+
+
+def _refuse_operand(x: Any, op: str) -> None:
+    """Raise the TypeError for an operand that is not a tensor, an array or a number."""
+    if isinstance(x, Value):
+        raise TypeError(_mixed_engines_message(op))
+    raise TypeError(f"{op}: unsupported operand type {type(x).__name__}")
+
+
+def _refuse_value(x: Any, op: str) -> None:
+    """A `Value` (the scalar engine) is not a number to the tensor engine: mixing them would drop the
+    Value's gradient, so it is refused with one message everywhere (and, on its side, by `Value`)."""
+    if isinstance(x, Value):
+        raise TypeError(_mixed_engines_message(op))
+
+
+def _operand_tensor(x: Any, op: str) -> Tensor:
+    """A non-tensor operand of ``op`` as a tensor (a copy, as ``torch.tensor``); a `Value` is refused."""
+    _refuse_value(x, op)
+    return Tensor(x)
+
+
+def _mixed_engines_message(op: str) -> str:
+    return (f"cannot mix a Value (the scalar engine) and a Tensor in '{op}': use Tensor(v.data) for the value, "
+            f"or t.item() for a one-element tensor")
 
 
 def _expand_both(ta: Tensor, tb: Tensor, op: str) -> tuple[Tensor, Tensor]:
@@ -1222,6 +1474,8 @@ def _assign(old: Tensor, index: Any, value: Any) -> Tensor:
     _write_at(mask, index, True)
     probe = np.broadcast_to(np.zeros((), dtype=bool), old.shape)  # no memory: only the selection's shape
     selected = probe[index].shape if first is None else probe[first][rest].shape
+    if isinstance(value, (bool, int, float)):
+        value = _checked_fill_value(value, old.dtype, "setitem", half_to_inf=True)
     v = value if isinstance(value, Tensor) else Tensor._make(np.asarray(value, dtype=old.dtype), old.dtype, False)
     if v.dtype != old.dtype:
         v = v.to(old.dtype)
@@ -1326,16 +1580,16 @@ def tensor(data: ArrayLike, requires_grad: bool = False, dtype: Any = None) -> T
 def matmul(a: Any, b: Any) -> Tensor:
     """Matrix product with NumPy/PyTorch semantics: 1-D operands are promoted (and the added dim
     removed), leading batch dims broadcast. Composed from `Matmul`, `Reshape` and `Expand`."""
-    a = a if isinstance(a, Tensor) else Tensor(a)
-    b = b if isinstance(b, Tensor) else Tensor(b)
+    a = a if isinstance(a, Tensor) else _operand_tensor(a, "matmul")
+    b = b if isinstance(b, Tensor) else _operand_tensor(b, "matmul")
     if a.ndim == 0 or b.ndim == 0:
         raise ValueError(f"matmul: both operands need at least 1 dim, got shapes {a.shape} and {b.shape}")
     sa, sb = a.shape, b.shape
     if sa[-1] != (sb[0] if b.ndim == 1 else sb[-2]):
         raise ValueError(f"matmul: shapes {sa} and {sb} do not align")
-    if a.dtype != b.dtype:
-        dt = _result_dtype(a, b, floating=True)
-        a, b = a.to(dt), b.to(dt)
+    if a._data.dtype != b._data.dtype or a._data.dtype.kind == "b":
+        raise TypeError(f"matmul: the operands must have one dtype, and not bool, as in PyTorch (got {a.dtype} "
+                        f"and {b.dtype}, shapes {sa} and {sb}); convert one first, e.g. b.to(a.dtype)")
     if a.ndim == 1 and b.ndim == 1:
         return (a.unsqueeze(0) @ b.unsqueeze(1)).reshape(())
     if a.ndim == 1:
@@ -1355,7 +1609,7 @@ def matmul(a: Any, b: Any) -> Tensor:
 
 def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
     """Join tensors along an existing dim (like ``torch.cat``)."""
-    tensors = [t if isinstance(t, Tensor) else Tensor(t) for t in tensors]
+    tensors = [t if isinstance(t, Tensor) else _operand_tensor(t, "cat") for t in tensors]
     if not tensors:
         raise ValueError("cat: expected a non-empty sequence of tensors")
     ref = tensors[0]
@@ -1375,7 +1629,7 @@ def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
 
 def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
     """Join tensors of one shape along a new dim (``unsqueeze`` each, then ``cat``)."""
-    tensors = [t if isinstance(t, Tensor) else Tensor(t) for t in tensors]
+    tensors = [t if isinstance(t, Tensor) else _operand_tensor(t, "stack") for t in tensors]
     if not tensors:
         raise ValueError("stack: expected a non-empty sequence of tensors")
     shapes = {t.shape for t in tensors}
@@ -1397,6 +1651,8 @@ def where(condition: Any, a: Any = _NOT_GIVEN, b: Any = _NOT_GIVEN) -> Tensor | 
 
     ``where(condition)`` alone is ``torch.where(condition)``: a tuple of int64 index tensors, one per
     dim, of the nonzero elements of ``condition`` (of any dtype; a 0-d condition counts as 1-d)."""
+    if not isinstance(condition, Tensor):
+        _refuse_value(condition, "where")
     c = condition._data if isinstance(condition, Tensor) else np.asarray(condition)
     if a is _NOT_GIVEN and b is _NOT_GIVEN:
         found = np.nonzero(c.reshape(1) if c.ndim == 0 else c)
@@ -1405,6 +1661,11 @@ def where(condition: Any, a: Any = _NOT_GIVEN, b: Any = _NOT_GIVEN) -> Tensor | 
         raise TypeError("where: give the condition alone, or the condition and both values")
     if c.dtype != bool:
         raise TypeError(f"where: the condition must be boolean, got dtype {c.dtype}")
+    if not (_fits_any_float(a, b) or _fits_any_float(b, a)) and (
+            isinstance(a, (bool, int, float)) or isinstance(b, (bool, int, float))):  # a number must fit the result
+        dt = _result_dtype(a, b)
+        a = _checked_fill_value(a, dt, "where", half_to_inf=True) if isinstance(a, (bool, int, float)) else a
+        b = _checked_fill_value(b, dt, "where", half_to_inf=True) if isinstance(b, (bool, int, float)) else b
     ta, tb = _broadcast(a, b, "where")
     try:
         shape = np.broadcast_shapes(c.shape, ta.shape, tb.shape)
@@ -1413,8 +1674,14 @@ def where(condition: Any, a: Any = _NOT_GIVEN, b: Any = _NOT_GIVEN) -> Tensor | 
             f"where: condition of shape {c.shape} and values of shapes {ta.shape}, {tb.shape} "
             f"cannot be broadcast together"
         ) from None
-    cond = Tensor._make(c, c.dtype, False)
+    cond = Tensor._make(c, c.dtype, False) if isinstance(condition, Tensor) else _borrow(c)
     return ops.Where.apply(cond, _expand_to(ta, shape), _expand_to(tb, shape))
+
+
+def _fits_any_float(x: Any, other: Any) -> bool:
+    """True for a float that fits every floating dtype next to a floating tensor (``where(m, g, 0.0)`` in a
+    VJP): nothing to check."""
+    return type(x) is float and isinstance(other, Tensor) and other._data.dtype.kind == "f" and -65504.0 <= x <= 65504.0
 
 
 def grad(
@@ -1501,7 +1768,8 @@ def full(shape: Any, fill_value: float, dtype: Any = None, requires_grad: bool =
         dtype = np.bool_
     elif dtype is None and isinstance(fill_value, (int, np.integer)):
         dtype = np.int64
-    return _factory(np.full(_shape_arg((shape,)), fill_value, _dt(dtype)), requires_grad)
+    d = _dt(dtype)
+    return _factory(np.full(_shape_arg((shape,)), _checked_fill_value(fill_value, d, "full"), d), requires_grad)
 
 
 def zeros_like(t: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tensor:

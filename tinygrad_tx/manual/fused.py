@@ -7,6 +7,10 @@ Results equal the composed layers' to rounding (tests: relative error ≤ 1e-12 
 ``fuse(model)`` (and ``build_gpt(GPTConfig(fused=True))``) uses them; ``bench/train_step.py`` compares
 the speed.
 
+Like every primitive, each saves the inputs its VJP reads (`save_for_backward`: read-only while the
+graph lives, and version-checked at backward), so changing one after the forward pass is refused
+instead of corrupting the gradient.
+
 They are **first-order**: their backward is plain NumPy, not Tensor operations, so it cannot be
 differentiated again. Asking for it (``grad(..., create_graph=True)``) is an error that says so.
 """
@@ -58,13 +62,13 @@ class FusedLayerNorm(Function):
     @staticmethod
     def forward(ctx: Any, x: np.ndarray, gamma: np.ndarray, beta: np.ndarray, *, eps: float) -> np.ndarray:
         y, ctx.cache = layernorm_forward(x, gamma, beta, eps)
-        ctx.save_for_backward(gamma)  # protects γ from an update before backward
+        ctx.save_for_backward(gamma if ctx.needs_input_grad[0] else None)  # x̄ reads γ; γ̄ and β̄ do not
         return y
 
     @staticmethod
     def backward(ctx: Any, g: Any) -> Any:
         _first_order_only(ctx)
-        ctx.saved_tensors  # noqa: B018  (checks that γ was not modified)
+        ctx.saved_tensors  # noqa: B018  (checks that what the VJP reads was not modified)
         dx, grads = layernorm_backward(g.data, ctx.cache)
         return _t(dx), _t(grads.get("weight")), _t(grads.get("bias"))
 
@@ -75,11 +79,13 @@ class FusedGELU(Function):
     @staticmethod
     def forward(ctx: Any, x: np.ndarray, *, approximate: str) -> np.ndarray:
         y, ctx.cache = gelu_forward(x, approximate)
+        ctx.save_for_backward(x)  # g'(x) reads x
         return y
 
     @staticmethod
     def backward(ctx: Any, g: Any) -> Any:
         _first_order_only(ctx)
+        ctx.saved_tensors  # noqa: B018
         dx, _ = gelu_backward(g.data, ctx.cache)
         return _t(dx)
 
@@ -91,11 +97,14 @@ class FusedCausalAttention(Function):
     @staticmethod
     def forward(ctx: Any, q: np.ndarray, k: np.ndarray, v: np.ndarray) -> np.ndarray:
         out, ctx.cache = causal_attention_forward(q, k, v)
+        need_q, need_k, need_v = ctx.needs_input_grad  # q̄ reads k and v, k̄ reads q and v, v̄ only ρ
+        ctx.save_for_backward(q if need_k else None, k if need_q else None, v if need_q or need_k else None)
         return out
 
     @staticmethod
     def backward(ctx: Any, g: Any) -> Any:
         _first_order_only(ctx)
+        ctx.saved_tensors  # noqa: B018
         dq, dk, dv, _ = causal_attention_backward(g.data, ctx.cache)
         return _t(dq), _t(dk), _t(dv)
 
@@ -105,6 +114,8 @@ class FusedCrossEntropy(Function):
 
     @staticmethod
     def forward(ctx: Any, logits: np.ndarray, *, targets: np.ndarray) -> np.ndarray:
+        if ctx.needs_input_grad[0]:  # the caller's array: the VJP must see the targets of the forward
+            targets = np.array(targets, copy=True)
         loss, ctx.cache = softmax_cross_entropy_forward(logits, targets)
         return loss.astype(logits.dtype)
 

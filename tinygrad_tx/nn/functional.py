@@ -116,7 +116,8 @@ def dropout(x: Tensor, p: float = 0.5, training: bool = True, generator: Any = N
         return x
     rng = generator if generator is not None else _generator()
     keep = rng.random(x.shape) >= p
-    return x * (keep.astype(x.dtype) * (1.0 / (1.0 - p)))
+    scale = keep.astype(x.dtype) * (1.0 / (1.0 - p))
+    return x * Tensor._make(scale, scale.dtype, False)  # our own array: mul saves it without a copy
 
 
 def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
