@@ -28,7 +28,7 @@ __all__ = ["calculate_gain", "uniform_", "normal_", "zeros_", "ones_", "kaiming_
 def uniform_(tensor: Tensor, a: float = 0.0, b: float = 1.0, generator: np.random.Generator | None = None) -> Tensor:
     """Fill ``tensor`` with draws from U(a, b)."""
     if a > b:
-        raise RuntimeError(f"uniform_ expects to return a [from, to) range, but found from={a} > to={b}")
+        raise RuntimeError(f"uniform_ expects to return a [from, to) range, but found from={a:g} > to={b:g}")
     return _fill(tensor, "uniform_", lambda rng: rng.uniform(a, b, tensor.shape), generator)
 
 
@@ -36,7 +36,7 @@ def normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0,
             generator: np.random.Generator | None = None) -> Tensor:
     """Fill ``tensor`` with draws from N(mean, std²)."""
     if not std >= 0.0:
-        raise RuntimeError(f"normal expects std >= 0.0, but found std {std}")
+        raise RuntimeError(f"normal expects std >= 0.0, but found std {std:g}")
     return _fill(tensor, "normal_", lambda rng: rng.normal(mean, std, tensor.shape), generator)
 
 
