@@ -156,10 +156,10 @@ class TxStep(Step):
     """The tinygrad_tx step (also used in-process by --profile)."""
 
     def __init__(self, config: str, dtype: str, vocab_size: int, inputs: Any, fused: bool = False) -> None:
-        from tinygrad_tx.nn import GPT
+        from tinygrad_tx.manual import build_gpt
         from tinygrad_tx.optim import AdamW
 
-        self.model = GPT(model_config(config, vocab_size, fused), dtype=np.dtype(dtype))
+        self.model = build_gpt(model_config(config, vocab_size, fused), dtype=np.dtype(dtype))
         self.model.load_state_dict({k[3:]: inputs[k] for k in inputs.files if k.startswith("tx/")})
         named = list(self.model.named_parameters())
         self.params = [p for _, p in named]

@@ -19,7 +19,7 @@ import pytest
 
 import tinygrad_tx as tg
 from tinygrad_tx import Function, Tensor, Value, functional, grad
-from tinygrad_tx.nn.fused import FusedCausalAttention, FusedCrossEntropy, FusedGELU
+from tinygrad_tx.manual.fused import FusedCausalAttention, FusedCrossEntropy, FusedGELU
 
 torch = pytest.importorskip("torch")  # PyTorch is the oracle of almost every test here: without it, the module skips
 

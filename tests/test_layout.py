@@ -125,7 +125,6 @@ def test_no_module_over_800_lines():
     assert not too_long, f"modules over {MAX_LINES} lines: {too_long}"
 
 
-@pytest.mark.xfail(strict=True, reason="until nn.fused moves out of nn")
 def test_nn_never_imports_manual():
     """At any level, also inside functions: `manual` is the mirror of `nn`, built on it, not under it."""
     found = {

@@ -773,3 +773,53 @@ def test_every_nn_layer_has_a_manual_pair() -> None:
     for name in manual.__all__:
         assert getattr(manual, name).__doc__, f"{name} has no docstring"
     assert math.isinf(manual.rel_err(np.ones(2), np.zeros(2))) and manual.rel_err(np.zeros(2), np.zeros(2)) == 0
+
+
+# ----------------------------------------------------------------------- fused models, reading a GPT
+
+
+def test_compare_checks_a_fused_model_as_the_composed_one_and_leaves_it_fused(tmp_path) -> None:
+    """The check is against the engine's own differentiation: a fused model (a checkpoint trained with
+    --fused) gives the composed model's report, bit for bit, and stays fused."""
+    from dataclasses import asdict
+
+    from tinygrad_tx.checkpoint import save_checkpoint
+    from tinygrad_tx.data import CharTokenizer
+    from tinygrad_tx.train import load_model
+
+    _, plain = gpt(lora_rank=2)
+    _, fused = gpt(lora_rank=2)
+    manual.fuse(fused)
+    classes = [type(m) for m in fused.modules()]
+    rng = np.random.default_rng(0)
+    idx, targets = rng.integers(0, 11, (2, 6)), rng.integers(0, 11, (2, 6))
+    assert str(manual.compare(fused, idx, targets)) == str(manual.compare(plain, idx, targets))
+    assert [type(m) for m in fused.modules()] == classes and fused.config.fused
+
+    tok = CharTokenizer.from_text("abcdefghij ")
+    cfg, model = gpt(dtype=np.float32)
+    manual.fuse(model)
+    path = str(tmp_path / "fused.npz")
+    save_checkpoint(path, {"kind": "train", "model_config": asdict(model.config), "dtype": "float32",
+                           "tokenizer": tok.to_dict(), "model": dict(model.state_dict())})
+    loaded, _, _ = load_model(path)
+    assert loaded.config.fused and type(loaded.h[0].ln_1) is type(model.h[0].ln_1) is not nn.LayerNorm
+    assert check("--checkpoint", path) == 0
+
+
+def test_read_gpt_recognises_the_layers_by_their_classes() -> None:
+    """Only nn.LayerNorm's eps counts (not any module with an ``eps``), and nn.LoRALinear's scaling."""
+    class Probe(nn.Module):  # has the attributes the old duck typing looked for, and is no LayerNorm
+        def __init__(self) -> None:
+            super().__init__()
+            self.eps, self.ndim_ = 1e-3, 8
+            self.lora_A, self.scaling = np.ones(2), 3.0
+
+    _, model = gpt(lora_rank=2)
+    model.probe = Probe()
+    P = manual.read_gpt(model)
+    layers = ("attn.c_attn", "attn.c_proj", "mlp.c_proj")
+    assert P.eps == 1e-5 and set(P.lora) == {f"h.{i}.{n}" for i in range(2) for n in layers}
+    model.h[1].ln_2.eps = 1e-3
+    with pytest.raises(ValueError, match="different eps"):
+        manual.read_gpt(model)

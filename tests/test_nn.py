@@ -12,6 +12,7 @@ import pytest
 import tinygrad_tx as tx
 from tinygrad_tx import Tensor, nn
 from tinygrad_tx import functional as F
+from tinygrad_tx.manual import build_gpt, fuse
 
 from .helpers import rel_err
 
@@ -298,8 +299,8 @@ def test_fused_gpt_equals_composed_gpt(activation, lora_rank, bias) -> None:
     """GPTConfig(fused=True): the hand-derived ops inside the engine give the composed results."""
     def build(fused: bool):
         tx.manual_seed(0)
-        return nn.GPT(nn.GPTConfig(vocab_size=11, block_size=8, n_layer=2, n_head=2, n_embd=8, activation=activation,
-                                   bias=bias, lora_rank=lora_rank, fused=fused))
+        return build_gpt(nn.GPTConfig(vocab_size=11, block_size=8, n_layer=2, n_head=2, n_embd=8, activation=activation,
+                                      bias=bias, lora_rank=lora_rank, fused=fused))
 
     composed, fused = build(False), build(True)
     rng = np.random.default_rng(0)
@@ -327,8 +328,200 @@ def _graph_nodes(t: Tensor) -> list:
 
 def test_fused_ops_refuse_higher_order_gradients() -> None:
     x = Tensor(np.random.default_rng(0).standard_normal((2, 5)), requires_grad=True)
-    ln = nn.LayerNorm(5, fused=True)
+    ln = fuse(nn.LayerNorm(5))
     (g,) = tx.grad((ln(x) * Tensor(np.arange(5.0))).sum(), x)  # first order is fine
     assert g.shape == (2, 5)
     with pytest.raises(RuntimeError, match="cannot be differentiated again.*fused=False"):
         tx.grad((ln(x) * Tensor(np.arange(5.0))).sum(), x, create_graph=True)
+
+
+# ------------------------------------------------------------------------------------- nn.init
+
+
+def test_the_layers_draw_their_initial_weights_as_before() -> None:
+    """Linear: W then b from U(-1/√in, 1/√in); Embedding: N(0, 1); LoRA's A as Linear's W; in row-major order."""
+    tx.manual_seed(3)
+    lin, emb = nn.Linear(5, 3, dtype=np.float32), nn.Embedding(4, 2)
+    lora = nn.LoRALinear(nn.Linear(6, 2), rank=3)
+    rng, b = np.random.default_rng(3), 1 / np.sqrt(5)
+    expected = [rng.uniform(-b, b, (5, 3)).astype(np.float32), rng.uniform(-b, b, 3).astype(np.float32),
+                rng.standard_normal((4, 2))]
+    rng.uniform(size=6 * 2 + 2)  # the base Linear(6, 2)
+    expected.append(rng.uniform(-1 / np.sqrt(6), 1 / np.sqrt(6), (6, 3)))
+    got = [lin.weight.data, lin.bias.data, emb.weight.data, lora.lora_A.data]
+    for e, g in zip(expected, got):
+        assert e.dtype == g.dtype and e.tobytes() == g.tobytes()
+    np.testing.assert_array_equal(lora.lora_B.data, np.zeros((3, 2)))
+
+
+def test_the_gpt_initialisation_is_pinned() -> None:
+    """GPT-2's N(0, 0.02) through nn.init gives the weights of before, bit for bit (a digest of the state dict)."""
+    import hashlib
+
+    tx.manual_seed(0)
+    model = nn.GPT(nn.GPTConfig(vocab_size=11, block_size=8, n_layer=2, n_head=2, n_embd=8, lora_rank=2))
+    digest = hashlib.sha256(b"".join(a.tobytes() for a in model.state_dict().values())).hexdigest()
+    assert digest[:16] == "e4a1f18d63b1473f"  # computed with the code before nn.init
+
+
+def test_init_fills_in_place_without_recording() -> None:
+    p = nn.Parameter(np.zeros((3, 4)))
+    data_version = p._version
+    assert nn.init.normal_(p, 1.0, 2.0) is p and p.requires_grad and p.grad_fn is None and p._version > data_version
+    g1, g2 = np.random.default_rng(7), np.random.default_rng(7)
+    before = _package_rng().bit_generator.state
+    nn.init.uniform_(p, -1.0, 1.0, generator=g1)
+    assert _package_rng().bit_generator.state == before
+    np.testing.assert_array_equal(p.data, g2.uniform(-1.0, 1.0, (3, 4)))
+    np.testing.assert_array_equal(nn.init.ones_(p).data, np.ones((3, 4)))
+    np.testing.assert_array_equal(nn.init.zeros_(p).data, np.zeros((3, 4)))
+    with pytest.raises(TypeError, match="uniform_: expected a Tensor"):
+        nn.init.uniform_(np.zeros(3))
+    with pytest.raises(TypeError, match="normal_: fills floating-point tensors only, got dtype int64"):
+        nn.init.normal_(Tensor(np.zeros(3, dtype=np.int64)))
+    with pytest.raises(TypeError, match="generator must be a numpy.random.Generator"):
+        nn.init.uniform_(p, generator=3)
+
+
+def _package_rng() -> np.random.Generator:
+    import sys
+
+    return sys.modules["tinygrad_tx.tensor"]._generator()
+
+
+@pytest.mark.parametrize("shape", [(5, 3), (4, 6, 2, 2)])
+def test_kaiming_and_xavier_follow_torch_for_the_same_layer(shape, torch) -> None:
+    """Our (in, out, *k) weight has the fans and the bound torch gives its (out, in, *k) weight."""
+    init, tinit = nn.init, torch.nn.init
+    torch_shape = (shape[1], shape[0], *shape[2:])
+    assert init.fans(Tensor(np.empty(shape))) == tinit._calculate_fan_in_and_fan_out(torch.empty(torch_shape))
+    for nonlinearity, a in [("leaky_relu", 0), ("leaky_relu", 5 ** 0.5), ("relu", 0), ("tanh", 0), ("selu", 0),
+                            ("linear", 0), ("sigmoid", 0), ("leaky_relu", None)]:
+        assert init.calculate_gain(nonlinearity, a) == tinit.calculate_gain(nonlinearity, a)
+    for mode in ("fan_in", "fan_out"):
+        fan = tinit._calculate_correct_fan(torch.empty(torch_shape), mode)
+        bound = 3.0 ** 0.5 * (tinit.calculate_gain("relu") / fan ** 0.5)
+        w = init.kaiming_uniform_(Tensor(np.empty(shape)), mode=mode, nonlinearity="relu",
+                                  generator=np.random.default_rng(1))
+        assert w.data.tobytes() == np.random.default_rng(1).uniform(-bound, bound, shape).tobytes()
+    fan_in, fan_out = tinit._calculate_fan_in_and_fan_out(torch.empty(torch_shape))
+    a = 3.0 ** 0.5 * (2.0 * (2.0 / float(fan_in + fan_out)) ** 0.5)
+    w = init.xavier_uniform_(Tensor(np.empty(shape)), gain=2.0, generator=np.random.default_rng(2))
+    assert w.data.tobytes() == np.random.default_rng(2).uniform(-a, a, shape).tobytes()
+
+
+def test_init_refuses_what_torch_refuses_with_its_messages(torch) -> None:
+    def message(fn, *args, **kwargs) -> tuple[type, str]:
+        with pytest.raises(Exception) as info:
+            fn(*args, **kwargs)
+        return type(info.value), str(info.value)
+
+    x, tx_ = Tensor(np.empty((2, 3))), torch.empty(2, 3)
+    for name, args, kwargs in [("uniform_", (1.0, 0.0), {}), ("normal_", (0.0, -1.0), {}),
+                               ("kaiming_uniform_", (), {"mode": "fan_x"}),
+                               ("kaiming_uniform_", (), {"nonlinearity": "bogus"}),
+                               ("kaiming_uniform_", ("a",), {})]:
+        assert message(getattr(nn.init, name), x, *args, **kwargs) == \
+            message(getattr(torch.nn.init, name), tx_, *args, **kwargs), name
+    for name in ("kaiming_uniform_", "xavier_uniform_"):
+        assert message(getattr(nn.init, name), Tensor(np.empty(3))) == \
+            message(getattr(torch.nn.init, name), torch.empty(3))
+    with pytest.warns(UserWarning, match="zero-element tensors is a no-op"):
+        nn.init.kaiming_uniform_(Tensor(np.empty((0, 3))))
+
+
+# ------------------------------------------------------------------------------ fusion, a swap
+
+
+def test_nn_gpt_refuses_a_fused_config_and_build_gpt_fuses() -> None:
+    cfg = nn.GPTConfig(vocab_size=11, block_size=8, n_layer=1, n_head=2, n_embd=8, fused=True)
+    with pytest.raises(ValueError, match=r"GPT: GPTConfig\(fused=True\).*manual.build_gpt\(config\)"):
+        nn.GPT(cfg)
+    tx.manual_seed(4)
+    fused = build_gpt(cfg)
+    tx.manual_seed(4)
+    plain = build_gpt(nn.GPTConfig(vocab_size=11, block_size=8, n_layer=1, n_head=2, n_embd=8))
+    assert fused.config.fused and not plain.config.fused
+    assert type(fused).__module__ == "tinygrad_tx.manual.fused" and type(plain) is nn.GPT
+    for (n, p), (_, q) in zip(fused.state_dict().items(), plain.state_dict().items()):
+        assert p.tobytes() == q.tobytes(), n
+    with pytest.raises(TypeError, match="build_gpt: expected an nn.GPTConfig"):
+        build_gpt({"n_layer": 1})
+
+
+def test_fuse_swaps_the_classes_in_place_and_unfuse_undoes_it() -> None:
+    from tinygrad_tx.manual import unfuse
+
+    model = nn.GPT(nn.GPTConfig(vocab_size=11, block_size=8, n_layer=2, n_head=2, n_embd=8, lora_rank=2))
+    params, text = [id(p) for p in model.parameters()], repr(model)
+    classes = [type(m) for m in model.modules()]
+    assert fuse(model) is model and model.config.fused
+    assert [id(p) for p in model.parameters()] == params and repr(model) == text
+    swapped = {type(m).__name__ for m in model.modules() if type(m).__module__ == "tinygrad_tx.manual.fused"}
+    assert swapped == {"GPT", "LayerNorm", "GELU", "CausalSelfAttention"}
+    assert all(isinstance(m, cls) for m, cls in zip(model.modules(), classes))  # subclasses of the nn layers
+    assert unfuse(model) is model and not model.config.fused
+    assert [type(m) for m in model.modules()] == classes
+    with pytest.raises(TypeError, match="fuse: expected an nn.Module, got dict"):
+        fuse({})
+
+    class MyNorm(nn.LayerNorm):  # a subclass may compute something else: left alone
+        pass
+
+    assert type(fuse(MyNorm(4))) is MyNorm
+
+
+def test_the_fused_attention_keeps_todays_conditions() -> None:
+    """The core is one FusedCausalAttention node, except with keep_attention or with dropout in training."""
+    def core_nodes(attn: nn.CausalSelfAttention) -> list[str]:
+        x = Tensor(np.random.default_rng(0).standard_normal((2, 5, 8)), requires_grad=True)
+        return [type(n).__name__ for n in _graph_nodes(attn(x).sum())]
+
+    attn = fuse(nn.CausalSelfAttention(8, 2, dropout=0.5))
+    assert "FusedCausalAttention" not in core_nodes(attn)  # training, dropout 0.5
+    attn.eval()
+    assert "FusedCausalAttention" in core_nodes(attn)
+    attn.keep_attention = True
+    assert "FusedCausalAttention" not in core_nodes(attn) and attn.attention.shape == (2, 2, 5, 5)
+    no_dropout = fuse(nn.CausalSelfAttention(8, 2))
+    assert "FusedCausalAttention" in core_nodes(no_dropout)  # training without dropout
+
+
+def test_nn_never_imports_manual() -> None:
+    import ast
+    from pathlib import Path
+
+    for path in Path(nn.__file__).parent.glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = ([a.name for a in node.names] if isinstance(node, ast.Import)
+                     else [f"{'.' * node.level}{node.module or ''}"] + [a.name for a in node.names]
+                     if isinstance(node, ast.ImportFrom) else [])
+            assert not any("manual" in n for n in names), f"{path.name} imports {names}"
+
+
+# ---------------------------------------------------------------------------------- nn.tap / record
+
+
+def test_tap_returns_its_argument_and_record_keeps_the_named_points() -> None:
+    from tinygrad_tx import manual
+
+    t = Tensor(np.ones(3))
+    assert nn.tap("x", t) is t
+    model = nn.GPT(nn.GPTConfig(vocab_size=11, block_size=8, n_layer=2, n_head=2, n_embd=8, lora_rank=2))
+    idx = np.random.default_rng(0).integers(0, 11, (3, 6))
+    ref_logits, ref_loss = model(idx, idx)
+    w = Tensor(np.ones(3), requires_grad=True)
+    with nn.record() as kept:
+        with nn.record() as inner:
+            assert nn.tap("w", w) is w and inner == {"w": w}
+            c = nn.tap("c", t)  # needs no gradient: recorded as a leaf with the same values that does
+            assert c is not t and c.requires_grad and c.data is t.data and inner["c"] is c
+        assert kept == {}  # the inner recording ended
+        logits, loss = model(idx, idx)
+    assert set(manual.delta_names(2)) <= set(kept) and kept["logits"] is logits
+    assert loss.data.tobytes() == ref_loss.data.tobytes() and logits.data.tobytes() == ref_logits.data.tobytes()
+    loss.backward()
+    assert kept["h.1.attn.rho"].grad.shape == (3, 2, 6, 6)
+    assert kept["emb.out"].grad.shape == (3, 6, 8)  # under LoRA too: the frozen embeddings' output gets Δ
+    assert model.wte.weight.grad is None  # and the frozen weights still do not
+    assert nn.tap("x", t) is t  # off again

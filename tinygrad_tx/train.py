@@ -24,6 +24,7 @@ from .autograd import no_grad
 from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from .cliargs import Bound
 from .data import CharTokenizer, DataError, get_batch, load_text, train_val_split, unigram_entropy
+from .manual import build_gpt
 from .nn import GPT, GPTConfig, Linear, apply_lora
 from .nn.lora import LoRALinear, _matches, lora_state_dict
 from .optim import AdamW, WarmupCosine, clip_grad_norm_, lr_at
@@ -94,7 +95,7 @@ class TrainConfig:
     compare_torch: bool = True
     progress: bool = True
     stop_after: int | None = None  # stop (and checkpoint) after this step, as if interrupted
-    fused: bool = False  # hand-derived fused ops for LayerNorm, GELU, attention and the loss
+    fused: bool = False  # hand-derived fused ops for LayerNorm, GELU, attention and the loss (manual.fuse)
 
     def validate(self) -> None:
         """Raise `TrainError`, naming the flag, for a setting outside `LIMITS` or `CHOICES`, or two
@@ -207,7 +208,7 @@ def load_model(path: str) -> tuple[GPT, CharTokenizer, dict[str, Any]]:
         raise CheckpointError(
             f"{path}: vocabulary of {tokenizer.vocab_size} characters for a model of {config.vocab_size}"
         )
-    model = GPT(config, dtype=dtype)
+    model = build_gpt(config, dtype=dtype)  # fused (manual.fuse) if the checkpoint's model was
     try:
         model.load_state_dict(weights)
     except (ValueError, TypeError, AttributeError) as e:
@@ -344,7 +345,7 @@ def train(cfg: TrainConfig, resume: bool = False, overwrite: bool = False,
     dtype = np.dtype(cfg.dtype)
 
     manual_seed(cfg.seed)
-    model = GPT(_model_config(cfg, tokenizer.vocab_size), dtype=dtype)
+    model = build_gpt(_model_config(cfg, tokenizer.vocab_size), dtype=dtype)
     initial_weights = model.state_dict()
     optimizer = AdamW(_param_groups(model, cfg.weight_decay), lr=cfg.lr, betas=(0.9, 0.99), eps=1e-8)
     batch_rng = np.random.default_rng(cfg.seed)
@@ -479,7 +480,7 @@ def _torch_train(cfg: TrainConfig, vocab: int, init: dict[str, np.ndarray], trai
     from .torch_gpt import TorchGPT
 
     mcfg = _model_config(cfg, vocab)
-    ref = GPT(mcfg, dtype=np.dtype(cfg.dtype))
+    ref = build_gpt(mcfg, dtype=np.dtype(cfg.dtype))
     ref.load_state_dict(init)
     tmodel = TorchGPT(mcfg).to(tdtype)
     tmodel.load_state_dict(to_torch_state_dict(ref))

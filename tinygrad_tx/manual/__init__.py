@@ -7,11 +7,14 @@ Transformers" (2025, arXiv:2512.23329, https://arxiv.org/abs/2512.23329): "the p
 - ``layers``: linear, LoRA, embedding, LayerNorm, ReLU, GELU, softmax, softmax + cross-entropy, residual.
 - ``attention``: one causal head (the paper's form) and multi-head ``CausalSelfAttention``.
 - ``gpt``: the MLP, the block and the whole GPT (``gpt_forward``, ``gpt_backward``).
+- ``read``: an ``nn.GPT``'s weights and config as arrays (``read_gpt``).
 - ``compare``: the manual path against the engine, one row per tensor (``compare``), and the
   ``check`` command (``cli``).
+- ``fused``: the derivations as engine ops, and ``fuse(model)``, which swaps them into an nn model.
 
 Each ``*_forward`` returns ``(output, cache)``; each ``*_backward(delta, cache)`` returns
-``(delta_prev, grads)``. Only ``compare`` and ``cli`` touch the engine.
+``(delta_prev, grads)``. Only ``read``, ``compare``, ``fused`` and ``cli`` touch the engine: ``manual``
+imports ``nn``, never the reverse.
 """
 
 from .attention import (
@@ -25,6 +28,7 @@ from .attention import (
     causal_self_attention_forward,
 )
 from .compare import Comparison, compare, compare_tensors, default_rtol, engine_gradients, rel_err
+from .fused import build_gpt, fuse, unfuse
 from .gpt import (
     GPTParams,
     ManualGradients,
@@ -35,7 +39,6 @@ from .gpt import (
     gpt_forward,
     mlp_backward,
     mlp_forward,
-    read_gpt,
 )
 from .layers import (
     activation_backward,
@@ -64,6 +67,7 @@ from .layers import (
     token_position_embedding_backward,
     token_position_embedding_forward,
 )
+from .read import read_gpt
 from .seeds import relu_mlp_backward, relu_mlp_forward, staged_f_backward
 
 __all__ = [
@@ -84,4 +88,6 @@ __all__ = [
     "gpt_forward", "gpt_backward", "delta_names",
     # comparing with the engine
     "compare", "compare_tensors", "Comparison", "engine_gradients", "default_rtol", "rel_err",
+    # the derivations as engine ops
+    "fuse", "unfuse", "build_gpt",
 ]

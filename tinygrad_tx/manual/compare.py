@@ -16,13 +16,11 @@ backward. Measured: at most ~1e-6 on random models and ~4e-7 on a trained 2-laye
 (``tests/test_manual.py`` asserts < 1e-5), so 1e-4 leaves room for larger models, while a real
 mistake in a formula (a dropped term, a missing transpose) gives errors of order 1.
 
-`engine_gradients` runs the engine model forward step by step, calling its submodules exactly as
-``GPT.forward`` does (checked against ``model(idx, targets)`` to the bit), calls ``retain_grad()`` on
-every intermediate, then ``backward()``; `compare` puts both paths side by side, adds the attention
-invariants of both, and states which rows are bit-exact and why the others differ by rounding.
-`engine_gradients` is the only code of ``tinygrad_tx.manual`` that touches the engine, and it imports
-it when called: no module of the package imports an engine module at import time, so the engine may
-itself import the manual layers (as fused ops) without an import cycle.
+`engine_gradients` runs the engine model's own forward with its named points recorded (``nn.record``:
+every point ``GPT.forward`` taps gets ``retain_grad()``), then ``backward()``; `compare` puts both
+paths side by side, adds the attention invariants of both, and states which rows are bit-exact and why
+the others differ by rounding. With ``fused`` and ``read``, this is the code of ``tinygrad_tx.manual``
+that touches the engine; ``nn`` never imports ``manual``.
 """
 
 from __future__ import annotations
@@ -31,16 +29,16 @@ import html
 import math
 import re
 import textwrap
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
-from .gpt import ManualGradients, delta_names, gpt_backward, gradient_invariants, read_gpt
-
-if TYPE_CHECKING:
-    from ..tensor import Tensor
+from .. import nn
+from .fused import composed
+from .gpt import ManualGradients, delta_names, gpt_backward, gradient_invariants
+from .read import read_gpt
 
 __all__ = [
     "Row", "InvariantRow", "Comparison", "EngineGradients", "default_rtol", "rel_err", "compare_tensors",
@@ -268,71 +266,24 @@ class EngineGradients:
     deltas: dict[str, np.ndarray | None]
 
 
-def _attention_steps(attn: Any, x: Tensor, keep: Callable[[str, Tensor], Tensor], p: str) -> Tensor:
-    """``CausalSelfAttention.forward``, line by line, keeping q, k, v, S, ρ, the heads and y."""
-    from .. import functional as F
+def engine_gradients(model: nn.GPT, idx: np.ndarray, targets: np.ndarray) -> EngineGradients:
+    """Run the engine's ``nn.GPT`` forward and backward with the named points of its forward recorded
+    (``nn.record``: the points ``GPT.forward``, ``Block.forward`` and ``CausalSelfAttention.forward`` tap,
+    by the names of `delta_names`), and read the gradient reaching each.
 
-    B, T, C = x.shape
-    H, d_h = attn.n_head, C // attn.n_head
-    qkv = keep(p + "c_attn.out", attn.c_attn(x))
-    q, k, v = qkv.split(C, dim=2)
-    q = keep(p + "q", q.reshape(B, T, H, d_h).transpose(1, 2))
-    k = keep(p + "k", k.reshape(B, T, H, d_h).transpose(1, 2))
-    v = keep(p + "v", v.reshape(B, T, H, d_h).transpose(1, 2))
-    scores = keep(p + "S", (q @ k.transpose(-2, -1)) * (1.0 / math.sqrt(d_h)) + F.causal_mask(T, x.dtype))
-    rho = keep(p + "rho", scores.softmax(-1))
-    y = keep(p + "heads", attn.attn_dropout(rho) @ v)
-    y = keep(p + "y", y.transpose(1, 2).reshape(B, T, C))
-    return attn.resid_dropout(attn.c_proj(y))
-
-
-def engine_gradients(model: Any, idx: np.ndarray, targets: np.ndarray) -> EngineGradients:
-    """Run the engine's ``nn.GPT`` forward step by step (its submodules, exactly as ``GPT.forward``
-    and ``CausalSelfAttention.forward`` call them), ``retain_grad()`` on every intermediate named by
-    `delta_names`, then ``backward()``.
-
-    If the embedding output needs no gradient (a LoRA model: the embeddings are frozen) it is
-    replaced by a leaf with the same values that requires one, so the engine carries Δ through the
-    frozen layers too (the values, hence the loss, are unchanged). The mirrored forward is checked
-    against ``model(idx, targets)``: loss and logits must be bit-identical. The model's ``.grad``
-    arrays are restored afterwards.
+    A tapped output that needs no gradient (a LoRA model: the embeddings are frozen) is recorded as a
+    leaf with the same values that requires one, so the engine carries Δ through the frozen layers
+    too (the values, hence the loss, are unchanged). A fused model runs as the composed one
+    (`fused.composed`): the manual path is compared with the engine's own differentiation. The
+    model's ``.grad`` arrays are restored afterwards.
     """
-    from .. import functional as F  # the engine is imported here, not with the module (see the docstring)
-    from ..autograd import no_grad
-
     ids, t = np.asarray(idx), np.asarray(targets)
-    B, T = ids.shape
-    kept: dict[str, Tensor] = {}
-
-    def keep(name: str, tensor: Tensor) -> Tensor:
-        tensor.retain_grad()
-        kept[name] = tensor
-        return tensor
-
     params = list(model.named_parameters())
     saved = {name: p.grad for name, p in params}
     try:
         model.zero_grad()
-        x = model.drop(model.wte(ids) + model.wpe(np.arange(T)))
-        if not x.requires_grad:
-            x = x.detach().requires_grad_(True)
-        keep("emb.out", x)
-        for i, block in enumerate(model.h):
-            p = f"h.{i}."
-            a = keep(p + "ln_1.out", block.ln_1(x))
-            x = keep(p + "res_1.out", x + keep(p + "attn.out", _attention_steps(block.attn, a, keep, p + "attn.")))
-            a = keep(p + "ln_2.out", block.ln_2(x))
-            mlp = block.mlp
-            h = keep(p + "mlp.c_fc.out", mlp.c_fc(a))
-            g = keep(p + "mlp.act.out", mlp.act(h))
-            x = keep(p + "res_2.out", x + keep(p + "mlp.out", mlp.dropout(mlp.c_proj(g))))
-        logits = keep("logits", model.lm_head(keep("ln_f.out", model.ln_f(x))))
-        loss = F.cross_entropy(logits.reshape(B * T, -1), t.reshape(-1))
-        with no_grad():
-            ref_logits, ref_loss = model(ids, t)
-        if not (np.array_equal(ref_loss.data, loss.data) and np.array_equal(ref_logits.data, logits.data)):
-            raise RuntimeError(f"engine_gradients: the step-by-step forward no longer matches GPT.forward (loss "
-                               f"{loss.item()!r} vs {ref_loss.item()!r}); update _attention_steps/engine_gradients")
+        with composed(model), nn.record() as kept:
+            logits, loss = model(ids, t)
         loss.backward()
         grads = {name: (None if p.grad is None else p.grad.copy()) for name, p in params if p.requires_grad}
         deltas = {name: (kept[name].grad if name in kept else None) for name in delta_names(len(model.h))}

@@ -17,13 +17,14 @@ meet: ``Δ_x = Δ_res + LN_backward(Δ_ln)``. The names on the right are those o
 `ManualGradients.deltas`: ``deltas[name] = ∂L/∂(that tensor)``, the total gradient reaching it.
 
 Everything here is plain NumPy. `gpt_forward` and `gpt_backward` take an ``nn.GPT`` only to read its
-weights as arrays (`read_gpt`), its config, and which linear layers are LoRA-wrapped; they never call
-the engine. Dropout is not modelled: the gradient is that of the model with dropout off (eval mode).
+weights as arrays, its config, and which linear layers are LoRA-wrapped (``read_gpt``, in
+``manual/read.py``); they never call the engine. Dropout is not modelled: the gradient is that of
+the model with dropout off (eval mode).
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -48,8 +49,8 @@ from .layers import (
 )
 
 __all__ = [
-    "mlp_forward", "mlp_backward", "block_forward", "block_backward", "GPTParams", "read_gpt",
-    "ManualGradients", "gpt_forward", "gpt_backward", "delta_names",
+    "mlp_forward", "mlp_backward", "block_forward", "block_backward", "GPTParams", "ManualGradients",
+    "gpt_forward", "gpt_backward", "delta_names",
 ]
 
 
@@ -187,26 +188,9 @@ class GPTParams:
         return self.arrays["wte.weight"].dtype
 
 
-def read_gpt(model: Any) -> GPTParams:
-    """The weights (as NumPy arrays, not copied), the config and the LoRA layers of an ``nn.GPT``."""
-    cfg = model.config
-    arrays, trainable = {}, set()
-    for name, p in model.named_parameters():
-        arrays[name] = p.data
-        if p.requires_grad:
-            trainable.add(name)
-    lora, eps = {}, set()
-    for name, m in model.named_modules():
-        if hasattr(m, "lora_A") and hasattr(m, "scaling"):
-            if getattr(m, "merged", False):
-                raise ValueError(f"read_gpt: LoRA layer {name} is merged; call unmerge() first")
-            lora[name] = float(m.scaling)
-        if hasattr(m, "eps") and hasattr(m, "ndim_"):  # a LayerNorm
-            eps.add(float(m.eps))
-    if len(eps) > 1:
-        raise ValueError(f"read_gpt: the LayerNorms use different eps {sorted(eps)}; the manual path assumes one")
-    return GPTParams(arrays, frozenset(trainable), int(cfg.n_layer), int(cfg.n_head), str(cfg.activation),
-                     eps.pop() if eps else 1e-5, lora)
+# Reading an ``nn.GPT`` into `GPTParams` needs ``nn``, which this plain-NumPy module does not import:
+# ``manual/read.py``, imported with the package, sets this to its `read_gpt`.
+read_gpt: Callable[[Any], GPTParams] | None = None
 
 
 def _params(model: Any) -> GPTParams:
@@ -215,6 +199,8 @@ def _params(model: Any) -> GPTParams:
     if getattr(model.config, "dropout", 0.0) > 0 and getattr(model, "training", False):
         raise ValueError("gpt_forward/gpt_backward compute the model with dropout off: call model.eval() first "
                          f"(this model has dropout={model.config.dropout} and is in training mode)")
+    if read_gpt is None:
+        raise RuntimeError("manual.gpt: import tinygrad_tx.manual (its read module reads an nn.GPT), or pass GPTParams")
     return read_gpt(model)
 
 

@@ -1,9 +1,9 @@
 """LoRA: a frozen linear layer plus a trainable low-rank update.
 
-``y = x W₀ + b + s · x A B`` with ``A`` (in, r) small random, ``B`` (r, out) zero (so training
-starts from the base model) and ``s = α / r``. Gradients (derived by hand in ``manual``):
-``∂A = s xᵀ Δ Bᵀ``, ``∂B = s (x A)ᵀ Δ``, and the input gradient keeps the frozen path:
-``Δ_in = Δ W₀ᵀ + s Δ (A B)ᵀ``. ``W₀`` gets no gradient.
+``a = a_prev w₀ + b₀ + s · (a_prev A) B`` with ``A`` (in, r) small random, ``B`` (r, out) zero (so
+training starts from the base model) and ``s = α / r``. Gradients (derived by hand in
+``manual.lora_linear_backward``): ``∂A = s a_prevᵀ Δ Bᵀ``, ``∂B = s (a_prev A)ᵀ Δ``, and the input
+gradient keeps the frozen path: ``Δ_prev = Δ w₀ᵀ + s Δ (A B)ᵀ``. ``w₀`` gets no gradient.
 """
 
 from __future__ import annotations
@@ -13,8 +13,10 @@ from typing import Any
 
 import numpy as np
 
-from ..tensor import Tensor, _generator
-from .layers import Linear, _finite, _size
+from ..tensor import Tensor
+from . import init
+from ._checks import _finite, _size
+from .layers import Linear
 from .module import Module, Parameter
 
 __all__ = ["LoRALinear", "apply_lora", "lora_state_dict"]
@@ -41,16 +43,18 @@ class LoRALinear(Linear):
             self.bias.requires_grad_(False)
         self.rank, self.alpha, self.scaling = rank, alpha, alpha / rank
         dt = base.weight.dtype
-        bound = 1.0 / math.sqrt(self.in_features)  # PyTorch's kaiming-uniform(a=√5) bound
-        self.lora_A = Parameter(_generator().uniform(-bound, bound, (self.in_features, rank)).astype(dt))
-        self.lora_B = Parameter(np.zeros((rank, self.out_features), dtype=dt))
+        self.lora_A = Parameter(np.empty((self.in_features, rank), dtype=dt))
+        self.lora_B = Parameter(np.empty((rank, self.out_features), dtype=dt))
+        bound = 1.0 / math.sqrt(self.in_features)  # kaiming_uniform_(A, a=√5)'s bound, as nn.Linear's weight
+        init.uniform_(self.lora_A, -bound, bound)
+        init.zeros_(self.lora_B)
         self.merged = False
 
-    def forward(self, x: Tensor) -> Tensor:
-        y = super().forward(x)
+    def forward(self, a_prev: Tensor) -> Tensor:
+        a = super().forward(a_prev)
         if self.merged:
-            return y
-        return y + (x @ self.lora_A @ self.lora_B) * self.scaling
+            return a
+        return a + (a_prev @ self.lora_A @ self.lora_B) * self.scaling
 
     def delta_weight(self) -> np.ndarray:
         """s · A B, the update that `merge` adds to W₀."""

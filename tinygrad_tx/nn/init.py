@@ -1,0 +1,122 @@
+"""Initialisers, as ``torch.nn.init``: each fills a Tensor (or Parameter) in place, under ``no_grad``, and
+returns it.
+
+The random ones draw from the package's seeded generator (``tinygrad_tx.manual_seed``), or from
+``generator`` (a ``numpy.random.Generator``) when given, in row-major order: ``uniform_(w, -b, b)`` on a
+fresh ``w`` gives exactly ``manual_seed(s); rng.uniform(-b, b, w.shape)``.
+
+Fans follow this package's layout, a linear weight ``(in_features, out_features)`` (the paper's and
+GPT-2's ``y = x W``): ``fan_in = shape[0]``, ``fan_out = shape[1]`` (times the size of any further
+dims). PyTorch stores ``(out, in)`` and reads ``fan_in = shape[1]``; either way ``fan_in`` is the number of
+inputs of the layer, so ``kaiming_uniform_(linear.weight)`` has PyTorch's bound for the same layer.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from typing import Any
+
+import numpy as np
+
+from ..autograd import no_grad
+from ..tensor import Tensor, _generator
+
+__all__ = ["calculate_gain", "uniform_", "normal_", "zeros_", "ones_", "kaiming_uniform_", "xavier_uniform_"]
+
+
+def uniform_(tensor: Tensor, a: float = 0.0, b: float = 1.0, generator: np.random.Generator | None = None) -> Tensor:
+    """Fill ``tensor`` with draws from U(a, b)."""
+    if a > b:
+        raise RuntimeError(f"uniform_ expects to return a [from, to) range, but found from={a:g} > to={b:g}")
+    return _fill(tensor, "uniform_", lambda rng: rng.uniform(a, b, tensor.shape), generator)
+
+
+def normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0,
+            generator: np.random.Generator | None = None) -> Tensor:
+    """Fill ``tensor`` with draws from N(mean, std²)."""
+    if not std >= 0.0:
+        raise RuntimeError(f"normal expects std >= 0.0, but found std {std:g}")
+    return _fill(tensor, "normal_", lambda rng: rng.normal(mean, std, tensor.shape), generator)
+
+
+def zeros_(tensor: Tensor) -> Tensor:
+    """Fill ``tensor`` with 0."""
+    return _fill(tensor, "zeros_", lambda _: np.zeros(tensor.shape))
+
+
+def ones_(tensor: Tensor) -> Tensor:
+    """Fill ``tensor`` with 1."""
+    return _fill(tensor, "ones_", lambda _: np.ones(tensor.shape))
+
+
+def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
+    """The gain PyTorch recommends for a nonlinearity: 1 for linear and sigmoid, 5/3 for tanh, √2 for relu,
+    √(2 / (1 + slope²)) for leaky_relu (``param`` is the slope, default 0.01), 3/4 for selu."""
+    if nonlinearity in ("linear", "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d",
+                        "conv_transpose3d", "sigmoid"):
+        return 1
+    if nonlinearity == "tanh":
+        return 5.0 / 3
+    if nonlinearity == "relu":
+        return math.sqrt(2.0)
+    if nonlinearity == "leaky_relu":
+        if param is None:
+            slope = 0.01
+        elif isinstance(param, (int, float)) and not isinstance(param, bool):
+            slope = param
+        else:
+            raise ValueError(f"negative_slope {param} not a valid number")
+        return math.sqrt(2.0 / (1 + slope**2))
+    if nonlinearity == "selu":
+        return 3.0 / 4
+    raise ValueError(f"Unsupported nonlinearity {nonlinearity}")
+
+
+def kaiming_uniform_(tensor: Tensor, a: float = 0, mode: str = "fan_in", nonlinearity: str = "leaky_relu",
+                     generator: np.random.Generator | None = None) -> Tensor:
+    """He's initialisation: U(-bound, bound) with ``bound = gain · √(3 / fan)``, ``gain =
+    calculate_gain(nonlinearity, a)`` and ``fan`` the fan-in or fan-out (``mode``).
+
+    ``a=√5`` is ``torch.nn.Linear``'s default, whose bound is 1/√fan_in in exact arithmetic (pytorch#57109);
+    computed this way it can differ from 1/√fan_in in the last bit, so `nn.Linear` draws with
+    ``uniform_(w, -1/√fan_in, 1/√fan_in)`` directly (see ``Linear.reset_parameters``).
+    """
+    if 0 in tensor.shape:
+        warnings.warn("Initializing zero-element tensors is a no-op", stacklevel=2)
+        return tensor
+    if mode not in ("fan_in", "fan_out"):
+        raise ValueError(f"Mode {mode} not supported, please use one of ['fan_in', 'fan_out']")
+    fan_in, fan_out = fans(tensor)
+    std = calculate_gain(nonlinearity, a) / math.sqrt(fan_in if mode == "fan_in" else fan_out)
+    bound = math.sqrt(3.0) * std
+    return uniform_(tensor, -bound, bound, generator)
+
+
+def xavier_uniform_(tensor: Tensor, gain: float = 1.0, generator: np.random.Generator | None = None) -> Tensor:
+    """Glorot's initialisation: U(-a, a) with ``a = gain · √(6 / (fan_in + fan_out))``."""
+    fan_in, fan_out = fans(tensor)
+    std = gain * math.sqrt(2.0 / float(fan_in + fan_out))
+    a = math.sqrt(3.0) * std
+    return uniform_(tensor, -a, a, generator)
+
+
+def fans(tensor: Tensor) -> tuple[int, int]:
+    """``(fan_in, fan_out)`` of a weight in this package's ``(in, out, *rest)`` layout (see the module)."""
+    if tensor.ndim < 2:
+        raise ValueError("Fan in and fan out can not be computed for tensor with fewer than 2 dimensions")
+    receptive = math.prod(tensor.shape[2:])
+    return tensor.shape[0] * receptive, tensor.shape[1] * receptive
+
+
+def _fill(tensor: Tensor, who: str, values: Any, generator: np.random.Generator | None = None) -> Tensor:
+    """Write ``values(rng)`` (a float64 array of the tensor's shape) into ``tensor``, converted to its dtype."""
+    if not isinstance(tensor, Tensor):
+        raise TypeError(f"{who}: expected a Tensor or Parameter, got {type(tensor).__name__}")
+    if generator is not None and not isinstance(generator, np.random.Generator):
+        raise TypeError(f"{who}: generator must be a numpy.random.Generator, got {type(generator).__name__}")
+    if who not in ("zeros_", "ones_") and tensor.dtype.kind != "f":
+        raise TypeError(f"{who}: fills floating-point tensors only, got dtype {tensor.dtype}")
+    with no_grad():
+        tensor.copy_(values(_generator() if generator is None else generator))
+    return tensor

@@ -1,0 +1,50 @@
+"""Named points of a forward pass: `tap` marks one, `record` collects them.
+
+``tap("rho", a)`` returns ``a``. Inside ``with record() as kept:`` it also keeps ``a`` in ``kept``
+under the calling module's dotted path and the name (``"h.0.attn.rho"``) and calls ``retain_grad()``,
+so after ``backward()`` ``kept[name].grad`` is ∂L/∂(that tensor). The layers tap the points the math
+names (q, k, v, S, ρ, the residual stream, the LayerNorm outputs, the logits): ``manual.compare``
+reads the engine's intermediate gradients through them, from the one ``GPT.forward``.
+
+A tapped tensor that needs no gradient (the output of frozen layers, as the embeddings under LoRA)
+is replaced, while recording, by a leaf with the same values that requires one, so that a gradient
+reaches every named point; the values, hence the loss, are unchanged. Outside ``record`` a tap costs
+one check.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from .. import function as _function
+from ..autograd import is_grad_enabled
+from ..tensor import Tensor
+
+__all__ = ["tap", "record"]
+
+_kept: dict[str, Tensor] | None = None  # the recording in progress, or None
+
+
+def tap(name: str, a: Tensor) -> Tensor:
+    """``a``, kept under ``<module path>.<name>`` while `record` is active."""
+    if _kept is None:
+        return a
+    path = _function._scope[-1] if _function._scope else ""
+    if is_grad_enabled() and a.dtype.kind == "f":
+        if not a.requires_grad:
+            a = a.detach().requires_grad_(True)
+        a.retain_grad()
+    _kept[f"{path}.{name}" if path else name] = a
+    return a
+
+
+@contextmanager
+def record() -> Iterator[dict[str, Tensor]]:
+    """Collect the tapped tensors of the forwards run inside, by dotted name (the last one wins)."""
+    global _kept
+    outer, _kept = _kept, {}
+    try:
+        yield _kept
+    finally:
+        _kept = outer
