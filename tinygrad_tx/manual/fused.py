@@ -180,8 +180,8 @@ def fuse(model: nn.Module) -> nn.Module:
         fused = _FUSED.get(type(m))
         if fused is not None:
             m.__class__ = fused
-    if isinstance(model, GPT):  # its loss is the fused one
-        model.config = replace(model.config, fused=True)
+        if fused is GPT:  # its loss is the fused one
+            m.config = replace(m.config, fused=True)
     return model
 
 
@@ -189,29 +189,28 @@ def unfuse(model: nn.Module) -> nn.Module:
     """The inverse of `fuse`: the composed nn layers again (in place; returns ``model``)."""
     if not isinstance(model, nn.Module):
         raise TypeError(f"unfuse: expected an nn.Module, got {type(model).__name__}")
-    composed = {fused: plain for plain, fused in _FUSED.items()}
+    plain_of = {fused: plain for plain, fused in _FUSED.items()}
     for m in model.modules():
-        plain = composed.get(type(m))
+        plain = plain_of.get(type(m))
         if plain is not None:
             m.__class__ = plain
-    if isinstance(model, nn.GPT):
-        model.config = replace(model.config, fused=False)
+        if plain is nn.GPT:
+            m.config = replace(m.config, fused=False)
     return model
 
 
 @contextmanager
 def composed(model: nn.Module) -> Iterator[nn.Module]:
     """``model`` with the composed nn layers for the duration (`unfuse`), then exactly as it was."""
-    classes = [(m, type(m)) for m in model.modules()]
-    config = getattr(model, "config", None)
+    before = [(m, type(m), getattr(m, "config", None)) for m in model.modules()]
     unfuse(model)
     try:
         yield model
     finally:
-        for m, cls in classes:
+        for m, cls, config in before:
             m.__class__ = cls
-        if config is not None:
-            model.config = config
+            if config is not None:
+                m.config = config
 
 
 def build_gpt(config: nn.GPTConfig, dtype: Any = None) -> nn.GPT:

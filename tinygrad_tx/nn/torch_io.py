@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from .layers import Linear
 from .module import IncompatibleKeys, Module
 
 __all__ = ["to_torch_state_dict", "from_torch_state_dict", "linear_weight_names"]
@@ -19,8 +20,6 @@ __all__ = ["to_torch_state_dict", "from_torch_state_dict", "linear_weight_names"
 
 def linear_weight_names(model: Module) -> set[str]:
     """Dotted names of the (in, out) weights that PyTorch's nn.Linear stores transposed."""
-    from .layers import Linear
-
     names = set()
     for mname, m in model.named_modules(remove_duplicate=False):  # every path to a shared layer
         if isinstance(m, Linear):
