@@ -63,13 +63,6 @@ MALLOC_TUNED_ENV = {"MALLOC_MMAP_THRESHOLD_": str(256 * 2**20), "MALLOC_TRIM_THR
 TOLERANCE = {"float32": (1e-6, 1e-5, 1e-5), "float64": (1e-12, 1e-11, 1e-10)}
 
 
-def fused_available() -> bool:
-    """True if this checkout's GPTConfig has a ``fused`` option (hand-derived fused ops)."""
-    from tinygrad_tx.nn import GPTConfig
-
-    return "fused" in GPTConfig.__dataclass_fields__
-
-
 # ------------------------------------------------------------------------------------- memory
 def vm_hwm_mb() -> float | None:
     """This process's peak resident set size (VmHWM) in MB.
@@ -331,132 +324,6 @@ def build_tables(results: dict[tuple[str, str, str, bool], dict[str, Any]], libs
 
 
 # ---------------------------------------------------------------------------------- profiling
-class PrimitiveTimer:
-    """Aggregate time by Function subclass, forward and backward, by wrapping from outside:
-
-    - ``Function.apply`` (inclusive: building the node + the NumPy ``forward``) and each subclass's
-      ``forward`` (the NumPy work alone), so apply's own overhead is their difference;
-    - ``Function._vjp`` (inclusive: ``backward`` and the Tensor ops it runs, each one an ``apply``
-      under no_grad, plus _vjp's shape checks), attributed to the class of the node.
-
-    An ``apply`` outside any ``_vjp`` during backward is the walk adding two gradients that reach
-    the same node (``prev + pg``). Module scopes (``h.0.mlp.act``) are kept so that time can also be
-    grouped by layer. The wrappers themselves cost a few microseconds per call: the report shows the
-    instrumented step next to the plain one.
-    """
-
-    def __init__(self) -> None:
-        from tinygrad_tx import function as fn
-
-        self.fn = fn
-        self.phase = "forward"
-        self.vjp_depth = 0
-        self.fwd_stack: list[float] = []
-        self.stats: dict[tuple[str, str], list[float]] = defaultdict(lambda: [0, 0.0, 0.0])  # calls, time, numpy
-        self.by_scope: dict[tuple[str, str], float] = defaultdict(float)
-        self.kernel_total = 0.0  # NumPy time inside every primitive's forward (any phase)
-        self.apply_calls = 0
-        self.apply_overhead = 0.0  # apply inclusive - forward inclusive, summed over every call
-        self.vjp_overhead = 0.0  # _vjp inclusive - backward inclusive
-        self.bwd_stack: list[float] = []
-        self._saved: dict[Any, Any] = {}
-
-    @staticmethod
-    def _subclasses(cls: type) -> list[type]:
-        out, stack = [], [cls]
-        while stack:
-            c = stack.pop()
-            for s in c.__subclasses__():
-                out.append(s)
-                stack.append(s)
-        return out
-
-    def install(self) -> None:
-        Function = self.fn.Function
-        orig_apply = Function.__dict__["apply"].__func__
-        orig_vjp = Function.__dict__["_vjp"]
-        self._saved[(Function, "apply")] = Function.__dict__["apply"]
-        self._saved[(Function, "_vjp")] = orig_vjp
-        timer, perf = self, time.perf_counter
-        scope = self.fn._scope
-
-        def apply(cls: Any, *inputs: Any, **kwargs: Any) -> Any:
-            timer.fwd_stack.append(0.0)
-            t0 = perf()
-            try:
-                return orig_apply(cls, *inputs, **kwargs)
-            finally:
-                dt = perf() - t0
-                kernel = timer.fwd_stack.pop()
-                timer.apply_calls += 1
-                timer.apply_overhead += dt - kernel
-                if timer.vjp_depth == 0:
-                    key = (cls.__name__, "grad accumulation" if timer.phase == "backward" else timer.phase)
-                    s = timer.stats[key]
-                    s[0] += 1
-                    s[1] += dt
-                    s[2] += kernel
-                    if timer.phase == "forward":
-                        timer.by_scope[(_group_scope(scope[-1] if scope else ""), "forward")] += dt
-
-        def _vjp(node: Any, g: Any) -> Any:
-            timer.vjp_depth += 1
-            timer.bwd_stack.append(0.0)
-            k0, calls0 = timer.kernel_total, timer.apply_calls
-            t0 = perf()
-            try:
-                return orig_vjp(node, g)
-            finally:
-                dt = perf() - t0
-                timer.vjp_depth -= 1
-                inner = timer.bwd_stack.pop()
-                timer.vjp_overhead += dt - inner
-                if timer.apply_calls == calls0:  # a hand-written NumPy backward (a fused op): all of it
-                    timer.kernel_total += inner
-                if timer.vjp_depth == 0:
-                    s = timer.stats[(type(node).__name__, "backward")]
-                    s[0] += 1
-                    s[1] += dt
-                    s[2] += timer.kernel_total - k0
-                    timer.by_scope[(_group_scope(getattr(node, "scope", "")), "backward")] += dt
-
-        Function.apply = classmethod(apply)
-        Function._vjp = _vjp
-        for cls in self._subclasses(Function):
-            for name in ("forward", "backward"):
-                if name in cls.__dict__:
-                    self._saved[(cls, name)] = cls.__dict__[name]
-                    setattr(cls, name, staticmethod(self._wrap(cls.__dict__[name].__func__, name)))
-
-    def _wrap(self, f: Any, name: str) -> Any:
-        timer, perf = self, time.perf_counter
-        if name == "forward":
-            def forward(*args: Any, **kwargs: Any) -> Any:
-                t0 = perf()
-                try:
-                    return f(*args, **kwargs)
-                finally:
-                    dt = perf() - t0
-                    if timer.fwd_stack:
-                        timer.fwd_stack[-1] += dt
-                    timer.kernel_total += dt
-            return forward
-
-        def backward(*args: Any, **kwargs: Any) -> Any:
-            t0 = perf()
-            try:
-                return f(*args, **kwargs)
-            finally:
-                if timer.bwd_stack:
-                    timer.bwd_stack[-1] += perf() - t0
-        return backward
-
-    def uninstall(self) -> None:
-        for (cls, name), value in self._saved.items():
-            setattr(cls, name, value)
-        self._saved.clear()
-
-
 def _group_scope(scope: str) -> str:
     """``h.3.mlp.act`` -> ``h.*.mlp.act`` (every block together)."""
     return re.sub(r"\.\d+(?=\.|$)", ".*", scope) or "(top level)"
@@ -498,19 +365,13 @@ def profile(config: str, dtype: str, vocab_size: int, inputs_path: str, steps: i
     step = TxStep(config, dtype, vocab_size, inputs, fused=fused)
     label = "tinygrad_tx fused" if fused else "tinygrad_tx"
 
-    def run(n: int, timer: PrimitiveTimer | None = None) -> dict[str, list[float]]:
+    def run(n: int) -> dict[str, list[float]]:
         times: dict[str, list[float]] = {"forward": [], "backward": [], "update": [], "step": []}
         for _ in range(n):
-            if timer:
-                timer.phase = "forward"
             t0 = time.perf_counter()
             step.forward()
-            if timer:
-                timer.phase = "backward"
             t1 = time.perf_counter()
             step.backward()
-            if timer:
-                timer.phase = "update"
             t2 = time.perf_counter()
             step.update()
             t3 = time.perf_counter()
@@ -543,31 +404,28 @@ def profile(config: str, dtype: str, vocab_size: int, inputs_path: str, steps: i
             say(line)
     say("```")
 
-    timer = PrimitiveTimer()
-    timer.install()
-    try:
-        inst = run(steps, timer)
-    finally:
-        timer.uninstall()
+    from tinygrad_tx.autograd.profiler import profile as op_profile
+
+    with op_profile() as prof:
+        inst = run(steps)
     n = steps
     step_ms = sum(inst["step"]) * 1e3 / n
     plain_mean = 1e3 * statistics.mean(plain["step"])
     fwd_ms, bwd_ms, upd_ms = (sum(inst[k]) * 1e3 / n for k in ("forward", "backward", "update"))
-    say(f"\nPer primitive (Function subclass), ms per step (mean of {n} instrumented steps; instrumented step "
-        f"{step_ms:.2f} ms against {plain_mean:.2f} ms plain, mean):")
+    say(f"\nPer primitive (Function subclass), ms per step (mean of {n} steps under tinygrad_tx.autograd.profiler."
+        f"profile; profiled step {step_ms:.2f} ms against {plain_mean:.2f} ms plain, mean):")
     say("'fwd apply' = building the node + the NumPy forward; 'fwd numpy' = the subclass's forward alone. "
-        "'bwd' = the node's _vjp, including the Tensor ops a composed backward runs; 'bwd numpy' = their NumPy "
+        "'bwd' = the node's VJP, including the Tensor ops a composed backward runs; 'bwd numpy' = their NumPy "
         "forwards, or all of a hand-written NumPy backward (fused ops).\n")
-    names = sorted({k[0] for k in timer.stats}, key=lambda c: -sum(v[1] for k, v in timer.stats.items() if k[0] == c))
+    stats = prof.stats
     rows = []
-    for cname in names:
-        f = timer.stats.get((cname, "forward"), [0, 0.0, 0.0])
-        b = timer.stats.get((cname, "backward"), [0, 0.0, 0.0])
-        a = timer.stats.get((cname, "grad accumulation"), [0, 0.0, 0.0])
-        total = (f[1] + b[1] + a[1]) * 1e3 / n
-        rows.append([cname, f"{f[0] / n:.0f}", f"{f[1] * 1e3 / n:.2f}", f"{f[2] * 1e3 / n:.2f}",
-                     f"{b[0] / n:.0f}", f"{b[1] * 1e3 / n:.2f}", f"{b[2] * 1e3 / n:.2f}",
-                     f"{a[1] * 1e3 / n:.2f}" if a[0] else "", f"{total:.2f}", f"{100 * total / step_ms:.1f}%"])
+    for cname, s in sorted(stats.items(), key=lambda kv: -(kv[1].forward_s + kv[1].backward_s + kv[1].accumulate_s)):
+        total = (s.forward_s + s.backward_s + s.accumulate_s) * 1e3 / n
+        rows.append([cname, f"{s.forward_calls / n:.0f}", f"{s.forward_s * 1e3 / n:.2f}",
+                     f"{s.forward_kernel_s * 1e3 / n:.2f}", f"{s.backward_calls / n:.0f}",
+                     f"{s.backward_s * 1e3 / n:.2f}", f"{s.backward_kernel_s * 1e3 / n:.2f}",
+                     f"{s.accumulate_s * 1e3 / n:.2f}" if s.accumulate_calls else "", f"{total:.2f}",
+                     f"{100 * total / step_ms:.1f}%"])
     header = ["primitive", "fwd calls", "fwd apply ms", "fwd numpy ms", "bwd calls", "bwd ms", "bwd numpy ms",
               "grad accum ms", "total ms", "% step"]
     say("```")
@@ -575,12 +433,12 @@ def profile(config: str, dtype: str, vocab_size: int, inputs_path: str, steps: i
         say(line)
     say("```")
 
-    fwd_apply = sum(v[1] for k, v in timer.stats.items() if k[1] == "forward") * 1e3 / n
-    bwd_vjp = sum(v[1] for k, v in timer.stats.items() if k[1] == "backward") * 1e3 / n
-    accum = sum(v[1] for k, v in timer.stats.items() if k[1] == "grad accumulation") * 1e3 / n
-    kernel = timer.kernel_total * 1e3 / n
-    calls = timer.apply_calls / n
-    say("\nWhere the step goes (instrumented, ms per step):\n")
+    fwd_apply = sum(s.forward_s for s in stats.values()) * 1e3 / n
+    bwd_vjp = sum(s.backward_s for s in stats.values()) * 1e3 / n
+    accum = sum(s.accumulate_s for s in stats.values()) * 1e3 / n
+    kernel = sum(s.forward_kernel_s + s.backward_kernel_s for s in stats.values()) * 1e3 / n
+    calls = prof.apply_calls / n
+    say("\nWhere the step goes (profiled, ms per step):\n")
     say("```")
     split = [
         ["forward", f"{fwd_ms:.2f}", f"primitives (apply) {fwd_apply:.2f}; Python outside apply (Module calls, "
@@ -589,23 +447,25 @@ def profile(config: str, dtype: str, vocab_size: int, inputs_path: str, steps: i
                                       f"sort, zero_grad, .grad {bwd_ms - bwd_vjp - accum:.2f}"],
         ["AdamW", f"{upd_ms:.2f}", ""],
         ["step", f"{step_ms:.2f}", f"NumPy inside primitives {kernel:.2f} ({100 * kernel / step_ms:.0f}%), "
-                                   f"everything else {step_ms - kernel:.2f}, of which the instrumentation itself "
-                                   f"~{max(0.0, step_ms - plain_mean):.2f} (instrumented - plain)"],
-        ["apply()", f"{timer.apply_overhead * 1e3 / n:.2f}", f"{calls:.0f} calls/step x "
-         f"{1e6 * timer.apply_overhead / max(timer.apply_calls, 1):.1f} us overhead each (apply minus forward)"],
-        ["_vjp()", f"{timer.vjp_overhead * 1e3 / n:.2f}", "shape checks and wrapping (minus backward)"],
+                                   f"everything else {step_ms - kernel:.2f}, of which the profiler itself "
+                                   f"~{max(0.0, step_ms - plain_mean):.2f} (profiled - plain)"],
+        ["apply()", f"{(prof.apply_s - prof.kernel_s) * 1e3 / n:.2f}", f"{calls:.0f} calls/step x "
+         f"{1e6 * (prof.apply_s - prof.kernel_s) / max(prof.apply_calls, 1):.1f} us overhead each "
+         f"(apply minus forward)"],
     ]
     for line in fmt_table(["phase", "ms", "of which"], split, {1}):
         say(line)
     say("```")
 
     say("\nBy layer (module scope of the node; every block together), ms per step:\n")
-    scopes = sorted({k[0] for k in timer.by_scope}, key=lambda s: -(timer.by_scope[(s, "forward")]
-                                                                     + timer.by_scope[(s, "backward")]))
+    by_scope: dict[tuple[str, str], float] = defaultdict(float)
+    for (scope, phase), t in prof.by_scope.items():
+        by_scope[(_group_scope(scope), phase)] += t
+    scopes = sorted({k[0] for k in by_scope}, key=lambda s: -(by_scope[(s, "forward")] + by_scope[(s, "backward")]))
     rows = []
-    for s in scopes:
-        f, b = timer.by_scope[(s, "forward")] * 1e3 / n, timer.by_scope[(s, "backward")] * 1e3 / n
-        rows.append([s, f"{f:.2f}", f"{b:.2f}", f"{f + b:.2f}", f"{100 * (f + b) / step_ms:.1f}%"])
+    for sc in scopes:
+        f, b = by_scope[(sc, "forward")] * 1e3 / n, by_scope[(sc, "backward")] * 1e3 / n
+        rows.append([sc, f"{f:.2f}", f"{b:.2f}", f"{f + b:.2f}", f"{100 * (f + b) / step_ms:.1f}%"])
     say("```")
     for line in fmt_table(["scope", "forward ms", "backward ms", "total ms", "% step"], rows, {1, 2, 3, 4}):
         say(line)
@@ -666,7 +526,7 @@ def main(argv: list[str] | None = None) -> None:
     configs = split_list(args.configs, tuple(CONFIGS), "config") or (["tiny"] if args.quick else list(CONFIGS))
     dtypes = split_list(args.dtypes, DTYPES, "dtype") or list(DTYPES)
 
-    libs = ["tinygrad_tx", "torch"] + (["tinygrad_tx_fused"] if fused_available() else [])
+    libs = ["tinygrad_tx", "torch", "tinygrad_tx_fused"]
     mallocs = [False, True] if args.malloc_tuned else [False]
 
     import torch

@@ -5,7 +5,8 @@
 - ``grad_mode.py``: ``no_grad``, ``enable_grad``, ``set_grad_enabled``, ``is_grad_enabled``;
 - ``function.py``: `Function`, the custom-op API (every tensor primitive is one);
 - ``engine.py``: ``backward`` and ``grad``, the entry points that seed a walk;
-- ``gradcheck.py``: ``gradcheck``, analytic against finite-difference gradients in float64.
+- ``gradcheck.py``: ``gradcheck``, analytic against finite-difference gradients in float64;
+- ``profiler.py``: ``profile()``, per-op forward and backward counts and seconds.
 
 Nothing here imports the tensor engine: ``tensor.py`` registers its class with ``function.py``.
 """

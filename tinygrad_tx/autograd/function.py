@@ -36,11 +36,13 @@ copy) is the one thing saved as a copy: other views of its memory are out of the
 
 from __future__ import annotations
 
+import time
 import weakref
 from typing import Any
 
 import numpy as np
 
+from . import profiler as _profiler
 from .grad_mode import _grad_mode
 from .graph import _freed_message
 
@@ -231,6 +233,13 @@ class Function:
     @classmethod
     def apply(cls, *inputs: Any, **kwargs: Any) -> Any:
         """Run ``forward`` on the inputs' arrays and, if any input needs a gradient, record a node."""
+        if _profiler._active is not None:  # a profile() block is recording (autograd/profiler.py)
+            return _profiler._active._time_apply(cls, inputs, kwargs, _scope[-1] if _scope else "")
+        return cls._apply(inputs, kwargs, None)
+
+    @classmethod
+    def _apply(cls, inputs: tuple[Any, ...], kwargs: dict[str, Any], kernel: list[float] | None) -> Any:
+        """`apply`'s work; with ``kernel`` (a profile's), the seconds of ``forward`` are added to kernel[0]."""
         Tensor = _tensor_class
         tensors = [x if isinstance(x, Tensor) else _input_tensor(x, inputs) for x in inputs]
         arrays = [t._data for t in tensors]
@@ -240,7 +249,12 @@ class Function:
         record = True in needs
         ctx.needs_input_grad = needs
         try:
-            raw = cls.forward(ctx, *arrays, **kwargs)
+            if kernel is None:
+                raw = cls.forward(ctx, *arrays, **kwargs)
+            else:
+                t0 = time.perf_counter()
+                raw = cls.forward(ctx, *arrays, **kwargs)
+                kernel[0] += time.perf_counter() - t0
         except (ValueError, IndexError, TypeError) as e:
             shapes = ", ".join(str(a.shape) for a in arrays)
             raise type(e)(f"{ctx._op_name()}: {e} (input shapes: {shapes})") from e
@@ -315,6 +329,11 @@ class Function:
             self._release()
 
     def _vjp(self, g: Any) -> tuple[Any, ...]:
+        if _profiler._active is not None:  # a profile() block is recording (autograd/profiler.py)
+            return _profiler._active._time_vjp(self, g)
+        return self._checked_vjp(g)
+
+    def _checked_vjp(self, g: Any) -> tuple[Any, ...]:
         # Ops that the VJP records (with create_graph=True) are scoped "∇h.0.attn" when this op ran
         # in h.0.attn, so a drawn gradient graph groups the backward pass by module too.
         _scope.append("∇" + self.scope if self.scope else "")
