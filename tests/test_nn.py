@@ -386,7 +386,7 @@ def test_init_fills_in_place_without_recording() -> None:
 def _package_rng() -> np.random.Generator:
     import sys
 
-    return sys.modules["tinygrad_tx.tensor"]._generator()
+    return sys.modules["tinygrad_tx._random"]._generator()
 
 
 @pytest.mark.parametrize("shape", [(5, 3), (4, 6, 2, 2)])

@@ -15,7 +15,8 @@ from typing import Any
 
 import numpy as np
 
-from ..tensor import Tensor, _generator, where
+from .._random import _generator
+from ..tensor import Tensor, where
 
 __all__ = [
     "softmax", "log_softmax", "cross_entropy", "relu", "gelu", "layer_norm", "dropout",

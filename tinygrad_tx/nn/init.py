@@ -19,8 +19,9 @@ from typing import Any
 
 import numpy as np
 
+from .._random import _generator
 from ..autograd import no_grad
-from ..tensor import Tensor, _generator
+from ..tensor import Tensor
 
 __all__ = ["calculate_gain", "uniform_", "normal_", "zeros_", "ones_", "kaiming_uniform_", "xavier_uniform_"]
 
