@@ -376,8 +376,9 @@ class LinearLR(LRScheduler):
 
     def _get_closed_form_lr(self) -> list[float]:
         a, b, T = self.start_factor, self.end_factor, self.total_iters
-        progress = min(T, self.last_epoch) / T if T else 0.0  # (PyTorch divides by zero when T = 0)
-        return [base_lr * (a + (b - a) * progress) for base_lr in self.base_lrs]
+        if T == 0:  # (PyTorch divides by zero here)
+            return [base_lr * a for base_lr in self.base_lrs]
+        return [base_lr * (a + (b - a) * min(T, self.last_epoch) / T) for base_lr in self.base_lrs]
 
     def _check_settings(self, state: dict[str, Any]) -> None:
         a, b = state["start_factor"], state["end_factor"]

@@ -252,12 +252,12 @@ def default_collate(batch: Sequence[Any]) -> Any:
         fields = {key: default_collate([d[key] for d in batch]) for key in elem}
         return _rebuilt_mapping(elem, fields)
     if isinstance(elem, tuple) and hasattr(elem, "_fields"):  # a namedtuple
-        return type(elem)(*(default_collate(list(samples)) for samples in zip(*batch)))
+        return type(elem)(*(default_collate(samples) for samples in zip(*batch)))
     if isinstance(elem, collections.abc.Sequence):
         size = len(elem)
         if not all(len(sample) == size for sample in batch):
             raise RuntimeError("each element in list of batch should be of equal size")
-        fields_list = [default_collate(list(samples)) for samples in zip(*batch)]
+        fields_list = [default_collate(samples) for samples in zip(*batch)]
         return fields_list if isinstance(elem, tuple) else _rebuilt_sequence(elem, fields_list)
     raise TypeError(_collate_error(type(elem)))
 
