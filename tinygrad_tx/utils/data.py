@@ -187,7 +187,7 @@ class RandomSampler(Sampler):
         # num_samples > n: whole permutations one after another, then part of one (PyTorch's rule)
         rng = _rng_for_pass(self.generator, "RandomSampler")
         whole, part = divmod(self.num_samples, n)
-        order = [rng.permutation(n) for _ in range(whole)] + [rng.permutation(n)[:part]]
+        order = [rng.permutation(n) for _ in range(whole)] + ([rng.permutation(n)[:part]] if part else [])
         return iter(np.concatenate(order).tolist())
 
     def __len__(self) -> int:
@@ -368,11 +368,11 @@ class DataLoader:
             batch_size, drop_last = None, False
         elif batch_size is None and drop_last:
             raise ValueError("batch_size=None option disables auto-batching and is mutually exclusive with drop_last")
+        _numpy_generator(generator, "DataLoader")  # refuse a bad generator now, not at the first pass
         if sampler is None:
             sampler = RandomSampler(dataset, generator=generator) if shuffle else SequentialSampler(dataset)
         if batch_size is not None and batch_sampler is None:
             batch_sampler = BatchSampler(sampler, batch_size, drop_last)
-        _numpy_generator(generator, "DataLoader")
 
         self.dataset = dataset
         self.batch_size = batch_size
