@@ -211,8 +211,8 @@ class LambdaLR(LRScheduler):
     list of them, one per group (``torch.optim.lr_scheduler.LambdaLR``).
 
     ``state_dict()`` saves the attributes of a function that is a callable object (its
-    ``__dict__``), and None for a plain function or lambda, whose code cannot be saved; loading
-    updates the callable objects' attributes, as in PyTorch.
+    ``__dict__``, which must hold plain values), and None for a plain function or lambda, whose
+    code cannot be saved; loading updates the callable objects' attributes, as in PyTorch.
     """
 
     _not_saved = ("optimizer", "lr_lambdas")
@@ -244,7 +244,8 @@ class LambdaLR(LRScheduler):
     def state_dict(self) -> StateDict:
         state = super().state_dict()
         state["lr_lambdas"] = [
-            None if isinstance(f, types.FunctionType) else _plain(vars(f), "lr_lambdas") for f in self.lr_lambdas
+            None if isinstance(f, types.FunctionType) or not hasattr(f, "__dict__") else _plain(vars(f), "lr_lambdas")
+            for f in self.lr_lambdas
         ]
         return state
 

@@ -338,7 +338,6 @@ def _restore(value: Any) -> Any:
     return value
 
 
-
 # ------------------------------------------------------------------ PyTorch's implementation switches
 _KERNEL_CHOICES = ("foreach", "fused")  # which of PyTorch's kernels: the same rule, other rounding
 _UNSUPPORTED = {
