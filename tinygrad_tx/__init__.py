@@ -10,6 +10,7 @@
 from numpy import bool_ as bool  # noqa: A001  (dtype aliases, as torch.float32 etc.)
 from numpy import float16, float32, float64, int32, int64
 
+from . import utils  # noqa: F401  (tinygrad_tx.utils.data, as torch.utils.data)
 from ._factories import arange, eye, full, ones, ones_like, rand, randn, zeros, zeros_like
 from .autograd import Function, enable_grad, grad, is_grad_enabled, no_grad, set_grad_enabled
 
