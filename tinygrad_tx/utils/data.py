@@ -39,7 +39,8 @@ from typing import Any
 
 import numpy as np
 
-from ..tensor import Tensor, _generator, stack, tensor
+from .._random import _generator
+from ..tensor import Tensor, stack, tensor
 
 __all__ = [
     "Dataset", "TensorDataset", "Subset", "random_split", "Sampler", "SequentialSampler", "RandomSampler",
