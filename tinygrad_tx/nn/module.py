@@ -37,6 +37,11 @@ class IncompatibleKeys(NamedTuple):
     missing_keys: list[str]
     unexpected_keys: list[str]
 
+    def __repr__(self) -> str:  # as PyTorch's, what a notebook shows after model.load_state_dict(...)
+        if not self.missing_keys and not self.unexpected_keys:
+            return "<All keys matched successfully>"
+        return f"IncompatibleKeys(missing_keys={self.missing_keys!r}, unexpected_keys={self.unexpected_keys!r})"
+
 
 class LoadStateDictError(ValueError, RuntimeError):
     """A state dict that does not fit the model. PyTorch raises a RuntimeError; this package raised a
