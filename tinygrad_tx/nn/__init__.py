@@ -2,8 +2,9 @@
 
 - ``module``: `Module`, `Parameter`, `ModuleList`;
 - ``functional``: the functional forms (``F.layer_norm``, ``F.cross_entropy``, ...); ``init``: the initialisers;
-- ``layers``: Linear, Embedding, LayerNorm, ReLU, GELU, Dropout, CausalSelfAttention, MLP, Block;
-- ``lora``: `LoRALinear` and `apply_lora`; ``gpt``: `GPTConfig` and `GPT`;
+- ``layers``: Linear (torch's, weight (out, in)), Conv1D (GPT-2's, weight (in, out)), Embedding, LayerNorm, ReLU,
+  GELU, Dropout, CausalSelfAttention, MLP, Block;
+- ``lora``: `LoRALinear`, `LoRAConv1D` and `apply_lora`; ``gpt``: `GPTConfig` and `GPT`;
 - ``tap``: the named points of a forward and `record`; ``torch_io``: weights to and from PyTorch.
 
 Nothing here imports ``tinygrad_tx.manual``: ``manual.fuse`` swaps its hand-derived ops into these layers.
@@ -11,14 +12,14 @@ Nothing here imports ``tinygrad_tx.manual``: ``manual.fuse`` swaps its hand-deri
 
 from . import functional, init
 from .gpt import GPT, GPTConfig
-from .layers import GELU, MLP, Block, CausalSelfAttention, Dropout, Embedding, LayerNorm, Linear, ReLU
-from .lora import LoRALinear, apply_lora, lora_state_dict
+from .layers import GELU, MLP, Block, CausalSelfAttention, Conv1D, Dropout, Embedding, LayerNorm, Linear, ReLU
+from .lora import LoRAConv1D, LoRALayer, LoRALinear, apply_lora, lora_state_dict
 from .module import Module, ModuleList, Parameter
 from .tap import record, tap
 from .torch_io import from_torch_state_dict, to_torch_state_dict
 
 __all__ = [
-    "Module", "ModuleList", "Parameter", "Linear", "Embedding", "LayerNorm", "ReLU", "GELU", "Dropout",
-    "CausalSelfAttention", "MLP", "Block", "GPTConfig", "GPT", "LoRALinear", "apply_lora",
+    "Module", "ModuleList", "Parameter", "Linear", "Conv1D", "Embedding", "LayerNorm", "ReLU", "GELU", "Dropout",
+    "CausalSelfAttention", "MLP", "Block", "GPTConfig", "GPT", "LoRALayer", "LoRALinear", "LoRAConv1D", "apply_lora",
     "lora_state_dict", "to_torch_state_dict", "from_torch_state_dict", "functional", "init", "tap", "record",
 ]

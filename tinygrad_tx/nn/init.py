@@ -5,10 +5,10 @@ The random ones draw from the package's seeded generator (``tinygrad_tx.manual_s
 ``generator`` (a ``numpy.random.Generator``) when given, in row-major order: ``uniform_(w, -b, b)`` on a
 fresh ``w`` gives exactly ``manual_seed(s); rng.uniform(-b, b, w.shape)``.
 
-Fans follow this package's layout, a linear weight ``(in_features, out_features)`` (the paper's and
-GPT-2's ``y = x W``): ``fan_in = shape[0]``, ``fan_out = shape[1]`` (times the size of any further
-dims). PyTorch stores ``(out, in)`` and reads ``fan_in = shape[1]``; either way ``fan_in`` is the number of
-inputs of the layer, so ``kaiming_uniform_(linear.weight)`` has PyTorch's bound for the same layer.
+Fans are PyTorch's: a weight ``(out, in, *k)`` (``nn.Linear``'s layout) has ``fan_in = shape[1]`` and
+``fan_out = shape[0]`` (times the size of any further dims), so ``kaiming_uniform_(linear.weight)`` has
+PyTorch's bound for the same layer. As in PyTorch, this reads a `Conv1D` weight (in, out) the other way
+round; `Conv1D` draws with nn.Linear's bound for its own fan-in.
 """
 
 from __future__ import annotations
@@ -102,11 +102,11 @@ def xavier_uniform_(tensor: Tensor, gain: float = 1.0, generator: np.random.Gene
 
 
 def fans(tensor: Tensor) -> tuple[int, int]:
-    """``(fan_in, fan_out)`` of a weight in this package's ``(in, out, *rest)`` layout (see the module)."""
+    """``(fan_in, fan_out)`` of a weight in PyTorch's ``(out, in, *rest)`` layout (see the module)."""
     if tensor.ndim < 2:
         raise ValueError("Fan in and fan out can not be computed for tensor with fewer than 2 dimensions")
     receptive = math.prod(tensor.shape[2:])
-    return tensor.shape[0] * receptive, tensor.shape[1] * receptive
+    return tensor.shape[1] * receptive, tensor.shape[0] * receptive
 
 
 def _fill(tensor: Tensor, who: str, values: Any, generator: np.random.Generator | None = None) -> Tensor:
