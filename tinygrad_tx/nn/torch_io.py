@@ -5,6 +5,8 @@ The PyTorch side is written with ``torch.nn`` layers, nanoGPT-style: its ``nn.Li
 embeddings and LayerNorm parameters. Where tinygrad_tx has GPT-2's `Conv1D` (every projection of
 ``nn.GPT``), weight ``(in, out)``, the PyTorch side has an ``nn.Linear``: those weights are transposed
 on the way (`conv1d_weight_names`). `LoRAConv1D`'s factors keep theirs (``torch_gpt.TorchLoRALinear``).
+A torch module written with HF transformers' ``Conv1D`` holds our layout already: load its arrays with
+``model.load_state_dict({k: v.numpy() for k, v in state_dict.items()})``.
 """
 
 from __future__ import annotations
