@@ -29,7 +29,7 @@ from typing import Any, overload
 import numpy as np
 
 from . import _dtypes, _tensor_arith, _tensor_compare, _tensor_convert, _tensor_inplace, _tensor_shape, ops
-from ._args import _normalize_dims, _reduction_dims, _shape_arg
+from ._args import _normalize_dims, _numpy_keywords, _reduction_dims, _shape_arg
 from ._dtypes import (
     _INT_END,
     _INT_MIN,
@@ -394,6 +394,7 @@ class Tensor(ArithmeticMethods, CompareMethods, ConversionMethods, InPlaceMethod
 
 
     # ---------------------------------------------------------------------------- reductions
+    @_numpy_keywords  # (axis= and keepdims= too, as PyTorch)
     def sum(self, dim: Any = None, keepdim: bool = False, *, dtype: Any = None) -> Tensor:
         """Σ over ``dim`` (an int, a tuple, or None for all; an empty tuple also means all, as PyTorch).
         ``dtype``: the input is converted to it first (the gradient is converted back)."""
@@ -402,6 +403,7 @@ class Tensor(ArithmeticMethods, CompareMethods, ConversionMethods, InPlaceMethod
         out = ops.Sum.apply(x, dims=dims, keepdim=keepdim)
         return out if dtype is None or out.dtype == dtype else out.to(dtype)  # NumPy sums small ints as int64
 
+    @_numpy_keywords
     def mean(self, dim: Any = None, keepdim: bool = False, *, dtype: Any = None) -> Tensor:
         """sum / n over ``dim``; ``dtype`` (floating) converts the input first, so integers are allowed."""
         if dtype is not None and np.dtype(dtype).kind != "f":
@@ -412,6 +414,7 @@ class Tensor(ArithmeticMethods, CompareMethods, ConversionMethods, InPlaceMethod
         n = math.prod(x.shape[d] for d in dims)
         return x.sum(dims, keepdim) / n
 
+    @_numpy_keywords
     def prod(self, dim: int | None = None, keepdim: bool = False, *, dtype: Any = None) -> Tensor:
         """Π over one ``dim`` (an int), or over all elements; integers and bools give int64, as in
         PyTorch. The gradient is right where x has zeros (one or several), and so is its derivative."""
@@ -425,11 +428,13 @@ class Tensor(ArithmeticMethods, CompareMethods, ConversionMethods, InPlaceMethod
 
 
 
+    @_numpy_keywords
     def amax(self, dim: Any = None, keepdim: bool = False) -> Tensor:
         """The maximum over ``dim``; ties share the gradient evenly."""
         dims = _reduction_dims(dim, self.ndim, "amax")
         return ops.Amax.apply(self, dims=dims, keepdim=keepdim)
 
+    @_numpy_keywords
     def amin(self, dim: Any = None, keepdim: bool = False) -> Tensor:
         if self.dtype.kind != "f":  # nothing to differentiate (and -x is refused for bool): NumPy's amin
             dims = _reduction_dims(dim, self.ndim, "amin")
@@ -444,6 +449,7 @@ class Tensor(ArithmeticMethods, CompareMethods, ConversionMethods, InPlaceMethod
 
 
 
+    @_numpy_keywords
     def softmax(self, dim: int = -1) -> Tensor:
         """exp(x - max) / Σ exp(x - max): the max shift changes nothing but keeps exp finite."""
         _require_floating(self, "softmax")
@@ -453,6 +459,7 @@ class Tensor(ArithmeticMethods, CompareMethods, ConversionMethods, InPlaceMethod
         e = (self - self.amax(dim, keepdim=True).detach()).exp()
         return e / e.sum(dim, keepdim=True)
 
+    @_numpy_keywords
     def log_softmax(self, dim: int = -1) -> Tensor:
         """(x - max) - log Σ exp(x - max)."""
         _require_floating(self, "log_softmax")
