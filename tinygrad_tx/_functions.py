@@ -181,19 +181,24 @@ def mul(input: Any, other: Any, *, out: Any = None) -> Tensor:
 
 def div(input: Any, other: Any, *, rounding_mode: str | None = None, out: Any = None) -> Tensor:
     """input / other (always floating), or rounded: ``rounding_mode="floor"`` is ``input // other``,
-    ``"trunc"`` rounds towards 0 (integer operands stay integers). The rounded ones have gradient 0."""
+    ``"trunc"`` rounds towards 0 (integer operands stay integers). The rounded ones have gradient 0 for
+    both operands, as in PyTorch."""
     _operands(input, other, "div", out)
     if rounding_mode is None:
         return input / other
-    if rounding_mode == "floor":
-        return input // other
-    if rounding_mode != "trunc":
+    if rounding_mode not in ("floor", "trunc"):
         raise ValueError(f"div(): rounding_mode must be None, 'trunc' or 'floor', got {rounding_mode!r}")
-    if _result_dtype(input, other).kind == "f":
-        return (input / other).trunc()
-    quotient = input // other  # floor; one more where it rounded a negative non-integer quotient down
-    rounded_down = (input % other != 0) & ((input < 0) != (other < 0))
-    return quotient + rounded_down
+    a, b = (x.detach() if isinstance(x, Tensor) else x for x in (input, other))
+    if rounding_mode == "floor":
+        quotient = a // b
+    elif _result_dtype(a, b).kind == "f":
+        quotient = (a / b).trunc()
+    else:  # the floor, and one more where it rounded a negative non-integer quotient down
+        quotient = (a // b) + ((a % b != 0) & ((a < 0) != (b < 0)))
+    if not builtins.any(isinstance(x, Tensor) and x.requires_grad for x in (input, other)):
+        return quotient
+    # in the graph with gradient 0 for both operands: where(True, quotient, input + other)
+    return where(np.ones(quotient.shape, dtype=bool), quotient, input + other)
 
 
 def pow(input: Any, exponent: Any, *, out: Any = None) -> Tensor:
