@@ -12,9 +12,10 @@ factory functions in ``_factories.py``, the random stream in ``_random.py``).
 
 The class is here with its storage, autograd plumbing, operators, elementwise functions, reductions and
 composites; the methods that are mostly PyTorch's edge rules live in its base classes, one module per theme:
-``_tensor_arith.py`` (``**``, ``//``, ``%``), ``_tensor_compare.py`` (comparisons, clamp, max/argmax, gather),
-``_tensor_convert.py`` (sizes, numbers, NumPy, dtypes), ``_tensor_inplace.py`` (``add_``, ``t[i] = v``),
-``_tensor_shape.py`` (flatten, split, repeat, norm, var, cat, stack).
+``_tensor_arith.py`` (``**``, ``//``, ``%``), ``_tensor_compare.py`` (comparisons, clamp, max/argmax, sort/topk,
+gather, rounding), ``_tensor_convert.py`` (sizes, numbers, NumPy, dtypes), ``_tensor_inplace.py`` (``add_``,
+``t[i] = v``), ``_tensor_shape.py`` (flatten, split, repeat, tril, norm, var, cumsum, logsumexp, cat, stack).
+PyTorch's module-level functions (``torch.tanh(x)``) are in ``_functions.py``.
 
 Everything in this file above the primitives is composition: ``a - b`` is ``a + (-b)``, ``mean`` is
 ``sum / n``, ``softmax`` is ``exp(x - max) / sum``; their gradients come for free.
