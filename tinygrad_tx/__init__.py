@@ -29,6 +29,14 @@ __all__ = [
     "float16", "float32", "float64", "int32", "int64", "bool", "autograd", "nn", "optim", "utils",
 ]
 
+# PyTorch's module-level functions (torch.tanh(x), torch.sum(x, dim=0), torch.einsum, ...) and its named result
+# tuples (torch.return_types.max, ...): see _functions.py. (After __all__, which they extend.)
+from . import return_types  # noqa: E402
+from ._functions import *  # noqa: E402, F403
+from ._functions import __all__ as _function_names  # noqa: E402
+
+__all__ += ["return_types", *_function_names]
+
 # isort: split
 # The namespaces, as attributes right after ``import tinygrad_tx`` (``torch.nn``, ``torch.optim``, ...)
 from . import autograd, nn, optim, utils  # noqa: E402

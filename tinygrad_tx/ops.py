@@ -6,8 +6,9 @@ broadcasting happens before, in one place (``tensor._broadcast``), through the `
 primitive, whose VJP is a sum. So no VJP here deals with broadcasting. (Constants, which get no
 gradient, may be smaller; NumPy broadcasts them.)
 
-Everything else (sub, mean, var, softmax, log_softmax, matmul of vectors, stack, split, ...) is
-composed from these in ``tensor.py`` and ``functional.py``.
+Everything else (sub, mean, var, softmax, log_softmax, matmul of vectors, stack, split, sort, einsum,
+...) is composed from these in ``tensor.py``, its base classes (``_tensor_*.py``), ``_einsum.py`` and
+``nn/functional.py``.
 """
 
 from __future__ import annotations
@@ -443,6 +444,21 @@ class Amax(Function):
     def backward(ctx: Any, g: Any) -> Any:
         (share,) = ctx.saved_tensors
         return g.reshape(ctx.kept).expand(ctx.in_shape) * share
+
+
+class Cumsum(Function):
+    """yᵢ = Σ_{j≤i} xⱼ along dim (``reverse``: Σ_{j≥i} xⱼ).   x̄ⱼ = Σ_{i≥j} ȳᵢ: the cumsum of ȳ the other way"""
+
+    @staticmethod
+    def forward(ctx: Any, x: np.ndarray, *, dim: int, reverse: bool) -> np.ndarray:
+        ctx.dim, ctx.reverse = dim, reverse
+        if reverse:
+            return np.flip(np.cumsum(np.flip(x, dim), axis=dim, dtype=_accumulator(x)), dim)
+        return np.cumsum(x, axis=dim, dtype=_accumulator(x))
+
+    @staticmethod
+    def backward(ctx: Any, g: Any) -> Any:
+        return Cumsum.apply(g, dim=ctx.dim, reverse=not ctx.reverse)
 
 
 # -------------------------------------------------------------------------------- linear algebra
