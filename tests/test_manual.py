@@ -291,7 +291,7 @@ def engine_head(x, W, b, delta):
     xt = Tensor(x, requires_grad=True)
     Wt = {k: Tensor(v, requires_grad=True) for k, v in W.items()}
     bt = {k: Tensor(v, requires_grad=True) for k, v in b.items()}
-    q, k, v = (F.linear(xt, Wt[n], bt[n]) for n in "qkv")
+    q, k, v = (F.linear(xt, Wt[n].T, bt[n]) for n in "qkv")
     out = F.scaled_dot_product_attention(q, k, v, is_causal=True)
     out.backward(delta)
     return out.data, xt.grad, {**{f"w_{n}": Wt[n].grad for n in "qkv"}, **{f"b_{n}": bt[n].grad for n in "qkv"}}
