@@ -107,6 +107,18 @@ def test_all_targets_ignored(reduction: str, label_smoothing: float, weighted: b
         assert np.isnan(out.item())
 
 
+def test_one_sample_with_a_target_of_shape_one() -> None:
+    # (C,) input, target (1,): PyTorch's forward takes it as one sample with a 0-d loss (its backward and
+    # its label smoothing refuse it); we give what the 0-d target gives
+    x = rn(4)
+    for kwargs in ({"reduction": "none"}, {"label_smoothing": 0.2}):
+        ours = F.cross_entropy(Tensor(x), np.array([2]), **kwargs)
+        assert ours.shape == ()
+        assert_close(ours.data, TF.cross_entropy(torch.tensor(x), torch.tensor(2), **kwargs).numpy(), REL, "loss")
+    assert_close(F.nll_loss(Tensor(x), np.array([2])).data, TF.nll_loss(torch.tensor(x), torch.tensor([2])).numpy(),
+                 REL, "nll")
+
+
 def test_zero_total_weight_gives_nan_as_torch() -> None:
     check(lambda F, x, t, w: F.cross_entropy(x, t, w), rn(3, 3), np.array([0, 1, 0]), np.array([0.0, 0.0, 1.0]))
     check(lambda F, x, t, w: F.nll_loss(x, t, w, reduction="sum"), rn(3, 3), np.array([0, 1, 0]),
@@ -579,6 +591,10 @@ def test_loss_modules_match_torchs(name: str, kwargs: dict[str, Any], kind: str)
                                         for k, v in kwargs.items()})
     assert repr(ours) == repr(theirs)
     check(lambda F, a, b: (ours if F is globals()["F"] else theirs)(a, b), x, y)
+
+
+def test_loss_modules_are_in_nn() -> None:
+    assert tx.nn.CrossEntropyLoss is L.CrossEntropyLoss and tx.nn.BCEWithLogitsLoss is L.BCEWithLogitsLoss
 
 
 def test_loss_module_legacy_arguments_and_bad_reduction() -> None:
