@@ -275,15 +275,15 @@ def pad(input: Tensor, pad: Sequence[int], mode: str = "constant", value: float 
         if size + min(left, 0) + min(right, 0) < 0 or size + left + right < 0:
             raise ValueError(f"pad: dim {d} of size {size} padded by ({left}, {right}) would have a negative size "
                              f"(input of shape {x.shape})")
-        lead = (slice(None),) * d
-        out = out[lead + (slice(max(-left, 0), out.shape[d] - max(-right, 0)),)]  # crop first
+        if left < 0 or right < 0:  # crop first
+            out = out[(slice(None),) * d + (slice(max(-left, 0), out.shape[d] - max(-right, 0)),)]
         blocks = []
         for amount in (left, right):
             shape = out.shape[:d] + (max(amount, 0),) + out.shape[d + 1:]
             blocks.append(Tensor._make(np.full(shape, fill, dtype=out.dtype), False))
         if left > 0 or right > 0:
             out = cat([blocks[0], out, blocks[1]], d)
-    return out if out is not x else x * 1
+    return out if out is not x else x.clone()
 
 
 # ----------------------------------------------------------------------------------- attention
