@@ -118,7 +118,6 @@ def test_no_module_level_import_cycle():
         raise AssertionError("import cycle:\n  " + "\n  ".join(steps))
 
 
-@pytest.mark.xfail(strict=True, reason="until tensor.py's parity plumbing moves to private modules")
 def test_no_module_over_800_lines():
     lengths = {name: len(path.read_text().splitlines()) for name, path in MODULES.items()}
     too_long = {name: n for name, n in lengths.items() if n > MAX_LINES}

@@ -26,5 +26,9 @@ __all__ = [
     "set_grad_enabled", "gradcheck", "GradcheckError", "tensor", "cat", "stack", "where",
     "matmul", "zeros", "ones", "full", "zeros_like", "ones_like", "randn", "rand", "arange",
     "eye", "manual_seed", "set_default_dtype", "get_default_dtype", "tune_allocator", "limit_blas_threads",
-    "float16", "float32", "float64", "int32", "int64", "bool",
+    "float16", "float32", "float64", "int32", "int64", "bool", "autograd", "nn", "optim", "utils",
 ]
+
+# isort: split
+# The namespaces, as attributes right after ``import tinygrad_tx`` (``torch.nn``, ``torch.optim``, ...)
+from . import autograd, nn, optim, utils  # noqa: E402

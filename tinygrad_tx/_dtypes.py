@@ -184,3 +184,17 @@ def _integer_power(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 def _mixed_engines_message(op: str) -> str:
     return (f"cannot mix a Value (the scalar engine) and a Tensor in '{op}': use Tensor(v.data) for the value, "
             f"or t.item() for a one-element tensor")
+
+
+def _refuse_operand(x: Any, op: str) -> None:
+    """Raise the TypeError for an operand that is not a tensor, an array or a number."""
+    if isinstance(x, Value):
+        raise TypeError(_mixed_engines_message(op))
+    raise TypeError(f"{op}: unsupported operand type {type(x).__name__}")
+
+
+def _refuse_value(x: Any, op: str) -> None:
+    """A `Value` (the scalar engine) is not a number to the tensor engine: mixing them would drop the
+    Value's gradient, so it is refused with one message everywhere (and, on its side, by `Value`)."""
+    if isinstance(x, Value):
+        raise TypeError(_mixed_engines_message(op))

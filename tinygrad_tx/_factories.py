@@ -11,7 +11,8 @@ import numpy as np
 from . import _dtypes
 from ._args import _shape_arg
 from ._dtypes import _checked_fill_value
-from .tensor import Tensor, _generator
+from ._random import _generator
+from .tensor import Tensor
 
 __all__ = ["zeros", "ones", "full", "zeros_like", "ones_like", "randn", "rand", "arange", "eye"]
 

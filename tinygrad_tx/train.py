@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from ._random import _generator, manual_seed
 from .autograd import no_grad
 from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from .cliargs import Bound
@@ -28,7 +29,6 @@ from .manual import build_gpt
 from .nn import GPT, GPTConfig, Linear, apply_lora
 from .nn.lora import LoRALinear, _matches, lora_state_dict
 from .optim import AdamW, WarmupCosine, clip_grad_norm_, lr_at
-from .tensor import _generator, manual_seed
 
 __all__ = ["TrainConfig", "train", "sample", "finetune", "load_model", "lora_targets", "TrainError", "LIMITS",
            "CHOICES", "SAMPLE_LIMITS", "FINETUNE_LIMITS", "SEED", "option"]

@@ -21,7 +21,8 @@ from typing import Any
 
 import numpy as np
 
-from ..tensor import Tensor, _generator, cat, where
+from .._random import _generator
+from ..tensor import Tensor, cat, where
 from ._checks import _indices, _kind
 from ._loss_functional import (
     binary_cross_entropy,

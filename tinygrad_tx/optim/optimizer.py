@@ -9,16 +9,30 @@ one parameter (see ``sgd.py`` and ``adam.py``). Everything else is here, in this
 
 Two rules about arrays:
 
-- **A parameter is never updated in place.** Each step computes a new array θ' and assigns it,
-  ``p.data = θ'``. A graph that saved the old array keeps it intact (saved arrays are read-only),
-  and the version bump from the assignment makes a backward through such a stale graph raise a
-  clear error instead of returning a wrong gradient.
+- **A parameter is never updated in place.** Each step computes a new array θ' and makes it the
+  parameter's storage, as ``p.data = θ'`` would. A graph that saved the old array keeps it intact
+  (saved arrays are read-only), and the version bump from the assignment makes a backward through
+  such a stale graph raise a clear error instead of returning a wrong gradient.
 - **Optimizer state is updated in place** (momentum buffers, moment estimates). No graph ever
   saves it, and updating in place saves an allocation per step.
 
-Gradients are read from ``p.grad`` (an ndarray). A parameter is skipped when its ``grad`` is None,
-as in PyTorch, and also when it has ``requires_grad=False`` (a parameter frozen after a backward
-keeps its stale ``grad``; PyTorch would still step it, here a frozen parameter never moves).
+Gradients are read from ``p.grad``, an ndarray or a Tensor (`_grad_array` accepts both), and
+parameters are written to their storage ``p._data`` (`_set_param_array`, which also bumps the
+version). A parameter is skipped when its ``grad`` is None, as in PyTorch, and also when it has
+``requires_grad=False`` (a parameter frozen after a backward keeps its stale ``grad``; PyTorch
+would still step it, here a frozen parameter never moves).
+
+PyTorch's implementation switches are accepted with PyTorch's names and defaults, and kept in
+every parameter group as PyTorch keeps them:
+
+- ``foreach`` and ``fused`` choose among PyTorch's kernels (one loop per tensor, one per list
+  of tensors, one fused C++/CUDA kernel); the update rule is the same, only the rounding can
+  differ. Here there is one implementation, the loop per tensor, so they are accepted and change
+  nothing. None (PyTorch's "choose for me") is stored as False, the choice made here. As in
+  PyTorch, ``foreach=True`` with ``fused=True`` is refused.
+- ``differentiable=True`` (backpropagate through the step) and ``capturable=True`` (steps
+  recorded into a CUDA graph) cannot be honoured: an update here is NumPy arithmetic outside the
+  autograd graph, and there is no device. They raise ValueError naming the option.
 
 ``state_dict()`` holds only plain Python values and ndarrays, so it can be saved without pickle::
 
@@ -37,6 +51,7 @@ from typing import Any
 import numpy as np
 
 from ..autograd import enable_grad
+from ..autograd.function import _guarded, _held
 from ..tensor import Tensor
 
 __all__ = ["Optimizer", "ParamsT", "StateDict"]
@@ -85,13 +100,15 @@ class Optimizer:
 
     # --------------------------------------------------------------------------- stepping
     def zero_grad(self, set_to_none: bool = True) -> None:
-        """Forget the gradients: ``p.grad = None`` (the default), or a fresh array of zeros."""
+        """Forget the gradients: ``p.grad = None`` (the default), or fresh zeros of the same kind (the old
+        gradient is not written)."""
         for group in self.param_groups:
             for p in group["params"]:
+                grad = _grad_array(p)
                 if set_to_none:
                     p.grad = None
-                elif p.grad is not None:
-                    p.grad = np.zeros_like(p.grad)
+                elif grad is not None:
+                    _set_grad_array(p, np.zeros_like(grad))
 
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
         """Update every parameter that has a gradient: ``p.data = update(p.data, p.grad)``.
@@ -104,15 +121,16 @@ class Optimizer:
             with enable_grad():
                 loss = closure()
         for i, p, group in self._indexed_params():
-            if not p.requires_grad or p.grad is None:
+            grad = _grad_array(p)
+            if not p.requires_grad or grad is None:
                 continue
-            if p.grad.shape != p.shape:
+            if grad.shape != p.shape:
                 raise RuntimeError(
                     f"{type(self).__name__}.step: parameter {self._label(i)} has shape {p.shape} but its "
-                    f"grad has shape {p.grad.shape}"
+                    f"grad has shape {grad.shape}"
                 )
-            new = self._update(p.data, p.grad, self.state.setdefault(i, {}), group)
-            p.data = np.asarray(new, dtype=p.dtype)  # a new array, never written in place
+            new = self._update(_param_array(p), grad, self.state.setdefault(i, {}), group)
+            _set_param_array(p, new)  # a new array, never written in place
         return loss
 
     def _update(self, param: np.ndarray, grad: np.ndarray, state: dict[str, Any], group: dict[str, Any]) -> np.ndarray:
@@ -124,10 +142,12 @@ class Optimizer:
         raise NotImplementedError
 
     def _check(self, group: dict[str, Any]) -> None:
-        """Raise ValueError if a hyperparameter of ``group`` is out of range."""
+        """Raise ValueError if a hyperparameter of ``group`` is out of range or cannot be honoured
+        (``foreach``/``fused`` given as None are set to False here, see the module docstring)."""
         lr = group.get("lr")
         if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not lr >= 0.0:
             raise ValueError(f"invalid learning rate: {lr!r} (it must be a number >= 0)")
+        _check_implementation_switches(group)
 
     # -------------------------------------------------------- groups and their validation
     def add_param_group(self, param_group: dict[str, Any]) -> None:
@@ -317,3 +337,52 @@ def _restore(value: Any) -> Any:
         return [_restore(v) for v in value]
     return value
 
+
+# ------------------------------------------------------------------ PyTorch's implementation switches
+_KERNEL_CHOICES = ("foreach", "fused")  # which of PyTorch's kernels: the same rule, other rounding
+_UNSUPPORTED = {
+    "differentiable": "backpropagating through the optimizer step; here a step is NumPy arithmetic outside the "
+    "autograd graph",
+    "capturable": "recording steps into a CUDA graph; here there is no device and no graph to capture",
+}
+
+
+def _check_implementation_switches(group: dict[str, Any]) -> None:
+    """Accept ``foreach``/``fused`` (None becomes False), refuse ``differentiable``/``capturable`` = True."""
+    for key in _KERNEL_CHOICES:
+        if key in group:
+            value = group[key]
+            if value is not None and not isinstance(value, (bool, np.bool_)):
+                raise ValueError(f"invalid {key}: {value!r} (it must be None, True or False)")
+            group[key] = bool(value)
+    if group.get("foreach") and group.get("fused"):
+        raise ValueError("`fused` and `foreach` cannot be `True` together (as in PyTorch)")
+    for key, what in _UNSUPPORTED.items():
+        if group.get(key):
+            raise ValueError(f"{key}=True is not supported: it means {what}. Leave {key}=False")
+
+
+# ------------------------------------------------------------- reading gradients, writing parameters
+def _grad_array(p: Tensor) -> np.ndarray | None:
+    """``p.grad`` as an ndarray (it may be an ndarray or a Tensor, whose storage is ``_data``), or None."""
+    grad = p.grad
+    return grad._data if isinstance(grad, Tensor) else grad
+
+
+def _set_grad_array(p: Tensor, array: np.ndarray) -> None:
+    """Give ``p`` a new gradient holding ``array``, of the kind it had (ndarray or Tensor)."""
+    p.grad = Tensor._make(array, False) if isinstance(p.grad, Tensor) else array
+
+
+def _param_array(p: Tensor) -> np.ndarray:
+    """``p``'s values, read-only (a `SavedArray` view) while a live graph has saved them."""
+    return _guarded(p._data) if _held else p._data
+
+
+def _set_param_array(p: Tensor, new: np.ndarray) -> None:
+    """``p``'s storage becomes the new array ``new`` and its version goes up (what ``p.data = new`` does).
+
+    The old array is never written: a graph that saved it keeps it intact, and the version bump
+    makes a backward through that stale graph raise instead of returning a wrong gradient."""
+    p._data = np.asarray(new, dtype=p.dtype)  # (a plain ndarray, never a SavedArray view)
+    p._version += 1

@@ -1,0 +1,228 @@
+"""Shape methods of a `Tensor` built on the primitives `Reshape`, `Permute`, `Expand` and indexing
+(``flatten``, ``transpose``, ``repeat``, ``split``, ...), the norms and variances, and ``cat``/``stack``.
+
+`ShapeMethods` is a base class of `Tensor` (``tensor.py``), so this module cannot import ``tensor.py``: it
+reaches `Tensor` and the helpers there through ``_t``, the module ``tensor``, which binds it once the class exists.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from . import ops
+from ._args import _normalize_dims, _reduction_dims, _shape_arg, _var_args
+from ._dtypes import (
+    _result_dtype,
+)
+
+if TYPE_CHECKING:
+    from .tensor import Tensor
+
+_t: Any = None  # the module tinygrad_tx.tensor (bound there)
+
+
+class ShapeMethods:
+    """Shape methods, norms and variances. A base class of `Tensor`."""
+
+    __slots__ = ()  # Tensor has slots: no __dict__ through a base class
+
+    def flatten(self, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+        """Dims ``start_dim`` to ``end_dim`` merged into one (a 0-d tensor becomes shape (1,))."""
+        s = _normalize_dims(start_dim, self.ndim, "flatten")
+        e = _normalize_dims(end_dim, self.ndim, "flatten")
+        if self.ndim == 0:
+            return self.reshape(1)
+        if s[0] > e[0]:
+            raise ValueError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim} (shape {self.shape})")
+        merged = math.prod(self.shape[s[0] : e[0] + 1])
+        return self.reshape(self.shape[: s[0]] + (merged,) + self.shape[e[0] + 1 :])
+
+    def transpose(self, dim0: int, dim1: int) -> Tensor:
+        d0 = _normalize_dims(dim0, self.ndim, "transpose")  # (with the range checks)
+        d1 = _normalize_dims(dim1, self.ndim, "transpose")
+        if self.ndim < 2 or d0 == d1:
+            return self
+        order = list(range(self.ndim))
+        order[d0[0]], order[d1[0]] = d1[0], d0[0]
+        return ops.Permute.apply(self, dims=tuple(order))  # a valid permutation by construction
+
+    @property
+    def T(self) -> Tensor:
+        return self.permute(*reversed(range(self.ndim)))
+
+    @property
+    def mT(self) -> Tensor:
+        return self.transpose(-2, -1)
+
+    def expand_as(self, other: Tensor) -> Tensor:
+        return self.expand(other.shape)
+
+    def repeat(self, *repeats: Any) -> Tensor:
+        """The tensor tiled ``repeats[i]`` times along dim i (``repeats`` may add leading dims), as
+        ``torch.Tensor.repeat``: composed from reshape and expand, so the VJP sums the tiles."""
+        if not repeats:
+            raise TypeError("repeat: missing the repeats (one per dim, e.g. t.repeat(2, 1))")
+        sizes = _shape_arg(repeats)
+        if len(sizes) < self.ndim:
+            raise ValueError(f"repeat: {len(sizes)} repeats {sizes} for a tensor with {self.ndim} dims "
+                             f"(shape {self.shape}); give at least one per dim")
+        if any(r < 0 for r in sizes):
+            raise ValueError(f"repeat: repeats must be non-negative, got {sizes}")
+        shape = (1,) * (len(sizes) - self.ndim) + self.shape
+        interleaved = tuple(n for size in shape for n in (1, size))  # a new size-1 dim before each dim
+        tiled = tuple(n for r, size in zip(sizes, shape) for n in (r, size))
+        return self.reshape(interleaved).expand(tiled).reshape(tuple(r * n for r, n in zip(sizes, shape)))
+
+    def unflatten(self, dim: int, sizes: Sequence[int]) -> Tensor:
+        """Dim ``dim`` split into dims of ``sizes`` (whose product is its size; one may be -1)."""
+        if not isinstance(sizes, (tuple, list)):
+            raise TypeError(f"unflatten: sizes must be a tuple of ints, got {type(sizes).__name__}")
+        if self.ndim == 0:
+            raise IndexError(f"unflatten: dim {dim} was given but the tensor has no dims (shape ())")
+        (d,) = _normalize_dims(dim, self.ndim, "unflatten")
+        sizes = tuple(int(n) for n in sizes)
+        n = self.shape[d]
+        if not sizes:
+            raise ValueError(f"unflatten: sizes must be non-empty (dim {dim} of shape {self.shape})")
+        if any(s < -1 for s in sizes) or sizes.count(-1) > 1:
+            raise ValueError(f"unflatten: invalid sizes {sizes}: sizes must be non-negative, with at most one -1")
+        known = math.prod(s for s in sizes if s != -1)
+        if -1 in sizes:
+            if known == 0:
+                raise ValueError(f"unflatten: the -1 in sizes {sizes} is ambiguous next to a 0 "
+                                 f"(dim {dim} of shape {self.shape})")
+            sizes = tuple(n // known if s == -1 else s for s in sizes)
+        if math.prod(sizes) != n:
+            raise ValueError(f"unflatten: sizes {sizes} do not multiply up to {n}, the size of dim {dim} "
+                             f"(shape {self.shape})")
+        return self.reshape(self.shape[:d] + sizes + self.shape[d + 1 :])
+
+    def squeeze(self, dim: Any = None) -> Tensor:
+        if dim is None:
+            return self.reshape(tuple(n for n in self.shape if n != 1))
+        dims = _normalize_dims(dim, self.ndim, "squeeze")
+        return self.reshape(tuple(n for i, n in enumerate(self.shape) if not (i in dims and n == 1)))
+
+    def unsqueeze(self, dim: int) -> Tensor:
+        if not -self.ndim - 1 <= dim <= self.ndim:
+            raise IndexError(f"unsqueeze: dim {dim} out of range for shape {self.shape}")
+        d = dim % (self.ndim + 1)
+        return self.reshape(self.shape[:d] + (1,) + self.shape[d:])
+
+    def contiguous(self) -> Tensor:
+        return self
+
+    def __iter__(self) -> Iterator[Tensor]:
+        for i in range(len(self)):
+            yield self[i]
+
+    def split(self, split_size: Any, dim: int = 0) -> tuple[Tensor, ...]:
+        """Pieces of ``split_size`` along ``dim`` (the last may be smaller), or of the listed sizes.
+        (``torch.Tensor.split`` names it ``split_size``; the function ``torch.split``, ``split_size_or_sections``.)"""
+        if self.ndim == 0:
+            raise ValueError("split: a 0-d tensor has no dim to split")
+        (d,) = _normalize_dims(dim, self.ndim, "split")
+        n = self.shape[d]
+        if isinstance(split_size, (int, np.integer)):
+            size = int(split_size)
+            if size <= 0:
+                raise ValueError(f"split: split_size must be positive, got {size}")
+            sizes = [min(size, n - s) for s in range(0, n, size)] or [0]
+        else:
+            sizes = [int(s) for s in split_size]
+            if sum(sizes) != n:
+                raise ValueError(f"split: sizes {sizes} do not add up to {n} (dim {dim} of shape {self.shape})")
+        pieces, start = [], 0
+        lead = (slice(None),) * d
+        for s in sizes:
+            pieces.append(self[lead + (slice(start, start + s),)])
+            start += s
+        return tuple(pieces)
+
+    def chunk(self, chunks: int, dim: int = 0) -> tuple[Tensor, ...]:
+        if chunks <= 0:
+            raise ValueError(f"chunk: chunks must be positive, got {chunks}")
+        if self.ndim == 0:
+            raise ValueError("chunk: a 0-d tensor has no dim to split")
+        (d,) = _normalize_dims(dim, self.ndim, "chunk")
+        return self.split(max(1, -(-self.shape[d] // chunks)), d)
+
+    def norm(self, p: Any = "fro", dim: Any = None, keepdim: bool = False) -> Tensor:
+        """The vector norm over ``dim`` (None or an empty tuple: all elements), composed from
+        primitives: p = 2 (also ``'fro'`` and None) √Σx², p = 1 Σ|x|, p = inf max |x|.
+
+        Gradients as PyTorch's: x / ‖x‖ for p = 2 and 0 where ‖x‖ = 0 (not 0/0); sign(x) for p = 1;
+        for p = inf sign(x) at the largest |x|, ties sharing evenly. Other p are not supported.
+        """
+        if isinstance(p, str) and p == "fro" and isinstance(dim, (tuple, list)) and len(dim) > 2:
+            raise ValueError(f"norm: p='fro' takes at most 2 dims, got dim={dim} (shape {self.shape})")
+        order = 2.0 if p is None or (isinstance(p, str) and p == "fro") else p
+        if isinstance(order, str) or order not in (2, 1, math.inf):
+            raise ValueError(f"norm: p={p!r} is not supported; use 2 (or 'fro'), 1 or inf")
+        _t._require_floating(self, "norm")
+        dims = _reduction_dims(dim, self.ndim, "norm")
+        if order == 1:
+            return self.abs().sum(dims, keepdim)
+        if order == math.inf:
+            ops._check_reducible(self.shape, dims, "norm")
+            return self.abs().amax(dims, keepdim)
+        return _t._sqrt_zero_grad_at_zero((self * self).sum(dims, keepdim))
+
+    def var(self, dim: Any = None, unbiased: bool | None = None, keepdim: bool = False, *,
+            correction: float | None = None) -> Tensor:
+        """Σ (x - mean)² / (n - correction) over ``dim``; ``correction=0`` (``unbiased=False``) is the
+        population variance, the default 1 Bessel's. Positional arguments as PyTorch's
+        ``var(dim, unbiased, keepdim)``, and ``var(False)`` is ``var(unbiased=False)``."""
+        dim, correction = _var_args(dim, unbiased, correction, "var")
+        _t._require_floating(self, "var")
+        dims = _reduction_dims(dim, self.ndim, "var")
+        n = math.prod(self.shape[d] for d in dims)
+        centered = self - self.mean(dims, keepdim=True)
+        return (centered * centered).sum(dims, keepdim) / max(n - correction, 0)
+
+    def std(self, dim: Any = None, unbiased: bool | None = None, keepdim: bool = False, *,
+            correction: float | None = None) -> Tensor:
+        """√var. Where the variance is 0 the gradient is 0, as in PyTorch (not 0 · ∞ = nan)."""
+        dim, correction = _var_args(dim, unbiased, correction, "std")
+        _t._require_floating(self, "std")
+        return _t._sqrt_zero_grad_at_zero(self.var(dim, keepdim=keepdim, correction=correction))
+
+
+def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
+    """Join tensors along an existing dim (like ``torch.cat``)."""
+
+    tensors = [t if isinstance(t, _t.Tensor) else _t._operand_tensor(t, "cat") for t in tensors]
+    if not tensors:
+        raise ValueError("cat: expected a non-empty sequence of tensors")
+
+    ref = tensors[0]
+    if any(t.ndim == 0 for t in tensors):
+        shapes = ", ".join(str(x.shape) for x in tensors)
+        raise ValueError(f"cat: shapes {shapes}: a 0-d tensor has no dim to join along (use stack)")
+    (d,) = _normalize_dims(dim, ref.ndim, "cat")
+    for t in tensors[1:]:
+        if t.ndim != ref.ndim or any(t.shape[i] != ref.shape[i] for i in range(ref.ndim) if i != d):
+            shapes = ", ".join(str(x.shape) for x in tensors)
+            raise ValueError(f"cat: shapes {shapes} must match except in dim {dim}")
+
+    dt = ref.dtype
+    for t in tensors[1:]:
+        dt = _result_dtype(_t.Tensor._make(np.empty((1,), dt), False), t)
+    return ops.Cat.apply(*[t.to(dt) for t in tensors], dim=d)
+
+
+def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
+    """Join tensors of one shape along a new dim (``unsqueeze`` each, then ``cat``)."""
+
+    tensors = [t if isinstance(t, _t.Tensor) else _t._operand_tensor(t, "stack") for t in tensors]
+    if not tensors:
+        raise ValueError("stack: expected a non-empty sequence of tensors")
+
+    shapes = {t.shape for t in tensors}
+    if len(shapes) != 1:
+        raise ValueError(f"stack: all tensors must have one shape, got {sorted(shapes)}")
+    return cat([t.unsqueeze(dim) for t in tensors], dim)
