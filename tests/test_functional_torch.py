@@ -590,6 +590,7 @@ def test_loss_modules_match_torchs(name: str, kwargs: dict[str, Any], kind: str)
     theirs = getattr(torch.nn, name)(**{k: torch.tensor(v) if isinstance(v, np.ndarray) else v
                                         for k, v in kwargs.items()})
     assert repr(ours) == repr(theirs)
+    assert list(ours.state_dict()) == list(theirs.state_dict())  # weight, pos_weight: buffers
     check(lambda F, a, b: (ours if F is globals()["F"] else theirs)(a, b), x, y)
 
 

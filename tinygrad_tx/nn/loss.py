@@ -1,8 +1,8 @@
 """Loss modules, as ``torch.nn``: each stores its options and calls its function in ``nn.functional``.
 
 The constructor arguments are PyTorch's (the legacy ``size_average``/``reduce`` are mapped to
-``reduction`` with PyTorch's warning). ``weight`` and ``pos_weight`` are kept as plain attributes
-(``nn.Module`` has no buffers yet), so they are not in ``state_dict()``.
+``reduction`` with PyTorch's warning). ``weight`` and ``pos_weight`` are buffers, as in PyTorch: in
+``state_dict()`` when given, and moved with the module.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ class _WeightedLoss(_Loss):
     def __init__(self, weight: Tensor | None = None, size_average: bool | None = None, reduce: bool | None = None,
                  reduction: str = "mean") -> None:
         super().__init__(size_average, reduce, reduction)
-        self.weight = weight
+        self.register_buffer("weight", weight)
 
 
 class MSELoss(_Loss):
@@ -107,8 +107,8 @@ class BCEWithLogitsLoss(_Loss):
     def __init__(self, weight: Tensor | None = None, size_average: bool | None = None, reduce: bool | None = None,
                  reduction: str = "mean", pos_weight: Tensor | None = None) -> None:
         super().__init__(size_average, reduce, reduction)
-        self.weight = weight
-        self.pos_weight = pos_weight
+        self.register_buffer("weight", weight)
+        self.register_buffer("pos_weight", pos_weight)
 
     def forward(self, input: Tensor, target: Any) -> Tensor:
         return F.binary_cross_entropy_with_logits(input, target, weight=self.weight, reduction=self.reduction,
