@@ -688,7 +688,7 @@ def test_init_refuses_what_torch_refuses_and_warns_as_torch() -> None:
 def test_init_generator_leaves_the_package_generator_alone() -> None:
     import sys
 
-    package_rng = sys.modules["tinygrad_tx.tensor"]._generator()
+    package_rng = sys.modules["tinygrad_tx._random"]._generator()
     before = package_rng.bit_generator.state
     for fn in (nn.init.kaiming_normal_, nn.init.xavier_normal_, nn.init.trunc_normal_):
         fn(Tensor(np.empty((3, 4))), generator=np.random.default_rng(0))

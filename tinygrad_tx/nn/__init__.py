@@ -3,10 +3,11 @@
 - ``module``: `Module`, `Parameter`; ``containers``: `Sequential`, `ModuleList`, `ModuleDict`,
   `ParameterList`, `ParameterDict`, `Identity`;
 - ``functional``: the functional forms (``F.layer_norm``, ``F.cross_entropy``, ...); ``init``: the initialisers;
-- ``layers``: Linear, Embedding, LayerNorm, ReLU, GELU, Dropout, CausalSelfAttention, MLP, Block;
+- ``layers``: Linear (torch's, weight (out, in)), Conv1D (GPT-2's, weight (in, out)), Embedding, LayerNorm, ReLU,
+  GELU, Dropout, CausalSelfAttention, MLP, Block;
 - ``activation``: Tanh, Sigmoid, Softmax, LogSoftmax, Flatten; ``batchnorm``: BatchNorm1d, BatchNorm2d;
 - ``loss``: MSELoss, L1Loss, SmoothL1Loss, HuberLoss, CrossEntropyLoss, NLLLoss, BCELoss, BCEWithLogitsLoss;
-- ``lora``: `LoRALinear` and `apply_lora`; ``gpt``: `GPTConfig` and `GPT`;
+- ``lora``: `LoRALinear`, `LoRAConv1D` and `apply_lora`; ``gpt``: `GPTConfig` and `GPT`;
 - ``tap``: the named points of a forward and `record`; ``torch_io``: weights to and from PyTorch.
 
 Nothing here imports ``tinygrad_tx.manual``: ``manual.fuse`` swaps its hand-derived ops into these layers.
@@ -17,8 +18,8 @@ from .activation import Flatten, LogSoftmax, Sigmoid, Softmax, Tanh
 from .batchnorm import BatchNorm1d, BatchNorm2d
 from .containers import Identity, ModuleDict, ModuleList, ParameterDict, ParameterList, Sequential
 from .gpt import GPT, GPTConfig
-from .layers import GELU, MLP, Block, CausalSelfAttention, Dropout, Embedding, LayerNorm, Linear, ReLU
-from .lora import LoRALinear, apply_lora, lora_state_dict
+from .layers import GELU, MLP, Block, CausalSelfAttention, Conv1D, Dropout, Embedding, LayerNorm, Linear, ReLU
+from .lora import LoRAConv1D, LoRALayer, LoRALinear, apply_lora, lora_state_dict
 from .loss import (
     BCELoss,
     BCEWithLogitsLoss,
@@ -37,13 +38,14 @@ __all__ = [
     # the base classes and the containers
     "Module", "Parameter", "Sequential", "ModuleList", "ModuleDict", "ParameterList", "ParameterDict", "Identity",
     # layers
-    "Linear", "Embedding", "LayerNorm", "BatchNorm1d", "BatchNorm2d",
+    "Linear", "Conv1D", "Embedding", "LayerNorm", "BatchNorm1d", "BatchNorm2d",
     "ReLU", "GELU", "Tanh", "Sigmoid", "Softmax", "LogSoftmax", "Flatten", "Dropout",
     "CausalSelfAttention", "MLP", "Block", "GPTConfig", "GPT",
     # losses
     "MSELoss", "L1Loss", "SmoothL1Loss", "HuberLoss", "CrossEntropyLoss", "NLLLoss", "BCELoss", "BCEWithLogitsLoss",
     # LoRA, taps, PyTorch weights
-    "LoRALinear", "apply_lora", "lora_state_dict", "tap", "record", "to_torch_state_dict", "from_torch_state_dict",
+    "LoRALayer", "LoRALinear", "LoRAConv1D", "apply_lora", "lora_state_dict", "tap", "record",
+    "to_torch_state_dict", "from_torch_state_dict",
     # sub-modules
     "functional", "init",
 ]

@@ -6,9 +6,10 @@ The random ones draw from the package's seeded generator (``tinygrad_tx.manual_s
 fresh ``w`` gives exactly ``manual_seed(s); rng.uniform(-b, b, w.shape)``. (The distributions are
 PyTorch's; the random streams are NumPy's, so the numbers differ from torch's for the same seed.)
 
-Fans are PyTorch's, for a weight stored ``(out_features, in_features, *kernel)`` as ``torch.nn.Linear``
-stores it: ``fan_in = shape[1] · receptive``, ``fan_out = shape[0] · receptive``, with ``receptive`` the
-product of the further dims (1 for a linear layer). See `fans`.
+Fans are PyTorch's: a weight ``(out, in, *k)`` (``nn.Linear``'s layout) has ``fan_in = shape[1]`` and
+``fan_out = shape[0]`` (times the size of any further dims), so ``kaiming_uniform_(linear.weight)`` has
+PyTorch's bound for the same layer. As in PyTorch, this reads a `Conv1D` weight (in, out) the other way
+round; `Conv1D` draws with nn.Linear's bound for its own fan-in.
 """
 
 from __future__ import annotations
