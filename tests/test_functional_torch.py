@@ -417,12 +417,6 @@ def test_linear_errors_point_at_the_layout() -> None:
         F.linear(Tensor(np.array(1.0)), Tensor(rn(4, 1)))
 
 
-def test_gpt2_layout_helper() -> None:
-    x, w, b = rn(2, 3), rn(3, 4, seed=1), rn(4, seed=2)
-    out = F._conv1d(Tensor(x), Tensor(w), Tensor(b))
-    assert_close(out.data, x @ w + b, REL, "x W + b")
-
-
 def test_dropout() -> None:
     x = Tensor(rn(200, 50) + 5.0, requires_grad=True)
     assert F.dropout(x, 0.3, training=False) is x

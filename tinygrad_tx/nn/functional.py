@@ -144,13 +144,6 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     return y + b
 
 
-def _conv1d(x: Tensor, w: Tensor, b: Tensor | None = None) -> Tensor:
-    """y = x W + b with W of shape (in, out): GPT-2's ``Conv1D`` and the paper's layout, for the
-    callers that keep their weights that way (``F.linear`` is PyTorch's (out, in))."""
-    y = x @ w
-    return y + b if b is not None else y
-
-
 def _broadcasts_to(shape: tuple[int, ...], target: tuple[int, ...]) -> bool:
     try:
         return np.broadcast_shapes(shape, target) == target
