@@ -231,6 +231,36 @@ class Relu(Function):
         return Where.apply(positive, g, 0.0)
 
 
+_BCE_EPSILON = float(np.float32(1e-12))
+
+
+class BinaryCrossEntropy(Function):
+    """ℓ = -(t ⌊ln p⌋ + (1 - t) ⌊ln(1 - p)⌋), ⌊·⌋ = max(·, -100), for probabilities p and targets t.
+
+    p̄ = ℓ̄ ⊙ (p - t) / max(p (1 - p), ε),   t̄ = ℓ̄ ⊙ (ln(1 - p) - ln p)   (PyTorch's formulas; its
+    ε is 10⁻¹² rounded to float32, 9.99999996e-13, in float64 too)
+
+    A primitive because PyTorch's gradient is not the derivative of a composition: its
+    denominator is kept away from 0, so p = 0 or 1 (a saturated sigmoid) gives a finite p̄, where
+    the composed ``-t/p + (1 - t)/(1 - p)`` would give ±inf or, through the clamp, 0 · inf = nan.
+    """
+
+    @staticmethod
+    def forward(ctx: Any, p: np.ndarray, t: np.ndarray) -> np.ndarray:
+        ctx.save_for_backward(p, t if ctx.needs_input_grad[0] else None)
+        with np.errstate(divide="ignore"):
+            log_p, log_1mp = np.maximum(np.log(p), -100), np.maximum(np.log1p(-p), -100)
+        return (t - 1) * log_1mp - t * log_p
+
+    @staticmethod
+    def backward(ctx: Any, g: Any) -> Any:
+        p, t = ctx.saved_tensors
+        dp, dt = ctx.needs_input_grad
+        gp = g * (p - t) / ((1 - p) * p).maximum(_BCE_EPSILON) if dp else None
+        gt = g * ((1 - p).log() - p.log()) if dt else None
+        return gp, gt
+
+
 class Maximum(Function):
     """y = max(a, b) elementwise.   ā = ȳ ⊙ w,  b̄ = ȳ ⊙ (1 - w),  w = 1[a > b] + ½·1[a = b]
 
