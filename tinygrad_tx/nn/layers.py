@@ -204,7 +204,7 @@ class LayerNorm(Module):
 
     def normalize(self, a_prev: Tensor, gamma: Tensor | None, beta: Tensor | None) -> Tensor:
         """The formula over the last dimension: ``F.layer_norm``."""
-        return F.layer_norm(a_prev, gamma, beta, self.eps)
+        return F.layer_norm(a_prev, a_prev.shape[-1:], gamma, beta, self.eps)
 
     def extra_repr(self) -> str:
         return (f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}, "
