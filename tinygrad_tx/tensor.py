@@ -74,7 +74,7 @@ class Tensor(ArithmeticMethods, CompareMethods, ConversionMethods, InPlaceMethod
     the default dtype (float32 unless `set_default_dtype` changed it); NumPy arrays keep theirs.
     """
 
-    __slots__ = ("_data", "grad", "requires_grad", "_ctx", "_version", "name", "_g", "__weakref__")
+    __slots__ = ("_data", "grad", "requires_grad", "_ctx", "_version", "name", "_g", "_tangent", "__weakref__")
     __array_ufunc__ = None  # make ``ndarray * Tensor`` call Tensor.__rmul__
 
     _prev: tuple[Any, ...] = ()  # a leaf has no parents (node protocol, see autograd.py)
@@ -89,6 +89,7 @@ class Tensor(ArithmeticMethods, CompareMethods, ConversionMethods, InPlaceMethod
         self._version = 0
         self.name: str | None = None
         self._g: Tensor | None = None
+        self._tangent: Tensor | None = None  # forward-mode AD (autograd/forward_ad.py)
         self.requires_grad = False
         if requires_grad:
             self.requires_grad_(True)
@@ -104,6 +105,7 @@ class Tensor(ArithmeticMethods, CompareMethods, ConversionMethods, InPlaceMethod
         t._version = 0
         t.name = None
         t._g = None
+        t._tangent = None
         return t
 
     @staticmethod
