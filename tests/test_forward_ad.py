@@ -52,6 +52,8 @@ PROGRAMS = {
     "var_std_norm": lambda lib, x, y: x.var(1) + y.std(0).sum() + x.norm(),
     "clamp_abs": lambda lib, x, y: x.clamp(-0.5, 0.5) * y.abs(),
     "mlp": lambda lib, x, y: ((x @ lib.tensor(W)).tanh() @ lib.tensor(W).T * y).sum(-1),
+    "cumsum": lambda lib, x, y: x.cumsum(1) * y.cumsum(0),
+    "bce": lambda lib, x, y: lib.nn.functional.binary_cross_entropy(x.sigmoid(), y.sigmoid(), reduction="none"),
     "cast_float32_roundtrip": lambda lib, x, y: x.to(lib.float32).to(lib.float64) * y,
 }
 
@@ -202,3 +204,16 @@ def test_in_place_updates_carry_the_tangent() -> None:
         y = d * 2.0
         y += d * d
         assert fwAD.unpack_dual(y).tangent.tolist() == [4.0, 6.0]  # 2 + 2x
+
+
+def test_every_primitive_has_a_jvp_and_states_it() -> None:
+    """A new primitive cannot skip forward mode: each has a ``jvp`` and its docstring gives ẏ beside x̄."""
+    from tinygrad_tx import ops
+
+    primitives = [c for c in vars(ops).values() if isinstance(c, type) and issubclass(c, tx.Function)
+                  and c is not tx.Function]
+    assert len(primitives) >= 30
+    for c in primitives:
+        assert "jvp" in vars(c), f"{c.__name__} has no jvp"
+        first = c.__doc__.split("\n\n")[0]
+        assert "|" in first and ("̇" in first), f"{c.__name__}'s docstring lacks 'ẏ = ...   |   x̄ = ...': {first!r}"

@@ -26,7 +26,7 @@ __all__ = [
     "set_grad_enabled", "gradcheck", "GradcheckError", "tensor", "cat", "stack", "where",
     "matmul", "zeros", "ones", "full", "zeros_like", "ones_like", "randn", "rand", "arange",
     "eye", "manual_seed", "set_default_dtype", "get_default_dtype", "tune_allocator", "limit_blas_threads",
-    "float16", "float32", "float64", "int32", "int64", "bool", "autograd", "nn", "optim", "utils",
+    "float16", "float32", "float64", "int32", "int64", "bool", "autograd", "func", "nn", "optim", "utils",
 ]
 
 # PyTorch's module-level functions (torch.tanh(x), torch.sum(x, dim=0), torch.einsum, ...) and its named result
@@ -39,4 +39,4 @@ __all__ += ["return_types", *_function_names]
 
 # isort: split
 # The namespaces, as attributes right after ``import tinygrad_tx`` (``torch.nn``, ``torch.optim``, ...)
-from . import autograd, nn, optim, utils  # noqa: E402
+from . import autograd, func, nn, optim, utils  # noqa: E402

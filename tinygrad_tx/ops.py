@@ -324,6 +324,7 @@ _BCE_EPSILON = float(np.float32(1e-12))
 class BinaryCrossEntropy(Function):
     """ℓ = -(t ⌊ln p⌋ + (1 - t) ⌊ln(1 - p)⌋), ⌊·⌋ = max(·, -100), for probabilities p and targets t.
 
+    ℓ̇ = ṗ ⊙ (p - t) / max(p (1 - p), ε) + ṫ ⊙ (ln(1 - p) - ln p)   |
     p̄ = ℓ̄ ⊙ (p - t) / max(p (1 - p), ε),   t̄ = ℓ̄ ⊙ (ln(1 - p) - ln p)   (PyTorch's formulas; its
     ε is 10⁻¹² rounded to float32, 9.99999996e-13, in float64 too)
 
@@ -346,6 +347,12 @@ class BinaryCrossEntropy(Function):
         gp = g * (p - t) / ((1 - p) * p).maximum(_BCE_EPSILON) if dp else None
         gt = g * ((1 - p).log() - p.log()) if dt else None
         return gp, gt
+
+    @staticmethod
+    def jvp(ctx: Any, tp: Any, tt: Any) -> Any:
+        p, t = ctx.inputs
+        return _sum_terms(None if tp is None else tp * (p - t) / ((1 - p) * p).maximum(_BCE_EPSILON),
+                          None if tt is None else tt * ((1 - p).log() - p.log()))
 
 
 class Maximum(Function):
@@ -622,7 +629,7 @@ class Amax(Function):
 
 
 class Cumsum(Function):
-    """yᵢ = Σ_{j≤i} xⱼ along dim (``reverse``: Σ_{j≥i} xⱼ).   x̄ⱼ = Σ_{i≥j} ȳᵢ: the cumsum of ȳ the other way"""
+    """yᵢ = Σ_{j≤i} xⱼ along dim (``reverse``: Σ_{j≥i} xⱼ).   ẏ = cumsum ẋ   |   x̄ = the cumsum of ȳ the other way"""
 
     @staticmethod
     def forward(ctx: Any, x: np.ndarray, *, dim: int, reverse: bool) -> np.ndarray:
@@ -634,6 +641,10 @@ class Cumsum(Function):
     @staticmethod
     def backward(ctx: Any, g: Any) -> Any:
         return Cumsum.apply(g, dim=ctx.dim, reverse=not ctx.reverse)
+
+    @staticmethod
+    def jvp(ctx: Any, tx: Any, *, dim: int, reverse: bool) -> Any:
+        return Cumsum.apply(tx, dim=dim, reverse=reverse)
 
 
 # -------------------------------------------------------------------------------- linear algebra
