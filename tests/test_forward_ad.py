@@ -10,6 +10,8 @@ by O(1)). Inputs stay away from the kinks of relu, max and abs, where one-sided 
 
 from __future__ import annotations
 
+import unicodedata
+
 import numpy as np
 import pytest
 
@@ -215,5 +217,5 @@ def test_every_primitive_has_a_jvp_and_states_it() -> None:
     assert len(primitives) >= 30
     for c in primitives:
         assert "jvp" in vars(c), f"{c.__name__} has no jvp"
-        first = c.__doc__.split("\n\n")[0]
-        assert "|" in first and ("̇" in first), f"{c.__name__}'s docstring lacks 'ẏ = ...   |   x̄ = ...': {first!r}"
+        first = unicodedata.normalize("NFD", c.__doc__.split("\n\n")[0])  # ẏ: y + a combining dot above
+        assert "|" in first and "\u0307" in first, f"{c.__name__}'s docstring lacks 'ẏ = ...   |   x̄ = ...': {first!r}"
