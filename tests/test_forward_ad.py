@@ -217,5 +217,5 @@ def test_every_primitive_has_a_jvp_and_states_it() -> None:
     assert len(primitives) >= 30
     for c in primitives:
         assert "jvp" in vars(c), f"{c.__name__} has no jvp"
-        first = unicodedata.normalize("NFD", c.__doc__.split("\n\n")[0])  # ẏ: y + a combining dot above
+        first = unicodedata.normalize("NFD", "\n".join(c.__doc__.split("\n\n")[:2]))  # ẏ: y + a combining dot
         assert "|" in first and "\u0307" in first, f"{c.__name__}'s docstring lacks 'ẏ = ...   |   x̄ = ...': {first!r}"
