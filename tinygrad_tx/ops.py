@@ -412,8 +412,10 @@ class Remainder(Function):
 
 
 class FloorDivide(Function):
-    """y = ⌊a/b⌋.   no JVP either   |   No VJP: the derivative is not implemented, as in PyTorch (``a // b`` of tensors
-    that require grad gives a result that requires grad; backward through it raises)."""
+    """y = ⌊a/b⌋.   ẏ: not implemented   |   x̄: not implemented
+
+    As in PyTorch (⌊a/b⌋ is piecewise constant): ``a // b`` of tensors that require grad gives a result
+    that requires grad; backward (or forward mode) through it raises."""
 
     @staticmethod
     def forward(ctx: Any, a: np.ndarray, b: np.ndarray) -> np.ndarray:
