@@ -16,7 +16,7 @@ _TYPES = ("cpu", "cuda", "ipu", "xpu", "mkldnn", "opengl", "opencl", "ideep", "h
 
 
 class device:  # noqa: N801  (torch.device)
-    """``device('cpu')``, ``device('cpu:0')``, ``device('cuda', 1)``, ``device(0)`` (CUDA device 0), as PyTorch's:
+    """``device('cpu')``, ``device('cpu:0')``, ``device('cuda', 1)``, as PyTorch's:
     ``.type`` and ``.index`` (None when not given); ``str`` is ``'cpu'`` or ``'cuda:1'``."""
 
     __slots__ = ("type", "index")
@@ -27,8 +27,9 @@ class device:  # noqa: N801  (torch.device)
                 raise TypeError("device: give an index with a type string, not with a device")
             self.type, self.index = type.type, type.index
             return
-        if isinstance(type, int) and not isinstance(type, bool):  # an ordinal alone is a CUDA device
-            type, index = "cuda", type
+        if isinstance(type, int) and not isinstance(type, bool):  # an index alone: PyTorch's current accelerator
+            raise RuntimeError(f"device({type}): an index alone names an accelerator device, and none is available "
+                               f"(tinygrad_tx runs on NumPy on the CPU)")
         if not isinstance(type, str):
             raise TypeError(f"device: expected a string such as 'cpu', got {type!r}")
         kind, colon, number = type.partition(":")

@@ -171,7 +171,7 @@ class finfo:  # noqa: N801  (torch.finfo)
         self.min = float(info.min)
         self.tiny = float(info.smallest_normal)
         self.smallest_normal = self.tiny
-        self.resolution = float(info.resolution)
+        self.resolution = 10.0 ** -int(info.precision)  # (PyTorch's: 1e-06 exactly, not float32's nearest)
         self.dtype: str = d.name
 
     def __repr__(self) -> str:

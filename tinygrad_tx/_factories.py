@@ -166,25 +166,31 @@ def arange(start: Any, end: Any = None, step: Any = 1, *, dtype: Any = None, dev
            requires_grad: bool = False) -> Tensor:
     """start, start + step, ... up to (not including) end: ⌈(end − start) / step⌉ values, each computed as
     start + i·step in float64 (PyTorch's vectorised kernel rounds some float ones differently, by an ulp).
-    Integers only give int64, as in PyTorch; any float gives the default dtype."""
+    Integers only give int64, as in PyTorch; any float gives the default dtype. Into an integer dtype,
+    start, end and step are truncated to integers first, as PyTorch does."""
     if end is None:
         start, end = 0, start
     start, end, step = (_number(x, "arange") for x in (start, end, step))
-    if step == 0:
-        raise RuntimeError("arange: step must be nonzero")
-    if not (math.isfinite(start) and math.isfinite(end)):
-        raise RuntimeError(f"arange: unsupported range: {start} -> {end}")
+    if not (math.isfinite(start) and math.isfinite(end) and math.isfinite(step)):
+        raise RuntimeError(f"arange: unsupported range: {start} -> {end} (step {step})")
+    integers = all(isinstance(x, (int, np.integer)) for x in (start, end, step))
+    d = _dt(dtype, "arange") if dtype is not None or not integers else np.dtype(np.int64)
+    if d.kind in "iub":  # PyTorch works in int64 here: start, end and step truncated towards 0
+        a, b, h = int(start), int(end), int(step)
+    else:
+        a, b, h = float(start), float(end), float(step)
+    if h == 0:
+        raise RuntimeError("arange: step must be nonzero" + (f" (step {step} truncates to 0)" if step else ""))
     if (end - start) * step < 0:
         raise RuntimeError(f"arange: upper bound and lower bound inconsistent with step sign "
                            f"(start {start}, end {end}, step {step})")
-    integers = all(isinstance(x, (int, np.integer)) for x in (start, end, step))
-    d = _dt(dtype, "arange") if dtype is not None or not integers else np.dtype(np.int64)
-    n = max(0, math.ceil((float(end) - float(start)) / float(step)))
-    i = np.arange(n, dtype=np.int64)
-    if d.kind in "iub":  # (PyTorch truncates start and step to the integer dtype first)
-        values = int(start) + int(step) * i
+    if d == np.int64:  # an integer ceiling division, as PyTorch's for int64
+        sign = 1 if h > 0 else -1
+        n = abs(b - a + h - sign) // abs(h)
     else:
-        values = float(start) + float(step) * i.astype(np.float64)
+        n = math.ceil((float(end) - float(start)) / float(step))
+    i = np.arange(max(n, 0), dtype=np.int64)
+    values = a + h * i if d.kind in "iub" else a + h * i.astype(np.float64)
     return _factory(values.astype(d), requires_grad, device, "arange")
 
 
@@ -201,6 +207,8 @@ def linspace(start: Any, end: Any, steps: int, *, dtype: Any = None, device: Any
 
 def _spaced(start: Any, end: Any, steps: int, d: np.dtype) -> np.ndarray:
     work = d if d.kind == "f" else np.dtype(np.float64)  # (PyTorch's step type: the dtype, or double for integers)
+    if d.kind in "iub":  # the ends are converted to the dtype first (truncated), as in PyTorch
+        start, end = int(start), int(end)
     a, b = work.type(start), work.type(end)
     if steps == 1:
         return np.array([a], dtype=work).astype(d)

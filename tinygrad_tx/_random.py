@@ -103,12 +103,9 @@ def _describe(x: Any) -> str:
 
 
 def _checked_seed(seed: Any) -> int:
-    if isinstance(seed, (float, np.floating)) and not math.isfinite(seed):
-        raise ValueError(f"manual_seed: the seed must be an integer, got {seed!r}")
-    try:
-        s = int(seed)
-    except (TypeError, ValueError):
-        raise TypeError(f"manual_seed: the seed must be an integer, got {type(seed).__name__}") from None
+    if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer)):
+        raise TypeError(f"manual_seed: the seed must be an integer, got {type(seed).__name__}")
+    s = int(seed)
     if not -(2**63) <= s < 2**64:
         raise ValueError(f"manual_seed: the seed {s} does not fit in 64 bits (PyTorch takes [-2**63, 2**64))")
     return s % 2**64
@@ -118,8 +115,16 @@ default_generator = Generator()  # the package's stream: randn, rand, nn.init, d
 
 
 def manual_seed(seed: int) -> Generator:
-    """Seed the generator behind `randn`, `rand`, ``nn.init`` and dropout; returns it (as PyTorch does)."""
-    return default_generator.manual_seed(seed)
+    """Seed the generator behind `randn`, `rand`, ``nn.init`` and dropout; returns it (as PyTorch does).
+    As PyTorch's, it takes what ``int()`` takes (``manual_seed(2.7)`` is ``manual_seed(2)``); a `Generator`'s
+    ``manual_seed`` takes integers only."""
+    if isinstance(seed, float) and not math.isfinite(seed):
+        raise ValueError(f"manual_seed: the seed must be an integer, got {seed!r}")
+    try:
+        s = int(seed)
+    except (TypeError, ValueError):
+        raise TypeError(f"manual_seed: the seed must be an integer, got {seed!r}") from None
+    return default_generator.manual_seed(s)
 
 
 def seed() -> int:
@@ -208,7 +213,7 @@ def _multinomial(p: np.ndarray, n: int, replacement: bool, rng: np.random.Genera
         raise RuntimeError(f"multinomial: prob_dist must be 1 or 2 dim, got shape {p.shape}")
     if p.dtype.kind != "f":
         raise RuntimeError(f"multinomial: only supports floating-point dtypes for input, got {p.dtype}")
-    rows = p.reshape(-1, p.shape[-1]).astype(np.float64)
+    rows = p.reshape(math.prod(p.shape[:-1]), p.shape[-1]).astype(np.float64)
     k = rows.shape[1]
     if n <= 0:
         raise RuntimeError(f"multinomial: cannot sample n_sample <= 0 samples (got {n})")

@@ -245,7 +245,7 @@ class ConversionMethods:
             by_name = {f"torch.{v}Tensor": k for k, v in _TYPE_NAMES.items()}
             if dtype not in by_name:
                 raise ValueError(f"type: invalid type {dtype!r}; expected a dtype or a name like 'torch.FloatTensor'")
-            dtype = by_name[dtype]
+            dtype = np.dtype(by_name[dtype])
         return self.to(dtype)
 
     def __repr__(self) -> str:
