@@ -183,8 +183,9 @@ def test_cuda_and_mps_are_not_available() -> None:
         assert lib.cuda.is_available() is False and lib.cuda.device_count() == 0
         assert lib.backends.mps.is_available() is False and lib.backends.mps.is_built() is False
         assert lib.cuda.manual_seed(0) is None and lib.cuda.manual_seed_all(0) is None
-        lib.backends.cudnn.deterministic = True  # the flags PyTorch code sets are accepted
-        lib.backends.cudnn.benchmark = False
+        flags = lib.backends.cudnn.deterministic, lib.backends.cudnn.benchmark
+        lib.backends.cudnn.deterministic, lib.backends.cudnn.benchmark = True, False  # accepted
+        lib.backends.cudnn.deterministic, lib.backends.cudnn.benchmark = flags
         assert lib.ones(2).cpu().device == lib.device("cpu") and lib.ones(2).is_cuda is False
     with pytest.raises(RuntimeError, match="CUDA is not available"):
         tx.cuda.current_device()

@@ -26,10 +26,13 @@ not differentiated through in a second derivative). Save only what the VJP reads
 ``ctx.needs_input_grad``, as PyTorch does: what is not saved may change after the forward pass.
 
 The instance ``ctx`` *is* the graph node (``tensor.grad_fn``): it keeps its parents, what was
-saved, and the output's shape and dtype for drawing the graph. Saved arrays are read-only while
-the graph lives (until backward releases it, or the graph is dropped), and saved tensors remember
-their version, so changing one after the forward pass raises an error instead of silently
-corrupting the gradient. ``t.data`` hands such an array out as a `SavedArray`, whose writes are
+saved, and the output's shape and dtype for drawing the graph. It answers as PyTorch's node does:
+``grad_fn.name()`` is PyTorch's name (``'MulBackward0'``), ``grad_fn.next_functions`` the parents (an
+`AccumulateGrad` for a leaf that requires grad, None for a constant), its repr ``<MulBackward0 object at 0x...>``.
+
+Saved arrays are read-only while the graph lives (until backward releases it, or the graph is dropped),
+and saved tensors remember their version, so changing one after the forward pass raises an error
+instead of silently corrupting the gradient. ``t.data`` hands such an array out as a `SavedArray`, whose writes are
 refused with a message that says why. A caller's ndarray operand (``x * array``, wrapped without a
 copy) is the one thing saved as a copy: other views of its memory are out of the engine's reach.
 """
