@@ -90,7 +90,7 @@ __all__ = [
     "uint64", "bool", "complex64", "complex128", "half", "float", "double", "short", "int", "long", "cfloat",
     "cdouble", "finfo", "iinfo", "device", "cuda", "backends", "set_float32_matmul_precision",
     "get_float32_matmul_precision", "Size", "empty", "empty_like", "full_like", "linspace", "logspace",
-    "as_tensor", "from_numpy", "numel", "is_tensor", "is_floating_point", "randint", "randperm", "normal",
+    "as_tensor", "from_numpy", "is_tensor", "is_floating_point", "randint", "randperm", "normal",
     "bernoulli", "multinomial", "randn_like", "rand_like", "randint_like", "Generator", "default_generator",
     "seed", "initial_seed", "get_rng_state", "set_rng_state", "set_printoptions", "get_printoptions",
     "autograd", "func", "nn", "optim", "utils",
