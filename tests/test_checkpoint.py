@@ -423,6 +423,23 @@ def test_an_input_changed_after_the_forward_is_refused_at_backward() -> None:
         y.backward()
 
 
+def test_a_constant_changed_after_the_forward_is_refused_but_a_running_statistic_is_not() -> None:
+    frozen = tx.tensor(W0)  # needs no gradient: not an input of the node, but read by the recomputation
+    x = leaf(X0)
+    y = checkpoint(lambda a: a @ frozen, x, use_reentrant=False).sum()
+    frozen.data = W0 * 2.0
+    with pytest.raises(RuntimeError, match=r"a tensor the function read \(shape \(5, 5\), which needs no gradient\) "
+                                           r"was modified after the forward pass"):
+        y.backward()
+    tx.manual_seed(0)
+    bn = nn.BatchNorm1d(5, dtype=np.float64)  # updates its running statistics in place, in the forward
+    y = checkpoint(bn, x * 1.0, use_reentrant=False).pow(3).sum()
+    y.backward(retain_graph=True)  # the recomputation updates them again (as in PyTorch): not an error
+    y.backward()
+    (expected,) = tx.grad(bn(x * 1.0).pow(3).sum(), [x])
+    np.testing.assert_array_equal(grad_of(x), 2 * expected.data)
+
+
 def test_context_fn_wraps_the_forward_and_the_recomputation() -> None:
     seen = []
 

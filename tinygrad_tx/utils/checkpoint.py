@@ -23,7 +23,10 @@ passes through `_Watch` (the hook ``autograd.profiler`` uses, chained), which no
 requires grad reaching an op (under ``no_grad`` nothing computed inside does). So gradients reach a
 module's parameters even when no argument requires grad (a frozen embedding under LoRA).
 Such a tensor must be a leaf: a non-leaf one read from outside the arguments is refused (its graph
-would be walked again from inside); pass it as an argument.
+would be walked again from inside); pass it as an argument. The inputs are saved as any op's are
+(read-only while the graph lives, version-checked at backward); the other tensors the function read
+(a frozen weight) are remembered by weak reference and version too, so changing one between the
+forward and the backward pass is an error, not a gradient of other values.
 
 - Dropout replays the same mask: with ``preserve_rng_state`` (the default) the state of the package's
   generator (`manual_seed`'s) is kept at the forward and restored around the recomputation, after
@@ -50,6 +53,7 @@ from __future__ import annotations
 
 import threading
 import warnings
+import weakref
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import Any
@@ -125,14 +129,17 @@ class _Watch:
 
     It takes the place of ``autograd.profiler._active`` (the hook `Function.apply` and the VJPs call) and
     passes each call on to what was there (a running `profile`, or the op itself). In the forward
-    (``recompute=False``) it notes every tensor that requires grad reaching an op: under ``no_grad``,
-    these come from outside the function. In the recomputation it notes the graph nodes the ops create
-    and the first tensor that requires grad which is neither one of those, nor one of ``allowed`` (the
-    stand-ins and the tensors the forward read). With ``trace`` it lists the ops (for ``debug``)."""
+    (``recompute=False``) it notes every tensor that requires grad reaching an op (under ``no_grad``,
+    these come from outside the function), and every other tensor that an op of the function did not
+    compute, nor is one of ``allowed`` (the stand-ins): the constants (a frozen weight), by weak
+    reference. In the recomputation it notes the graph nodes the ops create and the first tensor that
+    requires grad which is neither one of those, nor one of ``allowed`` (the stand-ins and the tensors
+    the forward read). With ``trace`` it lists the ops (for ``debug``)."""
 
     def __init__(self, recompute: bool = False, allowed: Iterable[Any] = (), trace: bool = False) -> None:
         self.recompute = recompute
         self.read: dict[int, Tensor] = {}
+        self.constants: dict[int, weakref.ref[Tensor]] = {}
         self.created: set[int] = set()
         self.allowed = {id(node) for node in allowed}
         self.unexpected: tuple[str, Tensor] | None = None
@@ -170,15 +177,20 @@ class _Watch:
         if self.trace is not None:
             self.trace.append(f"{cls.__name__.lower()}{tuple(out.shape)}")
         for t in inputs:
-            if not (isinstance(t, Tensor) and t.requires_grad):
+            if not isinstance(t, Tensor):
                 continue
             if not self.recompute:
-                self.read.setdefault(id(t), t)
-            elif self.unexpected is None:
+                if t.requires_grad:
+                    self.read.setdefault(id(t), t)
+                elif id(t) not in self.created and id(t) not in self.allowed:
+                    self.constants.setdefault(id(t), weakref.ref(t))
+            elif t.requires_grad and self.unexpected is None:
                 node = id(t._node())
                 if node not in self.created and node not in self.allowed:
                     self.unexpected = (cls.__name__.lower(), t)
-        if self.recompute and out.requires_grad:
+        if not self.recompute:
+            self.created.add(id(out))
+        elif out.requires_grad:
             self.created.add(id(out._node()))
 
 
@@ -250,6 +262,7 @@ class _Run:
         self.function, self.template, self.n_args = function, template, n_args
         self.rng_state, self.context, self.check = rng_state, context, check
         self.forward_trace = trace
+        self.constants: list[tuple[weakref.ref[Tensor], int]] = []  # what the forward read, at its version
         self.packed: np.ndarray | None = None
         self.n_leaves = 0
         self.layout: list[tuple[int, int, tuple[int, ...], np.dtype]] = []  # (leaf, offset, shape, dtype)
@@ -285,8 +298,24 @@ class _Run:
     def _describe(self) -> str:
         return ", ".join(f"{np.dtype(d).name}{tuple(s)}" for _, _, s, d in self.layout)
 
+    def note_constants(self, tensors: Iterable[weakref.ref[Tensor]]) -> None:
+        """Remember the versions of the constants the function read (those still alive)."""
+        alive = [(ref, ref()) for ref in tensors]
+        self.constants = [(ref, t._version) for ref, t in alive if t is not None]
+
+    def _check_constants(self) -> None:
+        for ref, version in self.constants:
+            t = ref()
+            if t is not None and t._version != version:
+                raise RuntimeError(
+                    f"checkpoint: a tensor the function read (shape {t.shape}, which needs no gradient) was modified "
+                    f"after the forward pass (its version is {t._version}, it was {version}); the recomputation "
+                    f"would use the new values and the gradient would be wrong. Run the forward pass again after "
+                    f"changing it, or change a copy (t.clone())")
+
     def vjp(self, ctx: Any, g: Tensor) -> tuple[Tensor | None, ...]:
         saved = ctx.saved_tensors  # raises if an input was modified since the forward
+        self._check_constants()  # and so for the constants it read
         needs = ctx.needs_input_grad
         n = self.n_args
         create = is_grad_enabled()  # the engine runs VJPs with grad on exactly under create_graph=True
@@ -314,6 +343,8 @@ class _Run:
         try:
             with _replayed(self.rng_state), enable_grad(), self.context, watch or nullcontext():
                 outputs = self.function(*args, **kwargs)
+            self.note_constants([ref for ref, _ in self.constants])  # as the recomputation left them (a running
+            # statistic updated in place), for a second backward (retain_graph=True)
             roots, seeds = self._seeds(outputs, g, watch)
             found = grad(roots, wrt, seeds, retain_graph=create, create_graph=create, allow_unused=True) \
                 if roots else (None,) * len(wrt)
@@ -423,8 +454,9 @@ def checkpoint(function: Callable[..., Any], *args: Any, use_reentrant: bool | N
     template = _flatten((args, kwargs), tensors)
     rng_state = _random._generator().bit_generator.state if preserve_rng_state else None
     check = determinism_check == "default" and not reentrant
-    with _Watch(trace=bool(debug)) as watch, no_grad(), forward_context:
-        a, k = _fill(template, [Tensor._make(t._data, False) for t in tensors])
+    standins = [Tensor._make(t._data, False) for t in tensors]
+    with _Watch(allowed=standins, trace=bool(debug)) as watch, no_grad(), forward_context:
+        a, k = _fill(template, standins)
         outputs = function(*a, **k)
     read = list(watch.read.values())
     for t in read:
@@ -439,6 +471,7 @@ def checkpoint(function: Callable[..., Any], *args: Any, use_reentrant: bool | N
     if not any(t.requires_grad for t in inputs):  # nothing to differentiate: no node
         return outputs
     run = _Run(function, template, len(tensors), rng_state, recompute_context, check, watch.trace)
+    run.note_constants(watch.constants.values())
     if not run.pack(leaves):  # no floating output: nothing to differentiate either
         return outputs
     y = Checkpoint.apply(*inputs, run=run)
