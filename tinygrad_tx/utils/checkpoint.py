@@ -30,7 +30,10 @@ forward and the backward pass is an error, not a gradient of other values.
 
 - Dropout replays the same mask: with ``preserve_rng_state`` (the default) the state of the package's
   generator (`manual_seed`'s) is kept at the forward and restored around the recomputation, after
-  which the generator continues as if the recomputation had drawn nothing.
+  which the generator continues as if the recomputation had drawn nothing. Without it, as in
+  PyTorch, the recomputation draws anew (another mask: the gradient of another function).
+- Several outputs (a tuple, also nested, of tensors and other values): the node's output is the
+  floating ones concatenated; each returned tensor is its slice, so one recomputation serves them all.
 - Grad of grad: under ``create_graph=True`` the recomputation's backward is recorded too, and each
   stand-in ``x̃`` is connected to its input (`_Cut`), so a second backward reaches ``x`` and ``θ``.
 - ``determinism_check="default"``: the recomputation must return outputs of the same structure, shapes
