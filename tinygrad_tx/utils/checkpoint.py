@@ -400,14 +400,13 @@ def _replayed(state: dict[str, Any] | None) -> Iterator[None]:
     if state is None:
         yield
         return
-    outer = _random._generator()
-    replay = np.random.Generator(type(outer.bit_generator)())
-    replay.bit_generator.state = state
-    _random._rng = replay
+    stream = _random._generator().bit_generator
+    where_it_was = stream.state
+    stream.state = state
     try:
         yield
     finally:
-        _random._rng = outer
+        stream.state = where_it_was
 
 
 # ------------------------------------------------------------------------------------------- the functions
