@@ -356,7 +356,7 @@ def test_load_state_dict_with_a_wrong_shape_names_the_parameter_and_loads_nothin
     with pytest.raises(ValueError, match=message):
         target.load_state_dict(sd)
     assert_state_dicts_equal(snapshot(target), before)
-    assert target.state[0]["step"] == 2
+    assert target.state[target.param_groups[0]["params"][0]]["step"] == 2
 
 
 def test_load_state_dict_with_a_wrong_number_of_parameters_loads_nothing() -> None:
@@ -415,7 +415,7 @@ def test_load_state_dict_casts_state_to_the_parameter_dtype() -> None:
     p32 = [Tensor(v.astype(np.float32), requires_grad=True) for v in initial_values().values()]
     opt = optim.Adam(p32, lr=0.01)
     opt.load_state_dict(sd)
-    assert opt.state[0]["exp_avg"].dtype == np.float32
+    assert opt.state[p32[0]]["exp_avg"].dtype == np.float32
 
 
 # ----------------------------------------------------------------------------- zero_grad & co
@@ -452,7 +452,7 @@ def test_parameters_without_grad_or_not_requiring_grad_are_skipped() -> None:
     assert not np.array_equal(used.data, np.ones(3))
     assert np.array_equal(unused.data, np.ones(3)) and unused._version == 0
     assert np.array_equal(frozen.data, np.ones(3)) and frozen._version == 0
-    assert list(opt.state) == [0]
+    assert [id(q) for q in opt.state] == [id(used)]  # (keyed by the parameter, compared by identity)
 
 
 def test_float32_parameters_stay_float32() -> None:
@@ -510,16 +510,18 @@ def test_state_arrays_are_updated_in_place() -> None:
     p = tx_params(initial_values())
     opt = optim.Adam(p.values(), lr=0.01, amsgrad=True)
     tx_train_step(opt, p, 0)
-    buffers = {k: id(v) for k, v in opt.state[0].items() if isinstance(v, np.ndarray)}
+    first = opt.param_groups[0]["params"][0]
+    buffers = {k: id(v) for k, v in opt.state[first].items() if isinstance(v, np.ndarray)}
     tx_train_step(opt, p, 1)
-    assert buffers == {k: id(v) for k, v in opt.state[0].items() if isinstance(v, np.ndarray)}
+    assert buffers == {k: id(v) for k, v in opt.state[first].items() if isinstance(v, np.ndarray)}
     sgd = optim.SGD(p.values(), lr=0.1, momentum=0.9)
     tx_train_step(sgd, p, 0)
-    buffer = sgd.state[4]["momentum_buffer"]  # the 0-d parameter: still an array updated in place
+    scalar = sgd.param_groups[0]["params"][4]  # the 0-d parameter
+    buffer = sgd.state[scalar]["momentum_buffer"]  # still an array updated in place
     assert isinstance(buffer, np.ndarray) and buffer.shape == ()
     before = buffer.copy()
     tx_train_step(sgd, p, 1)
-    assert sgd.state[4]["momentum_buffer"] is buffer and buffer != before
+    assert sgd.state[scalar]["momentum_buffer"] is buffer and buffer != before
 
 
 def test_training_continues_after_a_step_and_a_stale_graph_raises() -> None:
