@@ -1,4 +1,4 @@
-"""Optimizers against torch.optim (SGD, Adam, AdamW, step by step in float64), state_dict round trips
+"""Optimizers against torch.optim (SGD, Adam, AdamW, RMSprop, Adagrad, step by step in float64), state_dict round trips
 and mismatches, gradient clipping, zero_grad, stale graphs, and the warmup + cosine schedule.
 The tests that compare against torch take the `torch` fixture (tests/conftest.py): skipped without it."""
 
@@ -52,6 +52,15 @@ CASES: list[tuple[str, dict[str, Any]]] = [
     ("AdamW", dict(lr=0.01, weight_decay=0.3)),
     ("AdamW", dict(lr=0.01, weight_decay=0.1, amsgrad=True)),
     ("AdamW", dict(lr=0.01, weight_decay=0.0, maximize=True)),
+    ("RMSprop", dict(lr=0.01)),
+    ("RMSprop", dict(lr=0.01, momentum=0.9)),
+    ("RMSprop", dict(lr=0.01, centered=True)),
+    ("RMSprop", dict(lr=0.01, centered=True, momentum=0.5, weight_decay=0.1, maximize=True)),
+    ("RMSprop", dict(lr=0.02, alpha=0.3, eps=1e-3)),  # 1 - α ≥ 0.5: torch's other lerp formula (centered)
+    ("RMSprop", dict(lr=0.02, alpha=0.3, eps=1e-3, centered=True)),
+    ("Adagrad", dict(lr=0.1)),
+    ("Adagrad", dict(lr=0.1, lr_decay=0.05, weight_decay=0.1)),
+    ("Adagrad", dict(lr=0.1, initial_accumulator_value=0.5, eps=1e-3, maximize=True)),
 ]
 
 
