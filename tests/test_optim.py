@@ -1,4 +1,4 @@
-"""Optimizers against torch.optim (SGD, Adam, AdamW, step by step in float64), state_dict round trips
+"""Optimizers against torch.optim (SGD, Adam, AdamW, RMSprop, Adagrad, step by step in float64), state_dict round trips
 and mismatches, gradient clipping, zero_grad, stale graphs, and the warmup + cosine schedule.
 The tests that compare against torch take the `torch` fixture (tests/conftest.py): skipped without it."""
 
@@ -52,6 +52,15 @@ CASES: list[tuple[str, dict[str, Any]]] = [
     ("AdamW", dict(lr=0.01, weight_decay=0.3)),
     ("AdamW", dict(lr=0.01, weight_decay=0.1, amsgrad=True)),
     ("AdamW", dict(lr=0.01, weight_decay=0.0, maximize=True)),
+    ("RMSprop", dict(lr=0.01)),
+    ("RMSprop", dict(lr=0.01, momentum=0.9)),
+    ("RMSprop", dict(lr=0.01, centered=True)),
+    ("RMSprop", dict(lr=0.01, centered=True, momentum=0.5, weight_decay=0.1, maximize=True)),
+    ("RMSprop", dict(lr=0.02, alpha=0.3, eps=1e-3)),  # 1 - α ≥ 0.5: torch's other lerp formula (centered)
+    ("RMSprop", dict(lr=0.02, alpha=0.3, eps=1e-3, centered=True)),
+    ("Adagrad", dict(lr=0.1)),
+    ("Adagrad", dict(lr=0.1, lr_decay=0.05, weight_decay=0.1)),
+    ("Adagrad", dict(lr=0.1, initial_accumulator_value=0.5, eps=1e-3, maximize=True)),
 ]
 
 
@@ -356,7 +365,7 @@ def test_load_state_dict_with_a_wrong_shape_names_the_parameter_and_loads_nothin
     with pytest.raises(ValueError, match=message):
         target.load_state_dict(sd)
     assert_state_dicts_equal(snapshot(target), before)
-    assert target.state[0]["step"] == 2
+    assert target.state[target.param_groups[0]["params"][0]]["step"] == 2
 
 
 def test_load_state_dict_with_a_wrong_number_of_parameters_loads_nothing() -> None:
@@ -415,7 +424,7 @@ def test_load_state_dict_casts_state_to_the_parameter_dtype() -> None:
     p32 = [Tensor(v.astype(np.float32), requires_grad=True) for v in initial_values().values()]
     opt = optim.Adam(p32, lr=0.01)
     opt.load_state_dict(sd)
-    assert opt.state[0]["exp_avg"].dtype == np.float32
+    assert opt.state[p32[0]]["exp_avg"].dtype == np.float32
 
 
 # ----------------------------------------------------------------------------- zero_grad & co
@@ -452,7 +461,7 @@ def test_parameters_without_grad_or_not_requiring_grad_are_skipped() -> None:
     assert not np.array_equal(used.data, np.ones(3))
     assert np.array_equal(unused.data, np.ones(3)) and unused._version == 0
     assert np.array_equal(frozen.data, np.ones(3)) and frozen._version == 0
-    assert list(opt.state) == [0]
+    assert [id(q) for q in opt.state] == [id(used)]  # (keyed by the parameter, compared by identity)
 
 
 def test_float32_parameters_stay_float32() -> None:
@@ -510,16 +519,18 @@ def test_state_arrays_are_updated_in_place() -> None:
     p = tx_params(initial_values())
     opt = optim.Adam(p.values(), lr=0.01, amsgrad=True)
     tx_train_step(opt, p, 0)
-    buffers = {k: id(v) for k, v in opt.state[0].items() if isinstance(v, np.ndarray)}
+    first = opt.param_groups[0]["params"][0]
+    buffers = {k: id(v) for k, v in opt.state[first].items() if isinstance(v, np.ndarray)}
     tx_train_step(opt, p, 1)
-    assert buffers == {k: id(v) for k, v in opt.state[0].items() if isinstance(v, np.ndarray)}
+    assert buffers == {k: id(v) for k, v in opt.state[first].items() if isinstance(v, np.ndarray)}
     sgd = optim.SGD(p.values(), lr=0.1, momentum=0.9)
     tx_train_step(sgd, p, 0)
-    buffer = sgd.state[4]["momentum_buffer"]  # the 0-d parameter: still an array updated in place
+    scalar = sgd.param_groups[0]["params"][4]  # the 0-d parameter
+    buffer = sgd.state[scalar]["momentum_buffer"]  # still an array updated in place
     assert isinstance(buffer, np.ndarray) and buffer.shape == ()
     before = buffer.copy()
     tx_train_step(sgd, p, 1)
-    assert sgd.state[4]["momentum_buffer"] is buffer and buffer != before
+    assert sgd.state[scalar]["momentum_buffer"] is buffer and buffer != before
 
 
 def test_training_continues_after_a_step_and_a_stale_graph_raises() -> None:

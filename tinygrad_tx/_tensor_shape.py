@@ -59,6 +59,13 @@ class ShapeMethods:
     def mT(self) -> Tensor:
         return self.transpose(-2, -1)
 
+    def t(self) -> Tensor:
+        """The transpose of a matrix (``torch.Tensor.t``); a 0-d or 1-d tensor is returned as it is."""
+        if self.ndim > 2:
+            raise ValueError(f"t: expects a tensor with <= 2 dims, got shape {self.shape}; use transpose(dim0, dim1) "
+                             f"or .mT for the last two")
+        return self.transpose(0, 1) if self.ndim == 2 else self
+
     def expand_as(self, other: Tensor) -> Tensor:
         return self.expand(other.shape)
 

@@ -285,10 +285,11 @@ class Tensor(ArithmeticMethods, CompareMethods, ConversionMethods, InPlaceMethod
 
     # the method spellings of the operators (``torch.Tensor.add`` etc.)
     def add(self, other: Any, alpha: float = 1) -> Tensor:
-        return self + (other * alpha if alpha != 1 else other)
+        """self + alpha · other (alpha as PyTorch allows it: no float one for integer tensors)."""
+        return self + _dtypes._alpha_times(other, alpha, self, "add")
 
     def sub(self, other: Any, alpha: float = 1) -> Tensor:
-        return self - (other * alpha if alpha != 1 else other)
+        return self - _dtypes._alpha_times(other, alpha, self, "sub")
 
     def mul(self, other: Any) -> Tensor:
         return self * other

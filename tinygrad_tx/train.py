@@ -351,7 +351,7 @@ def train(cfg: TrainConfig, resume: bool = False, overwrite: bool = False,
 
     manual_seed(cfg.seed)
     model = build_gpt(_model_config(cfg, tokenizer.vocab_size), dtype=dtype)
-    initial_weights = model.state_dict()
+    initial_weights = {k: np.array(v) for k, v in model.state_dict().items()}  # copies: the values follow the model
     optimizer = AdamW(_param_groups(model, cfg.weight_decay), lr=cfg.lr, betas=(0.9, 0.99), eps=1e-8)
     batch_rng = np.random.default_rng(cfg.seed)
     step = 0

@@ -170,6 +170,9 @@ def apply_lora(model: Module, targets: Any = ("c_attn", "c_proj"), rank: int = 4
     return wrapped
 
 
-def lora_state_dict(model: Module) -> dict[str, np.ndarray]:
-    """Only the LoRA parameters (what a fine-tune needs to save)."""
-    return {n: p.data.copy() for n, p in model.named_parameters() if n.endswith((".lora_A", ".lora_B"))}
+def lora_state_dict(model: Module) -> dict[str, Tensor]:
+    """Only the LoRA factors of ``model.state_dict()`` (what a fine-tune needs to save), as PEFT's
+    ``get_peft_model_state_dict``: tensors that share the parameters' storage, like every state dict's
+    values, so a snapshot is a copy: ``{k: v.clone() for k, v in lora_state_dict(model).items()}``.
+    ``model.load_state_dict(sd, strict=False)`` loads them back."""
+    return {n: v for n, v in model.state_dict().items() if n.endswith((".lora_A", ".lora_B"))}

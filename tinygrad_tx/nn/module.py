@@ -27,6 +27,7 @@ import numpy as np
 from .. import function as _function
 from .._device import _check_device
 from .._dtypes import DType
+from .._tensor_alias import _data_alias
 from ..tensor import Tensor, get_default_dtype
 
 __all__ = ["Parameter", "Module", "IncompatibleKeys", "LoadStateDictError"]
@@ -307,11 +308,14 @@ class Module:
         a module's own parameters, then its buffers, then its sub-modules'. A shared (tied) parameter or
         module appears under each of its names, as in PyTorch.
 
-        The values are NumPy arrays (copies), what a checkpoint holds; ``keep_vars=True`` gives the
-        tensors themselves. (PyTorch gives tensors that share memory with the parameters.)"""
+        The values are tensors cut out of the graph that share the parameters' and buffers' storage, as
+        PyTorch's ``param.detach()``: ``with no_grad(): sd[k].copy_(w)`` loads ``w`` into the model, and
+        ``sd[k]`` shows the model's later changes (an optimizer step); see ``_tensor_alias.py``. For a
+        snapshot, copy: ``{k: v.clone() for k, v in sd.items()}``. ``keep_vars=True`` gives the parameters
+        and buffers themselves."""
         out = OrderedDict() if destination is None else destination
         for name, t in self._state_tensors(prefix):
-            out[name] = t if keep_vars else np.array(t._data, copy=True)
+            out[name] = t if keep_vars else _data_alias(t)
         return out
 
     def _state_tensors(self, prefix: str = "") -> Iterator[tuple[str, Tensor]]:
@@ -329,7 +333,7 @@ class Module:
         (names, shapes, dtypes); on any mismatch a `LoadStateDictError` names each key (with both shapes
         for a size mismatch) and nothing is loaded. A shared parameter is expected under each of its names.
 
-        Values may be NumPy arrays (what `state_dict` gives), this package's tensors, or another library's
+        Values may be this package's tensors (what `state_dict` gives), NumPy arrays, or another library's
         tensors: PyTorch's own state dict loads as it is (anything with ``.detach().cpu().numpy()``, or
         with ``__array__``). A value is converted to the model's dtype within its kind (float64 into
         float32, as PyTorch's copy does), never from a float into an integer buffer.

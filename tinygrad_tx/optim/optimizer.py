@@ -34,7 +34,9 @@ every parameter group as PyTorch keeps them:
   recorded into a CUDA graph) cannot be honoured: an update here is NumPy arithmetic outside the
   autograd graph, and there is no device. They raise ValueError naming the option.
 
-``state_dict()`` holds only plain Python values and ndarrays, so it can be saved without pickle::
+``optimizer.state`` is keyed by the parameter tensor, as PyTorch's (``opt.state[p]["exp_avg"]``), and a
+parameter not stepped yet gets an empty dict. ``state_dict()`` numbers the parameters instead, and holds
+only plain Python values and ndarrays, so it can be saved without pickle::
 
     {"state": {"0": {"step": 5, "exp_avg": ndarray, "exp_avg_sq": ndarray}, ...},
      "param_groups": [{"lr": 0.001, "betas": [0.9, 0.999], ..., "params": [0, 1, 2]}, ...]}
@@ -45,6 +47,7 @@ as strings. Tuples are stored as lists.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -54,10 +57,38 @@ from ..autograd import enable_grad
 from ..autograd.function import _guarded, _held
 from ..tensor import Tensor
 
-__all__ = ["Optimizer", "ParamsT", "StateDict"]
+__all__ = ["Optimizer", "ParamsT", "StateDict", "ParamState"]
 
 ParamsT = Iterable[Tensor] | Iterable[tuple[str, Tensor]] | Iterable[dict[str, Any]]
 StateDict = dict[str, Any]
+
+
+class ParamState(defaultdict):
+    """``optimizer.state``: each parameter's state, keyed by the parameter tensor, as PyTorch's
+    ``defaultdict(dict)`` (a parameter not in it gets an empty dict on first access). A Tensor hashes by
+    identity (``object.__hash__``), and two live tensors never share a hash, so a lookup never calls
+    ``Tensor.__eq__`` (which is elementwise): keys are matched by identity. Any key but a tensor is refused:
+    the numbering of the parameters is ``state_dict()``'s, ``state_dict()["state"]["0"]``."""
+
+    def __init__(self) -> None:
+        super().__init__(dict)
+
+    def __missing__(self, key: Any) -> dict[str, Any]:
+        _check_state_key(key)
+        return super().__missing__(key)
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        _check_state_key(key)
+        super().__setitem__(key, value)
+
+    def __reduce__(self) -> Any:  # copy.deepcopy and pickle: the same class, the same entries
+        return type(self), (), None, None, iter(self.items())
+
+
+def _check_state_key(key: Any) -> None:
+    if not isinstance(key, Tensor):
+        raise TypeError(f"optimizer.state is keyed by the parameter tensor, as in PyTorch: opt.state[p], not "
+                        f"opt.state[{key!r}] (state_dict()['state'] numbers the parameters)")
 
 
 class Optimizer:
@@ -85,8 +116,7 @@ class Optimizer:
             )
         self.defaults = dict(defaults)
         self.param_groups: list[dict[str, Any]] = []
-        # state[i] holds parameter i's state (i counts parameters across groups, in order)
-        self.state: dict[int, dict[str, Any]] = {}
+        self.state: ParamState = ParamState()  # state[p]: parameter p's state (PyTorch's defaultdict(dict))
         groups = list(params)
         if not groups:
             raise ValueError("optimizer got an empty parameter list")
@@ -129,7 +159,7 @@ class Optimizer:
                     f"{type(self).__name__}.step: parameter {self._label(i)} has shape {p.shape} but its "
                     f"grad has shape {grad.shape}"
                 )
-            new = self._update(_param_array(p), grad, self.state.setdefault(i, {}), group)
+            new = self._update(_param_array(p), grad, self.state[p], group)
             _set_param_array(p, new)  # a new array, never written in place
         return loss
 
@@ -222,8 +252,8 @@ class Optimizer:
             groups.append(saved)
         state = {
             str(i): {key: _plain(value, f"state[{i}][{key!r}]") for key, value in entry.items()}
-            for i, entry in sorted(self.state.items())
-            if entry
+            for i, p, _ in self._indexed_params()
+            if (entry := self.state.get(p))
         }
         return {"state": state, "param_groups": groups}
 
@@ -267,7 +297,7 @@ class Optimizer:
             new_groups.append(new_group)
 
         params = [p for _, p, _ in self._indexed_params()]
-        new_state: dict[int, dict[str, Any]] = {}
+        new_state = ParamState()
         for key, entry in state_dict["state"].items():
             i = index_of.get(int(key)) if str(key).isdigit() else None
             if i is None:
@@ -295,7 +325,7 @@ class Optimizer:
                 if array.shape != p.shape:
                     fail(f"parameter {label}: {name!r} has shape {array.shape}, but the parameter has shape {p.shape}")
                 loaded[name] = np.array(array, dtype=p.dtype, copy=True)
-            new_state[i] = loaded
+            new_state[p] = loaded
 
         # everything checked: now assign
         for group, new_group in zip(self.param_groups, new_groups):
