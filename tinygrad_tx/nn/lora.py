@@ -58,17 +58,17 @@ class LoRALinear(Linear):
 
     def delta_weight(self) -> np.ndarray:
         """s · A B, the update that `merge` adds to W₀."""
-        return (self.lora_A.data @ self.lora_B.data) * self.scaling
+        return (self.lora_A.detach().numpy() @ self.lora_B.detach().numpy()) * self.scaling
 
     def merge(self) -> None:
         """Fold the update into W₀ (for fast inference); `unmerge` takes it out again."""
         if not self.merged:
-            self.weight.data = self.weight.data + self.delta_weight()
+            self.weight.data += self.delta_weight()
             self.merged = True
 
     def unmerge(self) -> None:
         if self.merged:
-            self.weight.data = self.weight.data - self.delta_weight()
+            self.weight.data -= self.delta_weight()
             self.merged = False
 
     def extra_repr(self) -> str:
@@ -108,4 +108,4 @@ def apply_lora(model: Module, targets: Any = ("c_attn", "c_proj"), rank: int = 4
 
 def lora_state_dict(model: Module) -> dict[str, np.ndarray]:
     """Only the LoRA parameters (what a fine-tune needs to save)."""
-    return {n: p.data.copy() for n, p in model.named_parameters() if n.endswith((".lora_A", ".lora_B"))}
+    return {n: p.detach().numpy().copy() for n, p in model.named_parameters() if n.endswith((".lora_A", ".lora_B"))}

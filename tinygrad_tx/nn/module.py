@@ -142,7 +142,7 @@ class Module:
     def state_dict(self) -> OrderedDict[str, np.ndarray]:
         """Every parameter's array (a copy), by dotted name. As in PyTorch, a shared (tied)
         parameter appears under each of its names."""
-        return OrderedDict((name, p.data.copy()) for name, p in self.named_parameters(remove_duplicate=False))
+        return OrderedDict((name, p._data.copy()) for name, p in self.named_parameters(remove_duplicate=False))
 
     def load_state_dict(self, state_dict: Any, strict: bool = True) -> IncompatibleKeys:
         """Copy arrays into the parameters. Everything is checked first (names, shapes, dtypes);
@@ -180,7 +180,7 @@ class Module:
             raise ValueError("load_state_dict: nothing was loaded, because\n  " + "\n  ".join(problems))
         for name, p in params.items():
             if name in arrays:
-                p.data = np.array(arrays[name], dtype=p.dtype, copy=True)
+                p._set_array(np.array(arrays[name], dtype=p.dtype, copy=True))  # in place, as PyTorch's copy_
         return IncompatibleKeys(missing, unexpected)
 
     # -- modes ----------------------------------------------------------------------------------
@@ -196,12 +196,9 @@ class Module:
         return self.train(False)
 
     def zero_grad(self, set_to_none: bool = True) -> None:
-        """Forget the gradients: ``p.grad = None`` (the default), or a fresh array of zeros."""
+        """Forget the gradients: ``p.grad = None`` (the default), or zero them in place."""
         for p in self.parameters():
-            if set_to_none:
-                p.grad = None
-            elif p.grad is not None:
-                p.grad = np.zeros_like(p.grad)
+            p._zero_grad(set_to_none)
 
     def requires_grad_(self, requires_grad: bool = True) -> Module:
         """Freeze (False) or unfreeze (True) every parameter."""
@@ -224,7 +221,7 @@ class Module:
 def _state_array(value: Any) -> np.ndarray | str:
     """A state-dict value as an array, or what is wrong with it."""
     if isinstance(value, Tensor):  # a Parameter too (np.asarray would refuse one that requires grad)
-        return value.data
+        return value._data
     if type(value).__module__.split(".")[0] == "torch":
         return ("is a torch tensor: use nn.from_torch_state_dict(model, state_dict), which transposes "
                 "nn.Linear's (out, in) weights")

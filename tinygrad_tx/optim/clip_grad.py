@@ -2,7 +2,7 @@
 
 PyTorch has it in ``torch.nn.utils`` (``torch/nn/utils/clip_grad.py``); here it sits beside the
 optimizers it is used with, and ``tinygrad_tx.optim`` exports it. It reads and writes only
-``p.grad`` arrays, so it needs nothing from ``nn``.
+``p.grad``, so it needs nothing from ``nn``.
 """
 
 from __future__ import annotations
@@ -32,11 +32,12 @@ def clip_grad_norm_(
         g ← g · min(1, max_norm / (N + 1e-6))
 
     Returns N, the norm *before* clipping, as a float. Parameters whose ``grad`` is None are
-    ignored. The gradients are replaced by new arrays, not scaled in place. The arithmetic is
+    ignored. Each ``p.grad`` is scaled in place, as in PyTorch (the tensor is kept and re-pointed at a new
+    array, so a graph that saved the old values keeps them; see ``_tensor_inplace.py``). The arithmetic is
     done in the gradients' dtype, as ``torch.nn.utils.clip_grad_norm_`` does it.
     """
     params = [parameters] if isinstance(parameters, Tensor) else list(parameters)
-    grads = [p.grad for p in params if p.grad is not None]
+    grads = [p._grad._data for p in params if p._grad is not None]
     if not grads:
         return 0.0
     norm_type = float(norm_type)
@@ -51,8 +52,9 @@ def clip_grad_norm_(
     clip_coef_clamped = np.minimum(clip_coef, 1.0)
     with np.errstate(invalid="ignore"):  # an infinite norm gives 0 · inf = nan, as in torch
         for p in params:
-            if p.grad is not None:
-                p.grad = np.asarray(p.grad * clip_coef_clamped.astype(p.grad.dtype))  # 0-d stays an array
+            if p._grad is not None:
+                g = p._grad._data
+                p._grad._set_array(np.asarray(g * clip_coef_clamped.astype(g.dtype)))  # 0-d stays an array
     return float(total_norm)
 
 

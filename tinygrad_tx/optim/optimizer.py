@@ -9,16 +9,17 @@ one parameter (see ``sgd.py`` and ``adam.py``). Everything else is here, in this
 
 Two rules about arrays:
 
-- **A parameter is never updated in place.** Each step computes a new array θ' and assigns it,
-  ``p.data = θ'``. A graph that saved the old array keeps it intact (saved arrays are read-only),
-  and the version bump from the assignment makes a backward through such a stale graph raise a
-  clear error instead of returning a wrong gradient.
+- **A parameter is never written in place.** Each step computes a new array θ' and re-points the
+  parameter at it (an in-place update in PyTorch's sense: ``p.data`` aliases follow). A graph that
+  saved the old array keeps it intact (saved arrays are read-only), and the version bump makes a
+  backward through such a stale graph raise a clear error instead of returning a wrong gradient.
 - **Optimizer state is updated in place** (momentum buffers, moment estimates). No graph ever
   saves it, and updating in place saves an allocation per step.
 
-Gradients are read from ``p.grad`` (an ndarray). A parameter is skipped when its ``grad`` is None,
-as in PyTorch, and also when it has ``requires_grad=False`` (a parameter frozen after a backward
-keeps its stale ``grad``; PyTorch would still step it, here a frozen parameter never moves).
+Gradients are read from ``p.grad`` (a tensor; the update rules get its array). A parameter is
+skipped when its ``grad`` is None, as in PyTorch, and also when it has ``requires_grad=False`` (a
+parameter frozen after a backward keeps its stale ``grad``; PyTorch would still step it, here a
+frozen parameter never moves).
 
 ``state_dict()`` holds only plain Python values and ndarrays, so it can be saved without pickle::
 
@@ -85,16 +86,13 @@ class Optimizer:
 
     # --------------------------------------------------------------------------- stepping
     def zero_grad(self, set_to_none: bool = True) -> None:
-        """Forget the gradients: ``p.grad = None`` (the default), or a fresh array of zeros."""
+        """Forget the gradients: ``p.grad = None`` (the default), or zero them (cut out of the graph)."""
         for group in self.param_groups:
             for p in group["params"]:
-                if set_to_none:
-                    p.grad = None
-                elif p.grad is not None:
-                    p.grad = np.zeros_like(p.grad)
+                p._zero_grad(set_to_none)
 
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
-        """Update every parameter that has a gradient: ``p.data = update(p.data, p.grad)``.
+        """Update every parameter that has a gradient: ``p ← update(p, p.grad)``.
 
         ``closure``, if given, re-evaluates the loss (with gradients enabled) and returns it.
         Its value is returned.
@@ -104,15 +102,16 @@ class Optimizer:
             with enable_grad():
                 loss = closure()
         for i, p, group in self._indexed_params():
-            if not p.requires_grad or p.grad is None:
+            if not p.requires_grad or p._grad is None:
                 continue
-            if p.grad.shape != p.shape:
+            grad = p._grad._data
+            if grad.shape != p.shape:
                 raise RuntimeError(
                     f"{type(self).__name__}.step: parameter {self._label(i)} has shape {p.shape} but its "
-                    f"grad has shape {p.grad.shape}"
+                    f"grad has shape {grad.shape}"
                 )
-            new = self._update(p.data, p.grad, self.state.setdefault(i, {}), group)
-            p.data = np.asarray(new, dtype=p.dtype)  # a new array, never written in place
+            new = self._update(p._data, grad, self.state.setdefault(i, {}), group)
+            p._set_array(np.asarray(new, dtype=p.dtype))  # a new array, never written in place
         return loss
 
     def _update(self, param: np.ndarray, grad: np.ndarray, state: dict[str, Any], group: dict[str, Any]) -> np.ndarray:
