@@ -370,7 +370,7 @@ def test_token_ids_from_a_tuple_of_tensors_or_none_are_refused_not_stacked() -> 
     assert emb([]).shape == (0, 4) and emb(3).shape == (4,) and emb([[1], [2]]).shape == (2, 1, 4)
 
 
-def test_load_state_dict_takes_parameters_and_tensors_and_refuses_torch_tensors_and_junk(torch) -> None:
+def test_load_state_dict_takes_parameters_and_tensors_and_torch_tensors_and_refuses_junk(torch) -> None:
     src, dst = nn.Linear(3, 2), nn.Linear(3, 2)
     dst.load_state_dict(dict(src.named_parameters()))  # Parameters that require grad: was a numpy() error
     assert np.array_equal(dst.weight.data, src.weight.data) and np.array_equal(dst.bias.data, src.bias.data)
@@ -378,8 +378,9 @@ def test_load_state_dict_takes_parameters_and_tensors_and_refuses_torch_tensors_
     assert np.array_equal(dst.weight.data, 2 * src.weight.data)
     before = dst.state_dict()
     square = nn.Linear(3, 3)
-    with pytest.raises(ValueError, match=r"weight: is a torch tensor: use nn.from_torch_state_dict"):
-        square.load_state_dict({k: torch.from_numpy(v) for k, v in square.state_dict().items()})  # transposed!
+    torch_sd = {k: torch.from_numpy(v * 3) for k, v in square.state_dict().items()}
+    square.load_state_dict(torch_sd)  # torch tensors load as they are (PyTorch's own state dict)
+    assert all(np.array_equal(p.data, torch_sd[k].numpy()) for k, p in square.named_parameters())
     with pytest.raises(ValueError, match=r"(?s)nothing was loaded.*weight: is a NoneType, not an array.*"
                                          r"bias: holds <U1 values, not real numbers"):
         dst.load_state_dict({"weight": None, "bias": np.array(["a", "b"])})

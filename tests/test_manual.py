@@ -23,7 +23,7 @@ from tinygrad_tx import functional as F
 from tinygrad_tx.manual import attention as m_attention
 from tinygrad_tx.manual import layers as m_layers
 from tinygrad_tx.manual.cli import add_check_parser, run_check
-from tinygrad_tx.nn.torch_io import linear_weight_names
+from tinygrad_tx.nn.torch_io import conv1d_weight_names
 
 REL = 1e-10
 
@@ -61,7 +61,7 @@ def params_of(module) -> dict[str, np.ndarray]:
 
 
 def lora_of(module) -> dict[str, float]:
-    return {name: m.scaling for name, m in module.named_modules() if isinstance(m, nn.LoRALinear)}
+    return {name: m.scaling for name, m in module.named_modules() if isinstance(m, nn.LoRALayer)}
 
 
 def engine_vjp(module, x: np.ndarray, delta: np.ndarray):
@@ -102,7 +102,7 @@ def upstream(shape, seed: int = 7) -> np.ndarray:
 @pytest.mark.parametrize("shape", [(5, 4), (2, 3, 4), (1, 1, 4), (4,)])
 @pytest.mark.parametrize("bias", [True, False])
 def test_linear(shape, bias, torch) -> None:
-    layer = nn.Linear(4, 3, bias=bias)
+    layer = nn.Conv1D(3, 4, bias=bias)  # GPT-2's layer: a_prev w + b, w (in, out), as manual.linear_forward
     x = np.random.default_rng(0).standard_normal(shape)
     a, cache = manual.linear_forward(x, layer.weight.detach().numpy(), layer.bias.detach().numpy() if bias else None)
     delta = upstream(a.shape)
@@ -123,7 +123,7 @@ def test_linear(shape, bias, torch) -> None:
 def test_lora_linear_keeps_the_frozen_path(shape, rank, torch) -> None:
     from tinygrad_tx.torch_gpt import TorchLoRALinear
 
-    layer = nn.LoRALinear(nn.Linear(6, 5), rank, alpha=3.0)
+    layer = nn.LoRAConv1D(nn.Conv1D(5, 6), rank, alpha=3.0)
     randomise(layer)
     x = np.random.default_rng(0).standard_normal(shape)
     P = params_of(layer)
@@ -293,7 +293,7 @@ def engine_head(x, W, b, delta):
     xt = Tensor(x, requires_grad=True)
     Wt = {k: Tensor(v, requires_grad=True) for k, v in W.items()}
     bt = {k: Tensor(v, requires_grad=True) for k, v in b.items()}
-    q, k, v = (F.linear(xt, Wt[n], bt[n]) for n in "qkv")
+    q, k, v = (xt @ Wt[n] + bt[n] for n in "qkv")  # w (in, out), as manual.attention_head_forward
     out = F.scaled_dot_product_attention(q, k, v, is_causal=True)
     out.backward(delta)
     return out.detach().numpy(), xt.grad.numpy(), {**{f"w_{n}": Wt[n].grad.numpy() for n in "qkv"},
@@ -488,7 +488,7 @@ def test_block(activation, bias, lora_targets, torch) -> None:
     assert {"res_2.out", "mlp.out", "ln_2.out", "res_1.out", "attn.out", "ln_1.out", "attn.S"} <= set(inner)
     cfg = nn.GPTConfig(n_embd=8, n_head=2, activation=activation, bias=bias, lora_rank=2 if lora_targets else 0,
                        lora_alpha=2.0, lora_targets=lora_targets or ("c_attn",))
-    _, tdx, tg = torch_vjp(TorchBlock(cfg, "h.0"), x, delta, P, linear_weight_names(block))
+    _, tdx, tg = torch_vjp(TorchBlock(cfg, "h.0"), x, delta, P, conv1d_weight_names(block))
     assert_close(delta_prev, tdx, "Δ_prev vs torch")
     for name in eg:
         assert_close(grads[name], tg[name], f"{name} vs torch")
@@ -539,7 +539,7 @@ def test_whole_gpt_against_the_engine_and_torch(case, B, T, torch) -> None:
     tlogits, tloss = tmodel(torch.from_numpy(idx), torch.from_numpy(targets))
     tloss.backward()
     assert_close(result.loss, tloss.item(), "loss vs torch")
-    lin = linear_weight_names(model)
+    lin = conv1d_weight_names(model)
     tparams = dict(tmodel.named_parameters())
     for name, g in result.grads.items():
         tg = tparams[name].grad.numpy()
@@ -768,7 +768,8 @@ def test_manual_modules_use_no_engine() -> None:
 
 
 def test_every_nn_layer_has_a_manual_pair() -> None:
-    pairs = {nn.Linear: "linear", nn.LoRALinear: "lora_linear", nn.Embedding: "embedding", nn.LayerNorm: "layernorm",
+    pairs = {nn.Conv1D: "linear", nn.LoRAConv1D: "lora_linear", nn.Linear: "linear", nn.LoRALinear: "lora_linear",
+             nn.Embedding: "embedding", nn.LayerNorm: "layernorm",
              nn.ReLU: "relu", nn.GELU: "gelu", nn.CausalSelfAttention: "causal_self_attention", nn.MLP: "mlp",
              nn.Block: "block", nn.GPT: "gpt"}
     for cls, stem in pairs.items():
@@ -811,7 +812,7 @@ def test_compare_checks_a_fused_model_as_the_composed_one_and_leaves_it_fused(tm
 
 
 def test_read_gpt_recognises_the_layers_by_their_classes() -> None:
-    """Only nn.LayerNorm's eps counts (not any module with an ``eps``), and nn.LoRALinear's scaling."""
+    """Only nn.LayerNorm's eps counts (not any module with an ``eps``), and nn.LoRAConv1D's scaling."""
     class Probe(nn.Module):  # has the attributes the old duck typing looked for, and is no LayerNorm
         def __init__(self) -> None:
             super().__init__()

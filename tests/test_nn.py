@@ -58,12 +58,22 @@ def run_layer(layer, tlayer, x0: np.ndarray, transpose: set[str], int_input: boo
 @pytest.mark.parametrize("shape", [(5, 4), (2, 3, 4), (4,)])
 def test_linear(shape, torch) -> None:
     run_layer(nn.Linear(4, 3), torch.nn.Linear(4, 3, dtype=torch.float64),
-              np.random.default_rng(0).standard_normal(shape), {"weight"})
+              np.random.default_rng(0).standard_normal(shape), set())  # torch's layout: nothing transposed
 
 
 def test_linear_without_bias(torch) -> None:
     run_layer(nn.Linear(4, 3, bias=False), torch.nn.Linear(4, 3, bias=False, dtype=torch.float64),
-              np.random.default_rng(0).standard_normal((2, 4)), {"weight"})
+              np.random.default_rng(0).standard_normal((2, 4)), set())
+
+
+@pytest.mark.parametrize("shape", [(5, 4), (2, 3, 4), (4,)])
+@pytest.mark.parametrize("bias", [True, False])
+def test_conv1d_is_a_linear_with_the_weight_transposed(shape, bias, torch) -> None:
+    """GPT-2's Conv1D(nf=3, nx=4): weight (4, 3), a_prev w + b; torch's nn.Linear(4, 3) holds wᵀ."""
+    layer = nn.Conv1D(3, 4, bias=bias)
+    assert layer.weight.shape == (4, 3) and (layer.in_features, layer.out_features) == (4, 3)
+    run_layer(layer, torch.nn.Linear(4, 3, bias=bias, dtype=torch.float64),
+              np.random.default_rng(0).standard_normal(shape), {"weight"})
 
 
 def test_embedding_with_repeated_indices(torch) -> None:
@@ -159,9 +169,9 @@ def test_whole_gpt_loss_and_every_gradient(lora_rank, targets, torch) -> None:
     assert abs(loss.item() - tloss.item()) <= REL * abs(tloss.item())
     loss.backward()
     tloss.backward()
-    from tinygrad_tx.nn.torch_io import linear_weight_names
+    from tinygrad_tx.nn.torch_io import conv1d_weight_names
 
-    lin = linear_weight_names(model)
+    lin = conv1d_weight_names(model)
     tparams = dict(tmodel.named_parameters())
     names = [n for n, p in model.named_parameters() if p.requires_grad]
     assert names, "something must train"
@@ -183,11 +193,11 @@ def test_lora_merge_and_unmerge_round_trip() -> None:
     layer = model.h[0].attn.c_attn
     w0 = layer.weight.data.clone()
     for m in model.modules():
-        if isinstance(m, nn.LoRALinear):
+        if isinstance(m, nn.LoRALayer):
             m.merge()
     np.testing.assert_allclose(model(idx)[0].data, before, rtol=1e-12, atol=1e-12)
     for m in model.modules():
-        if isinstance(m, nn.LoRALinear):
+        if isinstance(m, nn.LoRALayer):
             m.unmerge()
     np.testing.assert_allclose(layer.weight.data, w0, rtol=0, atol=1e-14)
 
@@ -268,7 +278,7 @@ def test_module_api() -> None:
     assert not model.h[0].attn.training
     model.requires_grad_(False)
     assert model.num_parameters(trainable_only=True) == 0
-    assert "(c_attn): Linear(in_features=8, out_features=24, bias=True)" in repr(model)
+    assert "(c_attn): Conv1D(nf=24, nx=8)" in repr(model)
 
 
 def test_generate_is_deterministic_for_a_seed() -> None:
@@ -340,19 +350,24 @@ def test_fused_ops_refuse_higher_order_gradients() -> None:
 
 
 def test_the_layers_draw_their_initial_weights_as_before() -> None:
-    """Linear: W then b from U(-1/√in, 1/√in); Embedding: N(0, 1); LoRA's A as Linear's W; in row-major order."""
+    """Linear: W (out, in) then b from U(-1/√in, 1/√in), as torch draws them; Conv1D: w (in, out) then b
+    likewise; Embedding: N(0, 1); LoRA's A as Linear's W, in the layout of each; all in row-major order."""
     tx.manual_seed(3)
     lin, emb = nn.Linear(5, 3, dtype=np.float32), nn.Embedding(4, 2)
-    lora = nn.LoRALinear(nn.Linear(6, 2), rank=3)
+    lora = nn.LoRAConv1D(nn.Conv1D(2, 6), rank=3)
+    lora_lin = nn.LoRALinear(nn.Linear(6, 2), rank=3)
     rng, b = np.random.default_rng(3), 1 / np.sqrt(5)
-    expected = [rng.uniform(-b, b, (5, 3)).astype(np.float32), rng.uniform(-b, b, 3).astype(np.float32),
+    expected = [rng.uniform(-b, b, (3, 5)).astype(np.float32), rng.uniform(-b, b, 3).astype(np.float32),
                 rng.standard_normal((4, 2))]
-    rng.uniform(size=6 * 2 + 2)  # the base Linear(6, 2)
+    rng.uniform(size=6 * 2 + 2)  # the base Conv1D(2, 6)
     expected.append(rng.uniform(-1 / np.sqrt(6), 1 / np.sqrt(6), (6, 3)))
-    got = [p.detach().numpy() for p in (lin.weight, lin.bias, emb.weight, lora.lora_A)]
+    rng.uniform(size=6 * 2 + 2)  # the base Linear(6, 2)
+    expected.append(rng.uniform(-1 / np.sqrt(6), 1 / np.sqrt(6), (3, 6)))  # PEFT's lora_A.weight (r, in)
+    got = [p.detach().numpy() for p in (lin.weight, lin.bias, emb.weight, lora.lora_A, lora_lin.lora_A)]
     for e, g in zip(expected, got):
         assert e.dtype == g.dtype and e.tobytes() == g.tobytes()
     np.testing.assert_array_equal(lora.lora_B.data, np.zeros((3, 2)))
+    np.testing.assert_array_equal(lora_lin.lora_B.data, np.zeros((2, 3)))
 
 
 def test_the_gpt_initialisation_is_pinned() -> None:
@@ -392,9 +407,9 @@ def _package_rng() -> np.random.Generator:
 
 @pytest.mark.parametrize("shape", [(5, 3), (4, 6, 2, 2)])
 def test_kaiming_and_xavier_follow_torch_for_the_same_layer(shape, torch) -> None:
-    """Our (in, out, *k) weight has the fans and the bound torch gives its (out, in, *k) weight."""
+    """A weight (out, in, *k), nn.Linear's layout, has the fans and the bound torch gives it."""
     init, tinit = nn.init, torch.nn.init
-    torch_shape = (shape[1], shape[0], *shape[2:])
+    torch_shape = shape
     assert init.fans(Tensor(np.empty(shape))) == tinit._calculate_fan_in_and_fan_out(torch.empty(torch_shape))
     for nonlinearity, a in [("leaky_relu", 0), ("leaky_relu", 5 ** 0.5), ("relu", 0), ("tanh", 0), ("selu", 0),
                             ("linear", 0), ("sigmoid", 0), ("leaky_relu", None)]:

@@ -37,7 +37,7 @@ def randomize(model: nn.Module, seed: int) -> None:
 
 def compare_forward_backward(ours: nn.Module, theirs: torch.nn.Module, x0: np.ndarray) -> None:
     """Copy our weights into torch (through to_torch_state_dict), then compare the output, the
-    input gradient and every parameter gradient (linear weights transposed)."""
+    input gradient and every parameter gradient (Conv1D weights transposed to torch's nn.Linear)."""
     import torch
 
     theirs.load_state_dict(nn.to_torch_state_dict(ours), strict=True)
@@ -48,12 +48,12 @@ def compare_forward_backward(ours: nn.Module, theirs: torch.nn.Module, x0: np.nd
     (y * Tensor(r)).sum().backward()
     (ty * torch.from_numpy(r)).sum().backward()
     assert rel_err(x.grad, tx_in.grad.numpy()) <= REL
-    linear = nn.torch_io.linear_weight_names(ours)
+    conv1d = nn.torch_io.conv1d_weight_names(ours)
     tparams = dict(theirs.named_parameters())
     assert [n for n, _ in ours.named_parameters()] == list(tparams)
     for name, p in ours.named_parameters():
         tg = tparams[name].grad.numpy()
-        assert rel_err(p.grad, tg.T if name in linear else tg) <= REL, name
+        assert rel_err(p.grad, tg.T if name in conv1d else tg) <= REL, name
 
 
 # ----------------------------------------------------------------------------- parameter order
@@ -73,7 +73,7 @@ def test_lora_wrapping_keeps_the_parameter_order_of_torch(torch) -> None:
 
 def test_replacing_a_parameter_keeps_its_place() -> None:
     lin = nn.Linear(2, 3)
-    lin.weight = nn.Parameter(np.zeros((2, 3)))
+    lin.weight = nn.Parameter(np.zeros((3, 2)))
     assert [n for n, _ in lin.named_parameters()] == ["weight", "bias"]
     assert [n for n, _ in lin.named_parameters(recurse=False)] == ["weight", "bias"]
 

@@ -56,6 +56,7 @@ def _tour(ns: dict[str, Any]) -> None:
 def _gpt(ns: dict[str, Any]) -> None:
     names = [name for name, _ in ns["model"].named_parameters()][:4]
     assert names == ["wte.weight", "wpe.weight", "h.0.ln_1.weight", "h.0.ln_1.bias"]
+    assert ns["model"].h[0].attn.c_attn.weight.shape == (64, 192) and ns["nn"].Linear(64, 65).weight.shape == (65, 64)
 
 
 def _twice(ns: dict[str, Any]) -> None:

@@ -383,7 +383,7 @@ def test_create_graph_gradient_is_drawn_as_a_computation() -> None:
     assert "backward" not in plain.summary.kinds and plain.summary.nodes == g.summary.nodes
     # and it is differentiable again: second derivatives exist because the graph does
     (hvp,) = tt.grad((g_root * g_root).sum(), kw["model"].fc1.weight)
-    assert hvp.shape == (3, 8)
+    assert hvp.shape == (8, 3)  # fc1 = Linear(3, 8): weight (out, in)
 
 
 def test_backward_graph_of_a_gpt_and_all_its_parameters() -> None:
@@ -497,7 +497,7 @@ def test_render_formats(tmp_path: Path, fmt: str, renderer: str) -> None:
     assert not (tmp_path / "attention.dot").exists()  # the source is only left behind when nothing can render
     if fmt == "svg":
         svg = path.read_text()
-        assert "c_attn.weight" in svg and "attn.c_attn" in svg and "Linear" in svg  # HTML labels, cluster labels
+        assert "c_attn.weight" in svg and "attn.c_attn" in svg and "Conv1D" in svg  # HTML labels, cluster labels
         assert svg.count('class="cluster"') == len(draw(loss, **kw).summary.clusters)
 
 
@@ -848,25 +848,25 @@ def test_the_dot_source_is_the_same_in_every_process() -> None:
 GOLDEN_DOT = [
     ("staged", False, None, {}, (18, 20, 0, "fa514574381f")),
     ("staged", True, None, {}, (31, 39, 0, "4cb81bf7b1dd")),
-    ("mlp", False, None, {}, (19, 18, 3, "c2a648dffc06")),
-    ("mlp", False, 2, {}, (11, 10, 0, "d90a2945867c")),
-    ("mlp", True, None, {}, (28, 29, 6, "ddb98d20a9dc")),
-    ("mlp", True, 2, {}, (18, 19, 0, "3b19b32c2933")),
-    ("attention", False, None, {}, (43, 46, 3, "1b3832cb2f30")),
-    ("attention", False, 2, {}, (31, 34, 1, "2cfb569c5277")),
-    ("attention", True, None, {}, (85, 102, 6, "bef0143e5893")),
-    ("attention", True, 2, {}, (69, 86, 2, "31b20fda1457")),
-    ("block", False, None, {}, (116, 131, 10, "843396f1fd60")),
+    ("mlp", False, None, {}, (21, 20, 3, "e095b294b0d5")),
+    ("mlp", False, 2, {}, (11, 10, 0, "ae3ea71d78c7")),
+    ("mlp", True, None, {}, (30, 31, 6, "9f0cdd27087e")),
+    ("mlp", True, 2, {}, (16, 17, 0, "debe295ab644")),
+    ("attention", False, None, {}, (43, 46, 3, "34861b96ac91")),
+    ("attention", False, 2, {}, (31, 34, 1, "d0354643dea1")),
+    ("attention", True, None, {}, (85, 102, 6, "253a0a5337e2")),
+    ("attention", True, 2, {}, (69, 86, 2, "161cf722d6dc")),
+    ("block", False, None, {}, (116, 131, 10, "0e793a2383b0")),
     ("block", False, 2, {}, (11, 13, 1, "53437aa5a683")),
-    ("block", True, None, {}, (239, 302, 20, "7fbebd82997e")),
+    ("block", True, None, {}, (239, 302, 20, "a8552ea351aa")),
     ("block", True, 2, {}, (35, 65, 2, "5ba96848ab95")),
-    ("gpt", False, None, {}, (268, 301, 25, "c4d6a8bd5314")),
-    ("gpt", False, 2, {}, (22, 22, 1, "4069d7030fed")),
-    ("gpt", True, None, {}, (540, 679, 49, "e26bc8211016")),
-    ("gpt", True, 2, {}, (67, 125, 2, "53f0f844d8a8")),
-    ("mlp", False, None, {"highlight": "fc1.weight"}, (19, 18, 3, "da0059b41907")),
-    ("gpt", False, None, {"max_nodes": 50}, (50, 51, 11, "c28a44473c47")),
-    ("gpt", True, 3, {"highlight": "h.1.mlp.c_fc.weight"}, (83, 149, 6, "bbfbc7a00817")),
+    ("gpt", False, None, {}, (268, 301, 25, "c310b1c2280a")),
+    ("gpt", False, 2, {}, (22, 22, 1, "82f6890ad8eb")),
+    ("gpt", True, None, {}, (540, 679, 49, "acbdb7b160bb")),
+    ("gpt", True, 2, {}, (67, 125, 2, "fda20d3d0c42")),
+    ("mlp", False, None, {"highlight": "fc1.weight"}, (21, 20, 3, "6b125be8695e")),
+    ("gpt", False, None, {"max_nodes": 50}, (50, 51, 11, "39a14f70641d")),
+    ("gpt", True, 3, {"highlight": "h.1.mlp.c_fc.weight"}, (83, 149, 6, "5e7b4d57bb15")),
 ]
 
 

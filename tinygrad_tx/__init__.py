@@ -26,5 +26,17 @@ __all__ = [
     "set_grad_enabled", "gradcheck", "GradcheckError", "tensor", "cat", "stack", "where",
     "matmul", "zeros", "ones", "full", "zeros_like", "ones_like", "randn", "rand", "arange",
     "eye", "manual_seed", "set_default_dtype", "get_default_dtype", "tune_allocator", "limit_blas_threads",
-    "float16", "float32", "float64", "int32", "int64", "bool",
+    "float16", "float32", "float64", "int32", "int64", "bool", "autograd", "func", "nn", "optim", "utils",
 ]
+
+# PyTorch's module-level functions (torch.tanh(x), torch.sum(x, dim=0), torch.einsum, ...) and its named result
+# tuples (torch.return_types.max, ...): see _functions.py. (After __all__, which they extend.)
+from . import return_types  # noqa: E402
+from ._functions import *  # noqa: E402, F403
+from ._functions import __all__ as _function_names  # noqa: E402
+
+__all__ += ["return_types", *_function_names]
+
+# isort: split
+# The namespaces, as attributes right after ``import tinygrad_tx`` (``torch.nn``, ``torch.optim``, ...)
+from . import autograd, func, nn, optim, utils  # noqa: E402

@@ -1,10 +1,13 @@
 """Argument normalisation, as PyTorch reads its arguments: ``dim`` (an int, a tuple, negative,
 None for all), a reduction's empty ``dim``, a variance's ``unbiased``/``correction``, a shape given
-as ``f(2, 3)`` or ``f((2, 3))``.
+as ``f(2, 3)`` or ``f((2, 3))``, NumPy's keywords ``axis``/``keepdims`` for ``dim``/``keepdim``.
 """
 
 from __future__ import annotations
 
+import functools
+import inspect
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -53,3 +56,23 @@ def _shape_arg(shape: tuple[Any, ...]) -> tuple[int, ...]:
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
         shape = tuple(shape[0])
     return tuple(int(s) for s in shape)
+
+
+def _numpy_keywords(method: Callable[..., Any]) -> Callable[..., Any]:
+    """Let ``method`` also take NumPy's keywords, as PyTorch does: ``axis=`` for ``dim=`` and, if it has a
+    ``keepdim``, ``keepdims=`` for ``keepdim=`` (``x.sum(axis=0, keepdims=True)``). Giving a keyword
+    twice (``dim=0, axis=0``) is a TypeError, as in PyTorch."""
+    names = inspect.signature(method).parameters
+    aliases = tuple((alias, name) for alias, name in (("axis", "dim"), ("keepdims", "keepdim")) if name in names)
+
+    @functools.wraps(method)
+    def with_numpy_keywords(*args: Any, **kwargs: Any) -> Any:
+        if kwargs:
+            for alias, name in aliases:
+                if alias in kwargs:
+                    if name in kwargs:
+                        raise TypeError(f"{method.__name__}: got both {name}= and {alias}= (the same argument)")
+                    kwargs[name] = kwargs.pop(alias)
+        return method(*args, **kwargs)
+
+    return with_numpy_keywords

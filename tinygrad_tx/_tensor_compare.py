@@ -1,5 +1,7 @@
 """Comparisons, bitwise and logical ops, clipping and selection (``max(dim)``, ``argmax``, ``gather``,
-``masked_fill``) of a `Tensor`, with PyTorch's dtype and gradient conventions.
+``masked_fill``), closeness (``isclose``, ``allclose``, ``equal``), the tests ``isnan``/``isinf``/``isfinite``
+and the piecewise-constant functions (``sign``, ``floor``, ``ceil``, ``round``, ``trunc``: gradient 0, as in
+PyTorch) of a `Tensor`, with PyTorch's dtype and gradient conventions.
 
 `CompareMethods` is a base class of `Tensor` (``tensor.py``), so this module cannot import ``tensor.py``: it
 reaches `Tensor` and the helpers there through ``_t``, the module ``tensor``, which binds it once the class exists.
@@ -8,12 +10,12 @@ reaches `Tensor` and the helpers there through ``_t``, the module ``tensor``, wh
 from __future__ import annotations
 
 import math
-from collections import namedtuple
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ._args import _normalize_dims
+from . import _dtypes, return_types
+from ._args import _normalize_dims, _numpy_keywords
 from ._dtypes import (
     _checked_fill_value,
     _refuse_value,
@@ -25,8 +27,6 @@ if TYPE_CHECKING:
     from .tensor import Tensor
 
 _t: Any = None  # the module tinygrad_tx.tensor (bound there)
-
-MaxResult = namedtuple("MaxResult", ["values", "indices"])  # max(dim), min(dim): (values, indices)
 
 
 class CompareMethods:
@@ -153,20 +153,23 @@ class CompareMethods:
         out = np.asarray(np.invert(self._data))
         return _t.Tensor._make(out, False)
 
+    @_numpy_keywords
     def any(self, dim: Any = None, keepdim: bool = False) -> Tensor:
         """Whether any element (along ``dim``) is nonzero: a bool tensor (uint8 for uint8), as in PyTorch."""
         dims = _normalize_dims(dim, self.ndim, "any")
         return _logical_result(np.any(self._data, axis=dims, keepdims=keepdim), self.dtype)
 
+    @_numpy_keywords
     def all(self, dim: Any = None, keepdim: bool = False) -> Tensor:
         """Whether every element (along ``dim``) is nonzero: a bool tensor (uint8 for uint8), as in PyTorch."""
         dims = _normalize_dims(dim, self.ndim, "all")
         return _logical_result(np.all(self._data, axis=dims, keepdims=keepdim), self.dtype)
 
+    @_numpy_keywords
     def max(self, dim: Any = None, keepdim: bool = False) -> Any:
         """``max()``: the largest element (ties share the gradient evenly, like ``amax``).
-        ``max(dim)``: ``(values, indices)``; the gradient goes to the element at ``indices``
-        (the first maximum), as in PyTorch. ``max(other)``: the elementwise ``maximum``."""
+        ``max(dim)``: a ``return_types.max`` ``(values, indices)``; the gradient goes to the element at
+        ``indices`` (the first maximum), as in PyTorch. ``max(other)``: the elementwise ``maximum``."""
         _refuse_value(dim, "max")
         if isinstance(dim, _t.Tensor):
             return self.maximum(dim)
@@ -174,7 +177,9 @@ class CompareMethods:
             return self.amax()
         return self._select_along(np.argmax, dim, keepdim, "max")
 
+    @_numpy_keywords
     def min(self, dim: Any = None, keepdim: bool = False) -> Any:
+        """``min()``, ``min(dim)`` (a ``return_types.min``), ``min(other)``: as `max`."""
         _refuse_value(dim, "min")
         if isinstance(dim, _t.Tensor):
             return self.minimum(dim)
@@ -182,7 +187,7 @@ class CompareMethods:
             return self.amin()
         return self._select_along(np.argmin, dim, keepdim, "min")
 
-    def _select_along(self, arg_fn: Any, dim: Any, keepdim: bool, op: str) -> MaxResult:
+    def _select_along(self, arg_fn: Any, dim: Any, keepdim: bool, op: str) -> Any:
         if op in ("argmax", "argmin"):
             _refuse_bool_argument(self, op)
         if isinstance(dim, (bool, np.bool_)) or not isinstance(dim, (int, np.integer)):
@@ -190,20 +195,22 @@ class CompareMethods:
         if self.ndim == 0:
             if dim not in (0, -1):
                 raise IndexError(f"{op}: dim {dim} is out of range for a 0-d tensor")
-            return MaxResult(self.clone(), _t.Tensor._make(np.array(0), False))
+            return _result_type(op)(self.clone(), _t.Tensor._make(np.array(0), False))
         (d,) = _normalize_dims(dim, self.ndim, op)
         if self.shape[d] == 0:
             raise IndexError(f"{op}: cannot reduce dim {dim} of size 0 (shape {self.shape})")
         idx = np.expand_dims(arg_fn(self._data, axis=d), d)
         values = self.gather(d, idx)
         indices = _t.Tensor._make(idx if keepdim else np.squeeze(idx, d), False)
-        return MaxResult(values if keepdim else values.squeeze(d), indices)
+        return _result_type(op)(values if keepdim else values.squeeze(d), indices)
 
+    @_numpy_keywords
     def argmax(self, dim: Any = None, keepdim: bool = False) -> Tensor:
         if dim is None:
             return self._arg_all(np.argmax, keepdim, "argmax")
         return self._select_along(np.argmax, dim, keepdim, "argmax").indices
 
+    @_numpy_keywords
     def argmin(self, dim: Any = None, keepdim: bool = False) -> Tensor:
         if dim is None:
             return self._arg_all(np.argmin, keepdim, "argmin")
@@ -217,6 +224,37 @@ class CompareMethods:
         i = np.asarray(arg_fn(self._data), dtype=np.int64)
         return _t.Tensor._make(i.reshape((1,) * self.ndim) if keepdim else i, False)
 
+    @_numpy_keywords
+    def sort(self, dim: int = -1, descending: bool = False, *, stable: bool = False) -> Any:
+        """A ``return_types.sort`` ``(values, indices)`` along ``dim``: ``values = gather(dim, indices)``, so the
+        gradient goes to the element each value came from. NaN sorts as the largest value, as in PyTorch.
+        Equal values keep their order (a stable sort, also without ``stable=True``: PyTorch's unstable
+        sort may order ties differently; the values, and the gradient per group of ties, agree)."""
+        d, order = _sort_order(self, dim, descending, "sort")
+        return return_types.sort(self.gather(d, order), _t.Tensor._make(order, False))
+
+    @_numpy_keywords
+    def argsort(self, dim: int = -1, descending: bool = False, *, stable: bool = False) -> Tensor:
+        """The ``indices`` of `sort`."""
+        return _t.Tensor._make(_sort_order(self, dim, descending, "argsort")[1], False)
+
+    @_numpy_keywords
+    def topk(self, k: int, dim: int = -1, largest: bool = True, sorted: bool = True) -> Any:
+        """A ``return_types.topk`` ``(values, indices)``: the ``k`` largest (``largest=False``: smallest) along
+        ``dim``, largest first, gathered, so the gradient goes to the selected elements. Of equal values the
+        first ones are taken (PyTorch's choice among ties is its own; the values agree). The result is sorted
+        also with ``sorted=False`` (whose order PyTorch leaves unspecified)."""
+        if self.dtype.kind == "b":
+            raise TypeError(f"topk: bool tensors are not supported, as in PyTorch (shape {self.shape})")
+        d, order = _sort_order(self, dim, largest, "topk")
+        n = self.shape[d] if self.ndim else 1
+        if isinstance(k, (bool, np.bool_)) or not isinstance(k, (int, np.integer)) or not 0 <= k <= n:
+            raise IndexError(f"topk: k={k!r} is out of range for dim {dim} of size {n} (shape {self.shape})")
+        if self.ndim:
+            order = np.ascontiguousarray(order[(slice(None),) * d + (slice(0, int(k)),)])
+        return return_types.topk(self.gather(d, order), _t.Tensor._make(order, False))
+
+    @_numpy_keywords
     def gather(self, dim: int, index: Any) -> Tensor:
         """``out[i][j] = self[index[i][j]][j]`` for dim 0 (torch.gather): indexing, so its
         gradient scatter-adds. Indices must lie in [0, size) (no wrapping, as PyTorch)."""
@@ -253,6 +291,136 @@ class CompareMethods:
             value = np.asarray(fill, dtype=self.dtype)
         out = _t.where(m, value, self)
         return out if out.dtype == self.dtype else out.to(self.dtype)
+
+    # tests of the values: bool tensors, not differentiable
+    def isnan(self) -> Tensor:
+        return _t.Tensor._make(np.isnan(self._data) if self.dtype.kind == "f" else np.zeros(self.shape, bool), False)
+
+    def isinf(self) -> Tensor:
+        return _t.Tensor._make(np.isinf(self._data) if self.dtype.kind == "f" else np.zeros(self.shape, bool), False)
+
+    def isfinite(self) -> Tensor:
+        return _t.Tensor._make(np.isfinite(self._data) if self.dtype.kind == "f" else np.ones(self.shape, bool), False)
+
+    def isclose(self, other: Tensor, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False) -> Tensor:
+        """|self - other| ≤ atol + rtol·|other| elementwise (PyTorch's formula, not symmetric), or equal
+        (so inf matches inf); NaN matches NaN only with ``equal_nan``. Both tensors must have one dtype."""
+        a, b = _same_dtype_operands(self, other, "isclose")
+        if rtol < 0 or atol < 0:
+            raise ValueError(f"isclose: rtol and atol must be non-negative, got rtol={rtol}, atol={atol}")
+        try:
+            np.broadcast_shapes(a.shape, b.shape)
+        except ValueError:
+            raise ValueError(f"isclose: shapes {a.shape} and {b.shape} cannot be broadcast together") from None
+        with np.errstate(invalid="ignore", over="ignore"):
+            close = a == b
+            if equal_nan and a.dtype.kind == "f":
+                close = close | (np.isnan(a) & np.isnan(b))
+            # the error in the floating dtype (integers and bools: the default dtype, as PyTorch)
+            dt = a.dtype if a.dtype.kind == "f" else _dtypes._default_dtype
+            fa, fb = (x.astype(dt) if x.dtype.kind == "b" else x for x in (a, b))
+            actual = np.abs(fa - fb).astype(dt)
+            allowed = atol + np.abs(np.asarray(rtol, dt) * fb.astype(dt))
+            close = close | (np.isfinite(actual) & (actual <= allowed))
+        return _t.Tensor._make(np.asarray(close), False)
+
+    def allclose(self, other: Tensor, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False) -> bool:
+        """Whether `isclose` holds everywhere: a Python bool."""
+        return bool(self.isclose(other, rtol, atol, equal_nan)._data.all())
+
+    def equal(self, other: Tensor) -> bool:
+        """True if both tensors have one shape and equal values (NaN is not equal to NaN): a Python bool."""
+        if not isinstance(other, _t.Tensor):
+            raise TypeError(f"equal: other must be a Tensor, got {type(other).__name__}")
+        return self.shape == other.shape and bool(np.array_equal(self._data, other._data))
+
+    # piecewise-constant functions: in the graph with gradient 0 (PyTorch's convention), integers unchanged
+    def sign(self) -> Tensor:
+        """-1, 0 or 1; 0 for NaN and for ±0, as PyTorch's (0 < x) - (x < 0). Bools stay bools."""
+        x = self._data
+        if x.dtype.kind == "f":
+            return _with_zero_gradient(self, (x > 0).astype(x.dtype) - (x < 0).astype(x.dtype))
+        return _t.Tensor._make(x.copy() if x.dtype.kind == "b" else np.sign(x), False)
+
+    def floor(self) -> Tensor:
+        return _rounded(self, np.floor, "floor")
+
+    def ceil(self) -> Tensor:
+        return _rounded(self, np.ceil, "ceil")
+
+    def trunc(self) -> Tensor:
+        return _rounded(self, np.trunc, "trunc")
+
+    def round(self, decimals: int = 0) -> Tensor:
+        """To the nearest integer, halves to even (0.5 → 0, 1.5 → 2). With ``decimals`` d: rint(x·10ᵈ) / 10ᵈ,
+        or rint(x / 10⁻ᵈ) · 10⁻ᵈ for d < 0, as PyTorch computes it."""
+        if decimals == 0:
+            return _rounded(self, np.rint, "round")
+        if self.dtype.kind != "f":
+            raise TypeError(f"round: decimals={decimals} needs a floating-point tensor, got dtype {self.dtype} "
+                            f"(PyTorch refuses it too)")
+        x = self._data
+        x32 = x.astype(np.float32) if x.dtype == np.float16 else x  # (PyTorch computes half in float)
+        scale = np.asarray(10.0 ** abs(decimals), x32.dtype)
+        values = np.rint(x32 * scale) / scale if decimals > 0 else np.rint(x32 / scale) * scale
+        return _with_zero_gradient(self, values.astype(x.dtype))
+
+    def nan_to_num(self, nan: float = 0.0, posinf: float | None = None, neginf: float | None = None) -> Tensor:
+        """NaN, +inf and -inf replaced by ``nan``, ``posinf`` and ``neginf`` (by default 0 and the dtype's
+        largest and smallest finite values). The gradient passes where x is finite, 0 elsewhere (PyTorch)."""
+        x = self._data
+        if x.dtype.kind != "f":
+            return _t.Tensor._make(x.copy(), False)
+        replaced = np.nan_to_num(x, nan=nan, posinf=posinf, neginf=neginf)
+        return _t.where(~np.isfinite(x), replaced, self)
+
+
+def _result_type(op: str) -> Any:
+    """``return_types.max`` for max (and argmax, whose indices are taken), ``return_types.min`` for min."""
+    return return_types.max if op in ("max", "argmax") else return_types.min
+
+
+def _same_dtype_operands(a: Tensor, b: Any, op: str) -> tuple[np.ndarray, np.ndarray]:
+    """The arrays of two tensors of one dtype (``isclose`` compares without promotion, as PyTorch)."""
+    if not isinstance(b, _t.Tensor):
+        raise TypeError(f"{op}: other must be a Tensor, got {type(b).__name__}")
+    if a.dtype != b.dtype:
+        raise TypeError(f"{op}: the tensors must have one dtype, as in PyTorch (got {a.dtype} and {b.dtype}); "
+                        f"convert one first, e.g. b.to(a.dtype)")
+    return a._data, b._data
+
+
+def _with_zero_gradient(t: Tensor, values: np.ndarray) -> Tensor:
+    """``values`` (of t's dtype and shape) as the result of a piecewise-constant function of t: while t
+    requires grad it is in the graph (``where(True, values, t)``), and its gradient is 0 everywhere."""
+    out = _t.Tensor._make(values, False)
+    return _t.where(np.ones(t.shape, dtype=bool), out, t) if t.requires_grad else out
+
+
+def _rounded(t: Tensor, fn: Any, op: str) -> Tensor:
+    """floor, ceil, trunc, round: NumPy's ``fn`` with gradient 0; an integer tensor is already rounded."""
+    if t.dtype.kind == "b":
+        raise TypeError(f"{op}: not implemented for bool tensors, as in PyTorch (shape {t.shape})")
+    if t.dtype.kind != "f":
+        return _t.Tensor._make(t._data.copy(), False)
+    return _with_zero_gradient(t, np.asarray(fn(t._data)))
+
+
+def _sort_order(t: Tensor, dim: Any, descending: bool, op: str) -> tuple[int, np.ndarray]:
+    """The normalised ``dim`` and the int64 indices that sort ``t`` along it, stably: equal values keep their
+    order, NaN counts as the largest. Descending: the ascending order of the reversed values, reversed
+    (NaN first, and ties still in their original order)."""
+    if isinstance(dim, (bool, np.bool_)) or not isinstance(dim, (int, np.integer)):
+        raise TypeError(f"{op}: dim must be an int, got {dim!r}")
+    if t.ndim == 0:
+        _normalize_dims(dim, 0, op)
+        return 0, np.zeros((), dtype=np.int64)
+    (d,) = _normalize_dims(dim, t.ndim, op)
+    x = t._data
+    if not descending:
+        return d, np.argsort(x, axis=d, kind="stable").astype(np.int64, copy=False)
+    reversed_order = np.argsort(np.flip(x, d), axis=d, kind="stable")
+    return d, np.ascontiguousarray((x.shape[d] - 1) - np.flip(reversed_order, d)).astype(np.int64, copy=False)
 
 
 def _refuse_bool_argument(t: Tensor, op: str) -> None:

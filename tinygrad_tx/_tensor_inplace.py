@@ -40,6 +40,7 @@ class InPlaceMethods:
         _refuse_value(operand, op)
         old = _t.Tensor._make(self._data, self.requires_grad)
         old._ctx = self._ctx  # the same graph node as self before the update
+        old._tangent = self._tangent
         out = compute(old)
         if out.shape != self.shape:
             raise ValueError(f"{op}: a result of shape {out.shape} cannot be stored in place in shape {self.shape}")
@@ -66,6 +67,7 @@ class InPlaceMethods:
                 out._ctx._retain(self)
             self._ctx, self.requires_grad = out._ctx, True
         self._data = out._data
+        self._tangent = out._tangent
         self._version += 1
         return self
 

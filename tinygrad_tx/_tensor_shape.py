@@ -1,5 +1,6 @@
 """Shape methods of a `Tensor` built on the primitives `Reshape`, `Permute`, `Expand` and indexing
-(``flatten``, ``transpose``, ``repeat``, ``split``, ...), the norms and variances, and ``cat``/``stack``.
+(``flatten``, ``transpose``, ``repeat``, ``split``, ``tril``, ``diag``, ...), the norms and variances, the scans
+``cumsum``/``cumprod``, ``logsumexp``, and ``cat``/``stack``.
 
 `ShapeMethods` is a base class of `Tensor` (``tensor.py``), so this module cannot import ``tensor.py``: it
 reaches `Tensor` and the helpers there through ``_t``, the module ``tensor``, which binds it once the class exists.
@@ -14,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from . import ops
-from ._args import _normalize_dims, _reduction_dims, _shape_arg, _var_args
+from ._args import _normalize_dims, _numpy_keywords, _reduction_dims, _shape_arg, _var_args
 from ._dtypes import (
     _result_dtype,
 )
@@ -101,12 +102,14 @@ class ShapeMethods:
                              f"(shape {self.shape})")
         return self.reshape(self.shape[:d] + sizes + self.shape[d + 1 :])
 
+    @_numpy_keywords
     def squeeze(self, dim: Any = None) -> Tensor:
         if dim is None:
             return self.reshape(tuple(n for n in self.shape if n != 1))
         dims = _normalize_dims(dim, self.ndim, "squeeze")
         return self.reshape(tuple(n for i, n in enumerate(self.shape) if not (i in dims and n == 1)))
 
+    @_numpy_keywords
     def unsqueeze(self, dim: int) -> Tensor:
         if not -self.ndim - 1 <= dim <= self.ndim:
             raise IndexError(f"unsqueeze: dim {dim} out of range for shape {self.shape}")
@@ -143,6 +146,7 @@ class ShapeMethods:
             start += s
         return tuple(pieces)
 
+    @_numpy_keywords
     def chunk(self, chunks: int, dim: int = 0) -> tuple[Tensor, ...]:
         if chunks <= 0:
             raise ValueError(f"chunk: chunks must be positive, got {chunks}")
@@ -172,6 +176,7 @@ class ShapeMethods:
             return self.abs().amax(dims, keepdim)
         return _t._sqrt_zero_grad_at_zero((self * self).sum(dims, keepdim))
 
+    @_numpy_keywords
     def var(self, dim: Any = None, unbiased: bool | None = None, keepdim: bool = False, *,
             correction: float | None = None) -> Tensor:
         """Σ (x - mean)² / (n - correction) over ``dim``; ``correction=0`` (``unbiased=False``) is the
@@ -184,6 +189,7 @@ class ShapeMethods:
         centered = self - self.mean(dims, keepdim=True)
         return (centered * centered).sum(dims, keepdim) / max(n - correction, 0)
 
+    @_numpy_keywords
     def std(self, dim: Any = None, unbiased: bool | None = None, keepdim: bool = False, *,
             correction: float | None = None) -> Tensor:
         """√var. Where the variance is 0 the gradient is 0, as in PyTorch (not 0 · ∞ = nan)."""
@@ -192,6 +198,93 @@ class ShapeMethods:
         return _t._sqrt_zero_grad_at_zero(self.var(dim, keepdim=keepdim, correction=correction))
 
 
+    @_numpy_keywords
+    def logsumexp(self, dim: Any, keepdim: bool = False) -> Tensor:
+        """log Σ exp(x) over ``dim``, as m + log Σ exp(x - m) with m the maximum (a constant), so exp cannot
+        overflow; an infinite m is replaced by 0, as in PyTorch. The gradient is ȳ ⊙ softmax(x)."""
+        x = _t._floating(self)
+        dims = _reduction_dims(dim, x.ndim, "logsumexp")
+        m = np.amax(x._data, axis=dims, keepdims=True, initial=-np.inf)  # (-inf for an empty dim: log 0)
+        m = np.where(np.isinf(m), 0, m).astype(x.dtype)
+        out = (x - _t.Tensor._make(m, False)).exp().sum(dims, keepdim).log()
+        return out + _t.Tensor._make(m if keepdim else m.reshape(out.shape), False)
+
+    @_numpy_keywords
+    def cumsum(self, dim: int, *, dtype: Any = None) -> Tensor:
+        """yᵢ = Σ_{j≤i} xⱼ along ``dim`` (the `Cumsum` primitive; its VJP is the cumsum the other way).
+        Integers and bools give int64, as in PyTorch; ``dtype`` converts the input first."""
+        x = _t._reduction_input(self, dtype, "cumsum")
+        d = _one_dim(dim, x.ndim, "cumsum")
+        if x.ndim == 0:
+            return x.reshape(1).cumsum(0).reshape(())
+        return ops.Cumsum.apply(x, dim=d, reverse=False)
+
+    @_numpy_keywords
+    def cumprod(self, dim: int, *, dtype: Any = None) -> Tensor:
+        """yᵢ = Π_{j≤i} xⱼ along ``dim``, as a scan of products (Hillis–Steele: log₂ n steps of pᵢ ← pᵢ · pᵢ₋ₖ,
+        k = 1, 2, 4, ...): no division, so the gradient is right where x has zeros. Integers give int64."""
+        x = _t._reduction_input(self, dtype, "cumprod")
+        d = _one_dim(dim, x.ndim, "cumprod")
+        if x.ndim == 0:
+            return x.reshape(1).cumprod(0).reshape(())
+        if x.dtype.kind != "f":  # nothing to differentiate
+            return _t.Tensor._make(np.cumprod(x._data, axis=d, dtype=np.int64), False)
+        n, lead = x.shape[d], (slice(None),) * d
+        p, k = x.clone(), 1
+        while k < n:  # after this step pᵢ is the product of the (up to) 2k elements ending at i
+            ones = _t.Tensor._make(np.ones(x.shape[:d] + (k,) + x.shape[d + 1 :], dtype=x.dtype), False)
+            p = p * cat([ones, p[lead + (slice(0, n - k),)]], d)
+            k *= 2
+        return p
+
+    def tril(self, diagonal: int = 0) -> Tensor:
+        """The lower triangle of the last two dims (entries (i, j) with j ≤ i + ``diagonal``), zeros above:
+        ``where(mask, x, 0)``, so the gradient passes through the kept entries only."""
+        return _triangle(self, diagonal, True, "tril")
+
+    def triu(self, diagonal: int = 0) -> Tensor:
+        """The upper triangle of the last two dims (entries (i, j) with j ≥ i + ``diagonal``), zeros below."""
+        return _triangle(self, diagonal, False, "triu")
+
+    def diag(self, diagonal: int = 0) -> Tensor:
+        """A 1-D x: the square matrix with x on the diagonal ``diagonal`` (> 0 above the main one), zeros
+        elsewhere (a scatter); a 2-D x: that diagonal as a vector (a gather). Gradients pass to and from it."""
+        k = _integer_argument(diagonal, "diag", "diagonal")
+        if self.ndim == 1:
+            n = self.shape[0]
+            index = (np.arange(n) + max(-k, 0), np.arange(n) + max(k, 0))
+            return ops.IndexAdd.apply(self, shape=(n + abs(k),) * 2, index=index)
+        if self.ndim == 2:
+            length = max(0, min(self.shape[0] - max(-k, 0), self.shape[1] - max(k, 0)))
+            return self[np.arange(length) + max(-k, 0), np.arange(length) + max(k, 0)]
+        raise ValueError(f"diag: needs a 1-D or 2-D tensor, got shape {self.shape}")
+
+
+def _one_dim(dim: Any, ndim: int, op: str) -> int:
+    """A scan's ``dim``: one int (PyTorch refuses a tuple), normalised; 0 for a 0-d tensor."""
+    if isinstance(dim, (bool, np.bool_)) or not isinstance(dim, (int, np.integer)):
+        raise TypeError(f"{op}: dim must be an int, got {dim!r}")
+    dims = _normalize_dims(dim, ndim, op)
+    return dims[0] if dims else 0
+
+
+def _integer_argument(value: Any, op: str, name: str) -> int:
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{op}: {name} must be an int, got {value!r}")
+    return int(value)
+
+
+def _triangle(t: Tensor, diagonal: Any, lower: bool, op: str) -> Tensor:
+    """tril / triu: ``where(mask, t, 0)`` with the mask of the kept triangle of the last two dims."""
+    k = _integer_argument(diagonal, op, "diagonal")
+    if t.ndim < 2:
+        raise ValueError(f"{op}: needs a tensor with at least 2 dims, got shape {t.shape}")
+    n, m = t.shape[-2:]
+    mask = np.tri(n, m, k=k, dtype=bool) if lower else ~np.tri(n, m, k=k - 1, dtype=bool)
+    return _t.where(mask, t, _t.Tensor._make(np.zeros((), dtype=t.dtype), False))
+
+
+@_numpy_keywords
 def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
     """Join tensors along an existing dim (like ``torch.cat``)."""
 
@@ -215,6 +308,7 @@ def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
     return ops.Cat.apply(*[t.to(dt) for t in tensors], dim=d)
 
 
+@_numpy_keywords
 def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
     """Join tensors of one shape along a new dim (``unsqueeze`` each, then ``cat``)."""
 

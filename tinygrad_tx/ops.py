@@ -1,13 +1,16 @@
 """The tensor primitives. Each is one `Function`: a NumPy forward and a VJP written with Tensor ops.
 
+Each docstring gives the op, its JVP (forward mode: ``ẋ`` is a tangent, the directional derivative
+carried along; ``autograd/forward_ad.py``) and its VJP (reverse mode): ``y = ...   ẏ = ...   |   x̄ = ...``.
 Notation: ``x̄ = dL/dx`` for an input ``x``; ``ȳ = g`` is the upstream gradient of the output.
 Every input of an elementwise primitive that needs a gradient arrives at the output's shape:
 broadcasting happens before, in one place (``tensor._broadcast``), through the `Expand`
 primitive, whose VJP is a sum. So no VJP here deals with broadcasting. (Constants, which get no
 gradient, may be smaller; NumPy broadcasts them.)
 
-Everything else (sub, mean, var, softmax, log_softmax, matmul of vectors, stack, split, ...) is
-composed from these in ``tensor.py`` and ``functional.py``.
+Everything else (sub, mean, var, softmax, log_softmax, matmul of vectors, stack, split, sort, einsum,
+...) is composed from these in ``tensor.py``, its base classes (``_tensor_*.py``), ``_einsum.py`` and
+``nn/functional.py``.
 """
 
 from __future__ import annotations
@@ -19,11 +22,24 @@ import numpy as np
 
 from .autograd.function import Function
 
+# A JVP gets the tangents of the inputs (None for an input that carries none) and reads the primal
+# inputs and output as Tensors from ``ctx.inputs`` and ``ctx.output``; it returns the output's tangent.
+
 # ----------------------------------------------------------------------------------- elementwise
 
 
+def _sum_terms(*terms: Any) -> Any:
+    """A JVP's sum over the inputs that carry a tangent (None marks one that does not: skipping its
+    term, rather than multiplying a zero tangent, keeps 0 · inf = nan out of the result)."""
+    present = [t for t in terms if t is not None]
+    out = present[0]
+    for t in present[1:]:
+        out = out + t
+    return out
+
+
 class Add(Function):
-    """y = a + b.   ā = ȳ,  b̄ = ȳ"""
+    """y = a + b.   ẏ = ȧ + ḃ   |   ā = ȳ,  b̄ = ȳ"""
 
     @staticmethod
     def forward(ctx: Any, a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -33,9 +49,13 @@ class Add(Function):
     def backward(ctx: Any, g: Any) -> Any:
         return g, g
 
+    @staticmethod
+    def jvp(ctx: Any, ta: Any, tb: Any) -> Any:
+        return _sum_terms(ta, tb)
+
 
 class Mul(Function):
-    """y = a ⊙ b.   ā = ȳ ⊙ b,  b̄ = ȳ ⊙ a"""
+    """y = a ⊙ b.   ẏ = ȧ ⊙ b + a ⊙ ḃ   |   ā = ȳ ⊙ b,  b̄ = ȳ ⊙ a"""
 
     @staticmethod
     def forward(ctx: Any, a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -49,9 +69,14 @@ class Mul(Function):
         da, db = ctx.needs_input_grad
         return (g * b if da else None), (g * a if db else None)
 
+    @staticmethod
+    def jvp(ctx: Any, ta: Any, tb: Any) -> Any:
+        a, b = ctx.inputs
+        return _sum_terms(None if ta is None else ta * b, None if tb is None else a * tb)
+
 
 class Div(Function):
-    """y = a / b.   ā = ȳ / b,  b̄ = -ȳ ⊙ a / b²"""
+    """y = a / b.   ẏ = (ȧ - ḃ ⊙ y) / b   |   ā = ȳ / b,  b̄ = -ȳ ⊙ a / b²"""
 
     @staticmethod
     def forward(ctx: Any, a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -64,9 +89,14 @@ class Div(Function):
         da, db = ctx.needs_input_grad
         return (g / b if da else None), (-(g * a) / (b * b) if db else None)
 
+    @staticmethod
+    def jvp(ctx: Any, ta: Any, tb: Any) -> Any:
+        _, b = ctx.inputs
+        return _sum_terms(None if ta is None else ta / b, None if tb is None else -(tb * ctx.output) / b)
+
 
 class Neg(Function):
-    """y = -x.   x̄ = -ȳ"""
+    """y = -x.   ẏ = -ẋ   |   x̄ = -ȳ"""
 
     @staticmethod
     def forward(ctx: Any, x: np.ndarray) -> np.ndarray:
@@ -76,9 +106,16 @@ class Neg(Function):
     def backward(ctx: Any, g: Any) -> Any:
         return -g
 
+    @staticmethod
+    def jvp(ctx: Any, tx: Any) -> Any:
+        return -tx
+
 
 class Pow(Function):
-    """y = aᵇ.   ā = ȳ ⊙ b aᵇ⁻¹ (0 where b = 0),  b̄ = ȳ ⊙ y ln a (0 where a = 0 and b ≥ 0), as in PyTorch"""
+    """y = aᵇ.   ẏ = ȧ ⊙ b aᵇ⁻¹ + ḃ ⊙ y ln a   |   ā = ȳ ⊙ b aᵇ⁻¹,  b̄ = ȳ ⊙ y ln a
+
+    As in PyTorch, b aᵇ⁻¹ is 0 where b = 0 and y ln a is 0 where a = 0 and b ≥ 0, in both modes.
+    """
 
     @staticmethod
     def forward(ctx: Any, a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -100,9 +137,17 @@ class Pow(Function):
                 gb = Where.apply(zero_base, 0.0, g * y * a.log())
         return ga, gb
 
+    @staticmethod
+    def jvp(ctx: Any, ta: Any, tb: Any) -> Any:
+        a, b = ctx.inputs
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):  # the branches `Where` drops
+            da = None if ta is None else Where.apply((b == 0).detach(), 0.0, ta * b * a ** (b - 1))
+            db = None if tb is None else Where.apply(((a == 0) & (b >= 0)).detach(), 0.0, tb * ctx.output * a.log())
+        return _sum_terms(da, db)
+
 
 class Exp(Function):
-    """y = eˣ.   x̄ = ȳ ⊙ y"""
+    """y = eˣ.   ẏ = ẋ ⊙ y   |   x̄ = ȳ ⊙ y"""
 
     @staticmethod
     def forward(ctx: Any, x: np.ndarray) -> np.ndarray:
@@ -116,9 +161,13 @@ class Exp(Function):
         (y,) = ctx.saved_tensors
         return g * y
 
+    @staticmethod
+    def jvp(ctx: Any, tx: Any) -> Any:
+        return tx * ctx.output
+
 
 class Log(Function):
-    """y = ln x.   x̄ = ȳ / x"""
+    """y = ln x.   ẏ = ẋ / x   |   x̄ = ȳ / x"""
 
     @staticmethod
     def forward(ctx: Any, x: np.ndarray) -> np.ndarray:
@@ -131,9 +180,14 @@ class Log(Function):
         (x,) = ctx.saved_tensors
         return g / x
 
+    @staticmethod
+    def jvp(ctx: Any, tx: Any) -> Any:
+        (x,) = ctx.inputs
+        return tx / x
+
 
 class Tanh(Function):
-    """y = tanh x.   x̄ = ȳ ⊙ (1 - y²)"""
+    """y = tanh x.   ẏ = ẋ ⊙ (1 - y²)   |   x̄ = ȳ ⊙ (1 - y²)"""
 
     @staticmethod
     def forward(ctx: Any, x: np.ndarray) -> np.ndarray:
@@ -146,9 +200,14 @@ class Tanh(Function):
         (y,) = ctx.saved_tensors
         return g * (1 - y * y)
 
+    @staticmethod
+    def jvp(ctx: Any, tx: Any) -> Any:
+        y = ctx.output
+        return tx * (1 - y * y)
+
 
 class Sin(Function):
-    """y = sin x.   x̄ = ȳ ⊙ cos x"""
+    """y = sin x.   ẏ = ẋ ⊙ cos x   |   x̄ = ȳ ⊙ cos x"""
 
     @staticmethod
     def forward(ctx: Any, x: np.ndarray) -> np.ndarray:
@@ -160,9 +219,14 @@ class Sin(Function):
         (x,) = ctx.saved_tensors
         return g * x.cos()
 
+    @staticmethod
+    def jvp(ctx: Any, tx: Any) -> Any:
+        (x,) = ctx.inputs
+        return tx * x.cos()
+
 
 class Cos(Function):
-    """y = cos x.   x̄ = -ȳ ⊙ sin x"""
+    """y = cos x.   ẏ = -ẋ ⊙ sin x   |   x̄ = -ȳ ⊙ sin x"""
 
     @staticmethod
     def forward(ctx: Any, x: np.ndarray) -> np.ndarray:
@@ -175,11 +239,17 @@ class Cos(Function):
         return -(g * x.sin())
 
 
+    @staticmethod
+    def jvp(ctx: Any, tx: Any) -> Any:
+        (x,) = ctx.inputs
+        return -(tx * x.sin())
+
+
 _erf = np.frompyfunc(math.erf, 1, 1)
 
 
 class Erf(Function):
-    """y = erf(x) = 2/√π ∫₀ˣ e^{-t²} dt.   x̄ = ȳ ⊙ 2/√π e^{-x²}
+    """y = erf(x) = 2/√π ∫₀ˣ e^{-t²} dt.   ẏ = ẋ ⊙ 2/√π e^{-x²}   |   x̄ = ȳ ⊙ 2/√π e^{-x²}
 
     NumPy has no erf, so the forward calls the C library's ``erf`` per element: exact to the last
     bit like PyTorch's, but slower than a vectorised ufunc (GELU's tanh form avoids it).
@@ -195,9 +265,14 @@ class Erf(Function):
         (x,) = ctx.saved_tensors
         return g * ((-(x * x)).exp() * (2 / math.sqrt(math.pi)))
 
+    @staticmethod
+    def jvp(ctx: Any, tx: Any) -> Any:
+        (x,) = ctx.inputs
+        return tx * ((-(x * x)).exp() * (2 / math.sqrt(math.pi)))
+
 
 class Sigmoid(Function):
-    """y = σ(x) = 1 / (1 + e⁻ˣ).   x̄ = ȳ ⊙ y ⊙ (1 - y)
+    """y = σ(x) = 1 / (1 + e⁻ˣ).   ẏ = ẋ ⊙ y ⊙ (1 - y)   |   x̄ = ȳ ⊙ y ⊙ (1 - y)
 
     A primitive rather than a composition so that large negative x gives y = 0 and x̄ = 0 instead
     of inf/inf = nan (``e⁻ˣ`` overflows to inf, and ``1 / (1 + inf)`` is exactly 0).
@@ -215,9 +290,17 @@ class Sigmoid(Function):
         (y,) = ctx.saved_tensors
         return g * ((1 - y) * y)
 
+    @staticmethod
+    def jvp(ctx: Any, tx: Any) -> Any:
+        y = ctx.output
+        return tx * ((1 - y) * y)
+
 
 class Relu(Function):
-    """y = max(x, 0).   x̄ = ȳ ⊙ 1[not x ≤ 0]   (0 at x = 0; at x = NaN, ȳ passes, as in PyTorch)"""
+    """y = max(x, 0).   ẏ = ẋ ⊙ 1[not x ≤ 0]   |   x̄ = ȳ ⊙ 1[not x ≤ 0]
+
+    (0 at x = 0; at x = NaN, ȳ passes, as in PyTorch)
+    """
 
     @staticmethod
     def forward(ctx: Any, x: np.ndarray) -> np.ndarray:
@@ -229,11 +312,53 @@ class Relu(Function):
         (positive,) = ctx.saved_tensors
         return Where.apply(positive, g, 0.0)
 
+    @staticmethod
+    def jvp(ctx: Any, tx: Any) -> Any:
+        (x,) = ctx.inputs
+        return Where.apply(~(x._data <= 0), tx, 0.0)
+
+
+_BCE_EPSILON = float(np.float32(1e-12))
+
+
+class BinaryCrossEntropy(Function):
+    """ℓ = -(t ⌊ln p⌋ + (1 - t) ⌊ln(1 - p)⌋), ⌊·⌋ = max(·, -100), for probabilities p and targets t.
+
+    ℓ̇ = ṗ ⊙ (p - t) / max(p (1 - p), ε) + ṫ ⊙ (ln(1 - p) - ln p)   |
+    p̄ = ℓ̄ ⊙ (p - t) / max(p (1 - p), ε),   t̄ = ℓ̄ ⊙ (ln(1 - p) - ln p)   (PyTorch's formulas; its
+    ε is 10⁻¹² rounded to float32, 9.99999996e-13, in float64 too)
+
+    A primitive because PyTorch's gradient is not the derivative of a composition: its
+    denominator is kept away from 0, so p = 0 or 1 (a saturated sigmoid) gives a finite p̄, where
+    the composed ``-t/p + (1 - t)/(1 - p)`` would give ±inf or, through the clamp, 0 · inf = nan.
+    """
+
+    @staticmethod
+    def forward(ctx: Any, p: np.ndarray, t: np.ndarray) -> np.ndarray:
+        ctx.save_for_backward(p, t if ctx.needs_input_grad[0] else None)
+        with np.errstate(divide="ignore"):
+            log_p, log_1mp = np.maximum(np.log(p), -100), np.maximum(np.log1p(-p), -100)
+        return (t - 1) * log_1mp - t * log_p
+
+    @staticmethod
+    def backward(ctx: Any, g: Any) -> Any:
+        p, t = ctx.saved_tensors
+        dp, dt = ctx.needs_input_grad
+        gp = g * (p - t) / ((1 - p) * p).maximum(_BCE_EPSILON) if dp else None
+        gt = g * ((1 - p).log() - p.log()) if dt else None
+        return gp, gt
+
+    @staticmethod
+    def jvp(ctx: Any, tp: Any, tt: Any) -> Any:
+        p, t = ctx.inputs
+        return _sum_terms(None if tp is None else tp * (p - t) / ((1 - p) * p).maximum(_BCE_EPSILON),
+                          None if tt is None else tt * ((1 - p).log() - p.log()))
+
 
 class Maximum(Function):
-    """y = max(a, b) elementwise.   ā = ȳ ⊙ w,  b̄ = ȳ ⊙ (1 - w),  w = 1[a > b] + ½·1[a = b]
+    """y = max(a, b).   ẏ = ȧ ⊙ w + ḃ ⊙ (1 - w)   |   ā = ȳ ⊙ w,  b̄ = ȳ ⊙ (1 - w)
 
-    Ties split the gradient in half, as PyTorch's ``maximum`` does.
+    w = 1[a > b] + ½·1[a = b]: ties split the gradient in half, as PyTorch's ``maximum`` does.
     """
 
     @staticmethod
@@ -249,11 +374,19 @@ class Maximum(Function):
         da, db = ctx.needs_input_grad
         return (g * w if da else None), (g * (1 - w) if db else None)
 
+    @staticmethod
+    def jvp(ctx: Any, ta: Any, tb: Any) -> Any:
+        a, b = ctx.inputs
+        dt = ctx.output.dtype
+        w = (a._data > b._data).astype(dt) + (a._data == b._data).astype(dt) * 0.5
+        return _sum_terms(None if ta is None else ta * w, None if tb is None else tb * (1 - w))
+
 
 class Remainder(Function):
-    """y = a mod b = a - b ⌊a/b⌋ (the sign of b, as Python and PyTorch).   ā = ȳ,  b̄ = -ȳ ⊙ ⌊a/b⌋
+    """y = a mod b = a - b ⌊a/b⌋.   ẏ = ȧ - ḃ ⊙ ⌊a/b⌋   |   ā = ȳ,  b̄ = -ȳ ⊙ ⌊a/b⌋
 
-    ⌊a/b⌋ is saved as a constant: it is piecewise constant, so its own derivative is 0 (PyTorch
+    The sign of b, as Python and PyTorch. ⌊a/b⌋ is saved as a constant: it is piecewise constant, so its
+    own derivative is 0 (PyTorch
     differentiates it the same way in a second derivative).
     """
 
@@ -270,10 +403,19 @@ class Remainder(Function):
         da, db = ctx.needs_input_grad
         return (g if da else None), (-(g * quotient) if db else None)
 
+    @staticmethod
+    def jvp(ctx: Any, ta: Any, tb: Any) -> Any:
+        a, b = ctx.inputs
+        with np.errstate(divide="ignore", invalid="ignore"):
+            quotient = np.floor_divide(a._data, b._data)
+        return _sum_terms(ta, None if tb is None else -(tb * quotient))
+
 
 class FloorDivide(Function):
-    """y = ⌊a/b⌋.   No VJP: the derivative is not implemented, as in PyTorch (``a // b`` of tensors
-    that require grad gives a result that requires grad; backward through it raises)."""
+    """y = ⌊a/b⌋.   ẏ: not implemented   |   x̄: not implemented
+
+    As in PyTorch (⌊a/b⌋ is piecewise constant): ``a // b`` of tensors that require grad gives a result
+    that requires grad; backward (or forward mode) through it raises."""
 
     @staticmethod
     def forward(ctx: Any, a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -290,6 +432,13 @@ class FloorDivide(Function):
             f"and {b_shape}; ⌊a/b⌋ is piecewise constant); detach() the operands of //"
         )
 
+    @staticmethod
+    def jvp(ctx: Any, ta: Any, tb: Any) -> Any:
+        raise RuntimeError(
+            "floor_divide: the derivative is not implemented, as in PyTorch (⌊a/b⌋ is piecewise constant); "
+            "detach() the operands of //"
+        )
+
 
 def _refuse_integer_division_by_zero(b: np.ndarray, op: str) -> None:
     if b.dtype.kind in "iub" and not np.all(b):
@@ -297,7 +446,7 @@ def _refuse_integer_division_by_zero(b: np.ndarray, op: str) -> None:
 
 
 class Where(Function):
-    """y = c ? a : b.   ā = c ? ȳ : 0,  b̄ = c ? 0 : ȳ   (the condition gets no gradient)"""
+    """y = c ? a : b.   ẏ = c ? ȧ : ḃ   |   ā = c ? ȳ : 0,  b̄ = c ? 0 : ȳ   (the condition gets no gradient)"""
 
     @staticmethod
     def forward(ctx: Any, c: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -310,9 +459,14 @@ class Where(Function):
         _, da, db = ctx.needs_input_grad
         return None, (Where.apply(c, g, 0.0) if da else None), (Where.apply(c, 0.0, g) if db else None)
 
+    @staticmethod
+    def jvp(ctx: Any, tc: Any, ta: Any, tb: Any) -> Any:
+        c, _, _ = ctx.inputs
+        return Where.apply(c, 0.0 if ta is None else ta, 0.0 if tb is None else tb)
+
 
 class Clone(Function):
-    """y = a copy of x.   x̄ = ȳ"""
+    """y = a copy of x.   ẏ = ẋ   |   x̄ = ȳ"""
 
     @staticmethod
     def forward(ctx: Any, x: np.ndarray) -> np.ndarray:
@@ -322,9 +476,13 @@ class Clone(Function):
     def backward(ctx: Any, g: Any) -> Any:
         return g
 
+    @staticmethod
+    def jvp(ctx: Any, tx: Any) -> Any:
+        return tx.clone()
+
 
 class Cast(Function):
-    """y = x converted to another floating dtype.   x̄ = ȳ converted back to x's dtype"""
+    """y = x converted to another floating dtype.   ẏ = ẋ converted   |   x̄ = ȳ converted back to x's dtype"""
 
     @staticmethod
     def forward(ctx: Any, x: np.ndarray, *, dtype: np.dtype) -> np.ndarray:
@@ -337,6 +495,10 @@ class Cast(Function):
 
 
 # ------------------------------------------------------------------------------------ reductions
+
+    @staticmethod
+    def jvp(ctx: Any, tx: Any, *, dtype: np.dtype) -> Any:
+        return tx.to(ctx.output.dtype)
 
 
 def _check_reducible(shape: tuple[int, ...], dims: tuple[int, ...], op: str = "") -> None:
@@ -358,7 +520,7 @@ def _accumulator(x: np.ndarray) -> Any:
 
 
 class Sum(Function):
-    """y = Σ_dims x.   x̄ = ȳ expanded back over the summed dims"""
+    """y = Σ_dims x.   ẏ = Σ_dims ẋ   |   x̄ = ȳ expanded back over the summed dims"""
 
     @staticmethod
     def forward(ctx: Any, x: np.ndarray, *, dims: tuple[int, ...], keepdim: bool) -> np.ndarray:
@@ -370,11 +532,16 @@ class Sum(Function):
     def backward(ctx: Any, g: Any) -> Any:
         return g.reshape(ctx.kept).expand(ctx.in_shape)
 
+    @staticmethod
+    def jvp(ctx: Any, tx: Any, *, dims: tuple[int, ...], keepdim: bool) -> Any:
+        return Sum.apply(tx, dims=dims, keepdim=keepdim)
+
 
 class Prod(Function):
-    """y = Π_dims x.   x̄ᵢ = ȳ ⊙ Π_{j≠i} xⱼ   (ȳ ⊙ y / x when x has no zero, as in PyTorch; with zeros,
-    exclusive prefix × suffix products, which divide by nothing, so one zero or several are right,
-    and so is the second derivative)"""
+    """y = Π_dims x.   ẏ = Σ_dims ẋᵢ ⊙ Π_{j≠i} xⱼ   |   x̄ᵢ = ȳ ⊙ Π_{j≠i} xⱼ
+
+    (ȳ ⊙ y / x when x has no zero, as in PyTorch; with zeros, exclusive prefix × suffix products,
+    which divide by nothing, so one zero or several are right, and so is the second derivative)"""
 
     @staticmethod
     def forward(ctx: Any, x: np.ndarray, *, dims: tuple[int, ...], keepdim: bool) -> np.ndarray:
@@ -398,6 +565,17 @@ class Prod(Function):
         if len(ctx.dims) == 1:
             return g * _product_of_others(x, ctx.dims[0])
         return g * _product_of_others(x.reshape(-1), 0).reshape(x.shape)
+
+    @staticmethod
+    def jvp(ctx: Any, tx: Any, *, dims: tuple[int, ...], keepdim: bool) -> Any:
+        (x,) = ctx.inputs
+        if x.ndim == 0 or x.numel() == 0:
+            return Sum.apply(tx, dims=dims, keepdim=keepdim)
+        if len(dims) == 1:
+            others = _product_of_others(x, dims[0])
+        else:
+            others = _product_of_others(x.reshape(-1), 0).reshape(x.shape)
+        return Sum.apply(tx * others, dims=dims, keepdim=keepdim)
 
 
 def _product_of_others(x: Any, d: int) -> Any:
@@ -424,7 +602,7 @@ def _product_of_others(x: Any, d: int) -> Any:
 
 
 class Amax(Function):
-    """y = max over dims.   x̄ = ȳ ⊙ 1[x = y] / (number of maxima)
+    """y = max over dims.   ẏ = Σ_dims ẋ ⊙ 1[x = y] / (number of maxima)   |   x̄ = ȳ ⊙ 1[x = y] / (number of maxima)
 
     The gradient goes to the winner; ties share it evenly (PyTorch's ``amax`` and ``max()``).
     """
@@ -444,12 +622,38 @@ class Amax(Function):
         (share,) = ctx.saved_tensors
         return g.reshape(ctx.kept).expand(ctx.in_shape) * share
 
+    @staticmethod
+    def jvp(ctx: Any, tx: Any, *, dims: tuple[int, ...], keepdim: bool) -> Any:
+        (x,) = ctx.inputs
+        winners = x._data == np.amax(x._data, axis=dims, keepdims=True)
+        share = winners / winners.sum(axis=dims, keepdims=True, dtype=x.dtype)
+        return Sum.apply(tx * share, dims=dims, keepdim=keepdim)
+
+
+class Cumsum(Function):
+    """yᵢ = Σ_{j≤i} xⱼ along dim (``reverse``: Σ_{j≥i} xⱼ).   ẏ = cumsum ẋ   |   x̄ = the cumsum of ȳ the other way"""
+
+    @staticmethod
+    def forward(ctx: Any, x: np.ndarray, *, dim: int, reverse: bool) -> np.ndarray:
+        ctx.dim, ctx.reverse = dim, reverse
+        if reverse:
+            return np.flip(np.cumsum(np.flip(x, dim), axis=dim, dtype=_accumulator(x)), dim)
+        return np.cumsum(x, axis=dim, dtype=_accumulator(x))
+
+    @staticmethod
+    def backward(ctx: Any, g: Any) -> Any:
+        return Cumsum.apply(g, dim=ctx.dim, reverse=not ctx.reverse)
+
+    @staticmethod
+    def jvp(ctx: Any, tx: Any, *, dim: int, reverse: bool) -> Any:
+        return Cumsum.apply(tx, dim=dim, reverse=reverse)
+
 
 # -------------------------------------------------------------------------------- linear algebra
 
 
 class Matmul(Function):
-    """Y = A B (batched over equal leading dims).   Ā = Ȳ Bᵀ,  B̄ = Aᵀ Ȳ"""
+    """Y = A B (batched over equal leading dims).   Ẏ = Ȧ B + A Ḃ   |   Ā = Ȳ Bᵀ,  B̄ = Aᵀ Ȳ"""
 
     @staticmethod
     def forward(ctx: Any, a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -468,9 +672,14 @@ class Matmul(Function):
 
 # ---------------------------------------------------------------------------------------- shapes
 
+    @staticmethod
+    def jvp(ctx: Any, ta: Any, tb: Any) -> Any:
+        a, b = ctx.inputs
+        return _sum_terms(None if ta is None else ta @ b, None if tb is None else a @ tb)
+
 
 class Reshape(Function):
-    """y = x viewed with another shape.   x̄ = ȳ reshaped to x's shape"""
+    """y = x viewed with another shape.   ẏ = ẋ reshaped   |   x̄ = ȳ reshaped to x's shape"""
 
     @staticmethod
     def forward(ctx: Any, x: np.ndarray, *, shape: tuple[int, ...]) -> np.ndarray:
@@ -484,9 +693,13 @@ class Reshape(Function):
     def backward(ctx: Any, g: Any) -> Any:
         return g.reshape(ctx.in_shape)
 
+    @staticmethod
+    def jvp(ctx: Any, tx: Any, *, shape: tuple[int, ...]) -> Any:
+        return Reshape.apply(tx, shape=shape)
+
 
 class Permute(Function):
-    """y = x with its dims reordered by p.   x̄ = ȳ permuted by p⁻¹"""
+    """y = x with its dims reordered by p.   ẏ = ẋ permuted by p   |   x̄ = ȳ permuted by p⁻¹"""
 
     @staticmethod
     def forward(ctx: Any, x: np.ndarray, *, dims: tuple[int, ...]) -> np.ndarray:
@@ -497,9 +710,13 @@ class Permute(Function):
     def backward(ctx: Any, g: Any) -> Any:
         return g.permute(*ctx.inverse)
 
+    @staticmethod
+    def jvp(ctx: Any, tx: Any, *, dims: tuple[int, ...]) -> Any:
+        return Permute.apply(tx, dims=dims)
+
 
 class Expand(Function):
-    """y = x broadcast to a larger shape (broadcasting, in one place).   x̄ = ȳ summed over the
+    """y = x broadcast to a larger shape (broadcasting, in one place).   ẏ = ẋ broadcast   |   x̄ = ȳ summed over the
     broadcast dims, then reshaped to x's shape"""
 
     @staticmethod
@@ -514,6 +731,10 @@ class Expand(Function):
     @staticmethod
     def backward(ctx: Any, g: Any) -> Any:
         return g.sum(dim=ctx.dims, keepdim=True).reshape(ctx.in_shape) if ctx.dims else g.reshape(ctx.in_shape)
+
+    @staticmethod
+    def jvp(ctx: Any, tx: Any, *, shape: tuple[int, ...]) -> Any:
+        return Expand.apply(tx, shape=shape)
 
 
 def _is_basic_index(index: Any) -> bool:
@@ -539,7 +760,7 @@ def _own_index(index: Any) -> Any:
 
 
 class GetItem(Function):
-    """y = x[index] (slices, integers, integer arrays, boolean masks).
+    """y = x[index] (slices, integers, integer arrays, boolean masks).   |   ẏ = ẋ[index]
     x̄ = zeros like x with ȳ scatter-**added** at index: repeated indices accumulate"""
 
     @staticmethod
@@ -552,9 +773,13 @@ class GetItem(Function):
     def backward(ctx: Any, g: Any) -> Any:
         return IndexAdd.apply(g, shape=ctx.in_shape, index=ctx.index)
 
+    @staticmethod
+    def jvp(ctx: Any, tx: Any, *, index: Any) -> Any:
+        return GetItem.apply(tx, index=index)
+
 
 class IndexAdd(Function):
-    """y = zeros(shape) with x added at index (the scatter-add).   x̄ = ȳ[index]"""
+    """y = zeros(shape) with x added at index (the scatter-add).   ẏ = the same of ẋ   |   x̄ = ȳ[index]"""
 
     @staticmethod
     def forward(ctx: Any, x: np.ndarray, *, shape: tuple[int, ...], index: Any) -> np.ndarray:
@@ -582,9 +807,13 @@ class IndexAdd(Function):
     def backward(ctx: Any, g: Any) -> Any:
         return GetItem.apply(g, index=ctx.index)
 
+    @staticmethod
+    def jvp(ctx: Any, tx: Any, *, shape: tuple[int, ...], index: Any) -> Any:
+        return IndexAdd.apply(tx, shape=shape, index=index)
+
 
 class Cat(Function):
-    """y = [x₁, x₂, ...] joined along dim.   x̄ᵢ = the slice of ȳ where xᵢ landed"""
+    """y = [x₁, x₂, ...] joined along dim.   ẏ = [ẋ₁, ẋ₂, ...] joined   |   x̄ᵢ = the slice of ȳ where xᵢ landed"""
 
     @staticmethod
     def forward(ctx: Any, *xs: np.ndarray, dim: int) -> np.ndarray:
@@ -600,3 +829,9 @@ class Cat(Function):
             grads.append(g[lead + (slice(start, start + size),)] if needed else None)
             start += size
         return tuple(grads)
+
+    @staticmethod
+    def jvp(ctx: Any, *txs: Any, dim: int) -> Any:
+        zeros = [np.zeros_like(x._data) if t is None else t for x, t in zip(ctx.inputs, txs)]
+        return Cat.apply(*zeros, dim=dim)
+

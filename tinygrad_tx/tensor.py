@@ -12,9 +12,11 @@ factory functions in ``_factories.py``, the random stream in ``_random.py``).
 
 The class is here with its storage, autograd plumbing, operators, elementwise functions, reductions and
 composites; the methods that are mostly PyTorch's edge rules live in its base classes, one module per theme:
-``_tensor_arith.py`` (``**``, ``//``, ``%``), ``_tensor_compare.py`` (comparisons, clamp, max/argmax, gather),
-``_tensor_convert.py`` (sizes, numbers, NumPy, dtypes), ``_tensor_data.py`` (``.data``, ``.grad``),
-``_tensor_inplace.py`` (``add_``, ``t[i] = v``), ``_tensor_shape.py`` (flatten, split, repeat, norm, var, cat, stack).
+``_tensor_arith.py`` (``**``, ``//``, ``%``), ``_tensor_compare.py`` (comparisons, clamp, max/argmax, sort/topk,
+gather, rounding), ``_tensor_convert.py`` (sizes, numbers, NumPy, dtypes), ``_tensor_data.py`` (``.data``,
+``.grad``), ``_tensor_inplace.py`` (``add_``, ``t[i] = v``), ``_tensor_shape.py`` (flatten, split, repeat, tril,
+norm, var, cumsum, logsumexp, cat, stack). PyTorch's module-level functions (``torch.tanh(x)``) are in
+``_functions.py``.
 
 Everything in this file above the primitives is composition: ``a - b`` is ``a + (-b)``, ``mean`` is
 ``sum / n``, ``softmax`` is ``exp(x - max) / sum``; their gradients come for free.
@@ -38,7 +40,7 @@ from . import (
     _tensor_shape,
     ops,
 )
-from ._args import _normalize_dims, _reduction_dims, _shape_arg
+from ._args import _normalize_dims, _numpy_keywords, _reduction_dims, _shape_arg
 from ._dtypes import (
     _INT_END,
     _INT_MIN,
@@ -83,7 +85,7 @@ class Tensor(ArithmeticMethods, CompareMethods, ConversionMethods, DataGradMetho
     the default dtype (float32 unless `set_default_dtype` changed it); NumPy arrays keep theirs.
     """
 
-    __slots__ = ("_data", "_grad", "requires_grad", "_ctx", "_version", "name", "_g", "__weakref__")
+    __slots__ = ("_data", "_grad", "requires_grad", "_ctx", "_version", "name", "_g", "_tangent", "__weakref__")
     __array_ufunc__ = None  # make ``ndarray * Tensor`` call Tensor.__rmul__
 
     _prev: tuple[Any, ...] = ()  # a leaf has no parents (node protocol, see autograd.py)
@@ -98,6 +100,7 @@ class Tensor(ArithmeticMethods, CompareMethods, ConversionMethods, DataGradMetho
         self._version = 0
         self.name: str | None = None
         self._g: Tensor | None = None
+        self._tangent: Tensor | None = None  # forward-mode AD (autograd/forward_ad.py)
         self.requires_grad = False
         if requires_grad:
             self.requires_grad_(True)
@@ -113,6 +116,7 @@ class Tensor(ArithmeticMethods, CompareMethods, ConversionMethods, DataGradMetho
         t._version = 0
         t.name = None
         t._g = None
+        t._tangent = None
         return t
 
     @staticmethod
@@ -373,6 +377,7 @@ class Tensor(ArithmeticMethods, CompareMethods, ConversionMethods, DataGradMetho
 
 
     # ---------------------------------------------------------------------------- reductions
+    @_numpy_keywords  # (axis= and keepdims= too, as PyTorch)
     def sum(self, dim: Any = None, keepdim: bool = False, *, dtype: Any = None) -> Tensor:
         """Σ over ``dim`` (an int, a tuple, or None for all; an empty tuple also means all, as PyTorch).
         ``dtype``: the input is converted to it first (the gradient is converted back)."""
@@ -381,6 +386,7 @@ class Tensor(ArithmeticMethods, CompareMethods, ConversionMethods, DataGradMetho
         out = ops.Sum.apply(x, dims=dims, keepdim=keepdim)
         return out if dtype is None or out.dtype == dtype else out.to(dtype)  # NumPy sums small ints as int64
 
+    @_numpy_keywords
     def mean(self, dim: Any = None, keepdim: bool = False, *, dtype: Any = None) -> Tensor:
         """sum / n over ``dim``; ``dtype`` (floating) converts the input first, so integers are allowed."""
         if dtype is not None and np.dtype(dtype).kind != "f":
@@ -391,6 +397,7 @@ class Tensor(ArithmeticMethods, CompareMethods, ConversionMethods, DataGradMetho
         n = math.prod(x.shape[d] for d in dims)
         return x.sum(dims, keepdim) / n
 
+    @_numpy_keywords
     def prod(self, dim: int | None = None, keepdim: bool = False, *, dtype: Any = None) -> Tensor:
         """Π over one ``dim`` (an int), or over all elements; integers and bools give int64, as in
         PyTorch. The gradient is right where x has zeros (one or several), and so is its derivative."""
@@ -404,11 +411,13 @@ class Tensor(ArithmeticMethods, CompareMethods, ConversionMethods, DataGradMetho
 
 
 
+    @_numpy_keywords
     def amax(self, dim: Any = None, keepdim: bool = False) -> Tensor:
         """The maximum over ``dim``; ties share the gradient evenly."""
         dims = _reduction_dims(dim, self.ndim, "amax")
         return ops.Amax.apply(self, dims=dims, keepdim=keepdim)
 
+    @_numpy_keywords
     def amin(self, dim: Any = None, keepdim: bool = False) -> Tensor:
         if self.dtype.kind != "f":  # nothing to differentiate (and -x is refused for bool): NumPy's amin
             dims = _reduction_dims(dim, self.ndim, "amin")
@@ -423,6 +432,7 @@ class Tensor(ArithmeticMethods, CompareMethods, ConversionMethods, DataGradMetho
 
 
 
+    @_numpy_keywords
     def softmax(self, dim: int = -1) -> Tensor:
         """exp(x - max) / Σ exp(x - max): the max shift changes nothing but keeps exp finite."""
         _require_floating(self, "softmax")
@@ -432,6 +442,7 @@ class Tensor(ArithmeticMethods, CompareMethods, ConversionMethods, DataGradMetho
         e = (self - self.amax(dim, keepdim=True).detach()).exp()
         return e / e.sum(dim, keepdim=True)
 
+    @_numpy_keywords
     def log_softmax(self, dim: int = -1) -> Tensor:
         """(x - max) - log Σ exp(x - max)."""
         _require_floating(self, "log_softmax")
@@ -621,7 +632,7 @@ def _data_alias(owner: Tensor) -> Tensor:
     """``owner.data`` (``.data`` of an alias is the same storage's: the alias of its owner)."""
     t = Tensor.__new__(_DataAlias)
     t._owner = owner._owner if isinstance(owner, _DataAlias) else owner
-    t._grad = t._ctx = t.name = t._g = None
+    t._grad = t._ctx = t.name = t._g = t._tangent = None  # no tangent, as torch's .data (forward_ad.py)
     t.requires_grad = False
     return t
 

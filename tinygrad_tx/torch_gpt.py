@@ -1,6 +1,9 @@
 """The same GPT in PyTorch (nanoGPT-style, tinygrad_tx's parameter names): the oracle for the tests and
 the "same recipe in PyTorch" run of ``train``. Importing this module imports torch; nothing else in
-tinygrad_tx imports it."""
+tinygrad_tx imports it.
+
+Its projections are ``nn.Linear`` (weight (out, in)), where ``nn.GPT`` has GPT-2's ``Conv1D`` (in, out):
+``nn.to_torch_state_dict`` transposes those weights (and only those) on the way."""
 
 from __future__ import annotations
 
@@ -12,6 +15,8 @@ import torch.nn.functional as TF
 
 
 class TorchLoRALinear(tnn.Linear):
+    """``nn.LoRAConv1D``'s counterpart: ``x Wᵀ + b + s (x A) B`` with A (in, r), B (r, out), as ours."""
+
     def __init__(self, fin: int, fout: int, bias: bool, rank: int, alpha: float) -> None:
         super().__init__(fin, fout, bias=bias)
         self.lora_A = tnn.Parameter(torch.zeros(fin, rank))
@@ -101,7 +106,7 @@ class TorchGPT(tnn.Module):
 
 
 def copy_to_torch(model, torch_model) -> None:
-    """Copy tinygrad_tx weights into the torch model (nn.Linear weights transposed)."""
+    """Copy tinygrad_tx weights into the torch model (the Conv1D weights transposed to nn.Linear's)."""
     from tinygrad_tx.nn import to_torch_state_dict
 
     missing, unexpected = torch_model.load_state_dict(to_torch_state_dict(model), strict=True)

@@ -26,8 +26,8 @@ from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from .cliargs import Bound
 from .data import CharTokenizer, DataError, get_batch, load_text, train_val_split, unigram_entropy
 from .manual import build_gpt
-from .nn import GPT, GPTConfig, Linear, apply_lora
-from .nn.lora import LoRALinear, _matches, lora_state_dict
+from .nn import GPT, Conv1D, GPTConfig, Linear, apply_lora
+from .nn.lora import LoRALayer, _matches, lora_state_dict
 from .optim import AdamW, WarmupCosine, clip_grad_norm_, lr_at
 
 __all__ = ["TrainConfig", "train", "sample", "finetune", "load_model", "lora_targets", "TrainError", "LIMITS",
@@ -221,7 +221,7 @@ def lora_targets(model: GPT, targets: Any, flag: str = "--targets") -> tuple[str
     or the end of a dotted name such as ``mlp.c_proj``), else `TrainError` listing the layers: a
     misspelt name must not be skipped while the others are wrapped."""
     names = (targets,) if isinstance(targets, str) else tuple(targets)
-    linear = [n for n, m in model.named_modules() if isinstance(m, Linear)]
+    linear = [n for n, m in model.named_modules() if isinstance(m, (Linear, Conv1D))]
     unknown = [t for t in names if not isinstance(t, str) or not any(_matches(n, (t,)) for n in linear)]
     if unknown or not names:
         short = sorted({n.rsplit(".", 1)[-1] for n in linear})
@@ -623,7 +623,7 @@ def finetune(checkpoint: str, data: str, out_dir: str, rank: int = 4, alpha: flo
                       "model_config": base_state["model_config"], "tokenizer": tokenizer.to_dict(),
                       "dtype": base_state["dtype"]})
     for m in model.modules():
-        if isinstance(m, LoRALinear):
+        if isinstance(m, LoRALayer):
             m.merge()
     merged = {n: p.detach().numpy().copy() for n, p in model.named_parameters() if n in base}
     _save(merged_path, {"kind": "train", "model_config": base_state["model_config"],

@@ -6,11 +6,13 @@
 - ``function.py``: `Function`, the custom-op API (every tensor primitive is one);
 - ``engine.py``: ``backward`` and ``grad``, the entry points that seed a walk;
 - ``gradcheck.py``: ``gradcheck``, analytic against finite-difference gradients in float64;
-- ``profiler.py``: ``profile()``, per-op forward and backward counts and seconds.
+- ``profiler.py``: ``profile()``, per-op forward and backward counts and seconds;
+- ``forward_ad.py``: forward mode, ``dual_level``, ``make_dual``, ``unpack_dual`` (each primitive's JVP).
 
 Nothing here imports the tensor engine: ``tensor.py`` registers its class with ``function.py``.
 """
 
+from . import forward_ad
 from .engine import backward, grad
 from .function import Function, SavedArray
 from .grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
@@ -24,5 +26,5 @@ from .graph import _EMIT, _freed_message  # noqa: F401
 
 __all__ = [
     "backward", "grad", "Function", "SavedArray", "no_grad", "enable_grad", "is_grad_enabled", "set_grad_enabled",
-    "gradcheck", "GradcheckError", "topological_order", "run_backward",
+    "gradcheck", "GradcheckError", "topological_order", "run_backward", "forward_ad",
 ]

@@ -43,6 +43,7 @@ from typing import Any
 
 import numpy as np
 
+from . import forward_ad as _forward_ad
 from . import profiler as _profiler
 from .grad_mode import _grad_mode
 from .graph import _freed_message
@@ -187,6 +188,7 @@ class Function:
     scope: str
     _freed: bool = False
     _g: Any = None  # the gradient in flight during a backward pass (node protocol)
+    _tangent: Any = None  # in forward mode, the output's tangent (autograd/forward_ad.py)
 
     # -- what subclasses define ---------------------------------------------------------------
     @staticmethod
@@ -215,6 +217,7 @@ class Function:
             if item is _OUTPUT:
                 t = Tensor._make(self._out_data, True)
                 t._ctx = self  # the same graph node as the original output
+                t._tangent = self._tangent  # and the same tangent, in forward mode (forward_ad.py)
                 out.append(t)
                 continue
             if item is None:
@@ -262,6 +265,8 @@ class Function:
         # NumPy returns scalars, not 0-d arrays, from operations on 0-d arrays
         data = raw if isinstance(raw, np.ndarray) else np.asarray(raw)
         out = Tensor._make(data, record)
+        if _forward_ad._state.level is not None:  # forward-mode AD is on: the output's tangent (forward_ad.py)
+            _forward_ad._propagate(cls, ctx, tensors, out, kwargs)
         if not record:
             return out
         if data.dtype.kind != "f":

@@ -64,7 +64,8 @@ def _sum_rows(x: np.ndarray) -> np.ndarray:
 
 
 def linear_forward(a_prev: np.ndarray, w: np.ndarray, b: np.ndarray | None = None) -> tuple[np.ndarray, Cache]:
-    """``a = a_prev w + b`` with ``w`` of shape ``(f_in × f_out)`` (``nn.Linear``).
+    """``a = a_prev w + b`` with ``w`` of shape ``(f_in × f_out)`` (GPT-2's ``nn.Conv1D``; ``nn.Linear`` stores
+    ``wᵀ``, PyTorch's layout).
 
     The rows of all leading dims go through one matrix product, as in the engine.
     """
@@ -98,7 +99,7 @@ def linear_backward(delta: np.ndarray, cache: Cache) -> tuple[np.ndarray, Grads]
 def lora_linear_forward(
     a_prev: np.ndarray, w0: np.ndarray, b0: np.ndarray | None, A: np.ndarray, B: np.ndarray, s: float
 ) -> tuple[np.ndarray, Cache]:
-    """``a = a_prev w₀ + b₀ + s · (a_prev A) B`` (``nn.LoRALinear``): frozen ``w₀`` (f_in × f_out),
+    """``a = a_prev w₀ + b₀ + s · (a_prev A) B`` (``nn.LoRAConv1D``): frozen ``w₀`` (f_in × f_out),
     ``A`` (f_in × r), ``B`` (r × f_out), ``s = α / r``."""
     base, base_cache = linear_forward(a_prev, w0, b0)
     base_cache["param_grads"] = False  # w₀ and b₀ are frozen

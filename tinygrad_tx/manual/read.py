@@ -1,6 +1,8 @@
 """Reading an ``nn.GPT`` for the manual path: its weights as arrays, which are trainable, its config,
-its LoRA layers and its LayerNorms' ε. The layers are recognised by their classes (``nn.LoRALinear``,
+its LoRA layers and its LayerNorms' ε. The layers are recognised by their classes (``nn.LoRAConv1D``,
 ``nn.LayerNorm``); the manual layers themselves (``layers``, ``attention``, ``gpt``) stay plain NumPy.
+The hand derivations use GPT-2's layout, ``a = a_prev w + b`` with ``w`` (in, out): an ``nn.Conv1D``. A GPT
+holding an ``nn.Linear`` (weight (out, in), ``a_prev Wᵀ + b``) is refused rather than read the wrong way round.
 """
 
 from __future__ import annotations
@@ -10,6 +12,8 @@ from . import gpt as _gpt
 from .gpt import GPTParams
 
 __all__ = ["read_gpt"]
+
+_PROJECTIONS = (".attn.c_attn", ".attn.c_proj", ".mlp.c_fc", ".mlp.c_proj")  # and lm_head: what the manual path reads
 
 
 def read_gpt(model: nn.GPT) -> GPTParams:
@@ -22,7 +26,10 @@ def read_gpt(model: nn.GPT) -> GPTParams:
             trainable.add(name)
     lora, eps = {}, set()
     for name, m in model.named_modules():
-        if isinstance(m, nn.LoRALinear):
+        if isinstance(m, nn.Linear) and (name == "lm_head" or name.endswith(_PROJECTIONS)):
+            raise ValueError(f"read_gpt: {name} is an nn.{type(m).__name__}, weight (out, in) and a_prev Wᵀ + b; the "
+                             f"manual path is GPT-2's layout, an nn.Conv1D (weight (in, out), a_prev w + b)")
+        if isinstance(m, nn.LoRAConv1D):
             if m.merged:
                 raise ValueError(f"read_gpt: LoRA layer {name} is merged; call unmerge() first")
             lora[name] = float(m.scaling)

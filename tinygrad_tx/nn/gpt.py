@@ -1,8 +1,8 @@
 """The GPT: its configuration and the model, built from the layers (``nn/layers.py``) and, when the
 config asks for it, LoRA (``nn/lora.py``). ``manual/gpt.py`` is the same model by hand.
 
-Conventions (the paper's and GPT-2's): a sequence is a ``(T, d)`` matrix, one row per token; a
-linear layer is ``a = a_prev w + b`` with ``w`` of shape ``(in, out)``.
+Conventions (the paper's and GPT-2's): a sequence is a ``(T, d)`` matrix, one row per token; every
+projection is GPT-2's ``Conv1D``, ``a = a_prev w + b`` with ``w`` of shape ``(in, out)``.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from ..tensor import Tensor
 from . import functional as F
 from . import init
 from ._checks import _dtype, _finite, _indices, _real, _size
-from .layers import Block, Dropout, Embedding, LayerNorm, Linear, _activation
+from .layers import Block, Conv1D, Dropout, Embedding, LayerNorm, _activation
 from .lora import apply_lora
 from .module import Module, ModuleList
 from .tap import tap
@@ -77,7 +77,9 @@ class GPT(Module):
     """A GPT-like next-token model: token + position embeddings, n_layer blocks, final LN, logits.
 
     Parameter names and shapes follow GPT-2 (``wte.weight``, ``h.0.attn.c_attn.weight`` (d, 3d), ...,
-    ``lm_head.weight`` (d, vocab)), so weights move to and from PyTorch (see ``nn.torch_io``).
+    ``lm_head.weight`` (d, vocab)): every projection, ``lm_head`` too, is a `Conv1D` (in, out), so
+    ``lm_head`` is not tied to ``wte`` (whose weight is (vocab, d)). Weights move to and from a
+    nanoGPT-style PyTorch model, whose ``nn.Linear`` weights are (out, in), with ``nn.torch_io``.
     """
 
     def __init__(self, config: GPTConfig, dtype: Any = None) -> None:
@@ -94,7 +96,7 @@ class GPT(Module):
         self.drop = Dropout(c.dropout)
         self.h = ModuleList(Block(c.n_embd, c.n_head, c.dropout, c.bias, c.activation, dt) for _ in range(c.n_layer))
         self.ln_f = LayerNorm(c.n_embd, bias=c.bias, dtype=dt)
-        self.lm_head = Linear(c.n_embd, c.vocab_size, bias=False, dtype=dt)
+        self.lm_head = Conv1D(c.vocab_size, c.n_embd, bias=False, dtype=dt)
         self._init_weights()
         if c.lora_rank > 0:
             apply_lora(self, c.lora_targets, c.lora_rank, c.lora_alpha)

@@ -4,9 +4,17 @@ No layer here writes a backward: each forward is the formula in Tensor operation
 differentiates it. ``tinygrad_tx.manual`` derives the same gradients by hand, layer by layer: open
 ``manual/layers.py`` and ``manual/attention.py`` beside this file. Both use the symbols of the paper
 (L. Boué, arXiv:2512.23329): a layer maps its input ``a_prev`` to ``a``; a sequence is a ``(T, d)``
-matrix, one row per token; a linear layer is ``a = a_prev w + b`` with ``w`` of shape ``(in, out)``
-(GPT-2's layout). Each layer's docstring states its formula; the functional forms, as PyTorch's
-``F.layer_norm`` etc., are in ``nn/functional.py``.
+matrix, one row per token.
+
+Two linear layers, as in PyTorch and HF transformers' GPT-2:
+
+- `Linear` is ``torch.nn.Linear``: weight ``(out, in)``, ``a = a_prev Wᵀ + b``, so PyTorch code and state
+  dicts work unchanged (and a tied ``lm_head.weight = wte.weight`` has the embedding's shape);
+- `Conv1D` is GPT-2's: weight ``(in, out)``, ``a = a_prev w + b``, the paper's layout, which the GPT's
+  projections (``c_attn``, ``c_proj``, ``c_fc``, ``lm_head``) and the hand derivations use.
+
+Each layer's docstring states its formula; the functional forms, as PyTorch's ``F.layer_norm`` etc.,
+are in ``nn/functional.py``.
 
 ``tap(name, ...)`` marks the named points of a forward (``nn/tap.py``): it returns its argument.
 """
@@ -25,13 +33,31 @@ from ._checks import _dtype, _indices, _real, _size, _tensor_input
 from .module import Module, Parameter
 from .tap import tap
 
-__all__ = ["Linear", "Embedding", "LayerNorm", "ReLU", "GELU", "Dropout", "CausalSelfAttention", "MLP", "Block"]
+__all__ = ["Linear", "Conv1D", "Embedding", "LayerNorm", "ReLU", "GELU", "Dropout", "CausalSelfAttention", "MLP",
+           "Block"]
+
+
+def _linear_bound(fan_in: int) -> float:
+    """``torch.nn.Linear``'s bound: ``kaiming_uniform_(w, a=√5)`` is U(-1/√fan_in, 1/√fan_in) (see ``nn.init``);
+    its bias takes the same bound. (0 for a layer with no inputs, as torch's bias.)"""
+    return 1.0 / math.sqrt(fan_in) if fan_in else 0.0
+
+
+def _check_features(who: str, a_prev: Any, in_features: int) -> Tensor:
+    a_prev = _tensor_input(who, a_prev)
+    if a_prev.ndim == 0:  # as torch: "both arguments to linear need to be at least 1D"
+        raise ValueError(f"{who}: input is 0-d (shape ()), expected at least 1-d with {in_features} features in "
+                         f"the last dimension")
+    if a_prev.shape[-1] != in_features:
+        raise ValueError(f"{who}: input has {a_prev.shape[-1]} features (shape {a_prev.shape}), expected {in_features}")
+    return a_prev
 
 
 class Linear(Module):
-    """``a = a_prev w + b``, with ``w`` of shape (in_features, out_features) (``manual.linear_forward``).
+    """``torch.nn.Linear``: ``a = a_prev Wᵀ + b``, with ``W`` of shape (out_features, in_features) and ``b``
+    of shape (out_features,), so a PyTorch ``nn.Linear`` state dict loads as it is.
 
-    Initialised as PyTorch's ``nn.Linear``: ``w``, ``b`` ~ U(-1/√in, 1/√in).
+    Initialised as PyTorch's: ``W``, then ``b``, ~ U(-1/√in, 1/√in), drawn in row-major order of ``W`` (out, in).
     """
 
     def __init__(self, in_features: int, out_features: int, bias: bool = True, dtype: Any = None) -> None:
@@ -40,32 +66,70 @@ class Linear(Module):
         out_features = _size("Linear", "out_features", out_features, minimum=0)
         self.in_features, self.out_features = in_features, out_features
         dt = _dtype(dtype)
-        self.weight = Parameter(np.empty((in_features, out_features), dtype=dt))
+        self.weight = Parameter(np.empty((out_features, in_features), dtype=dt))
         self.bias = Parameter(np.empty(out_features, dtype=dt)) if bias else None
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
-        """PyTorch's ``kaiming_uniform_(w, a=√5)``, whose bound is 1/√fan_in (see ``nn.init``), and the
+        """PyTorch's ``kaiming_uniform_(W, a=√5)``, whose bound is 1/√fan_in (see ``nn.init``), and the
         same bound for ``b``."""
-        bound = 1.0 / math.sqrt(self.in_features) if self.in_features else 0.0
+        bound = _linear_bound(self.in_features)
         init.uniform_(self.weight, -bound, bound)
         if self.bias is not None:
             init.uniform_(self.bias, -bound, bound)
 
     def forward(self, a_prev: Tensor) -> Tensor:
-        a_prev = _tensor_input(f"Linear({self.in_features}, {self.out_features})", a_prev)
-        if a_prev.ndim == 0:  # as torch: "both arguments to linear need to be at least 1D"
-            raise ValueError(f"Linear({self.in_features}, {self.out_features}): input is 0-d (shape ()), expected "
-                             f"at least 1-d with {self.in_features} features in the last dimension")
-        if a_prev.shape[-1] != self.in_features:
-            raise ValueError(
-                f"Linear({self.in_features}, {self.out_features}): input has {a_prev.shape[-1]} features "
-                f"(shape {a_prev.shape}), expected {self.in_features}"
-            )
-        return F.linear(a_prev, self.weight, self.bias)
+        a_prev = _check_features(f"Linear({self.in_features}, {self.out_features})", a_prev, self.in_features)
+        a = a_prev @ self.weight.T  # (…, in) (in, out): Wᵀ is a view, its VJP transposes the gradient back
+        return a + self.bias if self.bias is not None else a
 
     def extra_repr(self) -> str:
         return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
+
+
+class Conv1D(Module):
+    """GPT-2's ``Conv1D`` (HF transformers' ``pytorch_utils.Conv1D``): a linear layer with its weight
+    stored the other way round, ``a = a_prev w + b`` with ``w`` of shape (nx, nf) = (in, out)
+    (``manual.linear_forward``). The arguments are HF's, output size first: ``Conv1D(nf, nx)``;
+    ``bias=False`` (which HF's lacks) leaves ``b`` out.
+
+    Initialised by nn.Linear's rule (``w``, then ``b``, ~ U(-1/√nx, 1/√nx), in row-major order of ``w``),
+    which ``GPT`` then replaces by GPT-2's N(0, 0.02) and zero bias (HF's Conv1D starts from those).
+    """
+
+    def __init__(self, nf: int, nx: int, bias: bool = True, dtype: Any = None) -> None:
+        super().__init__()
+        self.nf = _size("Conv1D", "nf", nf, minimum=0)
+        self.nx = _size("Conv1D", "nx", nx, minimum=0)
+        dt = _dtype(dtype)
+        self.weight = Parameter(np.empty((self.nx, self.nf), dtype=dt))
+        self.bias = Parameter(np.empty(self.nf, dtype=dt)) if bias else None
+        self.reset_parameters()
+
+    @property
+    def in_features(self) -> int:
+        """``nx``, the size of the input's last dimension."""
+        return self.nx
+
+    @property
+    def out_features(self) -> int:
+        """``nf``, the size of the output's last dimension."""
+        return self.nf
+
+    def reset_parameters(self) -> None:
+        """``w`` and ``b`` ~ U(-1/√nx, 1/√nx), nn.Linear's bound for the same layer."""
+        bound = _linear_bound(self.nx)
+        init.uniform_(self.weight, -bound, bound)
+        if self.bias is not None:
+            init.uniform_(self.bias, -bound, bound)
+
+    def forward(self, a_prev: Tensor) -> Tensor:
+        a_prev = _check_features(f"Conv1D(nf={self.nf}, nx={self.nx})", a_prev, self.nx)
+        a = a_prev @ self.weight
+        return a + self.bias if self.bias is not None else a
+
+    def extra_repr(self) -> str:
+        return f"nf={self.nf}, nx={self.nx}" + ("" if self.bias is not None else ", bias=False")
 
 
 class Embedding(Module):
@@ -140,7 +204,7 @@ class LayerNorm(Module):
 
     def normalize(self, a_prev: Tensor, gamma: Tensor | None, beta: Tensor | None) -> Tensor:
         """The formula over the last dimension: ``F.layer_norm``."""
-        return F.layer_norm(a_prev, gamma, beta, self.eps)
+        return F.layer_norm(a_prev, a_prev.shape[-1:], gamma, beta, self.eps)
 
     def extra_repr(self) -> str:
         return (f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}, "
@@ -189,11 +253,11 @@ class Dropout(Module):
 class CausalSelfAttention(Module):
     """Multi-head causal self-attention (``manual.causal_self_attention_forward``)::
 
-        [q k v] = a_prev w_attn + b_attn                       c_attn: one projection for all three
+        [q k v] = a_prev w_attn + b_attn                       c_attn (a Conv1D): one projection for all three
         per head h (width d_h = d / n_head, all heads at once):
             S = q kᵀ / √d_h + M                                 M: −∞ above the diagonal, added
             ρ = softmax(S)   (row by row),   heads = ρ v
-        y = the heads side by side,   a = y w_proj + b_proj    c_proj
+        y = the heads side by side,   a = y w_proj + b_proj    c_proj (a Conv1D)
 
     The tapped points are ``c_attn.out``, ``q``, ``k``, ``v`` (B, H, T, d_h), ``S``, ``rho`` (B, H, T, T),
     ``heads`` and ``y`` (B, T, d).
@@ -206,8 +270,8 @@ class CausalSelfAttention(Module):
         if n_embd % n_head:
             raise ValueError(f"CausalSelfAttention: n_embd={n_embd} is not divisible by n_head={n_head}")
         self.n_embd, self.n_head = n_embd, n_head
-        self.c_attn = Linear(n_embd, 3 * n_embd, bias=bias, dtype=dtype)
-        self.c_proj = Linear(n_embd, n_embd, bias=bias, dtype=dtype)
+        self.c_attn = Conv1D(3 * n_embd, n_embd, bias=bias, dtype=dtype)
+        self.c_proj = Conv1D(n_embd, n_embd, bias=bias, dtype=dtype)
         self.attn_dropout = Dropout(dropout)
         self.resid_dropout = Dropout(dropout)
         self.keep_attention = False  # set True to keep ρ (B, H, T, T) in self.attention after a forward
@@ -245,16 +309,16 @@ class CausalSelfAttention(Module):
 
 
 class MLP(Module):
-    """``h = a_prev w_fc + b_fc`` (d -> 4d), ``g = act(h)``, ``a = g w_proj + b_proj`` (4d -> d)
-    (``manual.mlp_forward``). Tapped: ``c_fc.out`` (h) and ``act.out`` (g)."""
+    """``h = a_prev w_fc + b_fc`` (d -> 4d), ``g = act(h)``, ``a = g w_proj + b_proj`` (4d -> d), both
+    `Conv1D` (``manual.mlp_forward``). Tapped: ``c_fc.out`` (h) and ``act.out`` (g)."""
 
     def __init__(self, n_embd: int, dropout: float = 0.0, bias: bool = True, activation: str = "gelu_tanh",
                  dtype: Any = None) -> None:
         super().__init__()
         n_embd = _size("MLP", "n_embd", n_embd)
-        self.c_fc = Linear(n_embd, 4 * n_embd, bias=bias, dtype=dtype)
+        self.c_fc = Conv1D(4 * n_embd, n_embd, bias=bias, dtype=dtype)
         self.act = _activation(activation)
-        self.c_proj = Linear(4 * n_embd, n_embd, bias=bias, dtype=dtype)
+        self.c_proj = Conv1D(n_embd, 4 * n_embd, bias=bias, dtype=dtype)
         self.dropout = Dropout(dropout)
 
     def forward(self, a_prev: Tensor) -> Tensor:

@@ -29,19 +29,18 @@ from typing import Any
 
 import numpy as np
 
-from .optimizer import Optimizer, ParamsT
+from .optimizer import Optimizer, ParamsT, StateDict
 
 __all__ = ["Adam", "AdamW"]
 
 
 class Adam(Optimizer):
-    """Adam (see the module docstring for the rule). Weight decay is L2: λθ is added to the gradient.
+    """Adam (see the module docstring for the rule). Weight decay is L2: λθ is added to the gradient,
+    or, with ``decoupled_weight_decay=True``, AdamW's decay θ ← θ (1 - η λ) (the rule is per group).
 
     State per parameter: ``step`` (t), ``exp_avg`` (m), ``exp_avg_sq`` (v), and
     ``max_exp_avg_sq`` (the largest v so far) with amsgrad.
     """
-
-    _decoupled_weight_decay = False  # AdamW: True
 
     def _update(self, param: np.ndarray, grad: np.ndarray, state: dict[str, Any], group: dict[str, Any]) -> np.ndarray:
         # Python floats, so that float32 parameters are updated in float32 arithmetic
@@ -53,7 +52,7 @@ class Adam(Optimizer):
         state["step"] = t = state["step"] + 1
 
         g = -grad if group["maximize"] else grad
-        if lam != 0 and self._decoupled_weight_decay:
+        if lam != 0 and group["decoupled_weight_decay"]:
             param = param * (1 - lr * lam)  # θ ← θ (1 - η λ), a new array: the caller's is never written
         elif lam != 0:
             g = g + lam * param  # g ← g + λ θ
@@ -79,12 +78,23 @@ class Adam(Optimizer):
         lr: float = 1e-3,
         betas: tuple[float, float] = (0.9, 0.999),
         eps: float = 1e-8,
-        weight_decay: float = 0.0,
+        weight_decay: float = 0,
         amsgrad: bool = False,
+        *,
+        foreach: bool | None = None,
         maximize: bool = False,
+        capturable: bool = False,
+        differentiable: bool = False,
+        fused: bool | None = None,
+        decoupled_weight_decay: bool = False,
     ) -> None:
+        """``torch.optim.Adam``'s arguments and defaults. ``foreach`` and ``fused`` choose among
+        PyTorch's kernels and change nothing here; ``capturable=True`` and ``differentiable=True``
+        are refused (see ``optimizer.py``)."""
         defaults = dict(
-            lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay, amsgrad=amsgrad, maximize=maximize
+            lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay, amsgrad=amsgrad, maximize=maximize,
+            foreach=foreach, capturable=capturable, differentiable=differentiable, fused=fused,
+            decoupled_weight_decay=decoupled_weight_decay,
         )
         super().__init__(params, defaults)
 
@@ -105,9 +115,10 @@ class Adam(Optimizer):
 
 class AdamW(Adam):
     """Adam with decoupled weight decay: θ ← θ (1 - η λ) before the Adam step, instead of λθ in the
-    gradient, so the decay is not rescaled by √v̂. The default λ is 1e-2."""
+    gradient, so the decay is not rescaled by √v̂. The default λ is 1e-2.
 
-    _decoupled_weight_decay = True
+    As in PyTorch, this is ``Adam(..., decoupled_weight_decay=True)``, and loading a state dict
+    keeps every group's ``decoupled_weight_decay`` True."""
 
     def __init__(
         self,
@@ -117,9 +128,23 @@ class AdamW(Adam):
         eps: float = 1e-8,
         weight_decay: float = 1e-2,
         amsgrad: bool = False,
+        *,
         maximize: bool = False,
+        foreach: bool | None = None,
+        capturable: bool = False,
+        differentiable: bool = False,
+        fused: bool | None = None,
     ) -> None:
-        super().__init__(params, lr, betas, eps, weight_decay, amsgrad, maximize)
+        """``torch.optim.AdamW``'s arguments and defaults (see `Adam`)."""
+        super().__init__(
+            params, lr, betas, eps, weight_decay, amsgrad, foreach=foreach, maximize=maximize,
+            capturable=capturable, differentiable=differentiable, fused=fused, decoupled_weight_decay=True,
+        )
+
+    def load_state_dict(self, state_dict: StateDict) -> None:
+        super().load_state_dict(state_dict)
+        for group in self.param_groups:
+            group["decoupled_weight_decay"] = True
 
 
 def _lerp_(start: np.ndarray, end: np.ndarray, weight: float) -> None:

@@ -10,16 +10,29 @@ one parameter (see ``sgd.py`` and ``adam.py``). Everything else is here, in this
 Two rules about arrays:
 
 - **A parameter is never written in place.** Each step computes a new array θ' and re-points the
-  parameter at it (an in-place update in PyTorch's sense: ``p.data`` aliases follow). A graph that
-  saved the old array keeps it intact (saved arrays are read-only), and the version bump makes a
-  backward through such a stale graph raise a clear error instead of returning a wrong gradient.
+  parameter at it (``p._set_array(θ')``: an in-place update in PyTorch's sense, so ``p.data`` aliases
+  follow). A graph that saved the old array keeps it intact (saved arrays are read-only), and the
+  version bump makes a backward through such a stale graph raise a clear error instead of returning
+  a wrong gradient.
 - **Optimizer state is updated in place** (momentum buffers, moment estimates). No graph ever
   saves it, and updating in place saves an allocation per step.
 
-Gradients are read from ``p.grad`` (a tensor; the update rules get its array). A parameter is
-skipped when its ``grad`` is None, as in PyTorch, and also when it has ``requires_grad=False`` (a
-parameter frozen after a backward keeps its stale ``grad``; PyTorch would still step it, here a
-frozen parameter never moves).
+Gradients are read from ``p.grad`` (a tensor; the update rules get its array, ``p._grad._data``). A
+parameter is skipped when its ``grad`` is None, as in PyTorch, and also when it has
+``requires_grad=False`` (a parameter frozen after a backward keeps its stale ``grad``; PyTorch would
+still step it, here a frozen parameter never moves).
+
+PyTorch's implementation switches are accepted with PyTorch's names and defaults, and kept in
+every parameter group as PyTorch keeps them:
+
+- ``foreach`` and ``fused`` choose among PyTorch's kernels (one loop per tensor, one per list
+  of tensors, one fused C++/CUDA kernel); the update rule is the same, only the rounding can
+  differ. Here there is one implementation, the loop per tensor, so they are accepted and change
+  nothing. None (PyTorch's "choose for me") is stored as False, the choice made here. As in
+  PyTorch, ``foreach=True`` with ``fused=True`` is refused.
+- ``differentiable=True`` (backpropagate through the step) and ``capturable=True`` (steps
+  recorded into a CUDA graph) cannot be honoured: an update here is NumPy arithmetic outside the
+  autograd graph, and there is no device. They raise ValueError naming the option.
 
 ``state_dict()`` holds only plain Python values and ndarrays, so it can be saved without pickle::
 
@@ -38,6 +51,7 @@ from typing import Any
 import numpy as np
 
 from ..autograd import enable_grad
+from ..autograd.function import _guarded, _held
 from ..tensor import Tensor
 
 __all__ = ["Optimizer", "ParamsT", "StateDict"]
@@ -110,8 +124,9 @@ class Optimizer:
                     f"{type(self).__name__}.step: parameter {self._label(i)} has shape {p.shape} but its "
                     f"grad has shape {grad.shape}"
                 )
-            new = self._update(p._data, grad, self.state.setdefault(i, {}), group)
-            p._set_array(np.asarray(new, dtype=p.dtype))  # a new array, never written in place
+            param = _guarded(p._data) if _held else p._data  # read-only while a live graph has saved it
+            new = self._update(param, grad, self.state.setdefault(i, {}), group)
+            p._set_array(np.asarray(new, dtype=p.dtype))  # a new array (a plain ndarray), never written in place
         return loss
 
     def _update(self, param: np.ndarray, grad: np.ndarray, state: dict[str, Any], group: dict[str, Any]) -> np.ndarray:
@@ -123,10 +138,12 @@ class Optimizer:
         raise NotImplementedError
 
     def _check(self, group: dict[str, Any]) -> None:
-        """Raise ValueError if a hyperparameter of ``group`` is out of range."""
+        """Raise ValueError if a hyperparameter of ``group`` is out of range or cannot be honoured
+        (``foreach``/``fused`` given as None are set to False here, see the module docstring)."""
         lr = group.get("lr")
         if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not lr >= 0.0:
             raise ValueError(f"invalid learning rate: {lr!r} (it must be a number >= 0)")
+        _check_implementation_switches(group)
 
     # -------------------------------------------------------- groups and their validation
     def add_param_group(self, param_group: dict[str, Any]) -> None:
@@ -316,3 +333,26 @@ def _restore(value: Any) -> Any:
         return [_restore(v) for v in value]
     return value
 
+
+# ------------------------------------------------------------------ PyTorch's implementation switches
+_KERNEL_CHOICES = ("foreach", "fused")  # which of PyTorch's kernels: the same rule, other rounding
+_UNSUPPORTED = {
+    "differentiable": "backpropagating through the optimizer step; here a step is NumPy arithmetic outside the "
+    "autograd graph",
+    "capturable": "recording steps into a CUDA graph; here there is no device and no graph to capture",
+}
+
+
+def _check_implementation_switches(group: dict[str, Any]) -> None:
+    """Accept ``foreach``/``fused`` (None becomes False), refuse ``differentiable``/``capturable`` = True."""
+    for key in _KERNEL_CHOICES:
+        if key in group:
+            value = group[key]
+            if value is not None and not isinstance(value, (bool, np.bool_)):
+                raise ValueError(f"invalid {key}: {value!r} (it must be None, True or False)")
+            group[key] = bool(value)
+    if group.get("foreach") and group.get("fused"):
+        raise ValueError("`fused` and `foreach` cannot be `True` together (as in PyTorch)")
+    for key, what in _UNSUPPORTED.items():
+        if group.get(key):
+            raise ValueError(f"{key}=True is not supported: it means {what}. Leave {key}=False")

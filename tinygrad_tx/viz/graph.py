@@ -76,6 +76,8 @@ CLUSTER_COLORS = {
     "LayerNorm": "#ededed",
     "Linear": "#deebf7",
     "LoRALinear": "#deebf7",
+    "Conv1D": "#deebf7",
+    "LoRAConv1D": "#deebf7",
     "Embedding": "#fbe4d5",
     "Block": "#f7f7f7",
     "GELU": "#ffffff",

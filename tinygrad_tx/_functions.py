@@ -1,0 +1,307 @@
+"""PyTorch's module-level functions: ``torch.tanh(x)`` is ``x.tanh()``, ``torch.sum(x, dim=0)`` is ``x.sum(dim=0)``,
+so teaching code runs unchanged after ``import tinygrad_tx as torch``.
+
+Most are a thin call of the `Tensor` method of the same name (`_method`), so their arguments, errors and
+gradients are the method's. The others are short compositions where PyTorch's function differs from a
+method: a number as the first operand (``torch.add(2, x)``, ``torch.pow(2, x)``), ``alpha=`` and
+``rounding_mode=``, the shape checks of ``mm``/``bmm``/``dot``, ``outer``, ``lerp``, ``var_mean``. As in
+PyTorch, ``input`` must be a Tensor (a list or a number is a TypeError), and ``out=`` is refused: these
+functions return a new tensor and never write into an existing one.
+"""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from . import _tensor_arith
+from ._args import _numpy_keywords, _var_args
+from ._dtypes import _result_dtype
+from ._einsum import einsum
+from .tensor import Tensor, cat, matmul, where
+
+__all__ = [
+    # elementwise
+    "abs", "absolute", "exp", "log", "sqrt", "rsqrt", "sigmoid", "relu", "tanh", "sin", "cos", "erf", "neg",
+    "negative", "square", "pow", "add", "sub", "subtract", "mul", "multiply", "div", "divide", "true_divide",
+    "maximum", "minimum", "clamp", "clip", "lerp", "nan_to_num",
+    # piecewise constant (gradient 0) and tests
+    "sign", "floor", "ceil", "round", "trunc", "isnan", "isinf", "isfinite",
+    # reductions and scans
+    "sum", "mean", "prod", "std", "var", "var_mean", "std_mean", "amax", "amin", "max", "min", "argmax",
+    "argmin", "logsumexp", "cumsum", "cumprod", "norm", "all", "any", "softmax", "log_softmax",
+    # comparison of whole tensors
+    "allclose", "isclose", "equal",
+    # selection
+    "sort", "argsort", "topk", "gather", "masked_fill", "tril", "triu", "diag",
+    # linear algebra
+    "mm", "bmm", "mv", "dot", "outer", "einsum",
+    # shapes
+    "reshape", "flatten", "transpose", "permute", "squeeze", "unsqueeze", "split", "chunk", "concat",
+    "concatenate", "clone", "numel",
+]
+
+
+def _check(input: Any, op: str, out: Any = None) -> None:
+    """PyTorch's functions take a Tensor as ``input``; ``out=`` is refused (no function writes in place)."""
+    if not isinstance(input, Tensor):
+        raise TypeError(f"{op}(): argument 'input' must be a Tensor, not {type(input).__name__}")
+    if out is not None:
+        raise TypeError(f"{op}(): out= is not supported: the functions return a new tensor; "
+                        f"write y = {op}(...) instead")
+
+
+def _method(name: str) -> Callable[..., Any]:
+    """``name(input, *args, **kwargs)`` as ``input.name(*args, **kwargs)``."""
+
+    def function(input: Tensor, *args: Any, out: Any = None, **kwargs: Any) -> Any:
+        _check(input, name, out)
+        return getattr(input, name)(*args, **kwargs)
+
+    function.__name__ = function.__qualname__ = name
+    doc = getattr(Tensor, name).__doc__
+    function.__doc__ = f"``{name}(input, ...)`` is ``input.{name}(...)``." + (f"\n\n{doc}" if doc else "")
+    return function
+
+
+# the functions that are their method
+abs = _method("abs")
+exp = _method("exp")
+log = _method("log")
+sqrt = _method("sqrt")
+rsqrt = _method("rsqrt")
+sigmoid = _method("sigmoid")
+relu = _method("relu")
+tanh = _method("tanh")
+sin = _method("sin")
+cos = _method("cos")
+erf = _method("erf")
+neg = _method("neg")
+square = _method("square")
+maximum = _method("maximum")
+minimum = _method("minimum")
+clamp = _method("clamp")
+nan_to_num = _method("nan_to_num")
+sign = _method("sign")
+floor = _method("floor")
+ceil = _method("ceil")
+round = _method("round")
+trunc = _method("trunc")
+isnan = _method("isnan")
+isinf = _method("isinf")
+isfinite = _method("isfinite")
+sum = _method("sum")
+mean = _method("mean")
+prod = _method("prod")
+std = _method("std")
+var = _method("var")
+amax = _method("amax")
+amin = _method("amin")
+max = _method("max")
+min = _method("min")
+argmax = _method("argmax")
+argmin = _method("argmin")
+logsumexp = _method("logsumexp")
+cumsum = _method("cumsum")
+cumprod = _method("cumprod")
+norm = _method("norm")
+all = _method("all")
+any = _method("any")
+allclose = _method("allclose")
+isclose = _method("isclose")
+equal = _method("equal")
+sort = _method("sort")
+argsort = _method("argsort")
+topk = _method("topk")
+gather = _method("gather")
+masked_fill = _method("masked_fill")
+tril = _method("tril")
+triu = _method("triu")
+diag = _method("diag")
+reshape = _method("reshape")
+flatten = _method("flatten")
+transpose = _method("transpose")
+permute = _method("permute")
+squeeze = _method("squeeze")
+unsqueeze = _method("unsqueeze")
+chunk = _method("chunk")
+clone = _method("clone")
+
+# PyTorch's other names for them
+absolute, negative, clip = abs, neg, clamp
+concat = concatenate = cat
+
+
+def numel(input: Tensor) -> int:
+    """The number of elements (a Python int)."""
+    _check(input, "numel")
+    return input.numel()
+
+
+def split(tensor: Tensor, split_size_or_sections: Any, dim: int = 0) -> tuple[Tensor, ...]:
+    """``tensor.split(split_size_or_sections, dim)``: pieces of one size (the last may be smaller), or of
+    the listed sizes."""
+    _check(tensor, "split")
+    return tensor.split(split_size_or_sections, dim)
+
+
+# ------------------------------------------------------------------- arithmetic with a number first
+def _operands(input: Any, other: Any, op: str, out: Any) -> None:
+    """``torch.add(2, x)`` is allowed: one of the two operands must be a Tensor."""
+    _check(input if isinstance(input, Tensor) else other, op, out)
+
+
+def _scaled(other: Any, alpha: Any, input: Any, op: str) -> Any:
+    """``alpha · other`` for add/sub; a float ``alpha`` with integer operands is refused, as in PyTorch."""
+    if isinstance(alpha, float) and _result_dtype(input, other).kind in "biu":
+        raise TypeError(f"{op}(): alpha={alpha} is a float, and the operands are integers (PyTorch refuses "
+                        f"this too); convert them first, e.g. x.float()")
+    return other if alpha == 1 else other * alpha
+
+
+def add(input: Any, other: Any, *, alpha: Any = 1, out: Any = None) -> Tensor:
+    """input + alpha · other."""
+    _operands(input, other, "add", out)
+    return input + _scaled(other, alpha, input, "add")
+
+
+def sub(input: Any, other: Any, *, alpha: Any = 1, out: Any = None) -> Tensor:
+    """input - alpha · other."""
+    _operands(input, other, "sub", out)
+    return input - _scaled(other, alpha, input, "sub")
+
+
+def mul(input: Any, other: Any, *, out: Any = None) -> Tensor:
+    _operands(input, other, "mul", out)
+    return input * other
+
+
+def div(input: Any, other: Any, *, rounding_mode: str | None = None, out: Any = None) -> Tensor:
+    """input / other (always floating), or rounded: ``rounding_mode="floor"`` is ``input // other``,
+    ``"trunc"`` rounds towards 0 (integer operands stay integers). The rounded ones have gradient 0 for
+    both operands, as in PyTorch."""
+    _operands(input, other, "div", out)
+    if rounding_mode is None:
+        return input / other
+    if rounding_mode not in ("floor", "trunc"):
+        raise ValueError(f"div(): rounding_mode must be None, 'trunc' or 'floor', got {rounding_mode!r}")
+    a, b = (x.detach() if isinstance(x, Tensor) else x for x in (input, other))
+    if rounding_mode == "floor":
+        quotient = a // b
+    elif _result_dtype(a, b).kind == "f":
+        quotient = (a / b).trunc()
+    else:  # the floor, and one more where it rounded a negative non-integer quotient down
+        quotient = (a // b) + ((a % b != 0) & ((a < 0) != (b < 0)))
+    if not builtins.any(isinstance(x, Tensor) and x.requires_grad for x in (input, other)):
+        return quotient
+    # in the graph with gradient 0 for both operands: where(True, quotient, input + other)
+    return where(np.ones(quotient.shape, dtype=bool), quotient, input + other)
+
+
+def pow(input: Any, exponent: Any, *, out: Any = None) -> Tensor:
+    """input ** exponent; ``input`` may be a number (``torch.pow(2, x)``)."""
+    _operands(input, exponent, "pow", out)
+    return _tensor_arith._power(input, exponent)
+
+
+multiply, subtract, divide, true_divide = mul, sub, div, div
+
+
+def lerp(input: Tensor, end: Tensor, weight: Any, *, out: Any = None) -> Tensor:
+    """input + weight · (end - input), computed as PyTorch does: that form where |weight| < 0.5, else
+    end - (end - input) · (1 - weight), so that weight = 1 gives ``end`` exactly."""
+    _check(input, "lerp", out)
+    if not isinstance(end, Tensor):
+        raise TypeError(f"lerp(): argument 'end' must be a Tensor, not {type(end).__name__}")
+    if input.dtype.kind != "f":
+        raise TypeError(f"lerp(): needs floating-point tensors, got dtype {input.dtype} (PyTorch refuses it too)")
+    difference = end - input
+    if isinstance(weight, Tensor):
+        small = np.abs(weight._data) < 0.5
+        return where(small, input + weight * difference, end - difference * (1 - weight))
+    return input + weight * difference if builtins.abs(weight) < 0.5 else end - difference * (1 - weight)
+
+
+# ------------------------------------------------------------------------ reductions with two results
+@_numpy_keywords
+def var_mean(input: Tensor, dim: Any = None, unbiased: bool | None = None, keepdim: bool = False, *,
+             correction: float | None = None, out: Any = None) -> tuple[Tensor, Tensor]:
+    """``(input.var(...), input.mean(...))`` over the same dims: a plain tuple, as in PyTorch."""
+    _check(input, "var_mean", out)
+    dim, correction = _var_args(dim, unbiased, correction, "var_mean")
+    return input.var(dim, keepdim=keepdim, correction=correction), input.mean(dim, keepdim)
+
+
+@_numpy_keywords
+def std_mean(input: Tensor, dim: Any = None, unbiased: bool | None = None, keepdim: bool = False, *,
+             correction: float | None = None, out: Any = None) -> tuple[Tensor, Tensor]:
+    """``(input.std(...), input.mean(...))`` over the same dims: a plain tuple, as in PyTorch."""
+    _check(input, "std_mean", out)
+    dim, correction = _var_args(dim, unbiased, correction, "std_mean")
+    return input.std(dim, keepdim=keepdim, correction=correction), input.mean(dim, keepdim)
+
+
+@_numpy_keywords
+def softmax(input: Tensor, dim: int, dtype: Any = None) -> Tensor:
+    """``input.softmax(dim)``; ``dtype`` converts the input first, as in PyTorch."""
+    _check(input, "softmax")
+    return (input if dtype is None else input.to(dtype)).softmax(dim)
+
+
+@_numpy_keywords
+def log_softmax(input: Tensor, dim: int, dtype: Any = None) -> Tensor:
+    """``input.log_softmax(dim)``; ``dtype`` converts the input first, as in PyTorch."""
+    _check(input, "log_softmax")
+    return (input if dtype is None else input.to(dtype)).log_softmax(dim)
+
+
+# ----------------------------------------------------------------------------------- linear algebra
+def _need_dims(op: str, **tensors: Any) -> None:
+    """Each named tensor has the stated number of dims (``mm``: two matrices), else a ValueError naming them."""
+    for name, (t, ndim) in tensors.items():
+        if not isinstance(t, Tensor):
+            raise TypeError(f"{op}(): argument '{name}' must be a Tensor, not {type(t).__name__}")
+        if t.ndim != ndim:
+            raise ValueError(f"{op}(): '{name}' must have {ndim} dims, got shape {t.shape}")
+
+
+def mm(input: Tensor, mat2: Tensor, *, out: Any = None) -> Tensor:
+    """The product of two matrices (no broadcasting; `matmul` broadcasts)."""
+    _check(input, "mm", out)
+    _need_dims("mm", input=(input, 2), mat2=(mat2, 2))
+    return matmul(input, mat2)
+
+
+def bmm(input: Tensor, mat2: Tensor, *, out: Any = None) -> Tensor:
+    """The products of two batches of matrices, (b, n, k) @ (b, k, m) -> (b, n, m), without broadcasting."""
+    _check(input, "bmm", out)
+    _need_dims("bmm", input=(input, 3), mat2=(mat2, 3))
+    if input.shape[0] != mat2.shape[0]:
+        raise ValueError(f"bmm(): the batch sizes differ, shapes {input.shape} and {mat2.shape}")
+    return matmul(input, mat2)
+
+
+def mv(input: Tensor, vec: Tensor, *, out: Any = None) -> Tensor:
+    """A matrix times a vector."""
+    _check(input, "mv", out)
+    _need_dims("mv", input=(input, 2), vec=(vec, 1))
+    return matmul(input, vec)
+
+
+def dot(input: Tensor, tensor: Tensor, *, out: Any = None) -> Tensor:
+    """Σᵢ aᵢ bᵢ of two vectors of one size and one dtype (PyTorch does not promote here)."""
+    _check(input, "dot", out)
+    _need_dims("dot", input=(input, 1), tensor=(tensor, 1))
+    if input.shape != tensor.shape:
+        raise ValueError(f"dot(): the vectors have different sizes, shapes {input.shape} and {tensor.shape}")
+    return matmul(input, tensor)
+
+
+def outer(input: Tensor, vec2: Tensor, *, out: Any = None) -> Tensor:
+    """out[i, j] = aᵢ bⱼ: the vectors broadcast against each other."""
+    _check(input, "outer", out)
+    _need_dims("outer", input=(input, 1), vec2=(vec2, 1))
+    return input.unsqueeze(1) * vec2.unsqueeze(0)
