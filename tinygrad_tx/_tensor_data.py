@@ -49,7 +49,8 @@ NON_LEAF_GRAD_WARNING = (
 
 
 class DataGradMethods:
-    """``.grad``, ``.data``, ``retains_grad`` and how backward adds into ``.grad``. A base class of `Tensor`."""
+    """``.grad``, ``.data``, ``requires_grad_``, ``retain_grad``/``retains_grad`` and how backward adds into
+    ``.grad``. A base class of `Tensor`."""
 
     __slots__ = ()  # Tensor has slots: no __dict__ through a base class
 
@@ -77,6 +78,26 @@ class DataGradMethods:
                 raise RuntimeError(f"attempting to assign a gradient of shape {value.shape} to a tensor of shape "
                                    f"{self.shape}; the gradient must have the tensor's shape (as in PyTorch)")
         self._grad = value
+
+    def requires_grad_(self, requires_grad: bool = True) -> Tensor:
+        """Set whether gradients are recorded for this leaf tensor (in place; returns self)."""
+        if requires_grad and self._data.dtype.kind != "f":
+            raise TypeError(
+                f"only floating-point tensors can require gradients; this one has dtype "
+                f"{self._data.dtype}. Convert it first, e.g. t.double() or t.float()"
+            )
+        if not requires_grad and self._ctx is not None:
+            raise RuntimeError("requires_grad_(False) works on leaves only; use detach() instead")
+        self.requires_grad = requires_grad
+        return self
+
+    def retain_grad(self) -> Tensor:
+        """Keep this intermediate tensor's gradient in ``.grad`` during backward (leaves always do)."""
+        if not self.requires_grad:
+            raise RuntimeError("retain_grad: this tensor does not require grad")
+        if self._ctx is not None:
+            self._ctx._retain(self)
+        return self
 
     @property
     def retains_grad(self) -> bool:

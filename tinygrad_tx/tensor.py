@@ -41,6 +41,7 @@ from . import (
     ops,
 )
 from ._args import _normalize_dims, _numpy_keywords, _reduction_dims, _shape_arg
+from ._device import _check_device
 from ._dtypes import (
     _INT_END,
     _INT_MIN,
@@ -55,10 +56,10 @@ from ._dtypes import (
     set_default_dtype,
 )
 from ._indexing import _index_arg, _split_integer_index
-from ._random import manual_seed
+from ._random import RandomMethods, manual_seed
 from ._tensor_arith import ArithmeticMethods
 from ._tensor_compare import CompareMethods
-from ._tensor_convert import ConversionMethods
+from ._tensor_convert import ConversionMethods, Size
 from ._tensor_data import DataGradMethods
 from ._tensor_inplace import InPlaceMethods
 from ._tensor_shape import ShapeMethods, cat, stack
@@ -78,11 +79,14 @@ _NOT_GIVEN: Any = object()  # marks an argument left out (where None would be a 
 
 
 
-class Tensor(ArithmeticMethods, CompareMethods, ConversionMethods, DataGradMethods, InPlaceMethods, ShapeMethods):
+class Tensor(
+    ArithmeticMethods, CompareMethods, ConversionMethods, DataGradMethods, InPlaceMethods, ShapeMethods, RandomMethods
+):
     """An n-dimensional array with reverse-mode automatic differentiation.
 
-    ``Tensor(data, requires_grad=False, dtype=None)``: ``data`` is copied. Python floats become
-    the default dtype (float32 unless `set_default_dtype` changed it); NumPy arrays keep theirs.
+    ``Tensor(data, requires_grad=False, dtype=None, device=None)``: ``data`` is copied. Python floats become
+    the default dtype (float32 unless `set_default_dtype` changed it); NumPy arrays keep theirs. ``device``:
+    the CPU (None, 'cpu', 'cpu:0'); any other device is refused.
     """
 
     __slots__ = ("_data", "_grad", "requires_grad", "_ctx", "_version", "name", "_g", "_tangent", "__weakref__")
@@ -92,8 +96,9 @@ class Tensor(ArithmeticMethods, CompareMethods, ConversionMethods, DataGradMetho
     _freed = False
     _borrowed = False  # True for `_Borrowed`: it wraps a caller's ndarray without a copy
 
-    def __init__(self, data: ArrayLike, requires_grad: bool = False, dtype: Any = None) -> None:
-        arr = _as_array(data, None if dtype is None else np.dtype(dtype))
+    def __init__(self, data: ArrayLike, requires_grad: bool = False, dtype: Any = None, device: Any = None) -> None:
+        _check_device(device, "tensor")
+        arr = _as_array(data, None if dtype is None else _dtypes._np_dtype(dtype, "tensor"))
         self._data = arr
         self._grad: Tensor | None = None  # .grad (``_tensor_data.py``)
         self._ctx: Any = None
@@ -129,12 +134,14 @@ class Tensor(ArithmeticMethods, CompareMethods, ConversionMethods, DataGradMetho
 
     # ------------------------------------------------------------------------------ attributes
     @property
-    def shape(self) -> tuple[int, ...]:
-        return self._data.shape
+    def shape(self) -> Size:
+        """The dim sizes, as a `Size` (a tuple that prints as ``torch.Size([2, 3])``)."""
+        return Size(self._data.shape)
 
     @property
-    def dtype(self) -> np.dtype:
-        return self._data.dtype
+    def dtype(self) -> _dtypes.DType:
+        """The dtype object (``tinygrad_tx.float32``, one per dtype: ``t.dtype is tinygrad_tx.float32``)."""
+        return _dtypes._torch_dtype(self._data.dtype)
 
     @property
     def ndim(self) -> int:
@@ -149,34 +156,6 @@ class Tensor(ArithmeticMethods, CompareMethods, ConversionMethods, DataGradMetho
     def grad_fn(self) -> Any:
         """The graph node (a `Function` instance) that produced this tensor, or None for a leaf."""
         return self._ctx
-
-
-
-
-
-
-
-
-
-    def requires_grad_(self, requires_grad: bool = True) -> Tensor:
-        """Set whether gradients are recorded for this leaf tensor (in place; returns self)."""
-        if requires_grad and self._data.dtype.kind != "f":
-            raise TypeError(
-                f"only floating-point tensors can require gradients; this one has dtype "
-                f"{self._data.dtype}. Convert it first, e.g. t.double() or t.float()"
-            )
-        if not requires_grad and self._ctx is not None:
-            raise RuntimeError("requires_grad_(False) works on leaves only; use detach() instead")
-        self.requires_grad = requires_grad
-        return self
-
-    def retain_grad(self) -> Tensor:
-        """Keep this intermediate tensor's gradient in ``.grad`` during backward (leaves always do)."""
-        if not self.requires_grad:
-            raise RuntimeError("retain_grad: this tensor does not require grad")
-        if self._ctx is not None:
-            self._ctx._retain(self)
-        return self
 
     def detach(self) -> Tensor:
         """The same data (shared), cut out of the graph."""
@@ -706,9 +685,10 @@ def _expand_to(t: Tensor, shape: tuple[int, ...]) -> Tensor:
 # -------------------------------------------------------------------------- free functions
 
 
-def tensor(data: ArrayLike, requires_grad: bool = False, dtype: Any = None) -> Tensor:
-    """``Tensor(data, ...)``, spelled like ``torch.tensor``."""
-    return Tensor(data, requires_grad=requires_grad, dtype=dtype)
+def tensor(data: ArrayLike, *, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+    """``Tensor(data, ...)``, spelled like ``torch.tensor``: Python ints give int64, bools bool, floats the
+    default dtype; NumPy data keeps its dtype."""
+    return Tensor(data, requires_grad=requires_grad, dtype=dtype, device=device)
 
 
 def matmul(a: Any, b: Any) -> Tensor:
