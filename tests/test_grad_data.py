@@ -438,3 +438,64 @@ def test_an_optimizer_step_is_seen_by_a_data_alias() -> None:
         return [d, W, b]
 
     in_both(program)
+
+
+# ------------------------------------------------------------------- forward mode (tangents)
+
+
+def _tangents(lib: ModuleType, *ts: Any) -> list[Any]:
+    """Each tensor's tangent at the current dual level (None where it has none)."""
+    return [lib.autograd.forward_ad.unpack_dual(t).tangent for t in ts]
+
+
+def test_data_and_detach_carry_no_tangent_and_updates_through_data_keep_the_tangent_as_torch() -> None:
+    """A dual's ``.data`` and ``detach()`` have no tangent; an in-place op on ``.data`` changes the values
+    and leaves the tangent; a dual operand of an in-place op on ``t.data`` gives the alias a tangent, not
+    ``t``; ``t.data = dual`` takes the values only; ``dual.data = t`` keeps the dual's tangent."""
+
+    def program(lib: ModuleType) -> list[Any]:
+        fwAD = lib.autograd.forward_ad
+        f64 = {"dtype": lib.float64}
+        with fwAD.dual_level():
+            d = fwAD.make_dual(lib.tensor(X0[0], **f64), lib.tensor(X0[1], **f64))
+            q = fwAD.make_dual(lib.tensor(X0[2], **f64), lib.tensor(X0[3], **f64))
+            out = [t is None for t in _tangents(lib, d.data, d.detach(), (d * 2).data, (d * 2).detach())]
+            d.data.add_(1.5)  # the values change, the tangent stays
+            out += [fwAD.unpack_dual(d).primal, *_tangents(lib, d)]
+            t = lib.zeros(3, **f64)
+            alias = t.data
+            alias.add_(q)
+            out += [t, *_tangents(lib, alias), _tangents(lib, t)[0] is None, _tangents(lib, t.data)[0] is None]
+            r = lib.zeros(3, **f64)
+            r.data = q
+            out += [r, _tangents(lib, r)[0] is None]
+            d.data = lib.tensor(X0[4], **f64)
+            out += [fwAD.unpack_dual(d).primal, *_tangents(lib, d)]
+            p = lib.zeros(3, **f64)
+            p.add_(q)  # on the tensor itself, the tangent comes along
+            out += [p, *_tangents(lib, p)]
+        return out
+
+    in_both(program)
+
+
+def test_a_grad_carries_a_tangent_only_when_backward_records() -> None:
+    """``.grad`` of a dual's leaf: no tangent after a plain backward; with ``create_graph=True``
+    (forward-over-reverse) its tangent is the Hessian-vector product, as in torch (here 6 w ⊙ ẇ)."""
+
+    def program(lib: ModuleType) -> list[Any]:
+        fwAD = lib.autograd.forward_ad
+        w = lib.tensor(W0[0], requires_grad=True)
+        with fwAD.dual_level():
+            wd = fwAD.make_dual(w, lib.tensor(W0[1]))
+            (wd ** 3).sum().backward()
+            out = [w.grad, _tangents(lib, w.grad)[0] is None]
+            w.grad = None
+            (wd ** 3).sum().backward(create_graph=True)
+            out += [w.grad, *_tangents(lib, w.grad)]
+        w.grad = None  # (breaks the grad ↔ graph cycle, as torch's warning asks)
+        return out
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Using backward\\(\\) with create_graph=True")
+        in_both(program)
