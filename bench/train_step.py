@@ -161,7 +161,7 @@ class TxStep(Step):
         self.xs, self.ys = inputs["x"], inputs["y"]
 
     def grad_norm(self) -> float:
-        return float(np.sqrt(sum(float(np.sum(np.square(p.grad, dtype=np.float64))) for p in self.params)))
+        return float(np.sqrt(sum(float(np.sum(np.square(p.grad.numpy(), dtype=np.float64))) for p in self.params)))
 
 
 class TorchStep(Step):

@@ -426,7 +426,7 @@ def test_generate_with_a_tiny_temperature_is_greedy_not_a_numpy_error() -> None:
 
 def test_generate_refuses_nan_logits_with_a_clear_message() -> None:
     gpt = tiny_gpt()
-    gpt.lm_head.weight.data = np.full_like(gpt.lm_head.weight.data, np.nan)
+    gpt.lm_head.weight.data.fill_(np.nan)
     with pytest.raises(RuntimeError, match=r"^generate: the logits for new token 0 are nan or infinite"):
         gpt.generate(np.array([[1, 2]]), 3)  # was "Probabilities contain NaN" from inside NumPy
     assert gpt.training  # the mode is restored

@@ -443,7 +443,7 @@ def test_zero_grad_with_set_to_none_false_gives_zeros_and_leaves_none_alone() ->
     a, b = Tensor(np.ones((2, 3)), requires_grad=True), Tensor(np.ones(4), requires_grad=True)
     opt = optim.SGD([a, b], lr=0.1)
     (a * a).sum().backward()
-    old = a.grad
+    old = a.grad.numpy()
     opt.zero_grad(set_to_none=False)
     assert a.grad.shape == (2, 3) and a.grad.dtype == np.float64 and not a.grad.any()
     assert np.array_equal(old, 2 * np.ones((2, 3)))  # a new array: the old one is not written
@@ -487,7 +487,7 @@ def test_closure_is_evaluated_and_its_loss_returned() -> None:
         loss.backward()
         return loss
 
-    w_before = p["W1"].data
+    w_before = p["W1"].data.clone()
     loss = opt.step(closure)
     assert isinstance(loss, Tensor) and not np.array_equal(p["W1"].data, w_before)
 
@@ -503,13 +503,13 @@ def test_step_never_writes_into_a_parameter_or_gradient_array(case: tuple[str, d
     for step in range(3):
         opt.zero_grad()
         tx_loss(p, *batch(step)).backward()
-        arrays = {k: t.data for k, t in p.items()}
+        arrays = {k: t._data for k, t in p.items()}
         grads = {k: t.grad for k, t in p.items()}
-        copies = {k: (a.copy(), grads[k].copy()) for k, a in arrays.items()}
+        copies = {k: (a.copy(), grads[k].numpy().copy()) for k, a in arrays.items()}
         versions = {k: t._version for k, t in p.items()}
         opt.step()
         for k, t in p.items():
-            assert t.data is not arrays[k], k
+            assert t._data is not arrays[k], k
             assert np.array_equal(arrays[k], copies[k][0]), f"{k}: the old parameter array was written"
             assert t.grad is grads[k] and np.array_equal(grads[k], copies[k][1]), f"{k}: the grad was written"
             assert t._version == versions[k] + 1
@@ -543,8 +543,8 @@ def test_training_continues_after_a_step_and_a_stale_graph_raises() -> None:
     loss = f(w)
     loss.backward()
     pending = f(w)  # a graph that saved w's current array
-    assert not w.data.flags.writeable  # saved arrays are read-only ...
-    saved_array = w.data
+    assert not w.detach().numpy().flags.writeable  # saved arrays are read-only ...
+    saved_array = w.detach().numpy()
     opt.step()  # ... and step() still works: it assigns a new array
     assert np.array_equal(saved_array, [[1.0, -2.0], [0.5, 3.0]])
 
@@ -573,7 +573,7 @@ def test_clip_grad_norm_matches_torch(norm_type: float, max_norm: float, dtype: 
     ours = [Tensor(np.zeros_like(g), requires_grad=True) for g in grads]
     theirs = [torch.zeros(g.shape, dtype=torch.from_numpy(g).dtype, requires_grad=True) for g in grads]
     for t, tt, g in zip(ours, theirs, grads):
-        t.grad, tt.grad = g.copy(), torch.from_numpy(g.copy())
+        t.grad, tt.grad = Tensor(g), torch.from_numpy(g.copy())
     no_grad = Tensor(np.ones(3), requires_grad=True)  # a parameter without grad is ignored
     total = optim.clip_grad_norm_(ours + [no_grad], max_norm, norm_type)
     ttotal = torch.nn.utils.clip_grad_norm_(theirs, max_norm, norm_type)
@@ -592,7 +592,7 @@ def test_clip_grad_norm_matches_torch(norm_type: float, max_norm: float, dtype: 
 def test_clip_grad_norm_scales_to_max_norm() -> None:
     ours = [Tensor(np.zeros_like(g), requires_grad=True) for g in grads_for_clipping(10.0)]
     for t, g in zip(ours, grads_for_clipping(10.0)):
-        t.grad = g
+        t.grad = Tensor(g)
     optim.clip_grad_norm_(ours, 1.0)
     after = math.sqrt(sum(float((t.grad**2).sum()) for t in ours))
     assert after == pytest.approx(1.0, rel=1e-5)
@@ -600,7 +600,7 @@ def test_clip_grad_norm_scales_to_max_norm() -> None:
 
 def test_clip_grad_norm_nonfinite_and_empty(torch) -> None:
     t = Tensor(np.zeros(3), requires_grad=True)
-    t.grad = np.array([1.0, np.inf, 2.0])
+    t.grad = Tensor(np.array([1.0, np.inf, 2.0]))
     tt = torch.zeros(3, dtype=torch.float64, requires_grad=True)
     tt.grad = torch.tensor([1.0, np.inf, 2.0], dtype=torch.float64)
     with pytest.raises(RuntimeError, match="non-finite|is inf"):

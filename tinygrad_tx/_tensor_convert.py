@@ -139,7 +139,7 @@ class ConversionMethods:
         """The data as an ndarray (shared, not copied). Like PyTorch, refused if it requires grad."""
         if self.requires_grad:
             raise RuntimeError(
-                "numpy(): this tensor requires grad; use tensor.detach().numpy() (or .data)"
+                "Can't call numpy() on a tensor that requires grad (as in PyTorch); use tensor.detach().numpy() instead"
             )
         return _guarded(self._data) if _held else self._data
 

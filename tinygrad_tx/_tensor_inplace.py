@@ -144,7 +144,7 @@ class InPlaceMethods:
         except ValueError as e:
             raise ValueError(f"setitem: cannot assign a value of shape {np.shape(v)} into a tensor of shape "
                              f"{self.shape} at this index: {e}") from None
-        self.data = new
+        self._set_array(new)
 
 
 def _assign(old: Tensor, index: Any, value: Any) -> Tensor:

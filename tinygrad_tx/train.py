@@ -592,7 +592,7 @@ def finetune(checkpoint: str, data: str, out_dir: str, rank: int = 4, alpha: flo
     _check_writable(out_dir, [lora_path, merged_path])
 
     manual_seed(seed)
-    base = {n: p.data.copy() for n, p in model.named_parameters()}
+    base = {n: p.detach().numpy().copy() for n, p in model.named_parameters()}
     val_before = estimate_loss(model, val_ids, block, batch_size, eval_iters, seed + 1)
     wrapped = apply_lora(model, targets, rank, alpha)
     trainable = [p for p in model.parameters() if p.requires_grad]
@@ -618,7 +618,7 @@ def finetune(checkpoint: str, data: str, out_dir: str, rank: int = 4, alpha: flo
     if bar is not None:
         bar.close()
     val_after = estimate_loss(model, val_ids, block, batch_size, eval_iters, seed + 1)
-    unchanged = all(np.array_equal(p.data, base[n]) for n, p in model.named_parameters() if n in base)
+    unchanged = all(np.array_equal(p.detach().numpy(), base[n]) for n, p in model.named_parameters() if n in base)
     _say(f"validation loss after fine-tuning: {val_after:.4f} ({val_after - val_before:+.4f})")
     _say(f"base weights bit-identical after fine-tuning: {'yes' if unchanged else 'NO'}")
     if not unchanged:
@@ -631,7 +631,7 @@ def finetune(checkpoint: str, data: str, out_dir: str, rank: int = 4, alpha: flo
     for m in model.modules():
         if isinstance(m, LoRALayer):
             m.merge()
-    merged = {n: p.data.copy() for n, p in model.named_parameters() if n in base}
+    merged = {n: p.detach().numpy().copy() for n, p in model.named_parameters() if n in base}
     _save(merged_path, {"kind": "train", "model_config": base_state["model_config"],
                         "dtype": base_state["dtype"], "tokenizer": tokenizer.to_dict(),
                         "model": merged, "step": int(base_state.get("step", 0)), "lora": lora_meta})

@@ -181,7 +181,7 @@ class GPT(Module):
             for step in range(max_new_tokens):
                 context = out[:, -self.config.block_size :]
                 logits, _ = self(context)
-                last = logits.data[:, -1, :].astype(np.float64)
+                last = logits.detach().numpy()[:, -1, :].astype(np.float64)
                 top = last.max(-1, keepdims=True)
                 if np.isnan(last).any() or not np.isfinite(top).all():
                     raise RuntimeError(f"generate: the logits for new token {step} are nan or infinite "

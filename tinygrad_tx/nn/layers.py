@@ -304,7 +304,7 @@ class CausalSelfAttention(Module):
         S = tap("S", (q @ k.transpose(-2, -1)) * (1.0 / math.sqrt(d_h)) + F.causal_mask(T, q.dtype))
         rho = tap("rho", S.softmax(-1))
         if self.keep_attention:
-            self.attention = rho.data.copy()
+            self.attention = rho.detach().numpy().copy()
         return self.attn_dropout(rho) @ v
 
     def extra_repr(self) -> str:

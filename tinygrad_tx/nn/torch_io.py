@@ -40,7 +40,8 @@ def to_torch_state_dict(model: Module, dtype: Any = None) -> dict[str, Any]:
     conv1d = conv1d_weight_names(model)
     out = {}
     for name, p in model.named_parameters(remove_duplicate=False):
-        a = p.data.T if name in conv1d else p.data
+        a = p.detach().numpy()
+        a = a.T if name in conv1d else a
         t = torch.from_numpy(np.ascontiguousarray(a).copy())
         out[name] = t.to(dtype) if dtype is not None else t
     return out

@@ -3,7 +3,7 @@
 
 PyTorch has them in ``torch.nn.utils`` (``torch/nn/utils/clip_grad.py``); here they sit beside the
 optimizers they are used with, ``tinygrad_tx.optim`` exports them, and ``tinygrad_tx.nn.utils`` re-exports
-them as PyTorch has them. They read and write only ``p.grad`` (an ndarray or a Tensor), so they need
+them as PyTorch has them. They read and write only ``p.grad``, so they need
 nothing from ``nn``.
 """
 
@@ -17,7 +17,6 @@ from collections.abc import Iterable
 import numpy as np
 
 from ..tensor import Tensor
-from .optimizer import _grad_array, _set_grad_array
 
 __all__ = ["clip_grad_norm_", "clip_grad_value_"]
 
@@ -39,8 +38,8 @@ def clip_grad_norm_(
 
     Returns N, the norm *before* clipping, as a float (``torch.nn.utils.clip_grad_norm_``, also
     ``tinygrad_tx.nn.utils.clip_grad_norm_``, returns it as a 0-d tensor). Parameters whose ``grad``
-    is None are ignored. The gradients are replaced by new ones of the same kind (ndarray or Tensor),
-    not scaled in place. The arithmetic is done in the gradients' dtype, as PyTorch does it.
+    is None are ignored. Each ``p.grad`` is scaled in place, as in PyTorch (the tensor is kept and
+    re-pointed at a new array, so a graph that saved the old values keeps them; see ``_tensor_inplace.py``). The arithmetic is done in the gradients' dtype, as PyTorch does it.
     ``foreach`` chooses among PyTorch's kernels and changes nothing here.
     """
     total_norm = _clip_grad_norm(parameters, max_norm, norm_type, error_if_nonfinite)
@@ -54,7 +53,7 @@ def _clip_grad_norm(parameters: Tensor | Iterable[Tensor], max_norm: float, norm
     params = _parameter_list(parameters)
     if not params and isinstance(parameters, types.GeneratorType):
         warnings.warn("`parameters` is an empty generator, no gradient clipping will occur.", stacklevel=3)
-    grads = [g for g in map(_grad_array, params) if g is not None]
+    grads = [p._grad._data for p in params if p._grad is not None]
     if not grads:
         return None
     norm_type = float(norm_type)
@@ -69,21 +68,21 @@ def _clip_grad_norm(parameters: Tensor | Iterable[Tensor], max_norm: float, norm
     clip_coef_clamped = np.minimum(clip_coef, 1.0)
     with np.errstate(invalid="ignore"):  # an infinite norm gives 0 · inf = nan, as in torch
         for p in params:
-            grad = _grad_array(p)
-            if grad is not None:
-                _set_grad_array(p, np.asarray(grad * clip_coef_clamped.astype(grad.dtype)))  # 0-d stays an array
+            if p._grad is not None:
+                g = p._grad._data
+                p._grad._set_array(np.asarray(g * clip_coef_clamped.astype(g.dtype)))  # 0-d stays an array
     return total_norm
 
 
 def clip_grad_value_(parameters: Tensor | Iterable[Tensor], clip_value: float, foreach: bool | None = None) -> None:
     """Clamp every gradient elementwise to ``[-clip_value, clip_value]`` (``torch.nn.utils.clip_grad_value_``):
     ``g ← min(max(g, -c), c)``; NaN stays NaN. Parameters whose ``grad`` is None are ignored; the gradients
-    are replaced by new ones of the same kind, not written in place. ``foreach`` changes nothing here."""
+    are clamped in place (re-pointed at a new array, as in `clip_grad_norm_`). ``foreach`` changes nothing here."""
     clip_value = float(clip_value)
     for p in _parameter_list(parameters):
-        grad = _grad_array(p)
-        if grad is not None:
-            _set_grad_array(p, np.asarray(np.minimum(np.maximum(grad, -clip_value), clip_value)))
+        if p._grad is not None:
+            g = p._grad._data
+            p._grad._set_array(np.asarray(np.minimum(np.maximum(g, -clip_value), clip_value)))
 
 
 def _parameter_list(parameters: Tensor | Iterable[Tensor]) -> list[Tensor]:

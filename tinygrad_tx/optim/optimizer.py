@@ -9,18 +9,18 @@ one parameter (see ``sgd.py`` and ``adam.py``). Everything else is here, in this
 
 Two rules about arrays:
 
-- **A parameter is never updated in place.** Each step computes a new array θ' and makes it the
-  parameter's storage, as ``p.data = θ'`` would. A graph that saved the old array keeps it intact
-  (saved arrays are read-only), and the version bump from the assignment makes a backward through
-  such a stale graph raise a clear error instead of returning a wrong gradient.
+- **A parameter is never written in place.** Each step computes a new array θ' and re-points the
+  parameter at it (``p._set_array(θ')``: an in-place update in PyTorch's sense, so ``p.data`` aliases
+  follow). A graph that saved the old array keeps it intact (saved arrays are read-only), and the
+  version bump makes a backward through such a stale graph raise a clear error instead of returning
+  a wrong gradient.
 - **Optimizer state is updated in place** (momentum buffers, moment estimates). No graph ever
   saves it, and updating in place saves an allocation per step.
 
-Gradients are read from ``p.grad``, an ndarray or a Tensor (`_grad_array` accepts both), and
-parameters are written to their storage ``p._data`` (`_set_param_array`, which also bumps the
-version). A parameter is skipped when its ``grad`` is None, as in PyTorch, and also when it has
-``requires_grad=False`` (a parameter frozen after a backward keeps its stale ``grad``; PyTorch
-would still step it, here a frozen parameter never moves).
+Gradients are read from ``p.grad`` (a tensor; the update rules get its array, ``p._grad._data``). A
+parameter is skipped when its ``grad`` is None, as in PyTorch, and also when it has
+``requires_grad=False`` (a parameter frozen after a backward keeps its stale ``grad``; PyTorch would
+still step it, here a frozen parameter never moves).
 
 PyTorch's implementation switches are accepted with PyTorch's names and defaults, and kept in
 every parameter group as PyTorch keeps them:
@@ -130,18 +130,13 @@ class Optimizer:
 
     # --------------------------------------------------------------------------- stepping
     def zero_grad(self, set_to_none: bool = True) -> None:
-        """Forget the gradients: ``p.grad = None`` (the default), or fresh zeros of the same kind (the old
-        gradient is not written)."""
+        """Forget the gradients: ``p.grad = None`` (the default), or zero them (cut out of the graph)."""
         for group in self.param_groups:
             for p in group["params"]:
-                grad = _grad_array(p)
-                if set_to_none:
-                    p.grad = None
-                elif grad is not None:
-                    _set_grad_array(p, np.zeros_like(grad))
+                p._zero_grad(set_to_none)
 
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
-        """Update every parameter that has a gradient: ``p.data = update(p.data, p.grad)``.
+        """Update every parameter that has a gradient: ``p ← update(p, p.grad)``.
 
         ``closure``, if given, re-evaluates the loss (with gradients enabled) and returns it.
         Its value is returned.
@@ -151,16 +146,17 @@ class Optimizer:
             with enable_grad():
                 loss = closure()
         for i, p, group in self._indexed_params():
-            grad = _grad_array(p)
-            if not p.requires_grad or grad is None:
+            if not p.requires_grad or p._grad is None:
                 continue
+            grad = p._grad._data
             if grad.shape != p.shape:
                 raise RuntimeError(
                     f"{type(self).__name__}.step: parameter {self._label(i)} has shape {p.shape} but its "
                     f"grad has shape {grad.shape}"
                 )
-            new = self._update(_param_array(p), grad, self.state[p], group)
-            _set_param_array(p, new)  # a new array, never written in place
+            param = _guarded(p._data) if _held else p._data  # read-only while a live graph has saved it
+            new = self._update(param, grad, self.state[p], group)
+            p._set_array(np.asarray(new, dtype=p.dtype))  # a new array (a plain ndarray), never written in place
         return loss
 
     def _update(self, param: np.ndarray, grad: np.ndarray, state: dict[str, Any], group: dict[str, Any]) -> np.ndarray:
@@ -390,29 +386,3 @@ def _check_implementation_switches(group: dict[str, Any]) -> None:
     for key, what in _UNSUPPORTED.items():
         if group.get(key):
             raise ValueError(f"{key}=True is not supported: it means {what}. Leave {key}=False")
-
-
-# ------------------------------------------------------------- reading gradients, writing parameters
-def _grad_array(p: Tensor) -> np.ndarray | None:
-    """``p.grad`` as an ndarray (it may be an ndarray or a Tensor, whose storage is ``_data``), or None."""
-    grad = p.grad
-    return grad._data if isinstance(grad, Tensor) else grad
-
-
-def _set_grad_array(p: Tensor, array: np.ndarray) -> None:
-    """Give ``p`` a new gradient holding ``array``, of the kind it had (ndarray or Tensor)."""
-    p.grad = Tensor._make(array, False) if isinstance(p.grad, Tensor) else array
-
-
-def _param_array(p: Tensor) -> np.ndarray:
-    """``p``'s values, read-only (a `SavedArray` view) while a live graph has saved them."""
-    return _guarded(p._data) if _held else p._data
-
-
-def _set_param_array(p: Tensor, new: np.ndarray) -> None:
-    """``p``'s storage becomes the new array ``new`` and its version goes up (what ``p.data = new`` does).
-
-    The old array is never written: a graph that saved it keeps it intact, and the version bump
-    makes a backward through that stale graph raise instead of returning a wrong gradient."""
-    p._data = np.asarray(new, dtype=p.dtype)  # (a plain ndarray, never a SavedArray view)
-    p._version += 1
