@@ -227,7 +227,8 @@ def test_to_converts_the_floating_state_and_refuses_other_devices() -> None:
     assert model.to("cpu") is model and model.to(device="cpu:0", dtype=None) is model
     assert model.to(tx.float64) is model
     expected = {n: str(t.dtype).replace("torch.", "") for n, t in theirs.state_dict().items()}
-    assert {n: str(a.dtype).replace("torch.", "") for n, a in model.state_dict().items()} == expected  # num_batches_tracked stays int64
+    ours = {n: str(a.dtype).replace("torch.", "") for n, a in model.state_dict().items()}
+    assert ours == expected  # num_batches_tracked stays int64
     assert model.scale.grad.dtype == np.float64
     assert model.float().scale.dtype == np.float32 and model.to(Tensor(np.zeros(1))).scale.dtype == np.float64
     with pytest.raises(RuntimeError, match=r"runs on NumPy on the CPU: device 'cuda' is not available"):

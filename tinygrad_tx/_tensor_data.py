@@ -159,6 +159,7 @@ class DataGradMethods:
         self._set_array(a.view(np.ndarray) if isinstance(a, SavedArray) else a)
 
     def _set_array(self, array: np.ndarray) -> None:
-        """Re-point this tensor at ``array``: a modification (the version counter ticks), never a write."""
-        self._data = array
+        """Re-point this tensor at ``array``: a modification (the version counter ticks), never a write.
+        (A NumPy scalar, as ``a + 1`` of a 0-d array gives, is kept as a 0-d array.)"""
+        self._data = array if isinstance(array, np.ndarray) else np.asarray(array)
         self._version += 1

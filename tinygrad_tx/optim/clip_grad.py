@@ -39,7 +39,8 @@ def clip_grad_norm_(
     Returns N, the norm *before* clipping, as a float (``torch.nn.utils.clip_grad_norm_``, also
     ``tinygrad_tx.nn.utils.clip_grad_norm_``, returns it as a 0-d tensor). Parameters whose ``grad``
     is None are ignored. Each ``p.grad`` is scaled in place, as in PyTorch (the tensor is kept and
-    re-pointed at a new array, so a graph that saved the old values keeps them; see ``_tensor_inplace.py``). The arithmetic is done in the gradients' dtype, as PyTorch does it.
+    re-pointed at a new array, so a graph that saved the old values keeps them; see ``_tensor_inplace.py``).
+    The arithmetic is done in the gradients' dtype, as PyTorch does it.
     ``foreach`` chooses among PyTorch's kernels and changes nothing here.
     """
     total_norm = _clip_grad_norm(parameters, max_norm, norm_type, error_if_nonfinite)
