@@ -53,6 +53,7 @@ from ._tensor_inplace import InPlaceMethods
 from ._tensor_shape import ShapeMethods, cat, stack
 from .autograd import function as _function
 from .autograd import grad  # noqa: F401  (kept for old imports: tensor.grad is autograd.grad)
+from .autograd import hooks as _hooks
 from .autograd.engine import backward as _backward
 from .autograd.function import SavedArray, _guarded, _held
 from .autograd.grad_mode import is_grad_enabled
@@ -182,6 +183,9 @@ class Tensor(ArithmeticMethods, CompareMethods, ConversionMethods, InPlaceMethod
         if self._ctx is not None:
             self._ctx._retain(self)
         return self
+
+    register_hook = _hooks.register_hook  # hook(grad) during backward (autograd/hooks.py)
+    register_post_accumulate_grad_hook = _hooks.register_post_accumulate_grad_hook
 
     def detach(self) -> Tensor:
         """The same data (shared), cut out of the graph."""
