@@ -143,8 +143,8 @@ def _walk(roots: Sequence[Any], seeds: Sequence[Any], retain_graph: bool, captur
     if capture is not None:
         captured = [None] * len(capture)
         arrive = _capturing(order, capture, captured, release)
-    elif _tensor_hooks or _post_accumulate_hooks:
-        arrive = _hooked(release)
+    elif _tensor_hooks or _post_accumulate_hooks:  # hooks somewhere: are any on this graph?
+        arrive = _hooked(order, release)
 
     try:
         for node in reversed(order):
@@ -169,9 +169,12 @@ def _walk(roots: Sequence[Any], seeds: Sequence[Any], retain_graph: bool, captur
     return captured
 
 
-def _hooked(release: bool) -> Any:
-    """A backward pass's arrival step when hooks exist: the node's tensor hooks on its gradient, and,
-    for a leaf with post-accumulate hooks, its step (into ``.grad``) followed by those hooks."""
+def _hooked(order: list[Any], release: bool) -> Any:
+    """A backward pass's arrival step if a node of ``order`` has hooks (else None): the node's tensor hooks
+    on its gradient, and, for a leaf with post-accumulate hooks, its step (into ``.grad``) followed by
+    those hooks."""
+    if not any(id(n) in _tensor_hooks or id(n) in _post_accumulate_hooks for n in order):
+        return None
 
     def arrive(node: Any, g: Any) -> Any:
         hooks = _tensor_hooks.get(id(node))
