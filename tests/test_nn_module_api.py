@@ -230,7 +230,7 @@ def test_to_converts_the_floating_state_and_refuses_other_devices() -> None:
     assert {n: str(a.dtype) for n, a in model.state_dict().items()} == expected  # num_batches_tracked stays int64
     assert model.scale.grad.dtype == np.float64
     assert model.float().scale.dtype == np.float32 and model.to(Tensor(np.zeros(1))).scale.dtype == np.float64
-    with pytest.raises(RuntimeError, match=r"NumPy on the CPU only; device 'cuda' is not available"):
+    with pytest.raises(RuntimeError, match=r"runs on NumPy on the CPU: device 'cuda' is not available"):
         model.to("cuda")
     with pytest.raises(TypeError, match=r"only accepts floating point dtypes, but got desired dtype=int64"):
         model.to(np.int64)

@@ -41,7 +41,7 @@ Point = namedtuple("Point", "x y")
 def structure(x: Any) -> Any:
     """A batch as plain values, the same for both libraries: tensors as (dtype, shape, values)."""
     if isinstance(x, Tensor):
-        return ("tensor", str(x.dtype), x.shape, x.data.tolist())
+        return ("tensor", str(x.dtype).removeprefix("torch."), tuple(x.shape), x.data.tolist())
     if isinstance(x, torch.Tensor):
         return ("tensor", str(x.numpy().dtype), tuple(x.shape), x.numpy().tolist())
     if isinstance(x, dict):

@@ -1,6 +1,7 @@
-"""PyTorch's dtype rules for `Tensor`, kept out of the class: the default floating dtype, the dtype
-of Python data (``tensor([1, 2.5])``), type promotion between operands (`_result_dtype`), and how a
-Python number converts to a dtype (fill values refused when they overflow; integers that wrap).
+"""PyTorch's dtype rules for `Tensor`, kept out of the class: the dtype objects (``torch.float32``), the
+default floating dtype, the dtype of Python data (``tensor([1, 2.5])``), type promotion between operands
+(`_result_dtype`), how a Python number converts to a dtype (fill values refused when they overflow; integers
+that wrap), and `finfo`/`iinfo`.
 """
 
 from __future__ import annotations
@@ -14,21 +15,187 @@ import numpy as np
 from .autograd import function as _function
 from .scalar import Value
 
+
+class DType:
+    """``torch.dtype`` (exported as ``tinygrad_tx.dtype``): ``tinygrad_tx.float32`` prints as PyTorch's
+    ``torch.float32``, over the NumPy dtype that stores the data.
+
+    There is one object per dtype (``t.dtype is tinygrad_tx.float64`` holds, as in PyTorch), with
+    PyTorch's attributes (``is_floating_point``, ``is_complex``, ``is_signed``, ``itemsize``). It is also
+    a NumPy dtype-like, for the engine and for user code that mixes in NumPy: NumPy reads any object
+    with a ``.dtype`` (``np.zeros(3, tinygrad_tx.float32)``, ``a.astype(t.dtype)``), it compares equal to
+    the NumPy dtype and scalar type (``t.dtype == np.float32``; a string does not, as in PyTorch), hashes
+    like it, and hands other attributes (``kind``, ``name``, ``type``) to it.
+
+    ``str``/``repr`` give PyTorch's spelling, ``format`` (f-strings) NumPy's: the engine's messages say
+    "got dtype float32" as they always did; ``print(t.dtype)`` says ``torch.float32``.
+    """
+
+    __slots__ = ("_np", "_name", "is_floating_point", "is_complex", "is_signed", "itemsize")
+
+    def __init__(self, np_dtype: np.dtype, name: str) -> None:
+        self._np = np_dtype
+        self._name = name
+        self.is_floating_point = np_dtype.kind == "f"
+        self.is_complex = np_dtype.kind == "c"
+        self.is_signed = np_dtype.kind in "fic"
+        self.itemsize = np_dtype.itemsize
+
+    @property
+    def dtype(self) -> np.dtype:
+        """The NumPy dtype (what lets NumPy take this object wherever it takes a dtype)."""
+        return self._np
+
+    @property
+    def kind(self) -> str:
+        return self._np.kind
+
+    def __getattr__(self, name: str) -> Any:  # NumPy's other attributes: name, type, char, str, ...
+        if name.startswith("__"):
+            raise AttributeError(name)
+        return getattr(self._np, name)
+
+    def to_complex(self) -> DType:
+        return _torch_dtype(np.result_type(self._np, np.complex64))
+
+    def to_real(self) -> DType:
+        return _torch_dtype(np.empty(0, self._np).real.dtype)
+
+    def __eq__(self, other: Any) -> bool:
+        if isinstance(other, DType):
+            return other is self
+        if isinstance(other, np.dtype):
+            return self._np == other
+        if isinstance(other, type):  # np.float32, and Python's bool, int and float as NumPy reads them
+            try:
+                return self._np == np.dtype(other)
+            except TypeError:
+                return False
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self._np)
+
+    def __repr__(self) -> str:
+        return "torch." + self._name
+
+    __str__ = __repr__
+
+    def __format__(self, spec: str) -> str:
+        return format(self._np.name, spec)
+
+    def __reduce__(self) -> tuple[Any, tuple[str]]:
+        return _named, (self._name,)  # pickled by name: unpickling (and deepcopy) give the one object again
+
+
+# the dtypes by PyTorch's name; the aliases (float, double, long, ...) are the same objects
+bool_ = DType(np.dtype(np.bool_), "bool")
+uint8 = DType(np.dtype(np.uint8), "uint8")
+int8 = DType(np.dtype(np.int8), "int8")
+int16 = DType(np.dtype(np.int16), "int16")
+int32 = DType(np.dtype(np.int32), "int32")
+int64 = DType(np.dtype(np.int64), "int64")
+uint16 = DType(np.dtype(np.uint16), "uint16")
+uint32 = DType(np.dtype(np.uint32), "uint32")
+uint64 = DType(np.dtype(np.uint64), "uint64")
+float16 = DType(np.dtype(np.float16), "float16")
+float32 = DType(np.dtype(np.float32), "float32")
+float64 = DType(np.dtype(np.float64), "float64")
+complex64 = DType(np.dtype(np.complex64), "complex64")
+complex128 = DType(np.dtype(np.complex128), "complex128")
+
+_TORCH_DTYPES: dict[np.dtype, DType] = {
+    d._np: d for d in (bool_, uint8, int8, int16, int32, int64, uint16, uint32, uint64, float16, float32, float64,
+                       complex64, complex128)
+}
+_BY_NAME = {d._name: d for d in _TORCH_DTYPES.values()}
+
+
+def _named(name: str) -> DType:
+    return _BY_NAME[name]
+
+
+def _torch_dtype(np_dtype: Any) -> DType:
+    """The dtype object of a NumPy dtype (or anything NumPy reads as one)."""
+    found = _TORCH_DTYPES.get(np_dtype)
+    if found is not None:
+        return found
+    d = np.dtype(np_dtype)
+    found = _TORCH_DTYPES.get(d)
+    if found is None:  # a dtype PyTorch has no name for (a big-endian array, strings): NumPy's name
+        found = _TORCH_DTYPES[d] = DType(d, d.name)
+    return found
+
+
 _default_dtype = np.dtype(np.float32)
 
 
-def set_default_dtype(dtype: Any) -> None:
+def _np_dtype(d: Any, op: str) -> np.dtype:
+    """The NumPy dtype of a ``dtype=`` argument (a dtype object, a NumPy dtype or type, a name)."""
+    try:
+        return np.dtype(d)
+    except TypeError:
+        raise TypeError(f"{op}: dtype must be a dtype such as tinygrad_tx.float32, got {d!r}") from None
+
+
+def set_default_dtype(d: Any) -> None:
     """Set the dtype of new floating-point tensors (float32 unless changed; float64 for checking)."""
     global _default_dtype
-    d = np.dtype(dtype)
-    if d.kind != "f":
-        raise TypeError(f"set_default_dtype: {d} is not a floating-point dtype")
-    _default_dtype = d
+    nd = _np_dtype(d, "set_default_dtype")
+    if nd.kind != "f":
+        raise TypeError(f"set_default_dtype: only floating-point types are supported as the default type, got "
+                        f"{_torch_dtype(nd)!r}")
+    _default_dtype = nd
 
 
-def get_default_dtype() -> np.dtype:
-    """The dtype given to new floating-point tensors."""
-    return _default_dtype
+def get_default_dtype() -> DType:
+    """The dtype given to new floating-point tensors (``tinygrad_tx.float32`` unless changed)."""
+    return _torch_dtype(_default_dtype)
+
+
+class finfo:  # noqa: N801  (torch.finfo)
+    """The limits of a floating dtype, as ``torch.finfo``: ``eps`` (the gap from 1 to the next number),
+    ``max``, ``min`` (= -max), ``tiny`` (= ``smallest_normal``), ``resolution``, ``bits``, as Python floats.
+    Without an argument, the default dtype's; a complex dtype gives its real part's."""
+
+    def __init__(self, type: Any = None) -> None:  # noqa: A002  (torch's name)
+        d = _default_dtype if type is None else _np_dtype(type, "finfo")
+        if d.kind == "c":
+            d = np.empty(0, d).real.dtype
+        if d.kind != "f":
+            raise TypeError(f"finfo: needs a floating-point dtype, got {_torch_dtype(d)!r}; use iinfo for integers")
+        info = np.finfo(d)
+        self.bits: int = int(info.bits)
+        self.eps = float(info.eps)
+        self.max = float(info.max)
+        self.min = float(info.min)
+        self.tiny = float(info.smallest_normal)
+        self.smallest_normal = self.tiny
+        self.resolution = 10.0 ** -int(info.precision)  # (PyTorch's: 1e-06 exactly, not float32's nearest)
+        self.dtype: str = d.name
+
+    def __repr__(self) -> str:
+        return (f"finfo(resolution={self.resolution:g}, min={self.min:g}, max={self.max:g}, eps={self.eps:g}, "
+                f"smallest_normal={self.smallest_normal:g}, tiny={self.tiny:g}, dtype={self.dtype})")
+
+
+class iinfo:  # noqa: N801  (torch.iinfo)
+    """The limits of an integer dtype, as ``torch.iinfo``: ``bits``, ``min``, ``max`` (Python ints)."""
+
+    def __init__(self, type: Any) -> None:  # noqa: A002  (torch's name)
+        d = _np_dtype(type, "iinfo")
+        if d.kind == "b":
+            raise TypeError("iinfo: torch.bool is not supported (as in PyTorch)")
+        if d.kind not in "iu":
+            raise TypeError(f"iinfo: needs an integer dtype, got {_torch_dtype(d)!r}; use finfo for floating point")
+        info = np.iinfo(d)
+        self.bits: int = int(info.bits)
+        self.min = int(info.min)
+        self.max = int(info.max)
+        self.dtype: str = d.name
+
+    def __repr__(self) -> str:
+        return f"iinfo(min={self.min:g}, max={self.max:g}, dtype={self.dtype})"
 
 
 def _as_array(data: Any, dtype: Any = None) -> np.ndarray:

@@ -294,12 +294,12 @@ def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
 
     ref = tensors[0]
     if any(t.ndim == 0 for t in tensors):
-        shapes = ", ".join(str(x.shape) for x in tensors)
+        shapes = ", ".join(str(tuple(x.shape)) for x in tensors)
         raise ValueError(f"cat: shapes {shapes}: a 0-d tensor has no dim to join along (use stack)")
     (d,) = _normalize_dims(dim, ref.ndim, "cat")
     for t in tensors[1:]:
         if t.ndim != ref.ndim or any(t.shape[i] != ref.shape[i] for i in range(ref.ndim) if i != d):
-            shapes = ", ".join(str(x.shape) for x in tensors)
+            shapes = ", ".join(str(tuple(x.shape)) for x in tensors)
             raise ValueError(f"cat: shapes {shapes} must match except in dim {dim}")
 
     dt = ref.dtype

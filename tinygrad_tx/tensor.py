@@ -31,6 +31,7 @@ import numpy as np
 
 from . import _dtypes, _tensor_arith, _tensor_compare, _tensor_convert, _tensor_inplace, _tensor_shape, ops
 from ._args import _normalize_dims, _numpy_keywords, _reduction_dims, _shape_arg
+from ._device import _check_device
 from ._dtypes import (
     _INT_END,
     _INT_MIN,
@@ -45,10 +46,10 @@ from ._dtypes import (
     set_default_dtype,
 )
 from ._indexing import _index_arg, _split_integer_index
-from ._random import manual_seed
+from ._random import RandomMethods, manual_seed
 from ._tensor_arith import ArithmeticMethods
 from ._tensor_compare import CompareMethods
-from ._tensor_convert import ConversionMethods
+from ._tensor_convert import ConversionMethods, Size
 from ._tensor_inplace import InPlaceMethods
 from ._tensor_shape import ShapeMethods, cat, stack
 from .autograd import function as _function
@@ -68,11 +69,12 @@ _NOT_GIVEN: Any = object()  # marks an argument left out (where None would be a 
 
 
 
-class Tensor(ArithmeticMethods, CompareMethods, ConversionMethods, InPlaceMethods, ShapeMethods):
+class Tensor(ArithmeticMethods, CompareMethods, ConversionMethods, InPlaceMethods, ShapeMethods, RandomMethods):
     """An n-dimensional array with reverse-mode automatic differentiation.
 
-    ``Tensor(data, requires_grad=False, dtype=None)``: ``data`` is copied. Python floats become
-    the default dtype (float32 unless `set_default_dtype` changed it); NumPy arrays keep theirs.
+    ``Tensor(data, requires_grad=False, dtype=None, device=None)``: ``data`` is copied. Python floats become
+    the default dtype (float32 unless `set_default_dtype` changed it); NumPy arrays keep theirs. ``device``:
+    the CPU (None, 'cpu', 'cpu:0'); any other device is refused.
     """
 
     __slots__ = ("_data", "grad", "requires_grad", "_ctx", "_version", "name", "_g", "_tangent", "__weakref__")
@@ -82,8 +84,9 @@ class Tensor(ArithmeticMethods, CompareMethods, ConversionMethods, InPlaceMethod
     _freed = False
     _borrowed = False  # True for `_Borrowed`: it wraps a caller's ndarray without a copy
 
-    def __init__(self, data: ArrayLike, requires_grad: bool = False, dtype: Any = None) -> None:
-        arr = _as_array(data, None if dtype is None else np.dtype(dtype))
+    def __init__(self, data: ArrayLike, requires_grad: bool = False, dtype: Any = None, device: Any = None) -> None:
+        _check_device(device, "tensor")
+        arr = _as_array(data, None if dtype is None else _dtypes._np_dtype(dtype, "tensor"))
         self._data = arr
         self.grad: np.ndarray | None = None
         self._ctx: Any = None
@@ -135,12 +138,14 @@ class Tensor(ArithmeticMethods, CompareMethods, ConversionMethods, InPlaceMethod
         self._version += 1
 
     @property
-    def shape(self) -> tuple[int, ...]:
-        return self._data.shape
+    def shape(self) -> Size:
+        """The dim sizes, as a `Size` (a tuple that prints as ``torch.Size([2, 3])``)."""
+        return Size(self._data.shape)
 
     @property
-    def dtype(self) -> np.dtype:
-        return self._data.dtype
+    def dtype(self) -> _dtypes.DType:
+        """The dtype object (``tinygrad_tx.float32``, one per dtype: ``t.dtype is tinygrad_tx.float32``)."""
+        return _dtypes._torch_dtype(self._data.dtype)
 
     @property
     def ndim(self) -> int:
@@ -694,9 +699,10 @@ def _expand_to(t: Tensor, shape: tuple[int, ...]) -> Tensor:
 # -------------------------------------------------------------------------- free functions
 
 
-def tensor(data: ArrayLike, requires_grad: bool = False, dtype: Any = None) -> Tensor:
-    """``Tensor(data, ...)``, spelled like ``torch.tensor``."""
-    return Tensor(data, requires_grad=requires_grad, dtype=dtype)
+def tensor(data: ArrayLike, *, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+    """``Tensor(data, ...)``, spelled like ``torch.tensor``: Python ints give int64, bools bool, floats the
+    default dtype; NumPy data keeps its dtype."""
+    return Tensor(data, requires_grad=requires_grad, dtype=dtype, device=device)
 
 
 def matmul(a: Any, b: Any) -> Tensor:

@@ -96,6 +96,9 @@ class TrainConfig:
     progress: bool = True
     stop_after: int | None = None  # stop (and checkpoint) after this step, as if interrupted
     fused: bool = False  # hand-derived fused ops for LayerNorm, GELU, attention and the loss (manual.fuse)
+    # gradient checkpointing of every block (GPTConfig.checkpoint): less memory for one more forward of the
+    # blocks per step; it changes no number, so --resume may turn it on or off
+    checkpoint: bool = False
 
     def validate(self) -> None:
         """Raise `TrainError`, naming the flag, for a setting outside `LIMITS` or `CHOICES`, or two
@@ -106,6 +109,8 @@ class TrainConfig:
         for name, allowed in CHOICES.items():
             if getattr(self, name) not in allowed:
                 raise TrainError(f"{option(name)} must be one of {', '.join(allowed)}, got {getattr(self, name)!r}")
+        if not isinstance(self.checkpoint, bool):
+            raise TrainError(f"--checkpoint must be True or False, got {self.checkpoint!r}")
         if self.n_embd % self.n_head:
             raise TrainError(f"--n-embd {self.n_embd} must be divisible by --n-head {self.n_head}")
         if self.min_lr > self.lr:
@@ -183,7 +188,7 @@ def _say(msg: str) -> None:
 def _model_config(cfg: TrainConfig, vocab_size: int) -> GPTConfig:
     return GPTConfig(vocab_size=vocab_size, block_size=cfg.block_size, n_layer=cfg.n_layer, n_head=cfg.n_head,
                      n_embd=cfg.n_embd, dropout=cfg.dropout, bias=cfg.bias, activation=cfg.activation,
-                     fused=cfg.fused)
+                     fused=cfg.fused, checkpoint=cfg.checkpoint)
 
 
 def load_model(path: str) -> tuple[GPT, CharTokenizer, dict[str, Any]]:
@@ -373,8 +378,9 @@ def train(cfg: TrainConfig, resume: bool = False, overwrite: bool = False,
     baseline = unigram_entropy(train_ids, tokenizer.vocab_size)
     _say(f"data: {cfg.data or 'default corpus (pydoc_data.topics)'}: {len(ids):,} characters, vocabulary "
          f"{tokenizer.vocab_size}, {len(train_ids):,} train / {len(val_ids):,} validation")
+    checkpointing = ", gradient checkpointing of every block" if cfg.checkpoint else ""
     _say(f"model: {cfg.n_layer} layers, {cfg.n_head} heads, d={cfg.n_embd}, context {cfg.block_size}, "
-         f"{n_params:,} parameters, {cfg.dtype}")
+         f"{n_params:,} parameters, {cfg.dtype}{checkpointing}")
     _say(f"unigram baseline (entropy of the character distribution): {baseline:.4f} nats")
     if state is not None:
         given = f"; from the command line instead: {', '.join(overrides)}" if overrides else ""

@@ -26,10 +26,13 @@ not differentiated through in a second derivative). Save only what the VJP reads
 ``ctx.needs_input_grad``, as PyTorch does: what is not saved may change after the forward pass.
 
 The instance ``ctx`` *is* the graph node (``tensor.grad_fn``): it keeps its parents, what was
-saved, and the output's shape and dtype for drawing the graph. Saved arrays are read-only while
-the graph lives (until backward releases it, or the graph is dropped), and saved tensors remember
-their version, so changing one after the forward pass raises an error instead of silently
-corrupting the gradient. ``t.data`` hands such an array out as a `SavedArray`, whose writes are
+saved, and the output's shape and dtype for drawing the graph. It answers as PyTorch's node does:
+``grad_fn.name()`` is PyTorch's name (``'MulBackward0'``), ``grad_fn.next_functions`` the parents (an
+`AccumulateGrad` for a leaf that requires grad, None for a constant), its repr ``<MulBackward0 object at 0x...>``.
+
+Saved arrays are read-only while the graph lives (until backward releases it, or the graph is dropped),
+and saved tensors remember their version, so changing one after the forward pass raises an error
+instead of silently corrupting the gradient. ``t.data`` hands such an array out as a `SavedArray`, whose writes are
 refused with a message that says why. A caller's ndarray operand (``x * array``, wrapped without a
 copy) is the one thing saved as a copy: other views of its memory are out of the engine's reach.
 """
@@ -48,7 +51,7 @@ from .grad_mode import _grad_mode, no_grad
 from .graph import _freed_message
 from .hooks import _saved_hooks, _saved_hooks_in_use
 
-__all__ = ["Function", "SavedArray"]
+__all__ = ["Function", "SavedArray", "AccumulateGrad"]
 
 # The tensor class that op outputs are built as. tensor.py sets it once, when it defines `Tensor`, so that
 # autograd, which the tensor engine is built on, need not import the tensor engine (dependencies one way).
@@ -414,9 +417,92 @@ class Function:
     def _retain(self, tensor: Any) -> None:
         self._retained = weakref.ref(tensor)
 
+    # -- PyTorch's view of the node: name(), next_functions ------------------------------------
+    def name(self) -> str:
+        """PyTorch's name for this node, as ``grad_fn.name()``: ``'MulBackward0'`` for a product, ``'SumBackward1'``
+        for a sum over a dim; ``'SquareBackward'`` for a user's ``Square(Function)``. A composite op (``a - b`` is
+        ``a + (-b)``, ``x.mean()`` is a sum over n) shows its last primitive's node, where PyTorch has one of
+        its own (``SubBackward0``, ``MeanBackward0``)."""
+        own = self.__dict__.get("_torch_name")
+        if own is not None:
+            return own
+        if type(self).__module__ not in ("tinygrad_tx.ops", "tinygrad_tx.ops_shape"):
+            return type(self).__name__ + "Backward"
+        name = _TORCH_NAMES.get(type(self).__name__)
+        if name is None:
+            return type(self).__name__ + "Backward0"
+        return name if isinstance(name, str) else name(self)
+
+    @property
+    def next_functions(self) -> tuple[tuple[Any, int], ...]:
+        """One ``(node, 0)`` per input, as PyTorch's: the node that made it, an `AccumulateGrad` for a leaf that
+        requires grad, None for a constant."""
+        return tuple((_next_node(parent), 0) for parent in self._prev)
+
     def __repr__(self) -> str:
-        shape = getattr(self, "out_shape", None)
-        return f"<{type(self).__name__} node, output shape {shape}>"
+        return f"<{self.name()} object at {hex(id(self))}>"
+
+
+class AccumulateGrad:
+    """The node that stores a leaf's gradient in ``leaf.grad``, as PyTorch's: what ``next_functions`` shows for
+    a leaf that requires grad (``.variable`` is the leaf). One object per leaf while it is in use."""
+
+    __slots__ = ("variable", "__weakref__")
+    next_functions: tuple[Any, ...] = ()
+
+    def __init__(self, variable: Any) -> None:
+        self.variable = variable
+
+    def name(self) -> str:
+        return "torch::autograd::AccumulateGrad"
+
+    def __repr__(self) -> str:
+        return f"<AccumulateGrad object at {hex(id(self))}>"
+
+
+_accumulators: weakref.WeakValueDictionary[int, AccumulateGrad] = weakref.WeakValueDictionary()
+
+
+def _next_node(parent: Any) -> Any:
+    """A parent in ``_prev`` as PyTorch shows it: a `Function` node as it is, a leaf as its `AccumulateGrad`."""
+    if parent is None or isinstance(parent, Function):
+        return parent
+    node = _accumulators.get(id(parent))  # (an AccumulateGrad holds its leaf: the id cannot be reused meanwhile)
+    if node is None:
+        node = _accumulators[id(parent)] = AccumulateGrad(parent)
+    return node
+
+
+def _reduction_name(op: str) -> Any:
+    """``SumBackward0`` for a reduction over all elements to a 0-d result, ``SumBackward1`` over dims."""
+    return lambda node: f"{op}Backward0" if node.out_shape == () else f"{op}Backward1"
+
+
+def _pow_name(node: Function) -> str:
+    """x ** c: PowBackward0; x ** y: PowBackward1; c ** y: PowBackward2 (c a constant)."""
+    base, exponent = node._prev
+    return "PowBackward0" if exponent is None else ("PowBackward1" if base is not None else "PowBackward2")
+
+
+def _getitem_name(node: Function) -> str:
+    items = node.index if isinstance(node.index, tuple) else (node.index,)  # type: ignore[attr-defined]
+    if any(isinstance(i, (np.ndarray, list)) for i in items):
+        return "IndexBackward0"
+    return "SliceBackward0" if any(isinstance(i, slice) for i in items) else "SelectBackward0"
+
+
+# PyTorch's node names for the primitives of ops.py (by class name), where its op is the same
+_TORCH_NAMES: dict[str, Any] = {
+    "Add": "AddBackward0", "Mul": "MulBackward0", "Div": "DivBackward0", "Neg": "NegBackward0",
+    "Exp": "ExpBackward0", "Log": "LogBackward0", "Tanh": "TanhBackward0", "Sin": "SinBackward0",
+    "Cos": "CosBackward0", "Erf": "ErfBackward0", "Sigmoid": "SigmoidBackward0", "Relu": "ReluBackward0",
+    "Maximum": "MaximumBackward0", "Remainder": "RemainderBackward0", "Where": "WhereBackward0",
+    "Clone": "CloneBackward0", "Cast": "ToCopyBackward0", "Amax": "AmaxBackward0", "Reshape": "ViewBackward0",
+    "Permute": "PermuteBackward0", "Expand": "ExpandBackward0", "Cat": "CatBackward0",
+    "IndexAdd": "IndexPutBackward0", "Sum": _reduction_name("Sum"), "Prod": _reduction_name("Prod"),
+    "Pow": _pow_name, "GetItem": _getitem_name,
+    "Matmul": lambda node: "MmBackward0" if len(node.out_shape) == 2 else "BmmBackward0",
+}
 
 
 # -------------------------------------------------------------------------------- saved-tensor hooks

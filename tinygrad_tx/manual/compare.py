@@ -114,7 +114,7 @@ def _row_cells(r: Row) -> tuple[str, ...]:
     if r.shape is None:
         return (r.name, r.kind, "-", "-", "-", "-", "-", "FAIL" + (f" ({r.note})" if r.note else ""))
     verdict = ("ok" if r.ok else "FAIL") + (f" ({r.note})" if r.note else "")
-    return (r.name, r.kind, str(r.shape), "yes" if r.exact else "no", "yes" if r.approx else "no",
+    return (r.name, r.kind, str(tuple(r.shape)), "yes" if r.exact else "no", "yes" if r.approx else "no",
             _fmt(r.max_abs), _fmt(r.max_rel), verdict)
 
 

@@ -23,10 +23,11 @@ from typing import Any
 
 import numpy as np
 
+from .._device import _check_device
 from ..tensor import Tensor
 from . import init
 from ._checks import _dtype, _number, _real, _size, _tensor_input
-from .module import Module, Parameter, _check_device
+from .module import Module, Parameter
 
 __all__ = ["BatchNorm1d", "BatchNorm2d", "batch_norm"]
 
@@ -88,7 +89,7 @@ class _BatchNorm(Module):
             _number(who, "momentum", momentum)
         self.eps, self.momentum = eps, momentum  # (as given: the repr shows them as PyTorch's does)
         self.affine, self.track_running_stats = bool(affine), bool(track_running_stats)
-        _check_device(who, device)
+        _check_device(device, who)
         dt, C = _dtype(dtype), self.num_features
         if self.affine:
             self.weight = Parameter(np.empty(C, dtype=dt))

@@ -33,6 +33,8 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from .. import function as _function
+from .._device import _check_device
+from .._dtypes import DType
 from ..tensor import Tensor, get_default_dtype
 from ..utils.hooks import BackwardHook, RemovableHandle
 
@@ -531,7 +533,7 @@ class Module:
         ``num_batches_tracked`` stays). The only device is the CPU (NumPy): ``"cpu"`` changes nothing, another
         device is an error."""
         device, dtype = _to_arguments(args, kwargs)
-        _check_device("to", device)
+        _check_device(device, "to")
         if dtype is None:
             return self
         if dtype.kind != "f":
@@ -650,7 +652,7 @@ def _to_arguments(args: tuple, kwargs: dict) -> tuple[Any, np.dtype | None]:
     for a in args:
         if isinstance(a, Tensor):
             dtype = a.dtype
-        elif isinstance(a, (np.dtype, type)):
+        elif isinstance(a, (np.dtype, type, DType)):
             dtype = a
         elif isinstance(a, str) or isinstance(getattr(a, "type", None), str):  # "cpu", or a device object
             device = a
@@ -659,12 +661,6 @@ def _to_arguments(args: tuple, kwargs: dict) -> tuple[Any, np.dtype | None]:
     return device, None if dtype is None else np.dtype(dtype)
 
 
-def _check_device(who: str, device: Any) -> None:
-    name = getattr(device, "type", device)
-    if device is None or (isinstance(name, str) and name.split(":")[0] == "cpu"):
-        return
-    raise RuntimeError(f"{who}: tinygrad_tx computes with NumPy on the CPU only; device {str(device)!r} is not "
-                       f"available (use 'cpu')")
 
 
 def __getattr__(name: str) -> Any:

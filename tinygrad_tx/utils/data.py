@@ -70,7 +70,7 @@ class TensorDataset(Dataset):
                 raise ValueError(f"TensorDataset: tensor {k} is 0-d: it has no first dimension to index samples by")
         sizes = [t.shape[0] for t in tensors]
         if len(set(sizes)) > 1:
-            shapes = ", ".join(str(t.shape) for t in tensors)
+            shapes = ", ".join(str(tuple(t.shape)) for t in tensors)
             raise ValueError(f"TensorDataset: the tensors' first dimensions differ (size mismatch): shapes {shapes}")
         self.tensors: tuple[Tensor, ...] = tensors
 

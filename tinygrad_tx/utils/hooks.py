@@ -43,6 +43,7 @@ class BackwardHookJoin(Function):
     @staticmethod
     def forward(ctx: Any, *arrays: np.ndarray, on_backward: Callable[[list[Any]], Sequence[Any]]) -> np.ndarray:
         ctx.on_backward = on_backward
+        ctx._torch_name = "BackwardHookFunctionBackward"  # (grad_fn.name(), as PyTorch's)
         ctx.arrived = [None] * len(arrays)
         return np.zeros((), dtype=next((a.dtype for a in arrays if a.dtype.kind == "f"), np.float64))
 
@@ -63,6 +64,7 @@ class BackwardHookSlot(Function):
     @staticmethod
     def forward(ctx: Any, join: np.ndarray, x: np.ndarray, *, index: int) -> np.ndarray:
         ctx.index = index
+        ctx._torch_name = "BackwardHookFunctionBackward"
         return x.view()
 
     @staticmethod
