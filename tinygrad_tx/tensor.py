@@ -65,6 +65,7 @@ from ._tensor_inplace import InPlaceMethods
 from ._tensor_shape import ShapeMethods, cat, stack
 from .autograd import function as _function
 from .autograd import grad  # noqa: F401  (kept for old imports: tensor.grad is autograd.grad)
+from .autograd import hooks as _hooks
 from .autograd.engine import backward as _backward
 from .autograd.function import SavedArray
 from .autograd.grad_mode import is_grad_enabled
@@ -156,6 +157,9 @@ class Tensor(
     def grad_fn(self) -> Any:
         """The graph node (a `Function` instance) that produced this tensor, or None for a leaf."""
         return self._ctx
+
+    register_hook = _hooks.register_hook  # hook(grad) during backward (autograd/hooks.py)
+    register_post_accumulate_grad_hook = _hooks.register_post_accumulate_grad_hook
 
     def detach(self) -> Tensor:
         """The same data (shared), cut out of the graph."""

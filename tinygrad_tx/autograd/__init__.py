@@ -8,6 +8,8 @@
 - ``gradcheck.py``: ``gradcheck``, analytic against finite-difference gradients in float64;
 - ``profiler.py``: ``profile()``, per-op forward and backward counts and seconds;
 - ``forward_ad.py``: forward mode, ``dual_level``, ``make_dual``, ``unpack_dual`` (each primitive's JVP).
+- ``hooks.py``: tensor hooks (``t.register_hook``), ``saved_tensors_hooks`` (also ``graph.saved_tensors_hooks``,
+  as PyTorch's path), `RemovableHandle`.
 
 Nothing here imports the tensor engine: ``tensor.py`` registers its class with ``function.py``.
 """

@@ -48,8 +48,9 @@ import numpy as np
 
 from . import forward_ad as _forward_ad
 from . import profiler as _profiler
-from .grad_mode import _grad_mode
+from .grad_mode import _grad_mode, no_grad
 from .graph import _freed_message
+from .hooks import _saved_hooks, _saved_hooks_in_use
 
 __all__ = ["Function", "SavedArray", "AccumulateGrad"]
 
@@ -217,6 +218,11 @@ class Function:
         Tensor = _tensor_class
         out = []
         for i, (item, version) in enumerate(zip(self._saved, self._saved_versions)):
+            if type(item) is _Packed:  # packed by a saved_tensors_hooks block (hooks.py): unpack it
+                item, is_saved = item.unpack(self)
+                if not is_saved:
+                    out.append(item)
+                    continue
             if item is _OUTPUT:
                 t = Tensor._make(self._out_data, True)
                 t._ctx = self  # the same graph node as the original output
@@ -284,6 +290,7 @@ class Function:
         ctx._in_shapes = tuple(a.shape for a in arrays)
         ctx._retained = None
         ctx._held = held = []
+        packing = _saved_hooks_in_use.count and _saved_hooks.stack  # inside saved_tensors_hooks (hooks.py)
         saved: list[Any] = []
         versions: list[Any] = []
         for item in ctx._to_save:
@@ -304,17 +311,20 @@ class Function:
                     saved.append(_OUTPUT)
                     versions.append(None)
                     ctx._out_data = data
-                    _protect(data, held, cls)
+                    if not packing:
+                        _protect(data, held, cls)
                     continue
                 const = Tensor._make(np.asarray(item), False)
                 saved.append(const)
                 versions.append(None)
-            if isinstance(item, np.ndarray):
+            if isinstance(item, np.ndarray) and not packing:
                 _protect(item, held, cls)
         del ctx._to_save
         ctx._saved = saved
         ctx._saved_versions = versions
         out._ctx = ctx
+        if packing:
+            _pack_saved(ctx, out, packing[-1])
         return out
 
     # -- the node protocol used by autograd.run_backward ---------------------------------------
@@ -494,3 +504,66 @@ _TORCH_NAMES: dict[str, Any] = {
     "Pow": _pow_name, "GetItem": _getitem_name,
     "Matmul": lambda node: "MmBackward0" if len(node.out_shape) == 2 else "BmmBackward0",
 }
+
+
+# -------------------------------------------------------------------------------- saved-tensor hooks
+class _Packed:
+    """A saved value as a ``saved_tensors_hooks`` pack hook returned it, with what it takes to give the
+    VJP a tensor again: the unpack hook, and the graph node the saved tensor stood for (None for one that
+    needs no gradient; ``output`` for the op's own output, whose node is the op). ``kept``: the pack hook
+    returned the saved tensor itself, which the graph then keeps as without hooks (for the output, its
+    values: the output tensor would make a reference cycle with its own node)."""
+
+    __slots__ = ("packed", "unpack_hook", "node", "output", "kept")
+
+    def __init__(self, packed: Any, unpack_hook: Any, node: Any, output: bool, kept: bool) -> None:
+        self.packed, self.unpack_hook, self.node, self.output, self.kept = packed, unpack_hook, node, output, kept
+
+    def unpack(self, ctx: Function) -> tuple[Any, bool]:
+        """``(tensor, is_saved)``: the unpack hook's tensor, and whether it is the saved input tensor itself
+        (whose version `saved_tensors` then checks)."""
+        Tensor = _tensor_class
+        packed = self.packed
+        if packed is _OUTPUT:  # the output, kept as its values: a tensor again, the same graph node
+            packed = Tensor._make(ctx._out_data, True)
+            packed._ctx, packed._tangent = ctx, ctx._tangent
+        t = self.unpack_hook(packed)
+        if not isinstance(t, Tensor):
+            raise TypeError(f"Output of saved tensor unpack_hook expected to be a Tensor but got result of type "
+                            f"{type(t).__name__} (in '{ctx._op_name()}')")
+        if self.kept and t is packed:
+            return t, not self.output
+        node = ctx if self.output else self.node
+        if node is None:
+            return Tensor._make(t._data, False), False
+        # the unpacked values, standing in the graph for the saved tensor: its node is the saved tensor's
+        # (this op, an earlier op, or the leaf itself), so a second derivative reaches what it should
+        connected = Tensor._make(t._data, True)
+        connected._ctx = node
+        if self.output:
+            connected._tangent = ctx._tangent
+        return connected, False
+
+
+def _pack_saved(ctx: Function, out: Any, hooks: tuple[Any, Any]) -> None:
+    """Pass each value ``ctx`` saved through the pack hook (under no_grad, as PyTorch). A pack hook that
+    returns the tensor itself leaves it saved as without hooks (read-only while saved, version-checked);
+    anything else replaces it, and the engine keeps no reference to the tensor's values."""
+    pack, unpack = hooks
+    saved, versions = ctx._saved, ctx._saved_versions
+    with no_grad():
+        for i, item in enumerate(saved):
+            if item is None:
+                continue
+            output = item is _OUTPUT
+            t = out if output else item
+            packed = pack(t)
+            kept = packed is t
+            if kept:
+                _protect(t._data, ctx._held, type(ctx))
+            else:
+                versions[i] = None
+                if output:
+                    ctx._out_data = None
+            node = None if output or not t.requires_grad else t._node()
+            saved[i] = _Packed(_OUTPUT if kept and output else packed, unpack, node, output, kept)

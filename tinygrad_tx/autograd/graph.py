@@ -22,6 +22,10 @@ implement the same small protocol:
 fine), seeds ``dL/dL``, and walks the nodes from the output to the inputs. A node used twice
 receives the *sum* of its gradients: contributions are added, never assigned, and a node runs its
 step only after every node that consumed it has run, so it passes on its complete gradient.
+
+That is also the moment the *hooks* of a tensor run (``t.register_hook``, ``hooks.py``): a node's
+gradient is complete when its turn comes, so its hooks see it whole, once, and may replace it before
+the node's step. ``grad(outputs, inputs)`` runs only the nodes on a path to an input, as PyTorch does.
 """
 
 from __future__ import annotations
@@ -31,7 +35,10 @@ import threading
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-__all__ = ["topological_order", "run_backward"]
+from .hooks import _call_post_accumulate_hooks, _call_tensor_hooks, _post_accumulate_hooks, _tensor_hooks
+from .hooks import saved_tensors_hooks as saved_tensors_hooks  # (torch.autograd.graph.saved_tensors_hooks)
+
+__all__ = ["topological_order", "run_backward", "saved_tensors_hooks"]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -128,12 +135,16 @@ def _walk(roots: Sequence[Any], seeds: Sequence[Any], retain_graph: bool, captur
     for root, seed in zip(roots, seeds):
         root._g = seed if root._g is None else root._g + seed
 
-    wanted: dict[Any, int] | None = None
-    captured: list[Any] | None = None
-    if capture is not None:
-        wanted = {n: i for i, n in enumerate(capture)}
-        captured = [None] * len(capture)
     store, release = capture is None, not retain_graph
+    captured: list[Any] | None = None
+    # What must happen when a node's gradient is complete, besides its step: a capture, or a hook.
+    # None in a plain backward without hooks, so that the loop pays one test per node for both.
+    arrive: Any = None
+    if capture is not None:
+        captured = [None] * len(capture)
+        arrive = _capturing(order, capture, captured, release)
+    elif _tensor_hooks or _post_accumulate_hooks:  # hooks somewhere: are any on this graph?
+        arrive = _hooked(order, release)
 
     try:
         for node in reversed(order):
@@ -143,8 +154,10 @@ def _walk(roots: Sequence[Any], seeds: Sequence[Any], retain_graph: bool, captur
                     node._release()
                 continue
             node._g = None
-            if wanted is not None and node in wanted:
-                captured[wanted[node]] = g  # type: ignore[index]
+            if arrive is not None:
+                g = arrive(node, g)
+                if g is None:  # done with: captured, not needed, or stepped by `arrive`
+                    continue
             node._backprop(g, store, release)
     except BaseException:
         for node in order:  # leave no gradient in flight behind
@@ -154,3 +167,63 @@ def _walk(roots: Sequence[Any], seeds: Sequence[Any], retain_graph: bool, captur
         for node, g in outer:
             node._g = g
     return captured
+
+
+def _hooked(order: list[Any], release: bool) -> Any:
+    """A backward pass's arrival step if a node of ``order`` has hooks (else None): the node's tensor hooks
+    on its gradient, and, for a leaf with post-accumulate hooks, its step (into ``.grad``) followed by
+    those hooks."""
+    if not any(id(n) in _tensor_hooks or id(n) in _post_accumulate_hooks for n in order):
+        return None
+
+    def arrive(node: Any, g: Any) -> Any:
+        hooks = _tensor_hooks.get(id(node))
+        if hooks:
+            g = _call_tensor_hooks(hooks, g)
+        post = _post_accumulate_hooks.get(id(node))
+        if post:
+            node._backprop(g, True, release)
+            _call_post_accumulate_hooks(post, node)
+            return None
+        return g
+
+    return arrive
+
+
+def _capturing(order: list[Any], capture: Sequence[Any], captured: list[Any], release: bool) -> Any:
+    """``grad()``'s arrival step, as PyTorch's engine: a node runs only if it is *needed*, i.e. one of
+    its parents is captured or needed (on a path to an input). A captured node that is not needed is
+    captured after its hooks (and retain_grad) and goes no further; a needed one is captured as it
+    arrives, then its hooks run and its step. No ``.grad`` of a leaf is touched."""
+    wanted = {n: i for i, n in enumerate(capture)}
+    needed = set()
+    for node in order:  # parents come first
+        for p in node._prev:
+            if p is not None and (p in needed or p in wanted):
+                needed.add(node)
+                break
+    hooked = bool(_tensor_hooks)
+
+    def pre(node: Any, g: Any) -> Any:
+        if hooked:
+            hooks = _tensor_hooks.get(id(node))
+            if hooks:
+                g = _call_tensor_hooks(hooks, g)
+        receive = getattr(node, "_receive", None)  # retain_grad: grad() stores it too, as PyTorch's
+        if receive is not None:
+            receive(g)
+        return g
+
+    def arrive(node: Any, g: Any) -> Any:
+        i = wanted.get(node)
+        if node in needed:
+            if i is not None:
+                captured[i] = g
+            return pre(node, g)
+        if i is not None:
+            captured[i] = pre(node, g)
+        if release:
+            node._release()
+        return None
+
+    return arrive

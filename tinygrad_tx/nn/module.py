@@ -13,11 +13,19 @@ names (``h.0.attn.c_attn.weight``) in registration order, a shared (tied) parame
 under each of its names, as PyTorch's. Calling a module records its dotted path on every op it runs
 (``Function.scope``), so a graph can be drawn grouped by module.
 
+Hooks, as PyTorch's (each ``register_*`` returns a `RemovableHandle`): forward pre-hooks
+``hook(module, args)`` run before ``forward`` and may return new args; forward hooks
+``hook(module, args, output)`` after it, and may return a new output; backward pre-hooks
+``hook(module, grad_output)`` and backward hooks ``hook(module, grad_input, grad_output)`` run in the
+backward pass (``utils/hooks.py``) and may return new gradients. A module without hooks is called as
+directly as before: ``__call__`` tests four empty dicts.
+
 The containers (`Sequential`, `ModuleList`, ...) are in ``containers.py``.
 """
 
 from __future__ import annotations
 
+import warnings
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, NamedTuple
@@ -28,6 +36,7 @@ from .. import function as _function
 from .._device import _check_device
 from .._dtypes import DType
 from ..tensor import Tensor, _data_alias, get_default_dtype
+from ..utils.hooks import BackwardHook, RemovableHandle
 
 __all__ = ["Parameter", "Module", "IncompatibleKeys", "LoadStateDictError"]
 
@@ -87,6 +96,8 @@ class Module:
         object.__setattr__(self, "_non_persistent_buffers_set", set())
         object.__setattr__(self, "_modules", OrderedDict())
         object.__setattr__(self, "_scope_path", "")
+        for name in _HOOK_DICTS:  # {handle id: hook} (or: True, for the ids with that option), in call order
+            object.__setattr__(self, name, OrderedDict())
 
     # -- registration -------------------------------------------------------------------------
     def __setattr__(self, name: str, value: Any) -> None:
@@ -220,9 +231,122 @@ class Module:
                 object.__setattr__(m, "_scope_path", name)
         scope.append(self._scope_path)
         try:
+            if self._forward_pre_hooks or self._forward_hooks or self._backward_hooks or self._backward_pre_hooks:
+                return self._call_with_hooks(args, kwargs)
             return self.forward(*args, **kwargs)
         finally:
             scope.pop()
+
+    def _call_with_hooks(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        """``forward`` between its hooks, in PyTorch's order (``Module._call_impl``): forward pre-hooks,
+        the input side of the backward hooks, forward, forward hooks, the output side. If forward or a
+        hook raises, the forward hooks registered with ``always_call=True`` that have not run yet run (an
+        error of theirs then is only a warning), and the error goes on."""
+        result = None
+        called: set[int] = set()
+        try:
+            for hook_id, hook in list(self._forward_pre_hooks.items()):
+                if hook_id in self._forward_pre_hooks_with_kwargs:
+                    new = hook(self, args, kwargs)
+                    if new is not None:
+                        if not (isinstance(new, tuple) and len(new) == 2):
+                            raise RuntimeError(f"forward pre-hook must return None or a tuple of (new_args, "
+                                               f"new_kwargs), but got {new}.")
+                        args, kwargs = new
+                else:
+                    new = hook(self, args)
+                    if new is not None:
+                        args = new if isinstance(new, tuple) else (new,)
+            bw_hook = None
+            if self._backward_hooks or self._backward_pre_hooks:
+                bw_hook = BackwardHook(self, list(self._backward_hooks.values()),
+                                       list(self._backward_pre_hooks.values()))
+                args = bw_hook.setup_input_hook(args)
+            result = self.forward(*args, **kwargs)
+            for hook_id, hook in list(self._forward_hooks.items()):
+                if hook_id in self._forward_hooks_always_called:
+                    called.add(hook_id)
+                if hook_id in self._forward_hooks_with_kwargs:
+                    new = hook(self, args, kwargs, result)
+                else:
+                    new = hook(self, args, result)
+                if new is not None:
+                    result = new
+            if bw_hook is not None:
+                if not isinstance(result, (Tensor, tuple)):
+                    warnings.warn(f"For backward hooks to be called, module output should be a Tensor or a tuple "
+                                  f"of Tensors but received {type(result)}", stacklevel=3)
+                result = bw_hook.setup_output_hook(result)
+            return result
+        except Exception:
+            for hook_id, hook in list(self._forward_hooks.items()):
+                if hook_id not in self._forward_hooks_always_called or hook_id in called:
+                    continue
+                try:
+                    if hook_id in self._forward_hooks_with_kwargs:
+                        new = hook(self, args, kwargs, result)
+                    else:
+                        new = hook(self, args, result)
+                    if new is not None:
+                        result = new
+                except Exception as e:
+                    warnings.warn(f"module forward hook with ``always_call=True`` raised an exception that was "
+                                  f"silenced as another error was raised in forward: {e}", stacklevel=3)
+            raise
+
+    # -- hooks --------------------------------------------------------------------------------
+    def register_forward_pre_hook(self, hook: Callable[..., Any], *, prepend: bool = False,
+                                  with_kwargs: bool = False) -> RemovableHandle:
+        """``hook(module, args) -> None or new args`` before every ``forward`` (``args``: the positional
+        arguments, a tuple; a value that is not a tuple becomes the one argument). ``with_kwargs=True``:
+        ``hook(module, args, kwargs) -> None or (new_args, new_kwargs)``. ``prepend=True``: before the
+        hooks already registered, not after."""
+        handle = RemovableHandle(self._forward_pre_hooks, extra_dict=self._forward_pre_hooks_with_kwargs)
+        self._forward_pre_hooks[handle.id] = hook
+        if with_kwargs:
+            self._forward_pre_hooks_with_kwargs[handle.id] = True
+        if prepend:
+            self._forward_pre_hooks.move_to_end(handle.id, last=False)
+        return handle
+
+    def register_forward_hook(self, hook: Callable[..., Any], *, prepend: bool = False, with_kwargs: bool = False,
+                              always_call: bool = False) -> RemovableHandle:
+        """``hook(module, args, output) -> None or new output`` after every ``forward`` (``args`` as the
+        forward pre-hooks left them). ``with_kwargs=True``: ``hook(module, args, kwargs, output)``.
+        ``always_call=True``: also when ``forward`` (or an earlier hook) raised. ``prepend`` as in
+        `register_forward_pre_hook`."""
+        handle = RemovableHandle(self._forward_hooks,
+                                 extra_dict=[self._forward_hooks_with_kwargs, self._forward_hooks_always_called])
+        self._forward_hooks[handle.id] = hook
+        if with_kwargs:
+            self._forward_hooks_with_kwargs[handle.id] = True
+        if always_call:
+            self._forward_hooks_always_called[handle.id] = True
+        if prepend:
+            self._forward_hooks.move_to_end(handle.id, last=False)
+        return handle
+
+    def register_full_backward_pre_hook(self, hook: Callable[..., Any], prepend: bool = False) -> RemovableHandle:
+        """``hook(module, grad_output) -> None or new grad_output`` when the gradients with respect to the
+        module's outputs are complete (``grad_output``: a tuple, one entry per output, None for a non-tensor
+        or one no gradient reached). The gradients then go on into ``forward``'s graph."""
+        handle = RemovableHandle(self._backward_pre_hooks)
+        self._backward_pre_hooks[handle.id] = hook
+        if prepend:
+            self._backward_pre_hooks.move_to_end(handle.id, last=False)
+        return handle
+
+    def register_full_backward_hook(self, hook: Callable[..., Any], prepend: bool = False) -> RemovableHandle:
+        """``hook(module, grad_input, grad_output) -> None or new grad_input`` when the gradients with respect
+        to the module's positional inputs are complete (``grad_input``: one entry per argument, None for a
+        non-tensor; keyword arguments are not seen). If no input requires grad it fires with the outputs'
+        gradients, ``grad_input`` all None; if no output requires grad it does not fire. As in PyTorch,
+        ``forward`` then sees each tensor argument, and the caller each output, through an identity node."""
+        handle = RemovableHandle(self._backward_hooks)
+        self._backward_hooks[handle.id] = hook
+        if prepend:
+            self._backward_hooks.move_to_end(handle.id, last=False)
+        return handle
 
     # -- traversal ----------------------------------------------------------------------------
     def apply(self, fn: Callable[[Module], Any]) -> Module:
@@ -458,6 +582,10 @@ class Module:
         elif lines:
             body = "\n  " + "\n  ".join(lines) + "\n"
         return f"{type(self).__name__}({body})"
+
+
+_HOOK_DICTS = ("_forward_pre_hooks", "_forward_pre_hooks_with_kwargs", "_forward_hooks", "_forward_hooks_with_kwargs",
+               "_forward_hooks_always_called", "_backward_pre_hooks", "_backward_hooks")
 
 
 def _addindent(text: str, spaces: int) -> str:
