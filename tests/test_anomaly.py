@@ -317,8 +317,10 @@ def test_an_overflowing_sum_of_gradients_is_caught() -> None:
         with pytest.raises(RuntimeError) as info:
             loss.backward()
     message = str(info.value)
-    assert message.startswith("anomaly mode: adding up the gradients that reach 'leaf' (from the backward of "
-                              "'mul' in (the outermost module, or none)) made inf from finite gradients")
+    assert message.startswith("anomaly mode: adding up the gradients that reach a leaf tensor that requires grad "
+                              "(from the backward of 'mul' in (the outermost module, or none)) made inf from finite "
+                              "gradients (an overflow), in the backward pass")
+    assert "input 0:    (1,) float32 = 3e+38\n  input 1:    (1,) float32 = 3e+38" in message
 
 
 def test_a_tangent_made_non_finite_is_caught() -> None:

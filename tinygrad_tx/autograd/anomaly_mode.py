@@ -252,8 +252,11 @@ def _forward_anomaly(ctx: Any, inputs: list[Any], out: np.ndarray) -> list[str] 
     details += (f"\n  output:     {_describe_values(out)}\n  source:     "
                 f"{_format_source(_source_of(_user_frame()))}")
     if kind == "accumulate":  # Function._backprop adding a VJP's result into a parent's gradient in flight
+        from .function import Function
+
         node, parent = frame.f_locals.get("self"), frame.f_locals.get("parent")
-        into = f"'{parent._op_name()}'" if parent is not None else "a node"
+        into = ("a node" if parent is None else f"the output of '{parent._op_name()}'"
+                if isinstance(parent, Function) else _leaf_kind(parent))
         by = f" (from the backward of '{node._op_name()}' in {_module(node.scope)})" if node is not None else ""
         raise RuntimeError(
             f"anomaly mode: adding up the gradients that reach {into}{by} made {what} from finite gradients "
