@@ -46,6 +46,7 @@ from typing import Any
 
 import numpy as np
 
+from . import anomaly_mode as _anomaly
 from . import forward_ad as _forward_ad
 from . import profiler as _profiler
 from .grad_mode import _grad_mode, no_grad
@@ -273,6 +274,8 @@ class Function:
             raise type(e)(f"{ctx._op_name()}: {e} (input shapes: {shapes})") from e
         # NumPy returns scalars, not 0-d arrays, from operations on 0-d arrays
         data = raw if isinstance(raw, np.ndarray) else np.asarray(raw)
+        if _anomaly._enabled:  # anomaly mode: is the output finite? keep the user's line (anomaly_mode.py)
+            _anomaly._forward(ctx, tensors, data, record)
         out = Tensor._make(data, record)
         if _forward_ad._state.level is not None:  # forward-mode AD is on: the output's tangent (forward_ad.py)
             _forward_ad._propagate(cls, ctx, tensors, out, kwargs)
@@ -358,6 +361,10 @@ class Function:
         _scope.append("∇" + self.scope if self.scope else "")
         try:
             grads = type(self).backward(self, g)
+        except Exception as e:
+            if _anomaly._enabled:  # anomaly mode: say which op's backward this was, and where its forward ran
+                _anomaly._note_backward_error(self, e)
+            raise
         finally:
             _scope.pop()
         if not isinstance(grads, tuple):
@@ -386,6 +393,8 @@ class Function:
                     f"input {i} of shape {shape}"
                 )
             checked.append(gi)
+        if _anomaly._enabled:  # anomaly mode: a nan or inf made from a finite ȳ is an error (anomaly_mode.py)
+            _anomaly._backward(self, g, checked)
         return tuple(checked)
 
     def _receive(self, g: Any) -> None:
