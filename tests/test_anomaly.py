@@ -377,7 +377,7 @@ def _gpt() -> tuple[nn.GPT, np.ndarray, np.ndarray]:
 
 def test_gpt_a_large_layernorm_weight_overflows_in_attention() -> None:
     model, idx, targets = _gpt()
-    model.h[1].ln_1.weight.data = np.full(16, 1e20, np.float32)  # finite, but q kᵀ overflows float32
+    model.h[1].ln_1.weight.data = Tensor(np.full(16, 1e20, np.float32))  # finite, but q kᵀ overflows float32
     with detect_anomaly():
         with pytest.raises(RuntimeError) as info:
             model(idx, targets)  # ← GPT-BIG
@@ -393,7 +393,7 @@ def test_gpt_an_inf_layernorm_weight_is_found_from_the_backward() -> None:
     loss is nan, as with the mode off). The first VJP that reads it makes a nan from a finite ȳ, and its
     error says where the inf entered the graph: the LayerNorm of block 1, the parameter first."""
     model, idx, targets = _gpt()
-    model.h[1].ln_1.weight.data = np.full(16, np.inf, np.float32)
+    model.h[1].ln_1.weight.data = Tensor(np.full(16, np.inf, np.float32))
     with detect_anomaly():
         loss = model(idx, targets)[1]
         assert np.isnan(loss.item())
@@ -436,7 +436,7 @@ def test_gpt_step_is_the_same_with_the_mode_on_and_off() -> None:
         with set_detect_anomaly(on):
             loss = model(idx, targets)[1]
             loss.backward()
-        results.append((loss.item(), [p.grad.copy() for p in model.parameters()]))
+        results.append((loss.item(), [p.grad.numpy().copy() for p in model.parameters()]))
     assert results[0][0] == results[1][0]
     for a, b in zip(results[0][1], results[1][1]):
         np.testing.assert_array_equal(a, b)

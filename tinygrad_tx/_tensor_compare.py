@@ -84,6 +84,8 @@ class CompareMethods:
     # comparisons: not differentiable, they return bool tensors
     def _compare(self, other: Any, fn: Any, op: str) -> Tensor:
         _refuse_value(other, op)
+        if not isinstance(other, (_t.Tensor, np.ndarray, np.generic, int, float, list, tuple)):
+            return NotImplemented  # the other operand may know (pytest.approx, a custom number), as in PyTorch
         b = other._data if isinstance(other, _t.Tensor) else other
         if type(b) is int and self._data.dtype.kind in "iu":  # PyTorch converts the number first: it wraps
             b = _wrapped_int(b, self._data.dtype, op)

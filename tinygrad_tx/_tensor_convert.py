@@ -146,6 +146,22 @@ class ConversionMethods:
     def tolist(self) -> Any:
         return self._data.tolist()
 
+    def __array_ufunc__(self, ufunc: Any, method: str, *inputs: Any, **kwargs: Any) -> Any:
+        """NumPy functions of tensors, as PyTorch has them: ``ndarray * t`` (and the other operators with
+        the array first) is the tensor's reflected operator, so it is recorded; any other ufunc
+        (``np.exp(t)``, ``np.isnan(t)``) computes on the values, refused for a tensor that requires grad
+        (as ``t.numpy()``), and gives a tensor (PyTorch wraps the result too)."""
+        reflected = _REFLECTED.get(ufunc)
+        if reflected and method == "__call__" and not kwargs and len(inputs) == 2 and inputs[1] is self:
+            return getattr(self, reflected)(inputs[0])
+        arrays = [np.asarray(x) if isinstance(x, _t.Tensor) else x for x in inputs]
+        if "out" in kwargs:
+            raise TypeError(f"{ufunc.__name__}: out= with a tensor is not supported; assign the result instead")
+        out = getattr(ufunc, method)(*arrays, **kwargs)
+        if isinstance(out, tuple):
+            return tuple(_t.Tensor(o) if isinstance(o, np.ndarray) else o for o in out)
+        return _t.Tensor(out) if isinstance(out, np.ndarray) else out
+
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
         """NumPy's protocol: ``np.asarray(t)`` shares the data (as ``t.numpy()``), ``np.array(t)`` copies it
         (NumPy passes ``copy=True`` and does not copy again); ``copy=False`` refuses a dtype conversion."""
@@ -257,3 +273,13 @@ class ConversionMethods:
 
     def __repr__(self) -> str:
         return tensor_repr(self)
+
+
+# ``array ∘ tensor``: NumPy calls the ufunc, which hands the work to the tensor's reflected operator
+_REFLECTED = {
+    np.add: "__radd__", np.subtract: "__rsub__", np.multiply: "__rmul__", np.true_divide: "__rtruediv__",
+    np.floor_divide: "__rfloordiv__", np.remainder: "__rmod__", np.power: "__rpow__", np.matmul: "__rmatmul__",
+    np.less: "__gt__", np.less_equal: "__ge__", np.greater: "__lt__", np.greater_equal: "__le__",
+    np.equal: "__eq__", np.not_equal: "__ne__", np.bitwise_and: "__rand__", np.bitwise_or: "__ror__",
+    np.bitwise_xor: "__rxor__",
+}

@@ -91,7 +91,6 @@ class Tensor(
     """
 
     __slots__ = ("_data", "_grad", "requires_grad", "_ctx", "_version", "name", "_g", "_tangent", "__weakref__")
-    __array_ufunc__ = None  # make ``ndarray * Tensor`` call Tensor.__rmul__
 
     _prev: tuple[Any, ...] = ()  # a leaf has no parents (node protocol, see autograd.py)
     _freed = False
