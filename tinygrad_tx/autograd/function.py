@@ -416,7 +416,7 @@ class Function:
         own = self.__dict__.get("_torch_name")
         if own is not None:
             return own
-        if type(self).__module__ not in ("tinygrad_tx.ops", "tinygrad_tx.ops_shape"):
+        if type(self).__module__ not in ("tinygrad_tx.ops", "tinygrad_tx.ops_shape", "tinygrad_tx.ops_math"):
             return type(self).__name__ + "Backward"
         name = _TORCH_NAMES.get(type(self).__name__)
         if name is None:
