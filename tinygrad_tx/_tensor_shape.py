@@ -59,6 +59,13 @@ class ShapeMethods:
     def mT(self) -> Tensor:
         return self.transpose(-2, -1)
 
+    def t(self) -> Tensor:
+        """The transpose of a matrix (``torch.Tensor.t``); a 0-d or 1-d tensor is returned as it is."""
+        if self.ndim > 2:
+            raise ValueError(f"t: expects a tensor with <= 2 dims, got shape {self.shape}; use transpose(dim0, dim1) "
+                             f"or .mT for the last two")
+        return self.transpose(0, 1) if self.ndim == 2 else self
+
     def expand_as(self, other: Tensor) -> Tensor:
         return self.expand(other.shape)
 
@@ -116,8 +123,9 @@ class ShapeMethods:
         d = dim % (self.ndim + 1)
         return self.reshape(self.shape[:d] + (1,) + self.shape[d:])
 
-    def contiguous(self) -> Tensor:
-        return self
+    def contiguous(self, memory_format: Any = None) -> Tensor:
+        """self if its elements lie in C order (`is_contiguous`), else a C-ordered copy in the graph (as PyTorch)."""
+        return self if self._data.flags.c_contiguous else ops.Clone.apply(self)
 
     def __iter__(self) -> Iterator[Tensor]:
         for i in range(len(self)):
