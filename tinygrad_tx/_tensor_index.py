@@ -88,7 +88,8 @@ class IndexMethods:
 
     def index_add(self, dim: int, index: Any, source: Tensor, *, alpha: Any = 1) -> Tensor:
         """self with ``alpha · source[i]`` added at ``index[i]`` along ``dim``; repeated indices accumulate.
-        self's gradient is ȳ, source's ``alpha · ȳ.index_select(dim, index)``."""
+        self's gradient is ȳ, source's ``alpha · ȳ.index_select(dim, index)``. (For an integer tensor a float
+        alpha is truncated, as PyTorch does.)"""
         if not isinstance(source, _t.Tensor):
             raise TypeError(f"index_add(): argument 'source' must be a Tensor, not {type(source).__name__}")
         idx = _integer_index(index, "index_add")
@@ -108,9 +109,8 @@ class IndexMethods:
             raise ValueError(f"index_add: source of shape {source.shape} does not fit: expected {expected} (the "
                              f"tensor's shape {self.shape} with dim {dim} the size of index, {idx.size})")
         _check_bounds(idx, self.shape[d], dim, "index_add", self.shape)
-        if isinstance(alpha, float) and self.dtype.kind != "f":
-            raise TypeError(f"index_add: alpha={alpha} is a float, and the tensor is {self.dtype} (PyTorch "
-                            f"refuses this too)")
+        if self.dtype.kind != "f":
+            alpha = int(alpha)  # PyTorch truncates a float alpha for an integer tensor (index_add(alpha=1.7) adds 1·)
         scaled = source if alpha == 1 else source * alpha
         return self + ops.IndexAdd.apply(scaled, shape=self.shape, index=(slice(None),) * d + (idx.reshape(-1),))
 

@@ -68,8 +68,8 @@ class LinalgMethods:
         return _scaled_sum(self, batch1.bmm(batch2), beta, alpha, "baddbmm")
 
     def cross(self, other: Tensor, dim: int | None = None) -> Tensor:
-        """The cross product a × b of 3-vectors along ``dim`` (a and b broadcast): (a₁b₂ - a₂b₁, a₂b₀ - a₀b₂,
-        a₀b₁ - a₁b₀). Without ``dim``, the first dim of size 3, as ``torch.cross`` (``torch.linalg.cross``
+        """The cross product a × b of 3-vectors along ``dim``: (a₁b₂ - a₂b₁, a₂b₀ - a₀b₂, a₀b₁ - a₁b₀); the other
+        dims broadcast. Without ``dim``, self's first dim of size 3, as ``torch.cross`` (``torch.linalg.cross``
         takes -1)."""
         if not isinstance(other, _t.Tensor):
             raise TypeError(f"cross(): argument 'other' must be a Tensor, not {type(other).__name__}")
@@ -78,14 +78,16 @@ class LinalgMethods:
         except ValueError:
             raise ValueError(f"cross: shapes {self.shape} and {other.shape} cannot be broadcast together") from None
         if dim is None:
-            threes = [i for i, n in enumerate(shape) if n == 3]
+            threes = [i for i, n in enumerate(self.shape) if n == 3]
             if not threes:
-                raise ValueError(f"cross: no dim of size 3 in shapes {self.shape} and {other.shape}")
-            d = threes[0]
+                raise ValueError(f"cross: no dim of size 3 in shape {self.shape} (give dim=)")
+            d = threes[0] + len(shape) - self.ndim
         else:
             (d,) = _normalize_dims(dim, len(shape), "cross")
-            if shape[d] != 3:
-                raise ValueError(f"cross: dim {dim} has size {shape[d]}, not 3 (shapes {self.shape} and {other.shape})")
+        sizes = [t.shape[d - len(shape) + t.ndim] if d - len(shape) + t.ndim >= 0 else 1 for t in (self, other)]
+        if sizes != [3, 3]:
+            raise ValueError(f"cross: dim {d} must have size 3 in both tensors, got shapes {self.shape} and "
+                             f"{other.shape}")
         a, b = _t._broadcast(self, other, "cross")
         a, b = a.expand(shape), b.expand(shape)
         lead = (slice(None),) * d

@@ -97,11 +97,11 @@ class MathMethods:
 
     def hypot(self, other: Any) -> Tensor:
         """√(self² + other²), elementwise, without overflow. Floating tensors only, as in PyTorch."""
-        _refuse_value(other, "hypot")
+        a, b = _floating_operands(self, other, "hypot")
         if _result_dtype(self, other).kind != "f":
             raise TypeError(f"hypot: not implemented for {_result_dtype(self, other)} operands, as in PyTorch "
                             f"(shapes {self.shape} and {np.shape(other)}); convert first, e.g. t.float()")
-        return ops.Hypot.apply(*_floating_operands(self, other, "hypot"))
+        return ops.Hypot.apply(a, b)
 
     def lerp(self, end: Tensor, weight: Any) -> Tensor:
         """self + weight · (end - self), computed as PyTorch does: that form where |weight| < 0.5, else
@@ -119,6 +119,7 @@ class MathMethods:
 
 
 def _floating_operands(a: Any, b: Any, op: str) -> tuple[Tensor, Tensor]:
-    """Two operands of a floating binary function, broadcast to a common floating dtype (integers: the default)."""
-    _refuse_value(b, op)
+    """Two tensors (PyTorch takes no number here), broadcast to a common floating dtype (integers: the default)."""
+    if not isinstance(b, _t.Tensor):
+        raise TypeError(f"{op}(): argument 'other' must be a Tensor, not {type(b).__name__}")
     return _t._broadcast(a, b, op, floating=True)

@@ -307,7 +307,7 @@ class NoDerivative(Function):
     @staticmethod
     def forward(ctx: Any, *xs: np.ndarray, compute: Any, op: str) -> np.ndarray:
         ctx.op, ctx.in_shapes = op, tuple(x.shape for x in xs)
-        ctx._torch_name = "Unique2Backward0" if op == "unique" else "NotImplemented"  # (PyTorch's grad_fn names)
+        ctx._torch_name = "Unique2Backward0" if op == "unique" else "torch::autograd::NotImplemented"  # (PyTorch's)
         return compute(*xs)
 
     @staticmethod

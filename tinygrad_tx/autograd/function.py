@@ -490,6 +490,6 @@ _TORCH_NAMES: dict[str, Any] = {
     "Clone": "CloneBackward0", "Cast": "ToCopyBackward0", "Amax": "AmaxBackward0", "Reshape": "ViewBackward0",
     "Permute": "PermuteBackward0", "Expand": "ExpandBackward0", "Cat": "CatBackward0",
     "IndexAdd": "IndexPutBackward0", "Sum": _reduction_name("Sum"), "Prod": _reduction_name("Prod"),
-    "Pow": _pow_name, "GetItem": _getitem_name,
+    "Pow": _pow_name, "GetItem": _getitem_name, "Log1p": "Log1PBackward0",
     "Matmul": lambda node: "MmBackward0" if len(node.out_shape) == 2 else "BmmBackward0",
 }
