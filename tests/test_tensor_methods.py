@@ -89,6 +89,9 @@ PROGRAMS: dict[str, tuple[Fn, tuple[Any, ...]]] = {
     "hypot": (lambda lib, x, y: [x.hypot(y), x.hypot(y[0]), (x * 1e200).hypot(y * 1e200)], (X, Y)),
     "lerp_method": (lambda lib, x, y: [x.lerp(y, 0.3), x.lerp(y, 0.75), x.lerp(y, 1.0)], (X, Y)),
     "lerp_tensor_weight": (lambda lib, x, y, w: x.lerp(y, w), (X, Y, rng.uniform(-0.5, 1.5, (3, 4)))),
+    "addcmul_addcdiv": (lambda lib, x, y, p: [x.addcmul(y, p), x.addcmul(y, p[0], value=-0.5), x.addcdiv(y, p),
+                                              lib.addcdiv(x, y, p, value=2.0), lib.addcmul(x, y, p, value=3)],
+                        (X, Y, P)),
     # ------------------------------------------------------------------------- comparisons and logical ops
     "comparison_methods": (lambda lib, x, y: [x.eq(y), x.ne(x), x.lt(y), x.le(0.1), x.gt(y[0]), x.ge(y),
                                               x.greater(y), x.greater_equal(0.0), x.less(y), x.less_equal(y),
@@ -138,6 +141,11 @@ PROGRAMS: dict[str, tuple[Fn, tuple[Any, ...]]] = {
                   (X, randn(3, 4), randn(3, 3), np.array([2, 0, 2]))),
     "index_add_of_0d": (lambda lib, x, s: x.index_add(0, lib.tensor([0]), s), (np.float64(1.5), np.float64(2.0))),
     "index_add_integers": (lambda lib, i: i.index_add(0, lib.tensor([1, 1]), i[:2], alpha=3), (I,)),
+    "masked_select_take_along_dim": (lambda lib, x, m, i: [x.masked_select(m), x.masked_select(m[0]),
+                                                           lib.masked_select(x[:1], m), x.take_along_dim(i, 1),
+                                                           x.take_along_dim(i[:1], dim=0), x.take_along_dim(i),
+                                                           lib.take_along_dim(x, i[:, :1] % 3, 0)],
+                                     (X, X > 0.3, rng.integers(0, 3, (3, 4)))),
     "nonzero": (lambda lib, i: [i.nonzero(), lib.nonzero(i > 0), i.nonzero(as_tuple=True), i.argwhere(),
                                 lib.tensor(3).nonzero(), lib.tensor(0).nonzero(), lib.tensor(3).nonzero(as_tuple=True),
                                 i.count_nonzero(), i.count_nonzero(dim=1), lib.count_nonzero(i, (0, 1))], (I,)),
@@ -183,7 +191,9 @@ PROGRAMS: dict[str, tuple[Fn, tuple[Any, ...]]] = {
                                          lib.movedim(b, 1, 1), b.swapaxes(0, 2), b.swapdims(1, -1),
                                          lib.swapaxes(b, 0, 1), lib.moveaxis(b, (0,), (1,))], (B3,)),
     "ravel_view_as_t_H": (lambda lib, x, y, b: [x.T.ravel(), lib.ravel(x), x.view_as(y.T), x.t(), lib.t(x),
-                                                x[0].t(), x.H, b.mH, x.mH], (X, Y, B3)),
+                                                x[0].t(), x.H, b.mH, x.mH, x.reshape_as(y.T),
+                                                x[:1].broadcast_to(2, 3, 4), lib.broadcast_to(x, (2, -1, 4))],
+                          (X, Y, B3)),
     # ------------------------------------------------------------------------------------ in-place forms
     "inplace_unary": (lambda lib, x, p, u: [
         f(v.clone()) for f, v in [(lambda t: t.exp_(), x), (lambda t: t.log_(), p), (lambda t: t.sqrt_(), p),
@@ -203,7 +213,8 @@ PROGRAMS: dict[str, tuple[Fn, tuple[Any, ...]]] = {
                                                    x.clone().clip_(max=0.1), x.clone().clamp_min_(0.2),
                                                    x.clone().clamp_max_(-0.2), x.clone().masked_fill_(x > 0, 2.0),
                                                    x.clone().masked_fill_(lib.tensor([True, False, True, False]), -1.0),
-                                                   x.clone().lerp_(y, 0.3)], (X, Y)),
+                                                   x.clone().lerp_(y, 0.3), x.clone().addcmul_(x, y, value=0.5),
+                                                   x.clone().addcdiv_(y, x * x + 1.0, value=-0.1)], (X, Y)),
     "inplace_scatter_index_add": (lambda lib, x, s, t, i: [x.clone().scatter_(0, i, s),
                                                            x.clone().scatter_(1, i % 3, 1.5),
                                                            x.clone().scatter_add_(0, i, s),
@@ -246,7 +257,9 @@ FUNCTIONS: dict[str, tuple[tuple[Any, ...], tuple[Any, ...]]] = {
     "dot": ((V, W), ()), "outer": ((V, W), ()), "flip": ((X,), ([0],)), "roll": ((X,), (1, 0)),
     "tensor_split": ((X,), (2,)), "split_with_sizes": ((X,), ([1, 2],)), "movedim": ((B3,), (0, -1)),
     "moveaxis": ((B3,), (2, 0)), "swapaxes": ((B3,), (0, 1)), "swapdims": ((B3,), (2, 1)),
-    "bincount": ((np.array([0, 2, 2]),), ()),
+    "bincount": ((np.array([0, 2, 2]),), ()), "addcmul": ((X, Y, P), ()), "addcdiv": ((X, Y, P), ()),
+    "masked_select": ((X, X > 0), ()), "take_along_dim": ((X, np.array([[0], [2], [1]])), (1,)),
+    "broadcast_to": ((X[0],), ((2, 4),)),
 }
 
 
@@ -307,6 +320,34 @@ def test_new_primitive_jvp_against_torch_func_jvp(name: str) -> None:
         out = fn(tg, fwAD.make_dual(Tensor(x), Tensor(tangent)))
         primal, ours = fwAD.unpack_dual(out)
     t_primal, theirs = torch.func.jvp(lambda t: fn(torch, t), (torch.tensor(x),), (torch.tensor(tangent),))
+    assert_close(primal.numpy(), t_primal.numpy(), RTOL, f"{name}: primal")
+    assert_close(ours.numpy(), theirs.numpy(), RTOL, f"{name}: tangent")
+
+
+# forward mode through the compositions: their primitives' JVPs (GetItem, IndexAdd, Where, Cat, Amax, ...)
+COMPOSITES: dict[str, Fn] = {
+    "scatter": lambda lib, x: x.scatter(0, lib.tensor(PERM), x[:2] * x[1:]),
+    "scatter_value": lambda lib, x: x.scatter(1, lib.tensor(PERM[:, :3] * 0 + 1), 2.0) * x,
+    "scatter_add": lambda lib, x: x.scatter_add(0, lib.tensor(IDX), x[1:].exp()),
+    "index_add": lambda lib, x: x.index_add(1, lib.tensor([3, 0, 3]), x[:, :3] * 2.0, alpha=0.5),
+    "index_select": lambda lib, x: x.index_select(1, lib.tensor([2, 2, 0])),
+    "flip_roll": lambda lib, x: x.flip(0) * x.roll((1, -1), (0, 1)),
+    "diagonal_trace": lambda lib, x: x.diagonal(1) * x[:, :3].trace(),
+    "cross": lambda lib, x: x[:, :3].cross(x[:, 1:], dim=1),
+    "median_kthvalue": lambda lib, x: x.median(1).values * x.kthvalue(2, 0).values[:3] + x.median(),
+    "lerp_addcdiv": lambda lib, x: x.lerp(x.flip(1), 0.7).addcdiv(x, x * x + 1.0, value=0.3),
+    "addmm_outer": lambda lib, x: x[:, :3].addmm(x, x.T) + x[0, :3].outer(x[1, :3]),
+    "narrow_unbind": lambda lib, x: x.narrow(1, 1, 2) * lib.stack(x.unbind(1)[:2], 1),
+    "masked_select": lambda lib, x: x.masked_select(lib.tensor(X > 0)) * 2.0,
+}
+
+
+@pytest.mark.parametrize("name", COMPOSITES)
+def test_forward_mode_through_the_compositions_against_torch_func_jvp(name: str) -> None:
+    fn, tangent = COMPOSITES[name], randn(3, 4)
+    with fwAD.dual_level():
+        primal, ours = fwAD.unpack_dual(fn(tg, fwAD.make_dual(Tensor(X), Tensor(tangent))))
+    t_primal, theirs = torch.func.jvp(lambda t: fn(torch, t), (torch.tensor(X),), (torch.tensor(tangent),))
     assert_close(primal.numpy(), t_primal.numpy(), RTOL, f"{name}: primal")
     assert_close(ours.numpy(), theirs.numpy(), RTOL, f"{name}: tangent")
 
@@ -499,6 +540,7 @@ def test_in_place_forms_follow_the_leaf_rules() -> None:
     (lambda lib, x: x.index_add(1, lib.tensor([4]), x[:, :1]), r"index_add: index 4 is out of bounds for dim 1"),
     (lambda lib, x: x.long()[0].bincount(), r"bincount: only 1-d non-negative integer tensors"),
     (lambda lib, x: x[0].bincount(), r"bincount: only 1-d non-negative integer tensors.*float64"),
+    (lambda lib, x: (x[0] > 0).bincount(), r"bincount: only 1-d non-negative integer tensors.*bool"),
     (lambda lib, x: lib.tensor([0, 1]).bincount(x[0]),
      r"bincount: weights of shape \(4,\) must have the input's shape"),
     (lambda lib, x: x.kthvalue(5), r"kthvalue: k=5 is out of range for dim -1 of size 4"),
@@ -550,9 +592,20 @@ def test_in_place_forms_follow_the_leaf_rules() -> None:
      r"masked_fill_: a result of shape \(2, 3, 4\) cannot be stored in place in shape \(3, 4\)"),
     (lambda lib, x: x.clone().clamp_(), r"clamp: at least one of min and max"),
     (lambda lib, x: lib.median(x, 0, axis=0), r"median.*dim"),
+    (lambda lib, x: x.long().addcdiv(x.long(), x.long()), r"addcdiv: integer division is not supported"),
+    (lambda lib, x: x.masked_select(x), r"masked_select: the mask must be boolean, got dtype float64"),
+    (lambda lib, x: x.masked_select(x[:2] > 0), r"masked_select: shapes \(3, 4\) and \(2, 4\) cannot be broadcast"),
+    (lambda lib, x: x.take_along_dim(lib.tensor([[0, 1]]), 0), r"take_along_dim: shapes \(3, 4\) and \(1, 2\)"),
+    (lambda lib, x: x.take_along_dim(lib.tensor([12])), r"take_along_dim: index 12 is out of bounds"),
 ])
 def test_refusals_name_the_op_and_shapes(fn: Fn, match: str) -> None:
     both_raise(fn, X, match=match)
+
+
+def test_take_along_dim_refuses_an_index_out_of_bounds() -> None:
+    """PyTorch 2.13 does not check here: take_along_dim(x, [[4]], 1) of a (3, 4) tensor reads the next row."""
+    with pytest.raises(IndexError, match=r"gather: index 4 is out of bounds for dim 1 of size 4"):
+        Tensor(X).take_along_dim(Tensor(np.array([[4]])), 1)
 
 
 def test_primitives_are_reexported_from_ops() -> None:

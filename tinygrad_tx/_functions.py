@@ -29,7 +29,7 @@ __all__ = [
     "negative", "square", "pow", "add", "sub", "subtract", "mul", "multiply", "div", "divide", "true_divide",
     "maximum", "minimum", "clamp", "clip", "lerp", "nan_to_num", "log1p", "expm1", "log2", "log10", "exp2",
     "reciprocal", "frac", "tan", "atan", "asin", "acos", "sinh", "cosh", "asinh", "acosh", "atanh", "arctan", "arcsin",
-    "arccos", "arcsinh", "arccosh", "arctanh", "atan2", "arctan2", "hypot",
+    "arccos", "arcsinh", "arccosh", "arctanh", "atan2", "arctan2", "hypot", "addcmul", "addcdiv",
     # comparisons and logical ops (bool results)
     "eq", "ne", "lt", "le", "gt", "ge", "greater", "greater_equal", "less", "less_equal", "not_equal", "logical_not",
     "logical_and", "logical_or", "logical_xor",
@@ -43,13 +43,14 @@ __all__ = [
     "allclose", "isclose", "equal",
     # selection
     "sort", "argsort", "topk", "gather", "masked_fill", "tril", "triu", "diag", "diagonal", "index_select",
-    "scatter", "scatter_add", "index_add", "nonzero", "argwhere", "select", "narrow",
+    "scatter", "scatter_add", "index_add", "nonzero", "argwhere", "select", "narrow", "masked_select",
+    "take_along_dim",
     # linear algebra
     "mm", "bmm", "mv", "dot", "outer", "einsum", "addmm", "baddbmm", "cross", "trace",
     # shapes
     "reshape", "flatten", "transpose", "t", "permute", "squeeze", "unsqueeze", "split", "chunk", "concat",
     "concatenate", "clone", "numel", "flip", "fliplr", "flipud", "roll", "unbind", "tensor_split",
-    "split_with_sizes", "movedim", "moveaxis", "swapaxes", "swapdims", "ravel",
+    "split_with_sizes", "movedim", "moveaxis", "swapaxes", "swapdims", "ravel", "broadcast_to",
 ]
 
 
@@ -141,7 +142,7 @@ clone = _method("clone")
 log1p, expm1, log2, log10, exp2 = (_method(n) for n in ("log1p", "expm1", "log2", "log10", "exp2"))
 reciprocal, frac, tan, atan, asin, acos = (_method(n) for n in ("reciprocal", "frac", "tan", "atan", "asin", "acos"))
 sinh, cosh, asinh, acosh, atanh = (_method(n) for n in ("sinh", "cosh", "asinh", "acosh", "atanh"))
-atan2, hypot, lerp = _method("atan2"), _method("hypot"), _method("lerp")
+atan2, hypot, lerp, addcmul, addcdiv = (_method(n) for n in ("atan2", "hypot", "lerp", "addcmul", "addcdiv"))
 eq, ne, lt, le, gt, ge = (_method(n) for n in ("eq", "ne", "lt", "le", "gt", "ge"))
 logical_not, logical_and, logical_or, logical_xor = (_method(n) for n in (
     "logical_not", "logical_and", "logical_or", "logical_xor"))
@@ -150,6 +151,7 @@ median, kthvalue, count_nonzero, unique, bincount = (_method(n) for n in (
 diagonal, index_select, scatter, scatter_add, index_add = (_method(n) for n in (
     "diagonal", "index_select", "scatter", "scatter_add", "index_add"))
 nonzero, argwhere, select, narrow = (_method(n) for n in ("nonzero", "argwhere", "select", "narrow"))
+masked_select, take_along_dim, broadcast_to = (_method(n) for n in ("masked_select", "take_along_dim", "broadcast_to"))
 mm, bmm, mv, dot, outer = (_method(n) for n in ("mm", "bmm", "mv", "dot", "outer"))
 addmm, baddbmm, cross, trace = (_method(n) for n in ("addmm", "baddbmm", "cross", "trace"))
 flip, fliplr, flipud, roll, unbind = (_method(n) for n in ("flip", "fliplr", "flipud", "roll", "unbind"))

@@ -114,6 +114,41 @@ class IndexMethods:
         scaled = source if alpha == 1 else source * alpha
         return self + ops.IndexAdd.apply(scaled, shape=self.shape, index=(slice(None),) * d + (idx.reshape(-1),))
 
+    def masked_select(self, mask: Any) -> Tensor:
+        """The elements where ``mask`` (bool, broadcast with self) holds, as a vector in C order: a boolean
+        index, so the gradient goes back to those places."""
+        _refuse_value(mask, "masked_select")
+        m = mask._data if isinstance(mask, _t.Tensor) else np.asarray(mask)
+        if m.dtype != bool:
+            raise TypeError(f"masked_select: the mask must be boolean, got dtype {m.dtype}")
+        try:
+            shape = np.broadcast_shapes(self.shape, m.shape)
+        except ValueError:
+            raise ValueError(f"masked_select: shapes {self.shape} and {m.shape} cannot be broadcast together") from None
+        return self.expand(shape)[np.broadcast_to(m, shape)]
+
+    def take_along_dim(self, indices: Any, dim: int | None = None) -> Tensor:
+        """``gather`` along ``dim`` with self and indices broadcast in the other dims (NumPy's
+        ``take_along_axis``); without ``dim``, of the flattened tensor."""
+        idx = _integer_index(indices, "take_along_dim")
+        if dim is None:
+            flat = idx.reshape(-1)
+            _check_bounds(flat, self.numel(), dim, "take_along_dim", self.shape)
+            return self.reshape(-1)[flat]
+        if idx.ndim != self.ndim:
+            raise ValueError(f"take_along_dim: indices has {idx.ndim} dims, the tensor {self.ndim} (shapes "
+                             f"{idx.shape} and {self.shape})")
+        (d,) = _normalize_dims(dim, self.ndim, "take_along_dim")
+        try:
+            common = tuple(np.broadcast_shapes((a,), (b,))[0] for i, (a, b) in enumerate(zip(self.shape, idx.shape))
+                           if i != d)
+        except ValueError:
+            raise ValueError(f"take_along_dim: shapes {self.shape} and {idx.shape} cannot be broadcast outside "
+                             f"dim {dim}") from None
+        x_shape = common[:d] + (self.shape[d],) + common[d:]
+        i_shape = common[:d] + (idx.shape[d],) + common[d:]
+        return self.expand(x_shape).gather(d, np.broadcast_to(idx, i_shape))
+
     def nonzero(self, *, as_tuple: bool = False) -> Any:
         """The indices of the nonzero elements: an int64 tensor of shape (count, ndim) in C order, or with
         ``as_tuple`` one index vector per dim (a 0-d tensor counts as 1-d there, as in PyTorch)."""
@@ -154,7 +189,7 @@ class IndexMethods:
         ``weights`` there; ``minlength`` entries at least. int64 counts; sums in the weights' floating dtype
         (float64 for integer weights), as in PyTorch, which has no derivative for them."""
         x = self._data
-        if x.ndim != 1 or x.dtype.kind not in "iub" or (x.size and x.min() < 0):
+        if x.ndim != 1 or x.dtype.kind not in "iu" or (x.size and x.min() < 0):
             raise ValueError(f"bincount: only 1-d non-negative integer tensors, as in PyTorch (got shape {self.shape} "
                              f"and dtype {self.dtype})")
         if weights is None:

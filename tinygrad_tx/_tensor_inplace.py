@@ -137,6 +137,12 @@ class InPlaceMethods:
     def clamp_max_(self, max: Any) -> Tensor:
         return self._inplace(lambda old: old.clamp(max=max), "clamp_max_")
 
+    def addcmul_(self, tensor1: Any, tensor2: Any, *, value: Any = 1) -> Tensor:
+        return self._inplace(lambda old: old.addcmul(tensor1, tensor2, value=value), "addcmul_", tensor1)
+
+    def addcdiv_(self, tensor1: Any, tensor2: Any, *, value: Any = 1) -> Tensor:
+        return self._inplace(lambda old: old.addcdiv(tensor1, tensor2, value=value), "addcdiv_", tensor1)
+
     def lerp_(self, end: Any, weight: Any) -> Tensor:
         return self._inplace(lambda old: old.lerp(end, weight), "lerp_", end)
 

@@ -185,6 +185,12 @@ class LayoutMethods:
     def view_as(self, other: Tensor) -> Tensor:
         return self.reshape(other.shape)
 
+    reshape_as = view_as
+
+    def broadcast_to(self, *shape: Any) -> Tensor:
+        """``expand(shape)``: the tensor broadcast to ``shape`` (-1 keeps a dim)."""
+        return self.expand(*shape)
+
     @property
     def H(self) -> Tensor:
         """The conjugate transpose of a matrix: for real ones the transpose (a 0-d tensor is itself)."""

@@ -1,6 +1,6 @@
 """The wider math library of a `Tensor`, as ``torch.Tensor`` spells it: ``log1p``, ``expm1``, ``log2``, ``log10``,
 ``exp2``, ``reciprocal``, ``frac``, ``tan``, the inverse trigonometric and hyperbolic functions (also by NumPy's
-names, ``arcsin``, ...), ``atan2``, ``hypot``, ``lerp``.
+names, ``arcsin``, ...), ``atan2``, ``hypot``, ``addcmul``, ``addcdiv``, ``lerp``.
 
 The new elementwise functions are primitives (``ops_math.py``); the rest is composition (``exp2`` is ``2 ** x``,
 ``reciprocal`` is ``1 / x``, ``frac`` is ``x - trunc(x)``). Integer and bool tensors enter as the default dtype, as in
@@ -102,6 +102,20 @@ class MathMethods:
             raise TypeError(f"hypot: not implemented for {_result_dtype(self, other)} operands, as in PyTorch "
                             f"(shapes {self.shape} and {np.shape(other)}); convert first, e.g. t.float()")
         return ops.Hypot.apply(a, b)
+
+    def addcmul(self, tensor1: Tensor, tensor2: Tensor, *, value: Any = 1) -> Tensor:
+        """self + value · tensor1 ⊙ tensor2, broadcast (the update of a hand-written optimizer)."""
+        _refuse_value(value, "addcmul")
+        return self + (tensor1 * value if value != 1 else tensor1) * tensor2
+
+    def addcdiv(self, tensor1: Tensor, tensor2: Tensor, *, value: Any = 1) -> Tensor:
+        """self + value · tensor1 / tensor2, broadcast (Adam's ``p.addcdiv_(m, √v + ε, value=-lr)``). Integer
+        operands are refused, as in PyTorch."""
+        _refuse_value(value, "addcdiv")
+        if all(isinstance(t, _t.Tensor) and t.dtype.kind != "f" for t in (tensor1, tensor2)):
+            raise TypeError(f"addcdiv: integer division is not supported, as in PyTorch (tensor1 and tensor2 are "
+                            f"{tensor1.dtype} and {tensor2.dtype}); convert them first, e.g. t.float()")
+        return self + (tensor1 * value if value != 1 else tensor1) / tensor2
 
     def lerp(self, end: Tensor, weight: Any) -> Tensor:
         """self + weight · (end - self), computed as PyTorch does: that form where |weight| < 0.5, else
