@@ -102,7 +102,7 @@ class TinygradTx(Engine):
             p.grad = None
 
     def grads(self) -> Params:
-        return [p.grad for p in self.params]
+        return [p.grad.numpy() for p in self.params]
 
 
 # ------------------------------------------------------------------------------------- torch

@@ -3,7 +3,8 @@
 One step is what ``train`` does per batch: forward (logits and mean cross-entropy), ``zero_grad``,
 backward, and an AdamW step (decay on matrices only, as ``train._param_groups``). Both libraries
 start from the same initial weights (made once by tinygrad_tx, moved to torch with
-``nn.to_torch_state_dict``, which transposes the Linear weights) and see the same batches.
+``nn.to_torch_state_dict``, which transposes GPT-2's Conv1D weights to nn.Linear's (out, in)) and see the
+same batches.
 
 Every (library, config, dtype) is measured in a fresh worker process, so that its peak memory is its
 own: the worker reads ``VmHWM`` (the resident-set high-water mark) from ``/proc/self/status`` after
@@ -105,7 +106,7 @@ def make_inputs(path: str, config: str, dtype: str, seed: int) -> dict[str, Any]
     manual_seed(seed)
     model = GPT(model_config(config, tok.vocab_size), dtype=np.dtype(dtype))
     arrays = {"x": np.stack(xs), "y": np.stack(ys)}
-    arrays.update({f"tx/{k}": v for k, v in model.state_dict().items()})
+    arrays.update({f"tx/{k}": v.numpy() for k, v in model.state_dict().items()})
     arrays.update({f"torch/{k}": v.numpy() for k, v in to_torch_state_dict(model).items()})
     np.savez(path, **arrays)
     return {"vocab_size": tok.vocab_size, "params": model.num_parameters()}
@@ -160,7 +161,7 @@ class TxStep(Step):
         self.xs, self.ys = inputs["x"], inputs["y"]
 
     def grad_norm(self) -> float:
-        return float(np.sqrt(sum(float(np.sum(np.square(p.grad, dtype=np.float64))) for p in self.params)))
+        return float(np.sqrt(sum(float(np.sum(np.square(p.grad.numpy(), dtype=np.float64))) for p in self.params)))
 
 
 class TorchStep(Step):

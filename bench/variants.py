@@ -180,7 +180,7 @@ class SoftmaxCrossEntropy(Function):
     @staticmethod
     def backward(ctx: Any, g: Any) -> Any:
         (logp,) = ctx.saved_tensors
-        p = np.exp(logp.data)
+        p = np.exp(logp.detach().numpy())
         p[np.arange(len(ctx.target)), ctx.target] -= 1.0
         p /= len(ctx.target)
         return g * tg.Tensor(p)
@@ -197,8 +197,8 @@ def c_order_grads(enabled: bool) -> Iterator[None]:
     original = tg.Tensor._accumulate_grad
 
     def accumulate(self: Any, g: Any) -> None:
-        if self.grad is None and g._data.shape == self.shape:
-            self.grad = np.array(g._data, dtype=self.dtype, order="C", copy=True)
+        if self._grad is None and g._data.shape == self.shape:
+            self._grad = tg.Tensor._make(np.array(g._data, dtype=self.dtype, order="C", copy=True), False)
         else:
             original(self, g)
 
@@ -226,7 +226,7 @@ def layout_aware_matmul(enabled: bool) -> Iterator[None]:
         da, db = ctx.needs_input_grad
         gb = None
         if db:
-            bd = b.data
+            bd = b._data
             transposed = bd.ndim == 2 and bd.flags.f_contiguous and not bd.flags.c_contiguous
             gb = (g.mT @ a).mT if transposed else a.mT @ g
         return (g @ b.mT if da else None), gb

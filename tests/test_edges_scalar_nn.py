@@ -376,9 +376,9 @@ def test_load_state_dict_takes_parameters_and_tensors_and_torch_tensors_and_refu
     assert np.array_equal(dst.weight.data, src.weight.data) and np.array_equal(dst.bias.data, src.bias.data)
     dst.load_state_dict({k: Tensor(v * 2) for k, v in src.state_dict().items()})
     assert np.array_equal(dst.weight.data, 2 * src.weight.data)
-    before = dst.state_dict()
+    before = {k: v.clone() for k, v in dst.state_dict().items()}  # a snapshot: the values follow the model
     square = nn.Linear(3, 3)
-    torch_sd = {k: torch.from_numpy(v * 3) for k, v in square.state_dict().items()}
+    torch_sd = {k: torch.from_numpy(v.numpy() * 3) for k, v in square.state_dict().items()}
     square.load_state_dict(torch_sd)  # torch tensors load as they are (PyTorch's own state dict)
     assert all(np.array_equal(p.data, torch_sd[k].numpy()) for k, p in square.named_parameters())
     with pytest.raises(ValueError, match=r"(?s)nothing was loaded.*weight: is a NoneType, not an array.*"
@@ -388,7 +388,7 @@ def test_load_state_dict_takes_parameters_and_tensors_and_torch_tensors_and_refu
         dst.load_state_dict(list(src.state_dict().items()))
     assert all(np.array_equal(before[k], v) for k, v in dst.state_dict().items())  # nothing was loaded
     with pytest.raises(TypeError, match=r"^from_torch_state_dict: weight is a ndarray, not a torch tensor"):
-        nn.from_torch_state_dict(dst, src.state_dict())
+        nn.from_torch_state_dict(dst, {k: v.numpy() for k, v in src.state_dict().items()})
 
 
 def test_generate_checks_its_arguments() -> None:
@@ -426,7 +426,7 @@ def test_generate_with_a_tiny_temperature_is_greedy_not_a_numpy_error() -> None:
 
 def test_generate_refuses_nan_logits_with_a_clear_message() -> None:
     gpt = tiny_gpt()
-    gpt.lm_head.weight.data = np.full_like(gpt.lm_head.weight.data, np.nan)
+    gpt.lm_head.weight.data.fill_(np.nan)
     with pytest.raises(RuntimeError, match=r"^generate: the logits for new token 0 are nan or infinite"):
         gpt.generate(np.array([[1, 2]]), 3)  # was "Probabilities contain NaN" from inside NumPy
     assert gpt.training  # the mode is restored

@@ -27,7 +27,7 @@ pytestmark = pytest.mark.usefixtures("float64_default")  # (tests/conftest.py)
 def randomize(model: nn.Module, seed: int, scale: float = 0.5) -> None:
     rng = np.random.default_rng(seed)
     for p in model.parameters():
-        p.data = rng.standard_normal(p.shape) * scale
+        p.data = Tensor(rng.standard_normal(p.shape) * scale)
 
 
 def torch_grads(tmodel) -> dict[str, np.ndarray]:
@@ -35,7 +35,7 @@ def torch_grads(tmodel) -> dict[str, np.ndarray]:
 
 
 def our_grads(model: nn.Module) -> dict[str, np.ndarray]:
-    return {n: p.grad for n, p in model.named_parameters() if p.grad is not None}
+    return {n: p.grad.numpy() for n, p in model.named_parameters() if p.grad is not None}
 
 
 def backward_both(y: Tensor, ty, seed: int = 1) -> None:
@@ -58,7 +58,7 @@ def test_linear_stores_torchs_out_by_in_weight_and_prints_as_torch(torch) -> Non
     assert repr(lin) == repr(tlin) == "Linear(in_features=5, out_features=3, bias=True)"
     assert repr(nn.Linear(5, 3, bias=False)) == repr(torch.nn.Linear(5, 3, bias=False))
     bound = 1 / math.sqrt(5)  # torch's kaiming_uniform_(a=√5) bound, for W and b
-    assert np.abs(lin.weight.data).max() <= bound and np.abs(lin.bias.data).max() <= bound
+    assert np.abs(lin.weight.detach().numpy()).max() <= bound and np.abs(lin.bias.detach().numpy()).max() <= bound
     fan_in, fan_out = torch.nn.init._calculate_fan_in_and_fan_out(tlin.weight)
     assert nn.init.fans(lin.weight) == (fan_in, fan_out) == (5, 3)
 
@@ -101,7 +101,7 @@ def test_a_torch_linear_state_dict_loads_unchanged_and_gives_torchs_output_and_g
     else:
         nn.from_torch_state_dict(model, sd)
     for name, p in model.named_parameters():
-        assert p.data.tobytes() == sd[name].numpy().tobytes(), f"{name} was changed on the way"
+        assert p.detach().numpy().tobytes() == sd[name].numpy().tobytes(), f"{name} was changed on the way"
     x0 = np.random.default_rng(2).standard_normal(shape)
     x, tx_in = Tensor(x0, requires_grad=True), torch.tensor(x0, requires_grad=True)
     y, ty = model(x), tmodel(tx_in)
@@ -169,16 +169,16 @@ def test_tying_an_embedding_to_a_linear_accumulates_both_gradients_like_torch(to
     assert_close(grad, tmodel.lm_head.weight.grad.numpy(), REL, "tied weight's gradient")
     # it is the sum of the two uses' gradients: the same model untied, with the same numbers in both
     untied = tied_lm(nn, V, d)
-    untied.wte.weight = nn.Parameter(model.wte.weight.data.copy())
+    untied.wte.weight = nn.Parameter(model.wte.weight.data.clone())
     untied.load_state_dict(model.state_dict())
     F.cross_entropy(untied(idx).reshape(15, V), targets).backward()
-    as_embedding, as_head = untied.wte.weight.grad, untied.lm_head.weight.grad
+    as_embedding, as_head = untied.wte.weight.grad.numpy(), untied.lm_head.weight.grad.numpy()
     assert np.abs(as_embedding).max() > 0 and np.abs(as_head).max() > 0
     assert_close(grad, as_embedding + as_head, 1e-15, "tied = embedding's + head's")
     other = tied_lm(nn, V, d)
     nn.from_torch_state_dict(other, tmodel.state_dict())
     assert other.wte.weight is other.lm_head.weight
-    assert other.wte.weight.data.tobytes() == tmodel.wte.weight.detach().numpy().tobytes()
+    assert other.wte.weight.detach().numpy().tobytes() == tmodel.wte.weight.detach().numpy().tobytes()
 
 
 def test_a_gpt_with_nanogpts_tied_lm_head_matches_torch_and_the_manual_path_refuses_it(torch) -> None:
@@ -321,7 +321,7 @@ def test_merging_adds_the_update_in_the_weights_own_layout(lora_class, base) -> 
     lora = lora_class(layer, rank=2, alpha=4.0)
     randomize(lora, 9)
     x = Tensor(np.random.default_rng(10).standard_normal((3, 6)))
-    before, w0 = lora(x).data, lora.weight.data.copy()
+    before, w0 = lora(x).data, lora.weight.data.clone()
     A, B = lora.lora_A.data, lora.lora_B.data
     low_rank = B @ A if lora_class is nn.LoRALinear else A @ B  # ΔW, shaped as W: (out, in) or (in, out)
     assert low_rank.shape == w0.shape and np.array_equal(lora.delta_weight(), low_rank * 2.0)
@@ -362,14 +362,14 @@ def test_apply_lora_wraps_each_layout_in_its_own_class_and_the_lora_state_dict_r
     assert [n for n, p in model.named_parameters() if p.requires_grad] == list(shapes)
     rng = np.random.default_rng(12)
     for p in (model.proj.lora_B, model.head.lora_B):  # as if trained
-        p.data = rng.standard_normal(p.shape)
+        p.data = Tensor(rng.standard_normal(p.shape))
     x = Tensor(rng.standard_normal((2, 4)))
-    saved, out = nn.lora_state_dict(model), model(x).data
+    saved, out = nn.lora_state_dict(model), model(x).detach().numpy()
     fresh = build()  # the same base weights
     nn.apply_lora(fresh, ("proj", "head"), rank=2, alpha=2.0)
     assert not np.array_equal(fresh(x).data, out)
     result = fresh.load_state_dict(saved, strict=False)
     assert not result.unexpected_keys and set(result.missing_keys) == set(fresh.state_dict()) - set(saved)
-    assert fresh(x).data.tobytes() == out.tobytes()
+    assert fresh(x).detach().numpy().tobytes() == out.tobytes()
     with pytest.raises(ValueError, match=r"^apply_lora: no Linear or Conv1D layer matches \['nothing'\]$"):
         nn.apply_lora(build(), "nothing")

@@ -53,11 +53,11 @@ def randomise(module, seed: int = 1, scale: float = 0.5) -> None:
         values = rng.standard_normal(p.shape) * scale
         if name.endswith("weight") and (".ln_" in f".{name}" or isinstance(module, nn.LayerNorm)):
             values += 1.0
-        p.data = values.astype(p.dtype)
+        p.data = Tensor(values, dtype=p.dtype)
 
 
 def params_of(module) -> dict[str, np.ndarray]:
-    return {name: p.data for name, p in module.named_parameters()}
+    return {name: p.detach().numpy() for name, p in module.named_parameters()}
 
 
 def lora_of(module) -> dict[str, float]:
@@ -69,7 +69,8 @@ def engine_vjp(module, x: np.ndarray, delta: np.ndarray):
     xt = Tensor(x, requires_grad=True)
     y = module(xt)
     y.backward(delta)
-    return y.data, xt.grad, {name: p.grad for name, p in module.named_parameters() if p.requires_grad}
+    return y.detach().numpy(), xt.grad.numpy(), {name: p.grad.numpy() for name, p in module.named_parameters()
+                                                 if p.requires_grad}
 
 
 def torch_vjp(module, x: np.ndarray, delta: np.ndarray, params: dict[str, np.ndarray], transpose: set[str]):
@@ -103,7 +104,7 @@ def upstream(shape, seed: int = 7) -> np.ndarray:
 def test_linear(shape, bias, torch) -> None:
     layer = nn.Conv1D(3, 4, bias=bias)  # GPT-2's layer: a_prev w + b, w (in, out), as manual.linear_forward
     x = np.random.default_rng(0).standard_normal(shape)
-    a, cache = manual.linear_forward(x, layer.weight.data, layer.bias.data if bias else None)
+    a, cache = manual.linear_forward(x, layer.weight.detach().numpy(), layer.bias.detach().numpy() if bias else None)
     delta = upstream(a.shape)
     delta_prev, grads = manual.linear_backward(delta, cache)
     y, dx, eg = engine_vjp(layer, x, delta)
@@ -151,18 +152,18 @@ def test_lora_linear_keeps_the_frozen_path(shape, rank, torch) -> None:
 @pytest.mark.parametrize("idx", [np.array([[1, 3, 1, 1], [0, 3, 5, 1]]), np.array([[2]]), np.array([4, 4, 4])])
 def test_embedding_scatter_add_and_one_hot(idx, torch) -> None:
     emb = nn.Embedding(6, 5)
-    a, cache = manual.embedding_forward(idx, emb.weight.data)
+    a, cache = manual.embedding_forward(idx, emb.weight.detach().numpy())
     delta = upstream(a.shape)
     none, grads = manual.embedding_backward(delta, cache)
     assert none is None
     y = emb(idx)
     y.backward(delta)
-    assert_exact(a, y.data, "output")
+    assert_exact(a, y.detach().numpy(), "output")
     assert_exact(grads["weight"], emb.weight.grad, "∂w (scatter-add)")  # bit-exact
     assert_close(manual.embedding_backward_onehot(delta, cache)[1]["weight"], emb.weight.grad, "∂w (one-hot)")
     temb = torch.nn.Embedding(6, 5, dtype=torch.float64)
     with torch.no_grad():
-        temb.weight.copy_(torch.from_numpy(emb.weight.data))
+        temb.weight.copy_(torch.from_numpy(emb.weight.detach().numpy()))
     temb(torch.from_numpy(idx)).backward(torch.from_numpy(delta))
     assert_close(grads["weight"], temb.weight.grad.numpy(), "∂w vs torch")
 
@@ -171,12 +172,12 @@ def test_embedding_scatter_add_and_one_hot(idx, torch) -> None:
 def test_token_plus_position_embedding(B, T) -> None:
     wte, wpe = nn.Embedding(7, 4), nn.Embedding(8, 4)
     idx = np.random.default_rng(0).integers(0, 7, (B, T))
-    a, cache = manual.token_position_embedding_forward(idx, wte.weight.data, wpe.weight.data)
+    a, cache = manual.token_position_embedding_forward(idx, wte.weight.detach().numpy(), wpe.weight.detach().numpy())
     delta = upstream(a.shape)
     _, grads = manual.token_position_embedding_backward(delta, cache)
     y = wte(idx) + wpe(np.arange(T))
     y.backward(delta)
-    assert_exact(a, y.data, "output")
+    assert_exact(a, y.detach().numpy(), "output")
     assert_exact(grads["wte.weight"], wte.weight.grad, "∂w_tok")
     assert_exact(grads["wpe.weight"], wpe.weight.grad, "∂w_pos")
     assert_close(grads["wpe.weight"][:T], delta.sum(axis=0), "∂w_pos = Σ_batch Δ")
@@ -192,7 +193,8 @@ def test_layernorm(shape, bias, torch) -> None:
     ln = nn.LayerNorm(6, bias=bias)
     randomise(ln)
     x = np.random.default_rng(0).standard_normal(shape) * 3 + 1
-    a, cache = manual.layernorm_forward(x, ln.weight.data, ln.bias.data if bias else None, ln.eps)
+    gamma, beta = ln.weight.detach().numpy(), ln.bias.detach().numpy() if bias else None
+    a, cache = manual.layernorm_forward(x, gamma, beta, ln.eps)
     delta = upstream(a.shape)
     delta_prev, grads = manual.layernorm_backward(delta, cache)
     y, dx, eg = engine_vjp(ln, x, delta)
@@ -251,7 +253,7 @@ def test_softmax_with_an_additive_mask(T, torch) -> None:
     st = Tensor(s, requires_grad=True)
     y = st.softmax(-1)
     y.backward(delta)
-    assert_exact(rho, y.data, "ρ")
+    assert_exact(rho, y.detach().numpy(), "ρ")
     assert_close(delta_prev, st.grad, "Δ_prev")
     ts = torch.tensor(s, requires_grad=True)
     ts.softmax(-1).backward(torch.from_numpy(delta))
@@ -273,7 +275,7 @@ def test_softmax_cross_entropy(shape, torch) -> None:
     lt = Tensor(logits, requires_grad=True)
     el = F.cross_entropy(lt.reshape(-1, shape[-1]), targets.reshape(-1))
     el.backward()
-    assert_exact(loss, el.data, "loss")
+    assert_exact(loss, el.detach().numpy(), "loss")
     assert_close(delta, lt.grad, "Δ_logits")
     tl = torch.tensor(logits, requires_grad=True)
     tloss = TF.cross_entropy(tl.reshape(-1, shape[-1]), torch.from_numpy(targets).reshape(-1))
@@ -294,7 +296,8 @@ def engine_head(x, W, b, delta):
     q, k, v = (xt @ Wt[n] + bt[n] for n in "qkv")  # w (in, out), as manual.attention_head_forward
     out = F.scaled_dot_product_attention(q, k, v, is_causal=True)
     out.backward(delta)
-    return out.data, xt.grad, {**{f"w_{n}": Wt[n].grad for n in "qkv"}, **{f"b_{n}": bt[n].grad for n in "qkv"}}
+    return out.detach().numpy(), xt.grad.numpy(), {**{f"w_{n}": Wt[n].grad.numpy() for n in "qkv"},
+                                                   **{f"b_{n}": bt[n].grad.numpy() for n in "qkv"}}
 
 
 def torch_head(x, W, b, delta):
@@ -524,8 +527,8 @@ def test_whole_gpt_against_the_engine_and_torch(case, B, T, torch) -> None:
     idx, targets = rng.integers(0, 11, (B, T)), rng.integers(0, 11, (B, T))
     result = manual.gpt_backward(model, idx, targets)
     logits, loss = model(idx, targets)
-    assert_exact(result.loss, loss.data, "loss")
-    assert_exact(result.logits, logits.data, "logits")
+    assert_exact(result.loss, loss.detach().numpy(), "loss")
+    assert_exact(result.logits, logits.detach().numpy(), "logits")
     trainable = [n for n, p in model.named_parameters() if p.requires_grad]
     assert list(result.grads) == trainable  # every trainable parameter, in order; frozen ones get none
     assert list(result.deltas) == manual.delta_names(cfg.n_layer)

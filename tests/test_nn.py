@@ -35,7 +35,8 @@ def run_layer(layer, tlayer, x0: np.ndarray, transpose: set[str], int_input: boo
     for name, p in layer.named_parameters():
         tp = dict(tlayer.named_parameters())[name]
         with torch.no_grad():
-            tp.copy_(torch.from_numpy(p.data.T.copy() if name in transpose else p.data.copy()))
+            a = p.detach().numpy()
+            tp.copy_(torch.from_numpy(a.T.copy() if name in transpose else a.copy()))
     if int_input:
         x, tx_in = x0, torch.from_numpy(x0)
     else:
@@ -91,8 +92,8 @@ def test_embedding_rejects_out_of_range_and_negative_indices() -> None:
 @pytest.mark.parametrize("shape", [(3, 6), (2, 4, 6)])
 def test_layernorm(shape, torch) -> None:
     ln = nn.LayerNorm(6)
-    ln.weight.data = np.random.default_rng(2).standard_normal(6)
-    ln.bias.data = np.random.default_rng(3).standard_normal(6)
+    ln.weight.data = Tensor(np.random.default_rng(2).standard_normal(6))
+    ln.bias.data = Tensor(np.random.default_rng(3).standard_normal(6))
     run_layer(ln, torch.nn.LayerNorm(6, dtype=torch.float64), np.random.default_rng(0).standard_normal(shape), set())
 
 
@@ -100,7 +101,7 @@ def test_layernorm_of_constant_rows_is_finite() -> None:
     x = Tensor(np.full((2, 8), 3.0), requires_grad=True)
     y = nn.LayerNorm(8)(x)
     (y * Tensor(np.arange(8.0))).sum().backward()
-    assert np.isfinite(y.data).all() and np.isfinite(x.grad).all()
+    assert np.isfinite(y.detach().numpy()).all() and np.isfinite(x.grad.numpy()).all()
 
 
 @pytest.mark.parametrize("approximate", ["none", "tanh"])
@@ -131,7 +132,7 @@ def test_block(activation, torch) -> None:
     block = nn.Block(8, 2, activation=activation)
     for name, p in block.named_parameters():  # non-trivial LayerNorm parameters
         if ".ln_" in "." + name:
-            p.data = np.random.default_rng(len(name)).standard_normal(p.shape)
+            p.data = Tensor(np.random.default_rng(len(name)).standard_normal(p.shape))
     lin = {n for n, _ in block.named_parameters() if n.endswith("weight") and "ln_" not in n}
     run_layer(block, TorchBlock(cfg, "h.0").double(), np.random.default_rng(0).standard_normal((2, 5, 8)), lin)
 
@@ -142,7 +143,7 @@ def gpt(lora_rank: int = 0, **kw):
     model = nn.GPT(cfg)
     rng = np.random.default_rng(5)
     for _name, p in model.named_parameters():  # random everything, including LoRA B (zero at init)
-        p.data = rng.standard_normal(p.shape) * 0.3
+        p.data = Tensor(rng.standard_normal(p.shape) * 0.3)
     return cfg, model
 
 
@@ -190,7 +191,7 @@ def test_lora_merge_and_unmerge_round_trip() -> None:
     idx = np.random.default_rng(0).integers(0, 11, (2, 8))
     before = model(idx)[0].data
     layer = model.h[0].attn.c_attn
-    w0 = layer.weight.data.copy()
+    w0 = layer.weight.data.clone()
     for m in model.modules():
         if isinstance(m, nn.LoRALayer):
             m.merge()
@@ -205,14 +206,14 @@ def test_extreme_logits_give_finite_loss_and_gradients(torch) -> None:
     logits = Tensor(np.array([[1e4, -1e4, 0.0], [-1e4, 1e4, 5.0]]), requires_grad=True)
     loss = F.cross_entropy(logits, np.array([1, 0]))
     loss.backward()
-    tl = torch.tensor(logits.data, requires_grad=True)
+    tl = torch.tensor(logits.detach().numpy(), requires_grad=True)
     tloss = torch.nn.functional.cross_entropy(tl, torch.tensor([1, 0]))
     tloss.backward()
-    assert np.isfinite(loss.item()) and np.isfinite(logits.grad).all()
+    assert np.isfinite(loss.item()) and np.isfinite(logits.grad.numpy()).all()
     assert loss.item() == pytest.approx(tloss.item(), rel=1e-12)
     np.testing.assert_allclose(logits.grad, tl.grad.numpy(), rtol=1e-12, atol=1e-300)
     s = F.softmax(logits, -1)
-    assert np.isfinite(s.data).all()
+    assert np.isfinite(s.detach().numpy()).all()
 
 
 @pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
@@ -268,7 +269,7 @@ def test_module_api() -> None:
     assert model.num_parameters() == sum(p.numel() for p in model.parameters())
     sd = model.state_dict()
     sd["h.0.attn.c_attn.weight"] = np.zeros((8, 3))
-    before = {n: p.data.copy() for n, p in model.named_parameters()}
+    before = {n: p.data.clone() for n, p in model.named_parameters()}
     with pytest.raises(ValueError, match=r"h.0.attn.c_attn.weight: shape \(8, 3\) in the state dict, \(8, 24\)"):
         model.load_state_dict(sd)
     for n, p in model.named_parameters():  # nothing half-loaded
@@ -315,8 +316,8 @@ def test_fused_gpt_equals_composed_gpt(activation, lora_rank, bias) -> None:
     composed, fused = build(False), build(True)
     rng = np.random.default_rng(0)
     for (_, p), (_, q) in zip(composed.named_parameters(), fused.named_parameters()):
-        p.data = rng.standard_normal(p.shape) * 0.3
-        q.data = p.data.copy()
+        p.data = Tensor(rng.standard_normal(p.shape) * 0.3)
+        q.data = p.data.clone()
     idx, t = rng.integers(0, 11, (3, 8)), rng.integers(0, 11, (3, 8))
     la, lb = composed(idx, t)[1], fused(idx, t)[1]
     la.backward()
@@ -362,7 +363,7 @@ def test_the_layers_draw_their_initial_weights_as_before() -> None:
     expected.append(rng.uniform(-1 / np.sqrt(6), 1 / np.sqrt(6), (6, 3)))
     rng.uniform(size=6 * 2 + 2)  # the base Linear(6, 2)
     expected.append(rng.uniform(-1 / np.sqrt(6), 1 / np.sqrt(6), (3, 6)))  # PEFT's lora_A.weight (r, in)
-    got = [lin.weight.data, lin.bias.data, emb.weight.data, lora.lora_A.data, lora_lin.lora_A.data]
+    got = [p.detach().numpy() for p in (lin.weight, lin.bias, emb.weight, lora.lora_A, lora_lin.lora_A)]
     for e, g in zip(expected, got):
         assert e.dtype == g.dtype and e.tobytes() == g.tobytes()
     np.testing.assert_array_equal(lora.lora_B.data, np.zeros((3, 2)))
@@ -375,7 +376,7 @@ def test_the_gpt_initialisation_is_pinned() -> None:
 
     tx.manual_seed(0)
     model = nn.GPT(nn.GPTConfig(vocab_size=11, block_size=8, n_layer=2, n_head=2, n_embd=8, lora_rank=2))
-    digest = hashlib.sha256(b"".join(a.tobytes() for a in model.state_dict().values())).hexdigest()
+    digest = hashlib.sha256(b"".join(a.numpy().tobytes() for a in model.state_dict().values())).hexdigest()
     assert digest[:16] == "e4a1f18d63b1473f"  # computed with the code before nn.init
 
 
@@ -418,11 +419,11 @@ def test_kaiming_and_xavier_follow_torch_for_the_same_layer(shape, torch) -> Non
         bound = 3.0 ** 0.5 * (tinit.calculate_gain("relu") / fan ** 0.5)
         w = init.kaiming_uniform_(Tensor(np.empty(shape)), mode=mode, nonlinearity="relu",
                                   generator=np.random.default_rng(1))
-        assert w.data.tobytes() == np.random.default_rng(1).uniform(-bound, bound, shape).tobytes()
+        assert w.detach().numpy().tobytes() == np.random.default_rng(1).uniform(-bound, bound, shape).tobytes()
     fan_in, fan_out = tinit._calculate_fan_in_and_fan_out(torch.empty(torch_shape))
     a = 3.0 ** 0.5 * (2.0 * (2.0 / float(fan_in + fan_out)) ** 0.5)
     w = init.xavier_uniform_(Tensor(np.empty(shape)), gain=2.0, generator=np.random.default_rng(2))
-    assert w.data.tobytes() == np.random.default_rng(2).uniform(-a, a, shape).tobytes()
+    assert w.detach().numpy().tobytes() == np.random.default_rng(2).uniform(-a, a, shape).tobytes()
 
 
 def test_init_refuses_what_torch_refuses_with_its_messages(torch) -> None:
@@ -459,7 +460,7 @@ def test_nn_gpt_refuses_a_fused_config_and_build_gpt_fuses() -> None:
     assert fused.config.fused and not plain.config.fused
     assert type(fused).__module__ == "tinygrad_tx.manual.fused" and type(plain) is nn.GPT
     for (n, p), (_, q) in zip(fused.state_dict().items(), plain.state_dict().items()):
-        assert p.tobytes() == q.tobytes(), n
+        assert p.numpy().tobytes() == q.numpy().tobytes(), n
     with pytest.raises(TypeError, match="build_gpt: expected an nn.GPTConfig"):
         build_gpt({"n_layer": 1})
 
@@ -530,11 +531,12 @@ def test_tap_returns_its_argument_and_record_keeps_the_named_points() -> None:
         with nn.record() as inner:
             assert nn.tap("w", w) is w and inner == {"w": w}
             c = nn.tap("c", t)  # needs no gradient: recorded as a leaf with the same values that does
-            assert c is not t and c.requires_grad and c.data is t.data and inner["c"] is c
+            assert c is not t and c.requires_grad and c._data is t._data and inner["c"] is c
         assert kept == {}  # the inner recording ended
         logits, loss = model(idx, idx)
     assert set(manual.delta_names(2)) <= set(kept) and kept["logits"] is logits
-    assert loss.data.tobytes() == ref_loss.data.tobytes() and logits.data.tobytes() == ref_logits.data.tobytes()
+    assert loss.detach().numpy().tobytes() == ref_loss.detach().numpy().tobytes()
+    assert logits.detach().numpy().tobytes() == ref_logits.detach().numpy().tobytes()
     loss.backward()
     assert kept["h.1.attn.rho"].grad.shape == (3, 2, 6, 6)
     assert kept["emb.out"].grad.shape == (3, 6, 8)  # under LoRA too: the frozen embeddings' output gets Δ

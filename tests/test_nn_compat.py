@@ -32,7 +32,7 @@ pytestmark = pytest.mark.usefixtures("float64_default")  # (tests/conftest.py)
 def randomize(model: nn.Module, seed: int) -> None:
     rng = np.random.default_rng(seed)
     for p in model.parameters():
-        p.data = rng.standard_normal(p.shape) * 0.4
+        p.data = Tensor(rng.standard_normal(p.shape) * 0.4)
 
 
 def compare_forward_backward(ours: nn.Module, theirs: torch.nn.Module, x0: np.ndarray) -> None:
@@ -190,7 +190,7 @@ def test_layernorm_options_match_torch(shape, kwargs, fused: bool, torch) -> Non
 def test_dropout_with_p_one_zeroes_everything_in_training_like_torch(torch) -> None:
     d = nn.Dropout(1.0)
     x = Tensor(np.arange(1.0, 6.0))
-    np.testing.assert_array_equal(d(x).data, torch.nn.Dropout(1.0)(torch.from_numpy(x.data)).numpy())
+    np.testing.assert_array_equal(d(x).data, torch.nn.Dropout(1.0)(torch.from_numpy(x.numpy())).numpy())
     np.testing.assert_array_equal(d.eval()(x).data, x.data)
     with pytest.raises(ValueError, match=r"\[0, 1\]"):
         nn.Dropout(1.5)

@@ -216,18 +216,19 @@ def test_deepcopy_gives_an_independent_module() -> None:
     model = build_net(nn, ours_tensor)
     twin = copy.deepcopy(model)
     assert names(twin.named_parameters()) == names(model.named_parameters()) and twin.shared is twin.bn
-    twin.scale.data = np.zeros(4)
+    twin.scale.data = Tensor(np.zeros(4))
     assert model.scale.data.any() and repr(twin) == repr(model)
 
 
 def test_to_converts_the_floating_state_and_refuses_other_devices() -> None:
     model = build_net(nn, lambda a: Tensor(np.array(a, dtype=np.float32)))
-    model.scale.grad = np.ones(4, dtype=np.float32)
+    model.scale.grad = Tensor(np.ones(4, dtype=np.float32))
     theirs = build_net(tnn, lambda a: torch.tensor(np.array(a, dtype=np.float32))).double()
     assert model.to("cpu") is model and model.to(device="cpu:0", dtype=None) is model
     assert model.to(tx.float64) is model
     expected = {n: str(t.dtype).replace("torch.", "") for n, t in theirs.state_dict().items()}
-    assert {n: str(a.dtype) for n, a in model.state_dict().items()} == expected  # num_batches_tracked stays int64
+    ours = {n: str(a.dtype).replace("torch.", "") for n, a in model.state_dict().items()}
+    assert ours == expected  # num_batches_tracked stays int64
     assert model.scale.grad.dtype == np.float64
     assert model.float().scale.dtype == np.float32 and model.to(Tensor(np.zeros(1))).scale.dtype == np.float64
     with pytest.raises(RuntimeError, match=r"runs on NumPy on the CPU: device 'cuda' is not available"):
@@ -255,7 +256,7 @@ def test_pytorch_state_dict_loads_as_it_is_and_ours_loads_into_torch() -> None:
     assert ours.shared is ours.bn and int(ours.bn.num_batches_tracked.item()) == 1
     assert ours.state_dict(keep_vars=True)["scale"] is ours.scale
     other = build_net(tnn, torch_tensor)
-    other.load_state_dict({k: torch.from_numpy(v) for k, v in ours.state_dict().items()})
+    other.load_state_dict({k: torch.from_numpy(v.numpy()) for k, v in ours.state_dict().items()})
     for name, t in other.state_dict().items():
         assert np.array_equal(t.numpy(), torch_sd[name].numpy()), name
     ours.load_state_dict(dict(theirs.named_parameters()), strict=False)  # tensors that require grad
@@ -268,7 +269,7 @@ def test_load_state_dict_errors_name_every_key_and_load_nothing() -> None:
     sd["bn.weight"] = torch.zeros(3)
     sd["pl.0"] = torch.zeros((3, 2), dtype=torch.float64)
     sd["bn.num_batches_tracked"] = torch.tensor(2.5, dtype=torch.float64)  # a float into an integer buffer
-    before = ours.state_dict()
+    before = {k: v.clone() for k, v in ours.state_dict().items()}  # a snapshot: the values follow the model
     with pytest.raises(RuntimeError) as info:
         theirs.load_state_dict(sd)
     assert "Missing key(s)" in str(info.value) and 'Unexpected key(s) in state_dict: "junk"' in str(info.value)
@@ -499,11 +500,11 @@ def test_softmax_without_dim_picks_torchs_legacy_dim_with_its_warning(cls: str, 
 def test_dropout_follows_the_containers_mode() -> None:
     model = nn.Sequential(nn.Dropout(0.5), nn.Tanh())
     x = Tensor(np.random.default_rng(7).standard_normal((40, 50)))
-    y = model(x).data
+    y = model(x).detach().numpy()
     kept = y != 0
-    np.testing.assert_allclose(y[kept], np.tanh(2 * x.data[kept]), rtol=1e-15)  # kept values scaled by 1/(1 - p)
+    np.testing.assert_allclose(y[kept], np.tanh(2 * x.numpy()[kept]), rtol=1e-15)  # kept values scaled by 1/(1 - p)
     assert 0.4 < kept.mean() < 0.6
-    np.testing.assert_array_equal(model.eval()(x).data, np.tanh(x.data))
+    np.testing.assert_array_equal(model.eval()(x).data, np.tanh(x.numpy()))
 
 
 # ----------------------------------------------------------------------------- BatchNorm
@@ -525,8 +526,8 @@ def test_batchnorm_training_steps_and_evaluation_match_torch(cls: str, shape: tu
     rng = np.random.default_rng(8)
     with torch.no_grad():  # γ, β away from 1, 0, so that their gradients and effect are checked
         for p, tp in zip(bn.parameters(), tbn.parameters()):
-            p.data = rng.standard_normal(p.shape) + 1.0
-            tp.copy_(torch.from_numpy(p.data))
+            p.data = Tensor(rng.standard_normal(p.shape) + 1.0)
+            tp.copy_(torch.from_numpy(p.detach().numpy()))
 
     def step(k: int) -> None:
         what = f"{'train' if bn.training else 'eval'} step {k}"
@@ -601,7 +602,7 @@ def test_kaiming_and_xavier_draw_with_torchs_bound_and_std(shape: tuple[int, ...
     tinit, tw = tnn.init, torch.empty(shape)
 
     def drawn(fn: Callable[..., Tensor], **kwargs: Any) -> bytes:
-        return fn(Tensor(np.empty(shape)), generator=np.random.default_rng(9), **kwargs).data.tobytes()
+        return fn(Tensor(np.empty(shape)), generator=np.random.default_rng(9), **kwargs).detach().numpy().tobytes()
 
     for mode in ("fan_in", "fan_out"):
         for nonlinearity, a in [("leaky_relu", 0), ("leaky_relu", math.sqrt(5)), ("relu", 0), ("tanh", 0),

@@ -1,4 +1,4 @@
-"""Optimizers against torch.optim (SGD, Adam, AdamW, step by step in float64), state_dict round trips
+"""Optimizers against torch.optim (SGD, Adam, AdamW, RMSprop, Adagrad, step by step in float64), state_dict round trips
 and mismatches, gradient clipping, zero_grad, stale graphs, and the warmup + cosine schedule.
 The tests that compare against torch take the `torch` fixture (tests/conftest.py): skipped without it."""
 
@@ -52,6 +52,15 @@ CASES: list[tuple[str, dict[str, Any]]] = [
     ("AdamW", dict(lr=0.01, weight_decay=0.3)),
     ("AdamW", dict(lr=0.01, weight_decay=0.1, amsgrad=True)),
     ("AdamW", dict(lr=0.01, weight_decay=0.0, maximize=True)),
+    ("RMSprop", dict(lr=0.01)),
+    ("RMSprop", dict(lr=0.01, momentum=0.9)),
+    ("RMSprop", dict(lr=0.01, centered=True)),
+    ("RMSprop", dict(lr=0.01, centered=True, momentum=0.5, weight_decay=0.1, maximize=True)),
+    ("RMSprop", dict(lr=0.02, alpha=0.3, eps=1e-3)),  # 1 - α ≥ 0.5: torch's other lerp formula (centered)
+    ("RMSprop", dict(lr=0.02, alpha=0.3, eps=1e-3, centered=True)),
+    ("Adagrad", dict(lr=0.1)),
+    ("Adagrad", dict(lr=0.1, lr_decay=0.05, weight_decay=0.1)),
+    ("Adagrad", dict(lr=0.1, initial_accumulator_value=0.5, eps=1e-3, maximize=True)),
 ]
 
 
@@ -356,7 +365,7 @@ def test_load_state_dict_with_a_wrong_shape_names_the_parameter_and_loads_nothin
     with pytest.raises(ValueError, match=message):
         target.load_state_dict(sd)
     assert_state_dicts_equal(snapshot(target), before)
-    assert target.state[0]["step"] == 2
+    assert target.state[target.param_groups[0]["params"][0]]["step"] == 2
 
 
 def test_load_state_dict_with_a_wrong_number_of_parameters_loads_nothing() -> None:
@@ -415,7 +424,7 @@ def test_load_state_dict_casts_state_to_the_parameter_dtype() -> None:
     p32 = [Tensor(v.astype(np.float32), requires_grad=True) for v in initial_values().values()]
     opt = optim.Adam(p32, lr=0.01)
     opt.load_state_dict(sd)
-    assert opt.state[0]["exp_avg"].dtype == np.float32
+    assert opt.state[p32[0]]["exp_avg"].dtype == np.float32
 
 
 # ----------------------------------------------------------------------------- zero_grad & co
@@ -434,7 +443,7 @@ def test_zero_grad_with_set_to_none_false_gives_zeros_and_leaves_none_alone() ->
     a, b = Tensor(np.ones((2, 3)), requires_grad=True), Tensor(np.ones(4), requires_grad=True)
     opt = optim.SGD([a, b], lr=0.1)
     (a * a).sum().backward()
-    old = a.grad
+    old = a.grad.numpy()
     opt.zero_grad(set_to_none=False)
     assert a.grad.shape == (2, 3) and a.grad.dtype == np.float64 and not a.grad.any()
     assert np.array_equal(old, 2 * np.ones((2, 3)))  # a new array: the old one is not written
@@ -452,7 +461,7 @@ def test_parameters_without_grad_or_not_requiring_grad_are_skipped() -> None:
     assert not np.array_equal(used.data, np.ones(3))
     assert np.array_equal(unused.data, np.ones(3)) and unused._version == 0
     assert np.array_equal(frozen.data, np.ones(3)) and frozen._version == 0
-    assert list(opt.state) == [0]
+    assert [id(q) for q in opt.state] == [id(used)]  # (keyed by the parameter, compared by identity)
 
 
 def test_float32_parameters_stay_float32() -> None:
@@ -478,7 +487,7 @@ def test_closure_is_evaluated_and_its_loss_returned() -> None:
         loss.backward()
         return loss
 
-    w_before = p["W1"].data
+    w_before = p["W1"].data.clone()
     loss = opt.step(closure)
     assert isinstance(loss, Tensor) and not np.array_equal(p["W1"].data, w_before)
 
@@ -494,13 +503,13 @@ def test_step_never_writes_into_a_parameter_or_gradient_array(case: tuple[str, d
     for step in range(3):
         opt.zero_grad()
         tx_loss(p, *batch(step)).backward()
-        arrays = {k: t.data for k, t in p.items()}
+        arrays = {k: t._data for k, t in p.items()}
         grads = {k: t.grad for k, t in p.items()}
-        copies = {k: (a.copy(), grads[k].copy()) for k, a in arrays.items()}
+        copies = {k: (a.copy(), grads[k].numpy().copy()) for k, a in arrays.items()}
         versions = {k: t._version for k, t in p.items()}
         opt.step()
         for k, t in p.items():
-            assert t.data is not arrays[k], k
+            assert t._data is not arrays[k], k
             assert np.array_equal(arrays[k], copies[k][0]), f"{k}: the old parameter array was written"
             assert t.grad is grads[k] and np.array_equal(grads[k], copies[k][1]), f"{k}: the grad was written"
             assert t._version == versions[k] + 1
@@ -510,16 +519,18 @@ def test_state_arrays_are_updated_in_place() -> None:
     p = tx_params(initial_values())
     opt = optim.Adam(p.values(), lr=0.01, amsgrad=True)
     tx_train_step(opt, p, 0)
-    buffers = {k: id(v) for k, v in opt.state[0].items() if isinstance(v, np.ndarray)}
+    first = opt.param_groups[0]["params"][0]
+    buffers = {k: id(v) for k, v in opt.state[first].items() if isinstance(v, np.ndarray)}
     tx_train_step(opt, p, 1)
-    assert buffers == {k: id(v) for k, v in opt.state[0].items() if isinstance(v, np.ndarray)}
+    assert buffers == {k: id(v) for k, v in opt.state[first].items() if isinstance(v, np.ndarray)}
     sgd = optim.SGD(p.values(), lr=0.1, momentum=0.9)
     tx_train_step(sgd, p, 0)
-    buffer = sgd.state[4]["momentum_buffer"]  # the 0-d parameter: still an array updated in place
+    scalar = sgd.param_groups[0]["params"][4]  # the 0-d parameter
+    buffer = sgd.state[scalar]["momentum_buffer"]  # still an array updated in place
     assert isinstance(buffer, np.ndarray) and buffer.shape == ()
     before = buffer.copy()
     tx_train_step(sgd, p, 1)
-    assert sgd.state[4]["momentum_buffer"] is buffer and buffer != before
+    assert sgd.state[scalar]["momentum_buffer"] is buffer and buffer != before
 
 
 def test_training_continues_after_a_step_and_a_stale_graph_raises() -> None:
@@ -532,8 +543,8 @@ def test_training_continues_after_a_step_and_a_stale_graph_raises() -> None:
     loss = f(w)
     loss.backward()
     pending = f(w)  # a graph that saved w's current array
-    assert not w.data.flags.writeable  # saved arrays are read-only ...
-    saved_array = w.data
+    assert not w.detach().numpy().flags.writeable  # saved arrays are read-only ...
+    saved_array = w.detach().numpy()
     opt.step()  # ... and step() still works: it assigns a new array
     assert np.array_equal(saved_array, [[1.0, -2.0], [0.5, 3.0]])
 
@@ -562,7 +573,7 @@ def test_clip_grad_norm_matches_torch(norm_type: float, max_norm: float, dtype: 
     ours = [Tensor(np.zeros_like(g), requires_grad=True) for g in grads]
     theirs = [torch.zeros(g.shape, dtype=torch.from_numpy(g).dtype, requires_grad=True) for g in grads]
     for t, tt, g in zip(ours, theirs, grads):
-        t.grad, tt.grad = g.copy(), torch.from_numpy(g.copy())
+        t.grad, tt.grad = Tensor(g), torch.from_numpy(g.copy())
     no_grad = Tensor(np.ones(3), requires_grad=True)  # a parameter without grad is ignored
     total = optim.clip_grad_norm_(ours + [no_grad], max_norm, norm_type)
     ttotal = torch.nn.utils.clip_grad_norm_(theirs, max_norm, norm_type)
@@ -581,7 +592,7 @@ def test_clip_grad_norm_matches_torch(norm_type: float, max_norm: float, dtype: 
 def test_clip_grad_norm_scales_to_max_norm() -> None:
     ours = [Tensor(np.zeros_like(g), requires_grad=True) for g in grads_for_clipping(10.0)]
     for t, g in zip(ours, grads_for_clipping(10.0)):
-        t.grad = g
+        t.grad = Tensor(g)
     optim.clip_grad_norm_(ours, 1.0)
     after = math.sqrt(sum(float((t.grad**2).sum()) for t in ours))
     assert after == pytest.approx(1.0, rel=1e-5)
@@ -589,7 +600,7 @@ def test_clip_grad_norm_scales_to_max_norm() -> None:
 
 def test_clip_grad_norm_nonfinite_and_empty(torch) -> None:
     t = Tensor(np.zeros(3), requires_grad=True)
-    t.grad = np.array([1.0, np.inf, 2.0])
+    t.grad = Tensor(np.array([1.0, np.inf, 2.0]))
     tt = torch.zeros(3, dtype=torch.float64, requires_grad=True)
     tt.grad = torch.tensor([1.0, np.inf, 2.0], dtype=torch.float64)
     with pytest.raises(RuntimeError, match="non-finite|is inf"):

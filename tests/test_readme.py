@@ -9,8 +9,9 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-import numpy as np
 import pytest
+
+from tinygrad_tx import Tensor
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 README = os.path.join(ROOT, "README.md")
@@ -49,7 +50,7 @@ def block_id(index: int) -> str:
 def _tour(ns: dict[str, Any]) -> None:
     assert (ns["x"].grad, ns["y"].grad) == (2.0595697955721652, 1.5922327514838093)  # bit-exact, as stated
     for p in (ns["W"], ns["b"]):
-        assert isinstance(p.grad, np.ndarray) and p.grad.shape == p.shape and p.grad.dtype == p.dtype
+        assert isinstance(p.grad, Tensor) and p.grad.shape == p.shape and p.grad.dtype == p.dtype
 
 
 def _gpt(ns: dict[str, Any]) -> None:

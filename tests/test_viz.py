@@ -345,10 +345,11 @@ def test_stats_after_backward() -> None:
     w = kw["model"].fc1.weight
     g = draw(loss, model=kw["model"], stats=True)
     (wid,) = label_of(g, "<b>fc1.weight</b>")
-    assert f"grad ‖·‖ {np.linalg.norm(w.grad.astype(np.float64)):.4f}" in nodes(g)[wid]
+    assert f"grad ‖·‖ {np.linalg.norm(w.grad.numpy().astype(np.float64)):.4f}" in nodes(g)[wid]
     g = draw(loss, model=kw["model"], stats="mean_std")
     label = nodes(g)[label_of(g, "<b>fc1.weight</b>")[0]]
-    assert f"data μ {w.data.astype(np.float64).mean():.4f} σ {w.data.astype(np.float64).std():.4f}" in label
+    wa = w.detach().numpy().astype(np.float64)
+    assert f"data μ {wa.mean():.4f} σ {wa.std():.4f}" in label
     assert "grad μ " in label and "‖·‖" not in g.source
     assert "‖·‖" in draw(loss, model=kw["model"], stats="all").source
 

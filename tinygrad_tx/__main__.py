@@ -10,7 +10,8 @@ before any training starts.
 ``train --resume`` continues the checkpoint in --out-dir: the model, --batch-size, --dtype and
 --seed come from it (giving another value is an error), and every other flag given on the command
 line (--lr, --steps, --eval-interval, ...) is used instead of the checkpoint's value, as one printed
-line says.
+line says. ``--checkpoint`` (gradient checkpointing) changes no number, only memory and time, so a
+resumed run may turn it on or off (``--no-checkpoint``); left out, the checkpoint's setting is kept.
 """
 
 from __future__ import annotations
@@ -74,6 +75,10 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--no-progress", action="store_true", help="no progress bar")
     t.add_argument("--fused", action="store_true", default=None,
                    help="use the hand-derived fused ops (LayerNorm, GELU, attention, loss): faster, first-order")
+    t.add_argument("--checkpoint", action=argparse.BooleanOptionalAction, default=None,
+                   help="gradient (activation) checkpointing: keep only each block's input for backward and run "
+                        "the block's forward again there; less memory, about one more forward per step, the same "
+                        "numbers (default: off; with --resume, the checkpoint's setting, which this may change)")
 
     s = sub.add_parser("sample", help="generate text from a checkpoint",
                        description="Generate text from a checkpoint (deterministic for a given seed).")
@@ -147,6 +152,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             if args.fused:
                 cfg.fused = True
                 explicit.add("fused")
+            if args.checkpoint is not None:
+                cfg.checkpoint = args.checkpoint
+                explicit.add("checkpoint")
             cfg.compare_torch = not args.no_torch
             cfg.progress = not args.no_progress
             summary = train(cfg, resume=args.resume, overwrite=args.overwrite, explicit=explicit)

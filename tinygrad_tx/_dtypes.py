@@ -298,6 +298,23 @@ def _result_dtype(a: Any, b: Any, floating: bool = False) -> np.dtype:
     return np.dtype(dt)
 
 
+def _alpha_times(other: Any, alpha: Any, input: Any, op: str) -> Any:
+    """``alpha · other``, for ``input ± alpha · other`` (``add``/``sub``, the functions and methods, and their
+    in-place forms), with PyTorch's rules for ``alpha``: a float is refused when the operands are integers or
+    bools, a bool unless they are bools, and with bool operands alpha counts as True or False (the sum is an or)."""
+    result = _result_dtype(input, other)
+    if isinstance(alpha, (bool, np.bool_)) and result.kind != "b":
+        raise TypeError(f"{op}(): alpha={alpha} is a bool, which is only allowed when the result is bool (PyTorch "
+                        f"refuses it too); here it is {result}: use alpha=1 or alpha=0")
+    if isinstance(alpha, (float, np.floating)) and result.kind in "biu":
+        raise TypeError(f"{op}(): alpha={alpha} is a float, and the operands are integers (PyTorch refuses "
+                        f"this too); convert them first, e.g. x.float()")
+    if result.kind == "b":  # PyTorch computes in bool: a bool times alpha-as-a-bool
+        keep = bool(alpha)
+        return (bool(other) and keep) if isinstance(other, (bool, np.bool_)) else other * keep
+    return other if alpha == 1 else other * alpha
+
+
 def _checked_fill_value(value: Any, dtype: np.dtype, op: str = "masked_fill", half_to_inf: bool = False) -> Any:
     """A fill value as PyTorch converts it to ``dtype``: refused if it does not fit (inf or NaN into an
     integer dtype, 1e40 into float32, 300 into int8); floats truncate towards 0 into integers, and

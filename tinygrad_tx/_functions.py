@@ -19,7 +19,7 @@ import numpy as np
 
 from . import _tensor_arith
 from ._args import _numpy_keywords, _var_args
-from ._dtypes import _result_dtype
+from ._dtypes import _alpha_times, _result_dtype
 from ._einsum import einsum
 from .tensor import Tensor, cat, where
 
@@ -185,24 +185,16 @@ def _operands(input: Any, other: Any, op: str, out: Any) -> None:
     _check(input if isinstance(input, Tensor) else other, op, out)
 
 
-def _scaled(other: Any, alpha: Any, input: Any, op: str) -> Any:
-    """``alpha · other`` for add/sub; a float ``alpha`` with integer operands is refused, as in PyTorch."""
-    if isinstance(alpha, float) and _result_dtype(input, other).kind in "biu":
-        raise TypeError(f"{op}(): alpha={alpha} is a float, and the operands are integers (PyTorch refuses "
-                        f"this too); convert them first, e.g. x.float()")
-    return other if alpha == 1 else other * alpha
-
-
 def add(input: Any, other: Any, *, alpha: Any = 1, out: Any = None) -> Tensor:
     """input + alpha · other."""
     _operands(input, other, "add", out)
-    return input + _scaled(other, alpha, input, "add")
+    return input + _alpha_times(other, alpha, input, "add")
 
 
 def sub(input: Any, other: Any, *, alpha: Any = 1, out: Any = None) -> Tensor:
     """input - alpha · other."""
     _operands(input, other, "sub", out)
-    return input - _scaled(other, alpha, input, "sub")
+    return input - _alpha_times(other, alpha, input, "sub")
 
 
 def mul(input: Any, other: Any, *, out: Any = None) -> Tensor:

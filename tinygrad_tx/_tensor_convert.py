@@ -139,7 +139,7 @@ class ConversionMethods:
         """The data as an ndarray (shared, not copied). Like PyTorch, refused if it requires grad."""
         if self.requires_grad:
             raise RuntimeError(
-                "numpy(): this tensor requires grad; use tensor.detach().numpy() (or .data)"
+                "Can't call numpy() on a tensor that requires grad (as in PyTorch); use tensor.detach().numpy() instead"
             )
         return _guarded(self._data) if _held else self._data
 
@@ -147,8 +147,15 @@ class ConversionMethods:
         return self._data.tolist()
 
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        """NumPy's protocol: ``np.asarray(t)`` shares the data (as ``t.numpy()``), ``np.array(t)`` copies it
+        (NumPy passes ``copy=True`` and does not copy again); ``copy=False`` refuses a dtype conversion."""
         a = self.numpy()
-        return a if dtype is None else a.astype(dtype)
+        if dtype is not None and np.dtype(dtype) != a.dtype:
+            if copy is False:
+                raise ValueError(f"__array__: converting a {a.dtype} tensor to {np.dtype(dtype)} needs a copy, "
+                                 f"and copy=False was given")
+            return a.astype(dtype)
+        return np.array(a, copy=True) if copy else a
 
     def __bool__(self) -> bool:
         if self._data.size != 1:

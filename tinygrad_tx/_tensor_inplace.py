@@ -15,6 +15,7 @@ import numpy as np
 
 from . import ops
 from ._dtypes import (
+    _alpha_times,
     _checked_fill_value,
     _refuse_value,
 )
@@ -97,11 +98,15 @@ class InPlaceMethods:
     def __itruediv__(self, other: Any) -> Tensor:
         return self._inplace(lambda old: old / other, "div_", other)
 
-    def add_(self, other: Any, alpha: float = 1.0) -> Tensor:
-        return self._inplace(lambda old: old + (other * alpha if alpha != 1.0 else other), "add_", other)
+    def add_(self, other: Any, alpha: float = 1) -> Tensor:
+        _refuse_value(other, "add_")
+        scaled = _alpha_times(other, alpha, self, "add_")
+        return self._inplace(lambda old: old + scaled, "add_", other)
 
-    def sub_(self, other: Any, alpha: float = 1.0) -> Tensor:
-        return self._inplace(lambda old: old - (other * alpha if alpha != 1.0 else other), "sub_", other)
+    def sub_(self, other: Any, alpha: float = 1) -> Tensor:
+        _refuse_value(other, "sub_")
+        scaled = _alpha_times(other, alpha, self, "sub_")
+        return self._inplace(lambda old: old - scaled, "sub_", other)
 
     def mul_(self, other: Any) -> Tensor:
         return self._inplace(lambda old: old * other, "mul_", other)
@@ -207,7 +212,7 @@ class InPlaceMethods:
         except ValueError as e:
             raise ValueError(f"setitem: cannot assign a value of shape {np.shape(v)} into a tensor of shape "
                              f"{self.shape} at this index: {e}") from None
-        self.data = new
+        self._set_array(new)
 
 
 def _assign(old: Tensor, index: Any, value: Any) -> Tensor:

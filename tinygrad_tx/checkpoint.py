@@ -2,7 +2,8 @@
 
 - No pickle: arrays are stored as ``.npy`` members, everything else as JSON, so loading a file
   never runs code. A state holds dicts with string keys, lists (tuples come back as lists),
-  None, bools, numbers, strings and ndarrays of numbers or strings; anything else (an array of
+  None, bools, numbers, strings, ndarrays of numbers or strings, and tensors (a ``model.state_dict()``
+  as it is), which are stored as their arrays and come back as ndarrays; anything else (an array of
   Python objects, a set, a custom class) is refused with `CheckpointError` before anything is
   written, so a save never replaces a good checkpoint with one that cannot be loaded.
 - Atomic: the file is written to a temporary name in the same folder, flushed to disk, then
@@ -22,6 +23,8 @@ import zipfile
 from typing import Any
 
 import numpy as np
+
+from .tensor import Tensor
 
 __all__ = ["CheckpointError", "save_checkpoint", "load_checkpoint", "FORMAT"]
 
@@ -46,6 +49,8 @@ def _flatten(tree: Any, prefix: str, arrays: dict[str, np.ndarray], path: str) -
     """Replace every ndarray in a nested dict/list by a reference, collecting the arrays; refuse
     whatever JSON and ``.npy`` cannot hold without pickle."""
     where = repr(prefix.lstrip("/")) if prefix else "the state"
+    if isinstance(tree, Tensor):  # (a parameter too): its values, without a copy (they are written out now)
+        tree = np.asarray(tree.detach())
     if isinstance(tree, np.ndarray):
         if tree.dtype.hasobject:
             raise CheckpointError(f"{path}: not saved: {where} is an array of Python objects (dtype {tree.dtype}), "
@@ -69,7 +74,7 @@ def _flatten(tree: Any, prefix: str, arrays: dict[str, np.ndarray], path: str) -
     if tree is None or isinstance(tree, (bool, int, float, str)):
         return tree
     raise CheckpointError(f"{path}: not saved: {where} is of type {kind}; a checkpoint holds dicts, "
-                          f"lists, numbers, strings and arrays")
+                          f"lists, numbers, strings, arrays and tensors")
 
 
 def _unflatten(tree: Any, arrays: dict[str, np.ndarray]) -> Any:
@@ -83,7 +88,7 @@ def _unflatten(tree: Any, arrays: dict[str, np.ndarray]) -> Any:
 
 
 def save_checkpoint(path: str, state: dict[str, Any]) -> None:
-    """Write ``state`` (a nested dict of JSON values and ndarrays) to ``path`` atomically.
+    """Write ``state`` (a nested dict of JSON values, ndarrays and tensors) to ``path`` atomically.
 
     Anything a checkpoint cannot hold raises `CheckpointError` naming it, and ``path`` is untouched."""
     if not isinstance(state, dict):

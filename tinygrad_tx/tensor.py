@@ -13,9 +13,10 @@ factory functions in ``_factories.py``, the random stream in ``_random.py``).
 The class is here with its storage, autograd plumbing, operators, elementwise functions, reductions and
 composites; the methods that are mostly PyTorch's edge rules live in its base classes, one module per theme:
 ``_tensor_arith.py`` (``**``, ``//``, ``%``), ``_tensor_compare.py`` (comparisons, clamp, max/argmax, sort/topk,
-gather, rounding), ``_tensor_convert.py`` (sizes, numbers, NumPy, dtypes), ``_tensor_inplace.py`` (``add_``,
-``t[i] = v``), ``_tensor_shape.py`` (flatten, split, repeat, tril, norm, var, cumsum, logsumexp, cat, stack).
-PyTorch's module-level functions (``torch.tanh(x)``) are in ``_functions.py``.
+gather, rounding), ``_tensor_convert.py`` (sizes, numbers, NumPy, dtypes), ``_tensor_data.py`` (``.data``,
+``.grad``), ``_tensor_inplace.py`` (``add_``, ``t[i] = v``), ``_tensor_shape.py`` (flatten, split, repeat, tril,
+norm, var, cumsum, logsumexp, cat, stack). PyTorch's module-level functions (``torch.tanh(x)``) are in
+``_functions.py``.
 
 Everything in this file above the primitives is composition: ``a - b`` is ``a + (-b)``, ``mean`` is
 ``sum / n``, ``softmax`` is ``exp(x - max) / sum``; their gradients come for free.
@@ -29,7 +30,17 @@ from typing import Any, overload
 
 import numpy as np
 
-from . import _dtypes, _tensor_api, _tensor_arith, _tensor_compare, _tensor_convert, _tensor_inplace, _tensor_shape, ops
+from . import (
+    _dtypes,
+    _tensor_api,
+    _tensor_arith,
+    _tensor_compare,
+    _tensor_convert,
+    _tensor_data,
+    _tensor_inplace,
+    _tensor_shape,
+    ops,
+)
 from ._args import _normalize_dims, _numpy_keywords, _reduction_dims, _shape_arg
 from ._device import _check_device
 from ._dtypes import (
@@ -51,12 +62,13 @@ from ._tensor_api import TorchMethods
 from ._tensor_arith import ArithmeticMethods
 from ._tensor_compare import CompareMethods
 from ._tensor_convert import ConversionMethods, Size
+from ._tensor_data import DataGradMethods
 from ._tensor_inplace import InPlaceMethods
 from ._tensor_shape import ShapeMethods, cat, stack
 from .autograd import function as _function
 from .autograd import grad  # noqa: F401  (kept for old imports: tensor.grad is autograd.grad)
 from .autograd.engine import backward as _backward
-from .autograd.function import SavedArray, _guarded, _held
+from .autograd.function import SavedArray
 from .autograd.grad_mode import is_grad_enabled
 
 __all__ = [
@@ -69,8 +81,10 @@ _NOT_GIVEN: Any = object()  # marks an argument left out (where None would be a 
 
 
 
-class Tensor(ArithmeticMethods, CompareMethods, ConversionMethods, InPlaceMethods, ShapeMethods, RandomMethods,
-             TorchMethods):
+class Tensor(
+    ArithmeticMethods, CompareMethods, ConversionMethods, DataGradMethods, InPlaceMethods, ShapeMethods, RandomMethods,
+    TorchMethods,
+):
     """An n-dimensional array with reverse-mode automatic differentiation.
 
     ``Tensor(data, requires_grad=False, dtype=None, device=None)``: ``data`` is copied. Python floats become
@@ -78,7 +92,7 @@ class Tensor(ArithmeticMethods, CompareMethods, ConversionMethods, InPlaceMethod
     the CPU (None, 'cpu', 'cpu:0'); any other device is refused.
     """
 
-    __slots__ = ("_data", "grad", "requires_grad", "_ctx", "_version", "name", "_g", "_tangent", "__weakref__")
+    __slots__ = ("_data", "_grad", "requires_grad", "_ctx", "_version", "name", "_g", "_tangent", "__weakref__")
     __array_ufunc__ = None  # make ``ndarray * Tensor`` call Tensor.__rmul__
 
     _prev: tuple[Any, ...] = ()  # a leaf has no parents (node protocol, see autograd.py)
@@ -89,7 +103,7 @@ class Tensor(ArithmeticMethods, CompareMethods, ConversionMethods, InPlaceMethod
         _check_device(device, "tensor")
         arr = _as_array(data, None if dtype is None else _dtypes._np_dtype(dtype, "tensor"))
         self._data = arr
-        self.grad: np.ndarray | None = None
+        self._grad: Tensor | None = None  # .grad (``_tensor_data.py``)
         self._ctx: Any = None
         self._version = 0
         self.name: str | None = None
@@ -104,7 +118,7 @@ class Tensor(ArithmeticMethods, CompareMethods, ConversionMethods, InPlaceMethod
         """Wrap an array without copying (internal fast path)."""
         t = Tensor.__new__(Tensor)
         t._data = data
-        t.grad = None
+        t._grad = None
         t.requires_grad = requires_grad
         t._ctx = None
         t._version = 0
@@ -122,22 +136,6 @@ class Tensor(ArithmeticMethods, CompareMethods, ConversionMethods, InPlaceMethod
         return Tensor._make(array, False)
 
     # ------------------------------------------------------------------------------ attributes
-    @property
-    def data(self) -> np.ndarray:
-        """The underlying array. Assigning a new one counts as modifying the tensor. While a live graph
-        has saved it for backward it is read-only (a `SavedArray` view, whose writes say why)."""
-        return _guarded(self._data) if _held else self._data
-
-    @data.setter
-    def data(self, value: ArrayLike) -> None:
-        value = value._data if isinstance(value, Tensor) else value
-        if not isinstance(value, np.ndarray):
-            value = np.asarray(value, dtype=self._data.dtype)
-        elif isinstance(value, SavedArray):
-            value = value.view(np.ndarray)
-        self._data = value
-        self._version += 1
-
     @property
     def shape(self) -> Size:
         """The dim sizes, as a `Size` (a tuple that prints as ``torch.Size([2, 3])``)."""
@@ -161,34 +159,6 @@ class Tensor(ArithmeticMethods, CompareMethods, ConversionMethods, InPlaceMethod
     def grad_fn(self) -> Any:
         """The graph node (a `Function` instance) that produced this tensor, or None for a leaf."""
         return self._ctx
-
-
-
-
-
-
-
-
-
-    def requires_grad_(self, requires_grad: bool = True) -> Tensor:
-        """Set whether gradients are recorded for this leaf tensor (in place; returns self)."""
-        if requires_grad and self._data.dtype.kind != "f":
-            raise TypeError(
-                f"only floating-point tensors can require gradients; this one has dtype "
-                f"{self._data.dtype}. Convert it first, e.g. t.double() or t.float()"
-            )
-        if not requires_grad and self._ctx is not None:
-            raise RuntimeError("requires_grad_(False) works on leaves only; use detach() instead")
-        self.requires_grad = requires_grad
-        return self
-
-    def retain_grad(self) -> Tensor:
-        """Keep this intermediate tensor's gradient in ``.grad`` during backward (leaves always do)."""
-        if not self.requires_grad:
-            raise RuntimeError("retain_grad: this tensor does not require grad")
-        if self._ctx is not None:
-            self._ctx._retain(self)
-        return self
 
     def detach(self) -> Tensor:
         """The same data (shared), cut out of the graph."""
@@ -214,21 +184,6 @@ class Tensor(ArithmeticMethods, CompareMethods, ConversionMethods, InPlaceMethod
 
     def _release(self) -> None:
         pass
-
-    def _accumulate_grad(self, g: Tensor) -> None:
-        gd = g._data
-        if gd.shape != self.shape:
-            raise RuntimeError(f"backward: gradient of shape {gd.shape} for a tensor of shape {self.shape}")
-        if self.grad is None:  # an own, C-ordered copy (a transposed weight's gradient arrives strided)
-            self.grad = np.array(gd, dtype=self.dtype, copy=True, order="C")
-        elif self.grad.flags.writeable:
-            self.grad += gd
-        else:
-            self.grad = self.grad + gd
-
-
-
-
 
     # ------------------------------------------------------------------------------- backward
     def backward(
@@ -287,10 +242,11 @@ class Tensor(ArithmeticMethods, CompareMethods, ConversionMethods, InPlaceMethod
 
     # the method spellings of the operators (``torch.Tensor.add`` etc.)
     def add(self, other: Any, alpha: float = 1) -> Tensor:
-        return self + (other * alpha if alpha != 1 else other)
+        """self + alpha · other (alpha as PyTorch allows it: no float one for integer tensors)."""
+        return self + _dtypes._alpha_times(other, alpha, self, "add")
 
     def sub(self, other: Any, alpha: float = 1) -> Tensor:
-        return self - (other * alpha if alpha != 1 else other)
+        return self - _dtypes._alpha_times(other, alpha, self, "sub")
 
     def mul(self, other: Any) -> Tensor:
         return self * other
@@ -628,6 +584,42 @@ def _borrow(a: np.ndarray) -> Tensor:
     return t
 
 
+class _DataAlias(Tensor):
+    """``owner.data``: the owner's storage as a tensor cut out of the graph. It has no array or version
+    of its own: ``_data`` and ``_version`` read and re-point the owner's, so an in-place op on it
+    updates the owner and counts as a modification of it (see ``_tensor_data.py``)."""
+
+    __slots__ = ("_owner",)
+
+    @property  # type: ignore[override]
+    def _data(self) -> np.ndarray:
+        return self._owner._data
+
+    @_data.setter
+    def _data(self, array: np.ndarray) -> None:
+        self._owner._data = array
+
+    @property  # type: ignore[override]
+    def _version(self) -> int:
+        return self._owner._version
+
+    @_version.setter
+    def _version(self, version: int) -> None:
+        self._owner._version = version
+
+    def __reduce__(self) -> Any:  # a copy (pickle, copy.deepcopy) is a tensor of its own, as in PyTorch
+        return Tensor, (self._data,)
+
+
+def _data_alias(owner: Tensor) -> Tensor:
+    """``owner.data`` (``.data`` of an alias is the same storage's: the alias of its owner)."""
+    t = Tensor.__new__(_DataAlias)
+    t._owner = owner._owner if isinstance(owner, _DataAlias) else owner
+    t._grad = t._ctx = t.name = t._g = t._tangent = None  # no tangent, as torch's .data (forward_ad.py)
+    t.requires_grad = False
+    return t
+
+
 def _broadcast(a: Any, b: Any, op: str, floating: bool = False) -> tuple[Tensor, Tensor]:
     """The one place where operands get a common dtype and shape (via the `Expand` primitive)."""
     # fast paths for the common cases: two tensors of one dtype, a float tensor and a Python number
@@ -784,5 +776,6 @@ def _fits_any_float(x: Any, other: Any) -> bool:
 
 
 # The methods of Tensor's base classes (one module per theme) reach Tensor and the helpers here through this module.
-for _methods in (_tensor_arith, _tensor_compare, _tensor_convert, _tensor_inplace, _tensor_shape, *_tensor_api.MODULES):
+for _methods in (_tensor_arith, _tensor_compare, _tensor_convert, _tensor_data, _tensor_inplace, _tensor_shape,
+                 *_tensor_api.MODULES):
     _methods._t = sys.modules[__name__]

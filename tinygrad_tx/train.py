@@ -96,6 +96,9 @@ class TrainConfig:
     progress: bool = True
     stop_after: int | None = None  # stop (and checkpoint) after this step, as if interrupted
     fused: bool = False  # hand-derived fused ops for LayerNorm, GELU, attention and the loss (manual.fuse)
+    # gradient checkpointing of every block (GPTConfig.checkpoint): less memory for one more forward of the
+    # blocks per step; it changes no number, so --resume may turn it on or off
+    checkpoint: bool = False
 
     def validate(self) -> None:
         """Raise `TrainError`, naming the flag, for a setting outside `LIMITS` or `CHOICES`, or two
@@ -106,6 +109,8 @@ class TrainConfig:
         for name, allowed in CHOICES.items():
             if getattr(self, name) not in allowed:
                 raise TrainError(f"{option(name)} must be one of {', '.join(allowed)}, got {getattr(self, name)!r}")
+        if not isinstance(self.checkpoint, bool):
+            raise TrainError(f"--checkpoint must be True or False, got {self.checkpoint!r}")
         if self.n_embd % self.n_head:
             raise TrainError(f"--n-embd {self.n_embd} must be divisible by --n-head {self.n_head}")
         if self.min_lr > self.lr:
@@ -183,7 +188,7 @@ def _say(msg: str) -> None:
 def _model_config(cfg: TrainConfig, vocab_size: int) -> GPTConfig:
     return GPTConfig(vocab_size=vocab_size, block_size=cfg.block_size, n_layer=cfg.n_layer, n_head=cfg.n_head,
                      n_embd=cfg.n_embd, dropout=cfg.dropout, bias=cfg.bias, activation=cfg.activation,
-                     fused=cfg.fused)
+                     fused=cfg.fused, checkpoint=cfg.checkpoint)
 
 
 def load_model(path: str) -> tuple[GPT, CharTokenizer, dict[str, Any]]:
@@ -346,7 +351,7 @@ def train(cfg: TrainConfig, resume: bool = False, overwrite: bool = False,
 
     manual_seed(cfg.seed)
     model = build_gpt(_model_config(cfg, tokenizer.vocab_size), dtype=dtype)
-    initial_weights = model.state_dict()
+    initial_weights = {k: np.array(v) for k, v in model.state_dict().items()}  # copies: the values follow the model
     optimizer = AdamW(_param_groups(model, cfg.weight_decay), lr=cfg.lr, betas=(0.9, 0.99), eps=1e-8)
     batch_rng = np.random.default_rng(cfg.seed)
     step = 0
@@ -373,8 +378,9 @@ def train(cfg: TrainConfig, resume: bool = False, overwrite: bool = False,
     baseline = unigram_entropy(train_ids, tokenizer.vocab_size)
     _say(f"data: {cfg.data or 'default corpus (pydoc_data.topics)'}: {len(ids):,} characters, vocabulary "
          f"{tokenizer.vocab_size}, {len(train_ids):,} train / {len(val_ids):,} validation")
+    checkpointing = ", gradient checkpointing of every block" if cfg.checkpoint else ""
     _say(f"model: {cfg.n_layer} layers, {cfg.n_head} heads, d={cfg.n_embd}, context {cfg.block_size}, "
-         f"{n_params:,} parameters, {cfg.dtype}")
+         f"{n_params:,} parameters, {cfg.dtype}{checkpointing}")
     _say(f"unigram baseline (entropy of the character distribution): {baseline:.4f} nats")
     if state is not None:
         given = f"; from the command line instead: {', '.join(overrides)}" if overrides else ""
@@ -586,7 +592,7 @@ def finetune(checkpoint: str, data: str, out_dir: str, rank: int = 4, alpha: flo
     _check_writable(out_dir, [lora_path, merged_path])
 
     manual_seed(seed)
-    base = {n: p.data.copy() for n, p in model.named_parameters()}
+    base = {n: p.detach().numpy().copy() for n, p in model.named_parameters()}
     val_before = estimate_loss(model, val_ids, block, batch_size, eval_iters, seed + 1)
     wrapped = apply_lora(model, targets, rank, alpha)
     trainable = [p for p in model.parameters() if p.requires_grad]
@@ -612,7 +618,7 @@ def finetune(checkpoint: str, data: str, out_dir: str, rank: int = 4, alpha: flo
     if bar is not None:
         bar.close()
     val_after = estimate_loss(model, val_ids, block, batch_size, eval_iters, seed + 1)
-    unchanged = all(np.array_equal(p.data, base[n]) for n, p in model.named_parameters() if n in base)
+    unchanged = all(np.array_equal(p.detach().numpy(), base[n]) for n, p in model.named_parameters() if n in base)
     _say(f"validation loss after fine-tuning: {val_after:.4f} ({val_after - val_before:+.4f})")
     _say(f"base weights bit-identical after fine-tuning: {'yes' if unchanged else 'NO'}")
     if not unchanged:
@@ -625,7 +631,7 @@ def finetune(checkpoint: str, data: str, out_dir: str, rank: int = 4, alpha: flo
     for m in model.modules():
         if isinstance(m, LoRALayer):
             m.merge()
-    merged = {n: p.data.copy() for n, p in model.named_parameters() if n in base}
+    merged = {n: p.detach().numpy().copy() for n, p in model.named_parameters() if n in base}
     _save(merged_path, {"kind": "train", "model_config": base_state["model_config"],
                         "dtype": base_state["dtype"], "tokenizer": tokenizer.to_dict(),
                         "model": merged, "step": int(base_state.get("step", 0)), "lora": lora_meta})

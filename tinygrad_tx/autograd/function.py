@@ -32,9 +32,10 @@ saved, and the output's shape and dtype for drawing the graph. It answers as PyT
 
 Saved arrays are read-only while the graph lives (until backward releases it, or the graph is dropped),
 and saved tensors remember their version, so changing one after the forward pass raises an error
-instead of silently corrupting the gradient. ``t.data`` hands such an array out as a `SavedArray`, whose writes are
-refused with a message that says why. A caller's ndarray operand (``x * array``, wrapped without a
-copy) is the one thing saved as a copy: other views of its memory are out of the engine's reach.
+instead of silently corrupting the gradient. ``t.numpy()`` (and ``np.asarray(t)``) hands such an array
+out as a `SavedArray`, whose writes are refused with a message that says why. A caller's ndarray operand
+(``x * array``, wrapped without a copy) is the one thing saved as a copy: other views of its memory are
+out of the engine's reach.
 """
 
 from __future__ import annotations
@@ -107,7 +108,7 @@ def _holder(array: np.ndarray) -> type | None:
 
 def _guarded(array: np.ndarray) -> np.ndarray:
     """``array``, or, while a live graph holds it, a read-only `SavedArray` view of it (what
-    ``Tensor.data`` and ``Tensor.numpy()`` return), whose writes say why they are refused."""
+    ``Tensor.numpy()`` returns), whose writes say why they are refused."""
     if _holder(array) is None:
         return array
     view = array.view(SavedArray)
@@ -116,7 +117,7 @@ def _guarded(array: np.ndarray) -> np.ndarray:
 
 
 class SavedArray(np.ndarray):
-    """A view of an array that a live graph saved for backward, as ``t.data`` hands it out.
+    """A view of an array that a live graph saved for backward, as ``t.numpy()`` hands it out.
 
     Writing into it would change the values the gradient is computed from, so it is refused, with
     a message that says so (NumPy's own says only "assignment destination is read-only"). Once the
@@ -129,9 +130,9 @@ class SavedArray(np.ndarray):
             raise ValueError(
                 f"this array is read-only: a live graph saved it for backward (in '{op.__name__.lower()}'), and "
                 f"writing into it would silently change the gradient. Call backward() first (it releases the "
-                f"graph) or drop the graph's output; to change the tensor anyway, assign a new array "
-                f"(t.data = new) or update it under no_grad() (t[...] = v, t += v): a backward that needs "
-                f"the old values then raises instead of computing a wrong gradient."
+                f"graph) or drop the graph's output; to change the tensor anyway, update it through the tensor "
+                f"(t.data[...] = v, t.data += v, t.data = new, or t[...] = v under no_grad()): a backward that "
+                f"needs the old values then raises instead of computing a wrong gradient."
             )
         if not self.flags.writeable:
             self.flags.writeable = True  # released since this view was made (raises if read-only anyway)

@@ -62,7 +62,7 @@ def gradcheck(
     leaves: list[Any] = []
     for a in args:
         if isinstance(a, Tensor):
-            t = Tensor(a.data.astype(np.float64) if a.dtype.kind == "f" else a.data)
+            t = Tensor(a._data.astype(np.float64) if a.dtype.kind == "f" else a._data)
             if a.requires_grad:
                 t.requires_grad_(True)
             leaves.append(t)
@@ -80,7 +80,7 @@ def gradcheck(
 
     def loss_value() -> float:
         with no_grad():
-            return float(sum(np.sum(o.data * w) for o, w in zip(_outputs(fn(*leaves)), weights)))
+            return float(sum(np.sum(o._data * w) for o, w in zip(_outputs(fn(*leaves)), weights)))
 
     loss = sum((o * Tensor(w) if o.ndim else o * float(w)).sum() for o, w in zip(outs, weights))
     analytic = grad(loss, [leaves[i] for i in checked], allow_unused=True)
@@ -88,8 +88,8 @@ def gradcheck(
     failures: list[str] = []
     for i, g in zip(checked, analytic):
         x = leaves[i]
-        g_arr = np.zeros(x.shape) if g is None else g.data
-        original = x.data
+        g_arr = np.zeros(x.shape) if g is None else g._data
+        original = x._data
         if x.numel() <= max_elements:
             for idx in np.ndindex(*x.shape):
                 numeric = _central(x, original, _unit(x.shape, idx), eps, loss_value)
@@ -102,7 +102,7 @@ def gradcheck(
                 numeric = _central(x, original, v, eps, loss_value)
                 _compare(failures, f"input {i} (shape {x.shape}) along random direction {k}",
                          float(np.sum(g_arr * v)), numeric, atol, rtol)
-        x.data = original
+        x._set_array(original)
     if failures:
         report = "gradcheck failed (analytic = the engine's gradient, numeric = central differences):\n"
         report += "\n".join("  " + f for f in failures[:10])
@@ -121,9 +121,9 @@ def _unit(shape: tuple[int, ...], idx: tuple[int, ...]) -> np.ndarray:
 
 
 def _central(x: Tensor, original: np.ndarray, v: np.ndarray, eps: float, loss_value: Callable[[], float]) -> float:
-    x.data = original + eps * v
+    x._set_array(original + eps * v)
     plus = loss_value()
-    x.data = original - eps * v
+    x._set_array(original - eps * v)
     minus = loss_value()
     return (plus - minus) / (2 * eps)
 

@@ -34,6 +34,7 @@ import numpy as np
 
 from ..checkpoint import CheckpointError
 from ..cliargs import Bound, Parser, explain, names, nonempty, one_line
+from ..tensor import Tensor
 from ..train import CHOICES, SEED, TrainError, load_model, lora_targets
 
 __all__ = ["add_check_parser", "run_check", "main"]
@@ -101,7 +102,7 @@ def _randomise(model: Any, rng: np.random.Generator, only_lora: bool = False) ->
         values = rng.standard_normal(p.shape) * 0.3
         if name.endswith("weight") and ".ln_" in f".{name}":
             values += 1.0
-        p.data = values.astype(p.dtype)
+        p.data = Tensor(values, dtype=p.dtype)
 
 
 def _build(args: argparse.Namespace) -> tuple[Any, int]:
@@ -125,7 +126,7 @@ def _build(args: argparse.Namespace) -> tuple[Any, int]:
                               f"(the sequence length) applies")
         model, _, _ = load_model(args.checkpoint)
         for p in model.parameters():
-            p.data = p.data.astype(dtype)
+            p.data = p.data.to(dtype)
         T = model.config.block_size if args.block_size is None else args.block_size
         if not 0 < T <= model.config.block_size:
             raise _UsageError(f"--block-size {T}: the checkpoint's context is {model.config.block_size}")

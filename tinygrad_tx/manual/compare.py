@@ -64,6 +64,7 @@ def default_rtol(dtype: Any) -> float:
 
 def rel_err(manual: np.ndarray, engine: np.ndarray) -> float:
     """``max|manual − engine| / max|engine|`` (0 if both are all zero, inf if only the engine is)."""
+    manual, engine = np.asarray(manual), np.asarray(engine)  # (a Tensor's values too)
     diff = float(np.abs(manual - engine).max()) if engine.size else 0.0
     scale = float(np.abs(engine).max()) if engine.size else 0.0
     if diff == 0.0:
@@ -275,7 +276,7 @@ def engine_gradients(model: nn.GPT, idx: np.ndarray, targets: np.ndarray) -> Eng
     leaf with the same values that requires one, so the engine carries Δ through the frozen layers
     too (the values, hence the loss, are unchanged). A fused model runs as the composed one
     (`fused.composed`): the manual path is compared with the engine's own differentiation. The
-    model's ``.grad`` arrays are restored afterwards.
+    model's ``.grad`` tensors are restored afterwards.
     """
     ids, t = np.asarray(idx), np.asarray(targets)
     params = list(model.named_parameters())
@@ -285,12 +286,17 @@ def engine_gradients(model: nn.GPT, idx: np.ndarray, targets: np.ndarray) -> Eng
         with composed(model), nn.record() as kept:
             logits, loss = model(ids, t)
         loss.backward()
-        grads = {name: (None if p.grad is None else p.grad.copy()) for name, p in params if p.requires_grad}
-        deltas = {name: (kept[name].grad if name in kept else None) for name in delta_names(len(model.h))}
-        return EngineGradients(loss.data.copy(), logits.data.copy(), grads, deltas)
+        grads = {name: _array(p.grad) for name, p in params if p.requires_grad}
+        deltas = {name: (_array(kept[name].grad) if name in kept else None) for name in delta_names(len(model.h))}
+        return EngineGradients(_array(loss), _array(logits), grads, deltas)
     finally:
         for name, p in params:
             p.grad = saved[name]
+
+
+def _array(t: Any) -> np.ndarray | None:
+    """A tensor's values as an array of its own (None stays None)."""
+    return None if t is None else t.detach().numpy().copy()
 
 
 # ------------------------------------------------------------------------------------- the report

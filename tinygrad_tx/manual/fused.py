@@ -68,7 +68,7 @@ class FusedLayerNorm(Function):
     def backward(ctx: Any, g: Any) -> Any:
         _first_order_only(ctx)
         ctx.saved_tensors  # noqa: B018  (checks that what the VJP reads was not modified)
-        dx, grads = layernorm_backward(g.data, ctx.cache)
+        dx, grads = layernorm_backward(g.detach().numpy(), ctx.cache)
         return _t(dx), _t(grads.get("weight")), _t(grads.get("bias"))
 
 
@@ -85,7 +85,7 @@ class FusedGELU(Function):
     def backward(ctx: Any, g: Any) -> Any:
         _first_order_only(ctx)
         ctx.saved_tensors  # noqa: B018
-        dx, _ = gelu_backward(g.data, ctx.cache)
+        dx, _ = gelu_backward(g.detach().numpy(), ctx.cache)
         return _t(dx)
 
 
@@ -104,7 +104,7 @@ class FusedCausalAttention(Function):
     def backward(ctx: Any, g: Any) -> Any:
         _first_order_only(ctx)
         ctx.saved_tensors  # noqa: B018
-        dq, dk, dv, _ = causal_attention_backward(g.data, ctx.cache)
+        dq, dk, dv, _ = causal_attention_backward(g.detach().numpy(), ctx.cache)
         return _t(dq), _t(dk), _t(dv)
 
 
@@ -121,7 +121,7 @@ class FusedCrossEntropy(Function):
     @staticmethod
     def backward(ctx: Any, g: Any) -> Any:
         _first_order_only(ctx)
-        return _t(softmax_cross_entropy_backward(ctx.cache, float(g.data)).astype(g.dtype))
+        return _t(softmax_cross_entropy_backward(ctx.cache, g.item()).astype(g.dtype))
 
 
 # ------------------------------------------------------------------------------- the swap

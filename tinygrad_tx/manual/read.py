@@ -21,7 +21,7 @@ def read_gpt(model: nn.GPT) -> GPTParams:
     cfg = model.config
     arrays, trainable = {}, set()
     for name, p in model.named_parameters():
-        arrays[name] = p.data
+        arrays[name] = p.detach().numpy()
         if p.requires_grad:
             trainable.add(name)
     lora, eps = {}, set()

@@ -8,12 +8,14 @@
 - ``activation``: Tanh, Sigmoid, Softmax, LogSoftmax, Flatten; ``batchnorm``: BatchNorm1d, BatchNorm2d;
 - ``loss``: MSELoss, L1Loss, SmoothL1Loss, HuberLoss, CrossEntropyLoss, NLLLoss, BCELoss, BCEWithLogitsLoss;
 - ``lora``: `LoRALinear`, `LoRAConv1D` and `apply_lora`; ``gpt``: `GPTConfig` and `GPT`;
-- ``tap``: the named points of a forward and `record`; ``torch_io``: weights to and from PyTorch.
+- ``tap``: the named points of a forward and `record`; ``torch_io``: weights to and from PyTorch;
+- ``utils``: as ``torch.nn.utils``: ``clip_grad_norm_``, ``clip_grad_value_``, ``parameters_to_vector``,
+  ``vector_to_parameters``.
 
 Nothing here imports ``tinygrad_tx.manual``: ``manual.fuse`` swaps its hand-derived ops into these layers.
 """
 
-from . import functional, init
+from . import functional, init, utils
 from .activation import Flatten, LogSoftmax, Sigmoid, Softmax, Tanh
 from .batchnorm import BatchNorm1d, BatchNorm2d
 from .containers import Identity, ModuleDict, ModuleList, ParameterDict, ParameterList, Sequential
@@ -47,5 +49,5 @@ __all__ = [
     "LoRALayer", "LoRALinear", "LoRAConv1D", "apply_lora", "lora_state_dict", "tap", "record",
     "to_torch_state_dict", "from_torch_state_dict",
     # sub-modules
-    "functional", "init",
+    "functional", "init", "utils",
 ]

@@ -79,7 +79,7 @@ def _indices(who: str, idx: Any) -> np.ndarray:
     Anything else is refused, not converted: a tuple of Tensors would be stacked into one array and
     None would become an array of dtype object."""
     if isinstance(idx, Tensor):
-        ids = idx.data
+        ids = idx.detach().numpy()
     elif isinstance(idx, (np.ndarray, np.integer, int)) or (isinstance(idx, (list, tuple)) and not _holds_tensor(idx)):
         try:
             ids = np.asarray(idx)

@@ -70,7 +70,7 @@ def _operand(fn: str, name: str, value: Any, like: Tensor) -> Tensor:
 
 def _array(fn: str, name: str, value: Any) -> np.ndarray:
     if isinstance(value, Tensor):
-        return value.data
+        return value._data
     if isinstance(value, (np.ndarray, list, tuple, int, np.integer)) and not isinstance(value, bool):
         return np.asarray(value)
     raise TypeError(f"{fn}: {name} must be a Tensor or a NumPy array, got {_kind(value)}")
@@ -290,7 +290,7 @@ def smooth_l1_loss(input: Tensor, target: Any, size_average: bool | None = None,
     if beta == 0:
         return _reduce(d.abs(), reduction)
     ad = d.abs()
-    return _reduce(where(ad.data < beta, 0.5 * d * d / beta, ad - 0.5 * beta), reduction)
+    return _reduce(where(ad._data < beta, 0.5 * d * d / beta, ad - 0.5 * beta), reduction)
 
 
 def huber_loss(input: Tensor, target: Any, reduction: str = "mean", delta: float = 1.0,
@@ -303,7 +303,7 @@ def huber_loss(input: Tensor, target: Any, reduction: str = "mean", delta: float
         raise ValueError(f"huber_loss: delta must be positive, got {delta}")
     d = x - y
     ad = d.abs()
-    loss = where(ad.data < delta, 0.5 * d * d, delta * (ad - 0.5 * delta))
+    loss = where(ad._data < delta, 0.5 * d * d, delta * (ad - 0.5 * delta))
     return _weighted("huber_loss", loss, weight, x, reduction, mean_over_weights=False)
 
 
@@ -324,7 +324,7 @@ def binary_cross_entropy(input: Tensor, target: Any, weight: Any = None, size_av
     y = _operand(fn, "target", target, x)
     _same_shape(fn, x, y)
     for name, t in (("input", x), ("target", y)):
-        if not ((t.data >= 0) & (t.data <= 1)).all():
+        if not ((t._data >= 0) & (t._data <= 1)).all():
             hint = " (probabilities: for logits use binary_cross_entropy_with_logits)" if name == "input" else ""
             raise ValueError(f"{fn}: all elements of {name} must be between 0 and 1{hint}")
     loss = ops.BinaryCrossEntropy.apply(x, y.to(x.dtype))

@@ -51,11 +51,11 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
         centered = input - mu
         var = (centered * centered).mean(stat_dims, keepdim=True)  # biased: / n
         if running_mean is not None:
-            running_mean.data = ((1 - momentum) * running_mean._data + momentum * mu._data.reshape(C)).astype(
-                running_mean.dtype)
+            running_mean._set_array(((1 - momentum) * running_mean._data + momentum * mu._data.reshape(C)).astype(
+                running_mean.dtype))
         if running_var is not None:
             unbiased = var._data.reshape(C) * (n / (n - 1))
-            running_var.data = ((1 - momentum) * running_var._data + momentum * unbiased).astype(running_var.dtype)
+            running_var._set_array(((1 - momentum) * running_var._data + momentum * unbiased).astype(running_var.dtype))
     else:
         if not eps >= 0.0:
             raise ValueError(f"batch_norm eps must be non-negative, but got {eps}")
@@ -112,9 +112,9 @@ class _BatchNorm(Module):
     def reset_running_stats(self) -> None:
         """running_mean = 0, running_var = 1, num_batches_tracked = 0."""
         if self.track_running_stats:
-            self.running_mean.data = np.zeros_like(self.running_mean._data)
-            self.running_var.data = np.ones_like(self.running_var._data)
-            self.num_batches_tracked.data = np.zeros_like(self.num_batches_tracked._data)
+            self.running_mean._set_array(np.zeros_like(self.running_mean._data))
+            self.running_var._set_array(np.ones_like(self.running_var._data))
+            self.num_batches_tracked._set_array(np.zeros_like(self.num_batches_tracked._data))
 
     def reset_parameters(self) -> None:
         """The running statistics reset, γ = 1, β = 0."""
@@ -138,7 +138,7 @@ class _BatchNorm(Module):
                              f"{x.shape}")
         m = 0.0 if self.momentum is None else self.momentum
         if self.training and self.track_running_stats and self.num_batches_tracked is not None:
-            self.num_batches_tracked.data = self.num_batches_tracked._data + 1
+            self.num_batches_tracked._set_array(self.num_batches_tracked._data + 1)
             if self.momentum is None:  # the cumulative average of every batch so far
                 m = 1.0 / float(self.num_batches_tracked._data)
         use_running = not self.training or self.track_running_stats  # (as PyTorch decides)

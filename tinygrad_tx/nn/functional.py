@@ -88,7 +88,7 @@ def relu(input: Tensor, inplace: bool = False) -> Tensor:
 def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
     """x where x > 0, else ``negative_slope`` · x (gradient ``negative_slope`` at 0, as PyTorch)."""
     x = _tensor("leaky_relu", "input", input)
-    return _in_place(x, lambda a: where(a.data > 0, a, a * negative_slope), inplace, "leaky_relu_")
+    return _in_place(x, lambda a: where(a._data > 0, a, a * negative_slope), inplace, "leaky_relu_")
 
 
 def silu(input: Tensor, inplace: bool = False) -> Tensor:
@@ -317,7 +317,7 @@ def scaled_dot_product_attention(
     if is_causal:
         S = S + np.where(np.tril(np.ones((L, S_len), dtype=bool)), 0.0, -np.inf).astype(S.dtype)
     if attn_mask is not None:
-        m = attn_mask.data if isinstance(attn_mask, Tensor) else np.asarray(attn_mask)
+        m = attn_mask._data if isinstance(attn_mask, Tensor) else np.asarray(attn_mask)
         if not _broadcasts_to(m.shape, S.shape):
             raise ValueError(f"{fn}: attn_mask of shape {m.shape} does not broadcast to the scores' shape {S.shape}")
         if m.dtype == bool:  # True = may attend
@@ -326,7 +326,7 @@ def scaled_dot_product_attention(
             S = S + (attn_mask.to(S.dtype) if isinstance(attn_mask, Tensor) else m.astype(S.dtype))
         else:
             raise TypeError(f"{fn}: attn_mask must be bool or floating point, got dtype {m.dtype}")
-    dead = np.isneginf(S.data).all(-1, keepdims=True)  # rows with nothing to attend to
+    dead = np.isneginf(S._data).all(-1, keepdims=True)  # rows with nothing to attend to
     if dead.any():
         rho = where(dead, 0.0, where(dead, 0.0, S).softmax(-1))
     else:

@@ -15,13 +15,14 @@ import numpy as np
 
 from ..autograd import no_grad
 from ..tensor import Tensor
+from ..utils.checkpoint import checkpoint
 from . import functional as F
 from . import init
 from ._checks import _dtype, _finite, _indices, _real, _size
 from .layers import Block, Conv1D, Dropout, Embedding, LayerNorm, _activation
 from .lora import apply_lora
 from .module import Module, ModuleList
-from .tap import tap
+from .tap import recording, tap
 
 __all__ = ["GPTConfig", "GPT"]
 
@@ -45,6 +46,9 @@ class GPTConfig:
     # only). nn builds the composed layers only; ``tinygrad_tx.manual.fuse`` swaps the ops in and sets
     # this, and ``manual.build_gpt(config)`` builds a model from a config that has it.
     fused: bool = False
+    # True: each block is checkpointed while grad is on (``utils.checkpoint``): its activations are recomputed in the
+    # backward pass instead of kept, for less memory and one more forward of the blocks; the numbers are the same.
+    checkpoint: bool = False
 
     def __post_init__(self) -> None:
         """Every field is checked (and normalised: ints, floats, a tuple of names), so that a bad value is
@@ -55,7 +59,7 @@ class GPTConfig:
         if self.n_embd % self.n_head:
             raise ValueError(f"GPTConfig: n_embd={self.n_embd} is not divisible by n_head={self.n_head}")
         self.dropout = _real(who, "dropout", self.dropout, 0.0, 1.0, high_open=True)
-        for name in ("bias", "fused"):
+        for name in ("bias", "fused", "checkpoint"):
             if not isinstance(getattr(self, name), (bool, np.bool_)):
                 raise TypeError(f"GPTConfig: {name} must be True or False, got {getattr(self, name)!r}")
             setattr(self, name, bool(getattr(self, name)))
@@ -120,6 +124,10 @@ class GPT(Module):
             x = w_tok[idx] + w_pos[0..T-1]                emb.out
             x = block(x), for every block                 (``Block``)
             logits = LN_f(x) w_head                       ln_f.out, logits
+
+        With ``config.checkpoint`` each ``block(x)`` is ``checkpoint(block, x)``: only the blocks' inputs are
+        kept for backward, and each block's forward runs again in the backward pass (the same numbers). Not
+        while ``nn.record`` records (``manual.compare``): the taps inside the blocks need their graph.
         """
         ids = _indices("GPT", idx)
         if ids.ndim != 2:
@@ -128,8 +136,9 @@ class GPT(Module):
         if T > self.config.block_size:
             raise ValueError(f"GPT: sequence length {T} exceeds block_size {self.config.block_size}")
         x = tap("emb.out", self.drop(self.wte(ids) + self.wpe(np.arange(T))))
+        checkpointed = self.config.checkpoint and not recording()
         for block in self.h:
-            x = block(x)
+            x = checkpoint(block, x, use_reentrant=False) if checkpointed else block(x)
         logits = tap("logits", self.lm_head(tap("ln_f.out", self.ln_f(x))))
         if targets is None:
             return logits, None
@@ -172,7 +181,7 @@ class GPT(Module):
             for step in range(max_new_tokens):
                 context = out[:, -self.config.block_size :]
                 logits, _ = self(context)
-                last = logits.data[:, -1, :].astype(np.float64)
+                last = logits.detach().numpy()[:, -1, :].astype(np.float64)
                 top = last.max(-1, keepdims=True)
                 if np.isnan(last).any() or not np.isfinite(top).all():
                     raise RuntimeError(f"generate: the logits for new token {step} are nan or infinite "

@@ -237,17 +237,20 @@ class GELU(Module):
 
 class Dropout(Module):
     """Zero elements with probability p in training mode and scale the rest by 1/(1 - p) (drawn
-    from the seeded generator). As in PyTorch, p = 1 zeroes everything."""
+    from the seeded generator); the input itself in eval mode. As in PyTorch, p = 1 zeroes everything,
+    the default p is 0.5, and ``inplace=True`` writes the result into the input (`F.dropout`)."""
 
-    def __init__(self, p: float = 0.0) -> None:
+    def __init__(self, p: float = 0.5, inplace: bool = False) -> None:
         super().__init__()
-        self.p = _real("Dropout", "p", p, 0.0, 1.0)
+        _real("Dropout", "p", p, 0.0, 1.0)
+        self.p = p  # as given, as PyTorch keeps it (its repr shows Dropout(p=1, ...))
+        self.inplace = inplace
 
     def forward(self, x: Tensor) -> Tensor:
-        return F.dropout(_tensor_input(f"Dropout(p={self.p})", x), self.p, self.training)
+        return F.dropout(_tensor_input(f"Dropout(p={self.p})", x), self.p, self.training, self.inplace)
 
     def extra_repr(self) -> str:
-        return f"p={self.p}"
+        return f"p={self.p}, inplace={self.inplace}"
 
 
 class CausalSelfAttention(Module):
@@ -301,7 +304,7 @@ class CausalSelfAttention(Module):
         S = tap("S", (q @ k.transpose(-2, -1)) * (1.0 / math.sqrt(d_h)) + F.causal_mask(T, q.dtype))
         rho = tap("rho", S.softmax(-1))
         if self.keep_attention:
-            self.attention = rho.data.copy()
+            self.attention = rho.detach().numpy().copy()
         return self.attn_dropout(rho) @ v
 
     def extra_repr(self) -> str:

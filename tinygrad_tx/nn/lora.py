@@ -73,12 +73,12 @@ class LoRALayer(Module):
     def merge(self) -> None:
         """Fold the update into W₀ (for fast inference); `unmerge` takes it out again."""
         if not self.merged:
-            self.weight.data = self.weight.data + self.delta_weight()
+            self.weight.data += self.delta_weight()
             self.merged = True
 
     def unmerge(self) -> None:
         if self.merged:
-            self.weight.data = self.weight.data - self.delta_weight()
+            self.weight.data -= self.delta_weight()
             self.merged = False
 
     def extra_repr(self) -> str:
@@ -103,7 +103,7 @@ class LoRAConv1D(LoRALayer, Conv1D):
 
     def delta_weight(self) -> np.ndarray:
         """``s · A B`` (in, out)."""
-        return (self.lora_A.data @ self.lora_B.data) * self.scaling
+        return (self.lora_A.detach().numpy() @ self.lora_B.detach().numpy()) * self.scaling
 
 
 class LoRALinear(LoRALayer, Linear):
@@ -124,7 +124,7 @@ class LoRALinear(LoRALayer, Linear):
 
     def delta_weight(self) -> np.ndarray:
         """``s · B A`` (out, in)."""
-        return (self.lora_B.data @ self.lora_A.data) * self.scaling
+        return (self.lora_B.detach().numpy() @ self.lora_A.detach().numpy()) * self.scaling
 
 
 _LORA_OF: dict[type, type[LoRALayer]] = {Linear: LoRALinear, Conv1D: LoRAConv1D}
@@ -170,6 +170,9 @@ def apply_lora(model: Module, targets: Any = ("c_attn", "c_proj"), rank: int = 4
     return wrapped
 
 
-def lora_state_dict(model: Module) -> dict[str, np.ndarray]:
-    """Only the LoRA parameters (what a fine-tune needs to save)."""
-    return {n: p.data.copy() for n, p in model.named_parameters() if n.endswith((".lora_A", ".lora_B"))}
+def lora_state_dict(model: Module) -> dict[str, Tensor]:
+    """Only the LoRA factors of ``model.state_dict()`` (what a fine-tune needs to save), as PEFT's
+    ``get_peft_model_state_dict``: tensors that share the parameters' storage, like every state dict's
+    values, so a snapshot is a copy: ``{k: v.clone() for k, v in lora_state_dict(model).items()}``.
+    ``model.load_state_dict(sd, strict=False)`` loads them back."""
+    return {n: v for n, v in model.state_dict().items() if n.endswith((".lora_A", ".lora_B"))}

@@ -27,7 +27,7 @@ import numpy as np
 from .. import function as _function
 from .._device import _check_device
 from .._dtypes import DType
-from ..tensor import Tensor, get_default_dtype
+from ..tensor import Tensor, _data_alias, get_default_dtype
 
 __all__ = ["Parameter", "Module", "IncompatibleKeys", "LoadStateDictError"]
 
@@ -307,11 +307,14 @@ class Module:
         a module's own parameters, then its buffers, then its sub-modules'. A shared (tied) parameter or
         module appears under each of its names, as in PyTorch.
 
-        The values are NumPy arrays (copies), what a checkpoint holds; ``keep_vars=True`` gives the
-        tensors themselves. (PyTorch gives tensors that share memory with the parameters.)"""
+        The values are tensors cut out of the graph that share the parameters' and buffers' storage, as
+        PyTorch's ``param.detach()``: ``with no_grad(): sd[k].copy_(w)`` loads ``w`` into the model, and
+        ``sd[k]`` shows the model's later changes (an optimizer step); see ``_tensor_data.py``. For a
+        snapshot, copy: ``{k: v.clone() for k, v in sd.items()}``. ``keep_vars=True`` gives the parameters
+        and buffers themselves."""
         out = OrderedDict() if destination is None else destination
         for name, t in self._state_tensors(prefix):
-            out[name] = t if keep_vars else np.array(t._data, copy=True)
+            out[name] = t if keep_vars else _data_alias(t)
         return out
 
     def _state_tensors(self, prefix: str = "") -> Iterator[tuple[str, Tensor]]:
@@ -329,7 +332,7 @@ class Module:
         (names, shapes, dtypes); on any mismatch a `LoadStateDictError` names each key (with both shapes
         for a size mismatch) and nothing is loaded. A shared parameter is expected under each of its names.
 
-        Values may be NumPy arrays (what `state_dict` gives), this package's tensors, or another library's
+        Values may be this package's tensors (what `state_dict` gives), NumPy arrays, or another library's
         tensors: PyTorch's own state dict loads as it is (anything with ``.detach().cpu().numpy()``, or
         with ``__array__``). A value is converted to the model's dtype within its kind (float64 into
         float32, as PyTorch's copy does), never from a float into an integer buffer.
@@ -367,7 +370,7 @@ class Module:
             raise LoadStateDictError(f"load_state_dict for {type(self).__name__}: nothing was loaded, because\n  "
                                      + "\n  ".join(problems))
         for name, value in arrays.items():
-            own[name].data = np.array(value, dtype=own[name].dtype, copy=True)
+            own[name]._set_array(np.array(value, dtype=own[name].dtype, copy=True))  # in place, as PyTorch's copy_
         return IncompatibleKeys(missing, unexpected)
 
     # -- modes ----------------------------------------------------------------------------------
@@ -386,15 +389,11 @@ class Module:
         return self.train(False)
 
     def zero_grad(self, set_to_none: bool = True) -> None:
-        """Forget the gradients: ``p.grad = None`` (the default), or, with ``set_to_none=False``, write zeros
-        into the gradient's storage (cut from any graph, as PyTorch's ``detach_(); zero_()``)."""
+        """Forget the gradients: ``p.grad = None`` (the default), or, with ``set_to_none=False``, zero each
+        ``p.grad`` in place (one from ``backward(create_graph=True)`` is cut out of its graph first, as
+        PyTorch's ``detach_(); zero_()``)."""
         for p in self.parameters():
-            if p.grad is None:
-                continue
-            if set_to_none:
-                p.grad = None
-            else:
-                _zero_grad_storage(p)
+            p._zero_grad(set_to_none)
 
     def requires_grad_(self, requires_grad: bool = True) -> Module:
         """Freeze (False) or unfreeze (True) every parameter."""
@@ -437,11 +436,9 @@ class Module:
             for t in [*m._parameters.values(), *m._buffers.values()]:
                 if t is None or t.dtype.kind != "f" or t.dtype == dtype:
                     continue
-                t.data = t._data.astype(dtype)
-                if isinstance(t.grad, np.ndarray):
-                    t.grad = t.grad.astype(dtype)
-                elif isinstance(t.grad, Tensor):
-                    t.grad = Tensor._make(t.grad._data.astype(dtype), False)
+                t._set_array(t._data.astype(dtype))
+                if t._grad is not None:
+                    t.grad = Tensor._make(t._grad._data.astype(dtype), False)
         return self
 
     # -- display ----------------------------------------------------------------------------------
@@ -475,24 +472,6 @@ def _remove(name: str, *registries: Any) -> None:
             r.pop(name, None)
         else:
             r.discard(name)
-
-
-def _zero_grad_storage(p: Tensor) -> None:
-    """Zero ``p.grad`` where it is stored: an ndarray (today's ``.grad``) or a Tensor (whose version counter
-    is bumped, so a graph that saved it refuses to run backward, as in PyTorch)."""
-    g = p.grad
-    if isinstance(g, Tensor):
-        if g.grad_fn is not None:  # a gradient computed with create_graph=True: a fresh leaf, cut from the graph
-            p.grad = Tensor._make(np.zeros_like(g._data), False)
-        elif g._data.flags.writeable:
-            g._data[...] = 0
-            g._version += 1
-        else:
-            g.data = np.zeros_like(g._data)
-    elif isinstance(g, np.ndarray) and g.flags.writeable:
-        g[...] = 0
-    else:
-        p.grad = np.zeros_like(g)
 
 
 def _state_array(value: Any) -> np.ndarray | str:

@@ -21,7 +21,7 @@ from .. import function as _function
 from ..autograd import is_grad_enabled
 from ..tensor import Tensor
 
-__all__ = ["tap", "record"]
+__all__ = ["tap", "record", "recording"]
 
 _kept: dict[str, Tensor] | None = None  # the recording in progress, or None
 
@@ -48,3 +48,9 @@ def record() -> Iterator[dict[str, Tensor]]:
         yield _kept
     finally:
         _kept = outer
+
+
+def recording() -> bool:
+    """True while a `record` block collects the tapped tensors (a checkpointed forward keeps none of its
+    tensors' graphs, so ``GPT`` does not checkpoint its blocks then)."""
+    return _kept is not None

@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from ..tensor import Tensor
 from .layers import Conv1D
 from .module import IncompatibleKeys, Module
 
@@ -39,7 +40,8 @@ def to_torch_state_dict(model: Module, dtype: Any = None) -> dict[str, Any]:
     conv1d = conv1d_weight_names(model)
     out = {}
     for name, p in model.named_parameters(remove_duplicate=False):
-        a = p.data.T if name in conv1d else p.data
+        a = p.detach().numpy()
+        a = a.T if name in conv1d else a
         t = torch.from_numpy(np.ascontiguousarray(a).copy())
         out[name] = t.to(dtype) if dtype is not None else t
     return out
@@ -58,8 +60,10 @@ def from_torch_state_dict(model: Module, state_dict: dict[str, Any], strict: boo
     converted = {}
     for name, t in state_dict.items():
         if not isinstance(t, torch.Tensor):
-            raise TypeError(f"from_torch_state_dict: {name} is a {type(t).__name__}, not a torch tensor "
-                            f"(load NumPy arrays with model.load_state_dict, Conv1D weights in their (in, out) layout)")
+            kind = "tinygrad_tx Tensor" if isinstance(t, Tensor) else type(t).__name__
+            raise TypeError(f"from_torch_state_dict: {name} is a {kind}, not a torch tensor "
+                            f"(load NumPy arrays and tinygrad_tx tensors, such as another model's state_dict(), with "
+                            f"model.load_state_dict, Conv1D weights in their (in, out) layout)")
         a = t.detach().cpu().numpy()
         converted[name] = a.T.copy() if name in conv1d else a.copy()
     return model.load_state_dict(converted, strict=strict)

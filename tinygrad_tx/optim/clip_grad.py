@@ -1,21 +1,24 @@
-"""``clip_grad_norm_``: scale all gradients together so that their total norm is at most a bound.
+"""``clip_grad_norm_``: scale all gradients together so that their total norm is at most a bound;
+``clip_grad_value_``: clamp each gradient element.
 
-PyTorch has it in ``torch.nn.utils`` (``torch/nn/utils/clip_grad.py``); here it sits beside the
-optimizers it is used with, and ``tinygrad_tx.optim`` exports it. It reads and writes only
-``p.grad`` (an ndarray or a Tensor), so it needs nothing from ``nn``.
+PyTorch has them in ``torch.nn.utils`` (``torch/nn/utils/clip_grad.py``); here they sit beside the
+optimizers they are used with, ``tinygrad_tx.optim`` exports them, and ``tinygrad_tx.nn.utils`` re-exports
+them as PyTorch has them. They read and write only ``p.grad``, so they need
+nothing from ``nn``.
 """
 
 from __future__ import annotations
 
 import math
+import types
+import warnings
 from collections.abc import Iterable
 
 import numpy as np
 
 from ..tensor import Tensor
-from .optimizer import _grad_array, _set_grad_array
 
-__all__ = ["clip_grad_norm_"]
+__all__ = ["clip_grad_norm_", "clip_grad_value_"]
 
 
 def clip_grad_norm_(
@@ -23,6 +26,7 @@ def clip_grad_norm_(
     max_norm: float,
     norm_type: float = 2.0,
     error_if_nonfinite: bool = False,
+    foreach: bool | None = None,
 ) -> float:
     r"""Scale all gradients together so that their total norm is at most ``max_norm``.
 
@@ -32,15 +36,27 @@ def clip_grad_norm_(
         N = ‖(‖g₁‖, ‖g₂‖, ...)‖        (= ‖ all gradients concatenated ‖)
         g ← g · min(1, max_norm / (N + 1e-6))
 
-    Returns N, the norm *before* clipping, as a float. Parameters whose ``grad`` is None are
-    ignored. The gradients are replaced by new ones of the same kind (ndarray or Tensor), not
-    scaled in place. The arithmetic is done in the gradients' dtype, as
-    ``torch.nn.utils.clip_grad_norm_`` does it.
+    Returns N, the norm *before* clipping, as a float (``torch.nn.utils.clip_grad_norm_``, also
+    ``tinygrad_tx.nn.utils.clip_grad_norm_``, returns it as a 0-d tensor). Parameters whose ``grad``
+    is None are ignored. Each ``p.grad`` is scaled in place, as in PyTorch (the tensor is kept and
+    re-pointed at a new array, so a graph that saved the old values keeps them; see ``_tensor_inplace.py``).
+    The arithmetic is done in the gradients' dtype, as PyTorch does it.
+    ``foreach`` chooses among PyTorch's kernels and changes nothing here.
     """
-    params = [parameters] if isinstance(parameters, Tensor) else list(parameters)
-    grads = [g for g in map(_grad_array, params) if g is not None]
+    total_norm = _clip_grad_norm(parameters, max_norm, norm_type, error_if_nonfinite)
+    return 0.0 if total_norm is None else float(total_norm)
+
+
+def _clip_grad_norm(parameters: Tensor | Iterable[Tensor], max_norm: float, norm_type: float,
+                    error_if_nonfinite: bool) -> np.ndarray | None:
+    """`clip_grad_norm_`, returning N as a 0-d array of the gradients' dtype (None if no parameter has one).
+    An empty generator of parameters warns, as in PyTorch (it is likely one already used up)."""
+    params = _parameter_list(parameters)
+    if not params and isinstance(parameters, types.GeneratorType):
+        warnings.warn("`parameters` is an empty generator, no gradient clipping will occur.", stacklevel=3)
+    grads = [p._grad._data for p in params if p._grad is not None]
     if not grads:
-        return 0.0
+        return None
     norm_type = float(norm_type)
     norms = np.stack([_vector_norm(g, norm_type) for g in grads])
     total_norm = _vector_norm(norms, norm_type)
@@ -49,14 +65,30 @@ def clip_grad_norm_(
             f"clip_grad_norm_: the total norm of order {norm_type} of the gradients is {float(total_norm)}, so "
             f"it cannot be clipped; pass error_if_nonfinite=False to scale by it anyway"
         )
-    clip_coef = max_norm / (total_norm + 1e-6)
+    clip_coef = float(max_norm) / (total_norm + 1e-6)
     clip_coef_clamped = np.minimum(clip_coef, 1.0)
     with np.errstate(invalid="ignore"):  # an infinite norm gives 0 · inf = nan, as in torch
         for p in params:
-            grad = _grad_array(p)
-            if grad is not None:
-                _set_grad_array(p, np.asarray(grad * clip_coef_clamped.astype(grad.dtype)))  # 0-d stays an array
-    return float(total_norm)
+            if p._grad is not None:
+                g = p._grad._data
+                p._grad._set_array(np.asarray(g * clip_coef_clamped.astype(g.dtype)))  # 0-d stays an array
+    return total_norm
+
+
+def clip_grad_value_(parameters: Tensor | Iterable[Tensor], clip_value: float, foreach: bool | None = None) -> None:
+    """Clamp every gradient elementwise to ``[-clip_value, clip_value]`` (``torch.nn.utils.clip_grad_value_``):
+    ``g ← min(max(g, -c), c)``; NaN stays NaN. Parameters whose ``grad`` is None are ignored; the gradients
+    are clamped in place (re-pointed at a new array, as in `clip_grad_norm_`). ``foreach`` changes nothing here."""
+    clip_value = float(clip_value)
+    for p in _parameter_list(parameters):
+        if p._grad is not None:
+            g = p._grad._data
+            p._grad._set_array(np.asarray(np.minimum(np.maximum(g, -clip_value), clip_value)))
+
+
+def _parameter_list(parameters: Tensor | Iterable[Tensor]) -> list[Tensor]:
+    """A single tensor or an iterable of them, as a list."""
+    return [parameters] if isinstance(parameters, Tensor) else list(parameters)
 
 
 def _vector_norm(x: np.ndarray, p: float) -> np.ndarray:

@@ -9,18 +9,18 @@ one parameter (see ``sgd.py`` and ``adam.py``). Everything else is here, in this
 
 Two rules about arrays:
 
-- **A parameter is never updated in place.** Each step computes a new array θ' and makes it the
-  parameter's storage, as ``p.data = θ'`` would. A graph that saved the old array keeps it intact
-  (saved arrays are read-only), and the version bump from the assignment makes a backward through
-  such a stale graph raise a clear error instead of returning a wrong gradient.
+- **A parameter is never written in place.** Each step computes a new array θ' and re-points the
+  parameter at it (``p._set_array(θ')``: an in-place update in PyTorch's sense, so ``p.data`` aliases
+  follow). A graph that saved the old array keeps it intact (saved arrays are read-only), and the
+  version bump makes a backward through such a stale graph raise a clear error instead of returning
+  a wrong gradient.
 - **Optimizer state is updated in place** (momentum buffers, moment estimates). No graph ever
   saves it, and updating in place saves an allocation per step.
 
-Gradients are read from ``p.grad``, an ndarray or a Tensor (`_grad_array` accepts both), and
-parameters are written to their storage ``p._data`` (`_set_param_array`, which also bumps the
-version). A parameter is skipped when its ``grad`` is None, as in PyTorch, and also when it has
-``requires_grad=False`` (a parameter frozen after a backward keeps its stale ``grad``; PyTorch
-would still step it, here a frozen parameter never moves).
+Gradients are read from ``p.grad`` (a tensor; the update rules get its array, ``p._grad._data``). A
+parameter is skipped when its ``grad`` is None, as in PyTorch, and also when it has
+``requires_grad=False`` (a parameter frozen after a backward keeps its stale ``grad``; PyTorch would
+still step it, here a frozen parameter never moves).
 
 PyTorch's implementation switches are accepted with PyTorch's names and defaults, and kept in
 every parameter group as PyTorch keeps them:
@@ -34,7 +34,9 @@ every parameter group as PyTorch keeps them:
   recorded into a CUDA graph) cannot be honoured: an update here is NumPy arithmetic outside the
   autograd graph, and there is no device. They raise ValueError naming the option.
 
-``state_dict()`` holds only plain Python values and ndarrays, so it can be saved without pickle::
+``optimizer.state`` is keyed by the parameter tensor, as PyTorch's (``opt.state[p]["exp_avg"]``), and a
+parameter not stepped yet gets an empty dict. ``state_dict()`` numbers the parameters instead, and holds
+only plain Python values and ndarrays, so it can be saved without pickle::
 
     {"state": {"0": {"step": 5, "exp_avg": ndarray, "exp_avg_sq": ndarray}, ...},
      "param_groups": [{"lr": 0.001, "betas": [0.9, 0.999], ..., "params": [0, 1, 2]}, ...]}
@@ -45,6 +47,7 @@ as strings. Tuples are stored as lists.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -54,10 +57,38 @@ from ..autograd import enable_grad
 from ..autograd.function import _guarded, _held
 from ..tensor import Tensor
 
-__all__ = ["Optimizer", "ParamsT", "StateDict"]
+__all__ = ["Optimizer", "ParamsT", "StateDict", "ParamState"]
 
 ParamsT = Iterable[Tensor] | Iterable[tuple[str, Tensor]] | Iterable[dict[str, Any]]
 StateDict = dict[str, Any]
+
+
+class ParamState(defaultdict):
+    """``optimizer.state``: each parameter's state, keyed by the parameter tensor, as PyTorch's
+    ``defaultdict(dict)`` (a parameter not in it gets an empty dict on first access). A Tensor hashes by
+    identity (``object.__hash__``), and two live tensors never share a hash, so a lookup never calls
+    ``Tensor.__eq__`` (which is elementwise): keys are matched by identity. Any key but a tensor is refused:
+    the numbering of the parameters is ``state_dict()``'s, ``state_dict()["state"]["0"]``."""
+
+    def __init__(self) -> None:
+        super().__init__(dict)
+
+    def __missing__(self, key: Any) -> dict[str, Any]:
+        _check_state_key(key)
+        return super().__missing__(key)
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        _check_state_key(key)
+        super().__setitem__(key, value)
+
+    def __reduce__(self) -> Any:  # copy.deepcopy and pickle: the same class, the same entries
+        return type(self), (), None, None, iter(self.items())
+
+
+def _check_state_key(key: Any) -> None:
+    if not isinstance(key, Tensor):
+        raise TypeError(f"optimizer.state is keyed by the parameter tensor, as in PyTorch: opt.state[p], not "
+                        f"opt.state[{key!r}] (state_dict()['state'] numbers the parameters)")
 
 
 class Optimizer:
@@ -85,8 +116,7 @@ class Optimizer:
             )
         self.defaults = dict(defaults)
         self.param_groups: list[dict[str, Any]] = []
-        # state[i] holds parameter i's state (i counts parameters across groups, in order)
-        self.state: dict[int, dict[str, Any]] = {}
+        self.state: ParamState = ParamState()  # state[p]: parameter p's state (PyTorch's defaultdict(dict))
         groups = list(params)
         if not groups:
             raise ValueError("optimizer got an empty parameter list")
@@ -100,18 +130,13 @@ class Optimizer:
 
     # --------------------------------------------------------------------------- stepping
     def zero_grad(self, set_to_none: bool = True) -> None:
-        """Forget the gradients: ``p.grad = None`` (the default), or fresh zeros of the same kind (the old
-        gradient is not written)."""
+        """Forget the gradients: ``p.grad = None`` (the default), or zero them (cut out of the graph)."""
         for group in self.param_groups:
             for p in group["params"]:
-                grad = _grad_array(p)
-                if set_to_none:
-                    p.grad = None
-                elif grad is not None:
-                    _set_grad_array(p, np.zeros_like(grad))
+                p._zero_grad(set_to_none)
 
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
-        """Update every parameter that has a gradient: ``p.data = update(p.data, p.grad)``.
+        """Update every parameter that has a gradient: ``p ← update(p, p.grad)``.
 
         ``closure``, if given, re-evaluates the loss (with gradients enabled) and returns it.
         Its value is returned.
@@ -121,16 +146,17 @@ class Optimizer:
             with enable_grad():
                 loss = closure()
         for i, p, group in self._indexed_params():
-            grad = _grad_array(p)
-            if not p.requires_grad or grad is None:
+            if not p.requires_grad or p._grad is None:
                 continue
+            grad = p._grad._data
             if grad.shape != p.shape:
                 raise RuntimeError(
                     f"{type(self).__name__}.step: parameter {self._label(i)} has shape {p.shape} but its "
                     f"grad has shape {grad.shape}"
                 )
-            new = self._update(_param_array(p), grad, self.state.setdefault(i, {}), group)
-            _set_param_array(p, new)  # a new array, never written in place
+            param = _guarded(p._data) if _held else p._data  # read-only while a live graph has saved it
+            new = self._update(param, grad, self.state[p], group)
+            p._set_array(np.asarray(new, dtype=p.dtype))  # a new array (a plain ndarray), never written in place
         return loss
 
     def _update(self, param: np.ndarray, grad: np.ndarray, state: dict[str, Any], group: dict[str, Any]) -> np.ndarray:
@@ -222,8 +248,8 @@ class Optimizer:
             groups.append(saved)
         state = {
             str(i): {key: _plain(value, f"state[{i}][{key!r}]") for key, value in entry.items()}
-            for i, entry in sorted(self.state.items())
-            if entry
+            for i, p, _ in self._indexed_params()
+            if (entry := self.state.get(p))
         }
         return {"state": state, "param_groups": groups}
 
@@ -267,7 +293,7 @@ class Optimizer:
             new_groups.append(new_group)
 
         params = [p for _, p, _ in self._indexed_params()]
-        new_state: dict[int, dict[str, Any]] = {}
+        new_state = ParamState()
         for key, entry in state_dict["state"].items():
             i = index_of.get(int(key)) if str(key).isdigit() else None
             if i is None:
@@ -295,7 +321,7 @@ class Optimizer:
                 if array.shape != p.shape:
                     fail(f"parameter {label}: {name!r} has shape {array.shape}, but the parameter has shape {p.shape}")
                 loaded[name] = np.array(array, dtype=p.dtype, copy=True)
-            new_state[i] = loaded
+            new_state[p] = loaded
 
         # everything checked: now assign
         for group, new_group in zip(self.param_groups, new_groups):
@@ -360,29 +386,3 @@ def _check_implementation_switches(group: dict[str, Any]) -> None:
     for key, what in _UNSUPPORTED.items():
         if group.get(key):
             raise ValueError(f"{key}=True is not supported: it means {what}. Leave {key}=False")
-
-
-# ------------------------------------------------------------- reading gradients, writing parameters
-def _grad_array(p: Tensor) -> np.ndarray | None:
-    """``p.grad`` as an ndarray (it may be an ndarray or a Tensor, whose storage is ``_data``), or None."""
-    grad = p.grad
-    return grad._data if isinstance(grad, Tensor) else grad
-
-
-def _set_grad_array(p: Tensor, array: np.ndarray) -> None:
-    """Give ``p`` a new gradient holding ``array``, of the kind it had (ndarray or Tensor)."""
-    p.grad = Tensor._make(array, False) if isinstance(p.grad, Tensor) else array
-
-
-def _param_array(p: Tensor) -> np.ndarray:
-    """``p``'s values, read-only (a `SavedArray` view) while a live graph has saved them."""
-    return _guarded(p._data) if _held else p._data
-
-
-def _set_param_array(p: Tensor, new: np.ndarray) -> None:
-    """``p``'s storage becomes the new array ``new`` and its version goes up (what ``p.data = new`` does).
-
-    The old array is never written: a graph that saved it keeps it intact, and the version bump
-    makes a backward through that stale graph raise instead of returning a wrong gradient."""
-    p._data = np.asarray(new, dtype=p.dtype)  # (a plain ndarray, never a SavedArray view)
-    p._version += 1

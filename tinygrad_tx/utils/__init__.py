@@ -1,5 +1,6 @@
-"""Utilities laid out as ``torch.utils``: ``data`` (datasets, samplers, `DataLoader`)."""
+"""Utilities laid out as ``torch.utils``: ``data`` (datasets, samplers, `DataLoader`) and ``checkpoint``
+(activation checkpointing: `checkpoint.checkpoint`, `checkpoint.checkpoint_sequential`)."""
 
-from . import data
+from . import checkpoint, data
 
-__all__ = ["data"]
+__all__ = ["checkpoint", "data"]

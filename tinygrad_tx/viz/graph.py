@@ -221,6 +221,11 @@ def draw(
                  title, max_nodes, scalar)
 
 
+def _grad_array(t: Any) -> np.ndarray | None:
+    """A tensor's ``.grad`` as an array (None if it has none; read without the non-leaf warning)."""
+    return None if t._grad is None else t._grad._data
+
+
 # -- DOT -------------------------------------------------------------------------------------------
 def _stats_text(data: Any, grad: Any, mode: str) -> list[str]:
     rows = []
@@ -269,7 +274,7 @@ def _tensor_node(it: Item, stats_mode: str | None) -> tuple[str, dict[str, str]]
         if out is None and retained is not None:
             out = retained()
         if out is not None:
-            data, grad = out._data, out.grad
+            data, grad = out._data, _grad_array(out)
             if data.size == 1:  # a loss: its value, rather than statistics of one number
                 lines.append(f"= {_esc(_num(float(data.reshape(-1)[0])))}")
                 data = None
@@ -277,7 +282,7 @@ def _tensor_node(it: Item, stats_mode: str | None) -> tuple[str, dict[str, str]]
         t = it.obj
         lines.append(f"<b>{_esc(it.name or ('Parameter' if kind == 'parameter' else 'input'))}</b>")
         lines.append(_small(f"{_shape(t.shape)} {t.dtype}"))
-        data, grad = t._data, t.grad
+        data, grad = t._data, _grad_array(t)
         attrs["style"] = "filled"
     elif kind == "constant":
         shape = "" if it.obj is None else " scalar" if len(it.obj) == 0 else f" {_shape(it.obj)}"
