@@ -4,7 +4,7 @@ so teaching code runs unchanged after ``import tinygrad_tx as torch``.
 Most are a thin call of the `Tensor` method of the same name (`_method`), so their arguments, errors and
 gradients are the method's. The others are short compositions where PyTorch's function differs from a
 method: a number as the first operand (``torch.add(2, x)``, ``torch.pow(2, x)``), ``alpha=`` and
-``rounding_mode=``, the shape checks of ``mm``/``bmm``/``dot``, ``outer``, ``lerp``, ``var_mean``. As in
+``rounding_mode=``, ``var_mean``, ``softmax(dtype=)``. As in
 PyTorch, ``input`` must be a Tensor (a list or a number is a TypeError), and ``out=`` is refused: these
 functions return a new tensor and never write into an existing one.
 """
@@ -21,27 +21,36 @@ from . import _tensor_arith
 from ._args import _numpy_keywords, _var_args
 from ._dtypes import _alpha_times, _result_dtype
 from ._einsum import einsum
-from .tensor import Tensor, cat, matmul, where
+from .tensor import Tensor, cat, where
 
 __all__ = [
     # elementwise
     "abs", "absolute", "exp", "log", "sqrt", "rsqrt", "sigmoid", "relu", "tanh", "sin", "cos", "erf", "neg",
     "negative", "square", "pow", "add", "sub", "subtract", "mul", "multiply", "div", "divide", "true_divide",
-    "maximum", "minimum", "clamp", "clip", "lerp", "nan_to_num",
+    "maximum", "minimum", "clamp", "clip", "lerp", "nan_to_num", "log1p", "expm1", "log2", "log10", "exp2",
+    "reciprocal", "frac", "tan", "atan", "asin", "acos", "sinh", "cosh", "asinh", "acosh", "atanh", "arctan", "arcsin",
+    "arccos", "arcsinh", "arccosh", "arctanh", "atan2", "arctan2", "hypot", "addcmul", "addcdiv",
+    # comparisons and logical ops (bool results)
+    "eq", "ne", "lt", "le", "gt", "ge", "greater", "greater_equal", "less", "less_equal", "not_equal", "logical_not",
+    "logical_and", "logical_or", "logical_xor",
     # piecewise constant (gradient 0) and tests
     "sign", "floor", "ceil", "round", "trunc", "isnan", "isinf", "isfinite",
     # reductions and scans
     "sum", "mean", "prod", "std", "var", "var_mean", "std_mean", "amax", "amin", "max", "min", "argmax",
-    "argmin", "logsumexp", "cumsum", "cumprod", "norm", "all", "any", "softmax", "log_softmax",
+    "argmin", "logsumexp", "cumsum", "cumprod", "norm", "all", "any", "softmax", "log_softmax", "median", "kthvalue",
+    "count_nonzero", "unique", "bincount",
     # comparison of whole tensors
     "allclose", "isclose", "equal",
     # selection
-    "sort", "argsort", "topk", "gather", "masked_fill", "tril", "triu", "diag",
+    "sort", "argsort", "topk", "gather", "masked_fill", "tril", "triu", "diag", "diagonal", "index_select",
+    "scatter", "scatter_add", "index_add", "nonzero", "argwhere", "select", "narrow", "masked_select",
+    "take_along_dim",
     # linear algebra
-    "mm", "bmm", "mv", "dot", "outer", "einsum",
+    "mm", "bmm", "mv", "dot", "outer", "einsum", "addmm", "baddbmm", "cross", "trace",
     # shapes
     "reshape", "flatten", "transpose", "t", "permute", "squeeze", "unsqueeze", "split", "chunk", "concat",
-    "concatenate", "clone", "numel",
+    "concatenate", "clone", "numel", "flip", "fliplr", "flipud", "roll", "unbind", "tensor_split",
+    "split_with_sizes", "movedim", "moveaxis", "swapaxes", "swapdims", "ravel", "broadcast_to",
 ]
 
 
@@ -130,9 +139,30 @@ squeeze = _method("squeeze")
 unsqueeze = _method("unsqueeze")
 chunk = _method("chunk")
 clone = _method("clone")
+log1p, expm1, log2, log10, exp2 = (_method(n) for n in ("log1p", "expm1", "log2", "log10", "exp2"))
+reciprocal, frac, tan, atan, asin, acos = (_method(n) for n in ("reciprocal", "frac", "tan", "atan", "asin", "acos"))
+sinh, cosh, asinh, acosh, atanh = (_method(n) for n in ("sinh", "cosh", "asinh", "acosh", "atanh"))
+atan2, hypot, lerp, addcmul, addcdiv = (_method(n) for n in ("atan2", "hypot", "lerp", "addcmul", "addcdiv"))
+eq, ne, lt, le, gt, ge = (_method(n) for n in ("eq", "ne", "lt", "le", "gt", "ge"))
+logical_not, logical_and, logical_or, logical_xor = (_method(n) for n in (
+    "logical_not", "logical_and", "logical_or", "logical_xor"))
+median, kthvalue, count_nonzero, unique, bincount = (_method(n) for n in (
+    "median", "kthvalue", "count_nonzero", "unique", "bincount"))
+diagonal, index_select, scatter, scatter_add, index_add = (_method(n) for n in (
+    "diagonal", "index_select", "scatter", "scatter_add", "index_add"))
+nonzero, argwhere, select, narrow = (_method(n) for n in ("nonzero", "argwhere", "select", "narrow"))
+masked_select, take_along_dim, broadcast_to = (_method(n) for n in ("masked_select", "take_along_dim", "broadcast_to"))
+mm, bmm, mv, dot, outer = (_method(n) for n in ("mm", "bmm", "mv", "dot", "outer"))
+addmm, baddbmm, cross, trace = (_method(n) for n in ("addmm", "baddbmm", "cross", "trace"))
+flip, fliplr, flipud, roll, unbind = (_method(n) for n in ("flip", "fliplr", "flipud", "roll", "unbind"))
+tensor_split, split_with_sizes, movedim, swapaxes, swapdims, ravel = (_method(n) for n in (
+    "tensor_split", "split_with_sizes", "movedim", "swapaxes", "swapdims", "ravel"))
 
 # PyTorch's other names for them
 absolute, negative, clip = abs, neg, clamp
+arctan, arcsin, arccos, arcsinh, arccosh, arctanh, arctan2 = atan, asin, acos, asinh, acosh, atanh, atan2
+greater, greater_equal, less, less_equal, not_equal = gt, ge, lt, le, ne
+moveaxis = movedim
 concat = concatenate = cat
 
 
@@ -203,21 +233,6 @@ def pow(input: Any, exponent: Any, *, out: Any = None) -> Tensor:
 multiply, subtract, divide, true_divide = mul, sub, div, div
 
 
-def lerp(input: Tensor, end: Tensor, weight: Any, *, out: Any = None) -> Tensor:
-    """input + weight · (end - input), computed as PyTorch does: that form where |weight| < 0.5, else
-    end - (end - input) · (1 - weight), so that weight = 1 gives ``end`` exactly."""
-    _check(input, "lerp", out)
-    if not isinstance(end, Tensor):
-        raise TypeError(f"lerp(): argument 'end' must be a Tensor, not {type(end).__name__}")
-    if input.dtype.kind != "f":
-        raise TypeError(f"lerp(): needs floating-point tensors, got dtype {input.dtype} (PyTorch refuses it too)")
-    difference = end - input
-    if isinstance(weight, Tensor):
-        small = np.abs(weight._data) < 0.5
-        return where(small, input + weight * difference, end - difference * (1 - weight))
-    return input + weight * difference if builtins.abs(weight) < 0.5 else end - difference * (1 - weight)
-
-
 # ------------------------------------------------------------------------ reductions with two results
 @_numpy_keywords
 def var_mean(input: Tensor, dim: Any = None, unbiased: bool | None = None, keepdim: bool = False, *,
@@ -249,52 +264,3 @@ def log_softmax(input: Tensor, dim: int, dtype: Any = None) -> Tensor:
     """``input.log_softmax(dim)``; ``dtype`` converts the input first, as in PyTorch."""
     _check(input, "log_softmax")
     return (input if dtype is None else input.to(dtype)).log_softmax(dim)
-
-
-# ----------------------------------------------------------------------------------- linear algebra
-def _need_dims(op: str, **tensors: Any) -> None:
-    """Each named tensor has the stated number of dims (``mm``: two matrices), else a ValueError naming them."""
-    for name, (t, ndim) in tensors.items():
-        if not isinstance(t, Tensor):
-            raise TypeError(f"{op}(): argument '{name}' must be a Tensor, not {type(t).__name__}")
-        if t.ndim != ndim:
-            raise ValueError(f"{op}(): '{name}' must have {ndim} dims, got shape {t.shape}")
-
-
-def mm(input: Tensor, mat2: Tensor, *, out: Any = None) -> Tensor:
-    """The product of two matrices (no broadcasting; `matmul` broadcasts)."""
-    _check(input, "mm", out)
-    _need_dims("mm", input=(input, 2), mat2=(mat2, 2))
-    return matmul(input, mat2)
-
-
-def bmm(input: Tensor, mat2: Tensor, *, out: Any = None) -> Tensor:
-    """The products of two batches of matrices, (b, n, k) @ (b, k, m) -> (b, n, m), without broadcasting."""
-    _check(input, "bmm", out)
-    _need_dims("bmm", input=(input, 3), mat2=(mat2, 3))
-    if input.shape[0] != mat2.shape[0]:
-        raise ValueError(f"bmm(): the batch sizes differ, shapes {input.shape} and {mat2.shape}")
-    return matmul(input, mat2)
-
-
-def mv(input: Tensor, vec: Tensor, *, out: Any = None) -> Tensor:
-    """A matrix times a vector."""
-    _check(input, "mv", out)
-    _need_dims("mv", input=(input, 2), vec=(vec, 1))
-    return matmul(input, vec)
-
-
-def dot(input: Tensor, tensor: Tensor, *, out: Any = None) -> Tensor:
-    """Σᵢ aᵢ bᵢ of two vectors of one size and one dtype (PyTorch does not promote here)."""
-    _check(input, "dot", out)
-    _need_dims("dot", input=(input, 1), tensor=(tensor, 1))
-    if input.shape != tensor.shape:
-        raise ValueError(f"dot(): the vectors have different sizes, shapes {input.shape} and {tensor.shape}")
-    return matmul(input, tensor)
-
-
-def outer(input: Tensor, vec2: Tensor, *, out: Any = None) -> Tensor:
-    """out[i, j] = aᵢ bⱼ: the vectors broadcast against each other."""
-    _check(input, "outer", out)
-    _need_dims("outer", input=(input, 1), vec2=(vec2, 1))
-    return input.unsqueeze(1) * vec2.unsqueeze(0)

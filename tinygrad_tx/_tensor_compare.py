@@ -115,6 +115,40 @@ class CompareMethods:
 
     __hash__ = object.__hash__  # tensors are graph nodes: hashed by identity
 
+    # the method spellings of the comparisons (``torch.Tensor.eq``, ..., and the long names ``greater``, ...)
+    def eq(self, other: Any) -> Tensor:
+        return self._compare(other, np.equal, "eq")
+
+    def ne(self, other: Any) -> Tensor:
+        return self._compare(other, np.not_equal, "ne")
+
+    def lt(self, other: Any) -> Tensor:
+        return self._compare(other, np.less, "lt")
+
+    def le(self, other: Any) -> Tensor:
+        return self._compare(other, np.less_equal, "le")
+
+    def gt(self, other: Any) -> Tensor:
+        return self._compare(other, np.greater, "gt")
+
+    def ge(self, other: Any) -> Tensor:
+        return self._compare(other, np.greater_equal, "ge")
+
+    not_equal, less, less_equal, greater, greater_equal = ne, lt, le, gt, ge
+
+    # logical ops: any dtype, nonzero is true (NaN too); the result is bool, as in PyTorch
+    def logical_not(self) -> Tensor:
+        return _t.Tensor._make(np.asarray(np.logical_not(self._data)), False)
+
+    def logical_and(self, other: Tensor) -> Tensor:
+        return _logical(self, other, np.logical_and, "logical_and")
+
+    def logical_or(self, other: Tensor) -> Tensor:
+        return _logical(self, other, np.logical_or, "logical_or")
+
+    def logical_xor(self, other: Tensor) -> Tensor:
+        return _logical(self, other, np.logical_xor, "logical_xor")
+
     # bitwise ops, as PyTorch: logical on bool tensors, bitwise on integer ones, refused on floats
     def _bitwise(self, a: Any, b: Any, fn: Any, op: str) -> Tensor:
         for x in (a, b):
@@ -375,6 +409,16 @@ class CompareMethods:
             return _t.Tensor._make(x.copy(), False)
         replaced = np.nan_to_num(x, nan=nan, posinf=posinf, neginf=neginf)
         return _t.where(~np.isfinite(x), replaced, self)
+
+
+def _logical(a: Tensor, b: Any, fn: Any, op: str) -> Tensor:
+    """A logical op of two tensors (PyTorch takes no number here), broadcast."""
+    if not isinstance(b, _t.Tensor):
+        raise TypeError(f"{op}(): argument 'other' must be a Tensor, not {type(b).__name__}")
+    try:
+        return _t.Tensor._make(np.asarray(fn(a._data, b._data)), False)
+    except ValueError:
+        raise ValueError(f"{op}: shapes {a.shape} and {b.shape} cannot be broadcast together") from None
 
 
 def _result_type(op: str) -> Any:

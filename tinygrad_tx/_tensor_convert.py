@@ -194,6 +194,13 @@ class ConversionMethods:
                             f"and shape {self.shape}")
         return int(self._data.item())
 
+    def __format__(self, spec: str) -> str:
+        """``f"{t:.3f}"``: a 0-d tensor formats as its Python number, as in PyTorch; any other tensor takes
+        only the empty spec (``f"{t}"`` is ``str(t)``), and a spec raises TypeError, as PyTorch's does."""
+        if self.ndim == 0 and type(self) is _t.Tensor:
+            return format(self._data.item(), spec)
+        return object.__format__(self, spec)
+
     # ------------------------------------------------------------------------------ conversion
     def to(self, *args: Any, **kwargs: Any) -> Tensor:
         """This tensor with another dtype, as PyTorch's ``to``: ``to(dtype)``, ``to(device)``, ``to(device, dtype)``,

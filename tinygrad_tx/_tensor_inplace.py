@@ -28,6 +28,20 @@ if TYPE_CHECKING:
 _t: Any = None  # the module tinygrad_tx.tensor (bound there)
 
 
+_NOT_GIVEN: Any = object()
+
+
+def _unary_inplace(name: str) -> Any:
+    """The in-place form ``name_`` of the method ``name``: ``x.exp_()`` makes x hold ``x.exp()``."""
+
+    def method(self: Any) -> Any:
+        return self._inplace(lambda old: getattr(old, name)(), name + "_")
+
+    method.__name__ = method.__qualname__ = name + "_"
+    method.__doc__ = f"``self = self.{name}()``, in place (see `_inplace` for PyTorch's rules)."
+    return method
+
+
 class InPlaceMethods:
     """``+=``, ``add_`` ... ``fill_``, ``copy_`` and ``t[i] = v``. A base class of `Tensor`."""
 
@@ -99,6 +113,60 @@ class InPlaceMethods:
 
     def div_(self, other: Any) -> Tensor:
         return self._inplace(lambda old: old / other, "div_", other)
+
+    # the in-place forms of the elementwise functions (an integer tensor cannot hold exp's float result: refused)
+    exp_, log_, sqrt_, rsqrt_, relu_, sigmoid_, tanh_ = (_unary_inplace(n) for n in (
+        "exp", "log", "sqrt", "rsqrt", "relu", "sigmoid", "tanh"))
+    abs_, neg_, square_, sin_, cos_, tan_, erf_ = (_unary_inplace(n) for n in (
+        "abs", "neg", "square", "sin", "cos", "tan", "erf"))
+    log1p_, expm1_, log2_, log10_, exp2_, reciprocal_, frac_ = (_unary_inplace(n) for n in (
+        "log1p", "expm1", "log2", "log10", "exp2", "reciprocal", "frac"))
+    atan_, asin_, acos_, sinh_, cosh_, asinh_, acosh_, atanh_ = (_unary_inplace(n) for n in (
+        "atan", "asin", "acos", "sinh", "cosh", "asinh", "acosh", "atanh"))
+    floor_, ceil_, trunc_, sign_ = (_unary_inplace(n) for n in ("floor", "ceil", "trunc", "sign"))
+
+    def round_(self, decimals: int = 0) -> Tensor:
+        return self._inplace(lambda old: old.round(decimals), "round_")
+
+    def pow_(self, exponent: Any) -> Tensor:
+        return self._inplace(lambda old: old ** exponent, "pow_", exponent)
+
+    def clamp_(self, min: Any = None, max: Any = None) -> Tensor:
+        return self._inplace(lambda old: old.clamp(min, max), "clamp_")
+
+    clip_ = clamp_
+
+    def clamp_min_(self, min: Any) -> Tensor:
+        return self._inplace(lambda old: old.clamp(min=min), "clamp_min_")
+
+    def clamp_max_(self, max: Any) -> Tensor:
+        return self._inplace(lambda old: old.clamp(max=max), "clamp_max_")
+
+    def addcmul_(self, tensor1: Any, tensor2: Any, *, value: Any = 1) -> Tensor:
+        return self._inplace(lambda old: old.addcmul(tensor1, tensor2, value=value), "addcmul_", tensor1)
+
+    def addcdiv_(self, tensor1: Any, tensor2: Any, *, value: Any = 1) -> Tensor:
+        return self._inplace(lambda old: old.addcdiv(tensor1, tensor2, value=value), "addcdiv_", tensor1)
+
+    def lerp_(self, end: Any, weight: Any) -> Tensor:
+        return self._inplace(lambda old: old.lerp(end, weight), "lerp_", end)
+
+    def masked_fill_(self, mask: Any, value: Any) -> Tensor:
+        return self._inplace(lambda old: old.masked_fill(mask, value), "masked_fill_", value)
+
+    def index_add_(self, dim: int, index: Any, source: Any, *, alpha: Any = 1) -> Tensor:
+        return self._inplace(lambda old: old.index_add(dim, index, source, alpha=alpha), "index_add_", source)
+
+    def scatter_(self, dim: int, index: Any, src: Any = _NOT_GIVEN, *, value: Any = _NOT_GIVEN,
+                 reduce: str | None = None) -> Tensor:
+        """``self[index[i][j]][j] = src[i][j]`` (for dim 0), in place: the one-hot idiom
+        ``torch.zeros(n, k).scatter_(1, labels[:, None], 1.0)``."""
+        kw = {} if value is _NOT_GIVEN else {"value": value}
+        args = () if src is _NOT_GIVEN else (src,)
+        return self._inplace(lambda old: old.scatter(dim, index, *args, reduce=reduce, **kw), "scatter_")
+
+    def scatter_add_(self, dim: int, index: Any, src: Any) -> Tensor:
+        return self._inplace(lambda old: old.scatter_add(dim, index, src), "scatter_add_", src)
 
     def zero_(self) -> Tensor:
         return self.fill_(0.0)

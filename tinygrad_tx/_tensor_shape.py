@@ -123,8 +123,9 @@ class ShapeMethods:
         d = dim % (self.ndim + 1)
         return self.reshape(self.shape[:d] + (1,) + self.shape[d:])
 
-    def contiguous(self) -> Tensor:
-        return self
+    def contiguous(self, memory_format: Any = None) -> Tensor:
+        """self if its elements lie in C order (`is_contiguous`), else a C-ordered copy in the graph (as PyTorch)."""
+        return self if self._data.flags.c_contiguous else ops.Clone.apply(self)
 
     def __iter__(self) -> Iterator[Tensor]:
         for i in range(len(self)):

@@ -8,6 +8,10 @@ broadcasting happens before, in one place (``tensor._broadcast``), through the `
 primitive, whose VJP is a sum. So no VJP here deals with broadcasting. (Constants, which get no
 gradient, may be smaller; NumPy broadcasts them.)
 
+The inverse trigonometric and hyperbolic functions, ``tan``, ``log1p``/``expm1``, ``log2``/``log10``, ``atan2``
+and ``hypot`` are in ``ops_math.py``, the primitives that move elements (reshape, indexing, cat) in
+``ops_shape.py``; both are re-exported here.
+
 Everything else (sub, mean, var, softmax, log_softmax, matmul of vectors, stack, split, sort, einsum,
 ...) is composed from these in ``tensor.py``, its base classes (``_tensor_*.py``), ``_einsum.py`` and
 ``nn/functional.py``.
@@ -21,6 +25,24 @@ from typing import Any
 import numpy as np
 
 from .autograd.function import Function
+from .ops_math import (  # noqa: F401
+    Acos,
+    Acosh,
+    Asin,
+    Asinh,
+    Atan,
+    Atan2,
+    Atanh,
+    Cosh,
+    Expm1,
+    Hypot,
+    Log1p,
+    Log2,
+    Log10,
+    NoDerivative,
+    Sinh,
+    Tan,
+)
 from .ops_shape import Cat, Expand, GetItem, IndexAdd, Permute, Reshape, _is_basic_index, _own_index  # noqa: F401
 
 # A JVP gets the tangents of the inputs (None for an input that carries none) and reads the primal

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections import namedtuple
 from typing import Any
 
-__all__ = ["max", "min", "sort", "topk"]
+__all__ = ["max", "min", "sort", "topk", "median", "kthvalue"]
 
 
 def _return_type(name: str) -> Any:
@@ -27,3 +27,5 @@ max = _return_type("max")
 min = _return_type("min")
 sort = _return_type("sort")
 topk = _return_type("topk")
+median = _return_type("median")
+kthvalue = _return_type("kthvalue")

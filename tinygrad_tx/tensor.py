@@ -32,6 +32,7 @@ import numpy as np
 
 from . import (
     _dtypes,
+    _tensor_api,
     _tensor_arith,
     _tensor_compare,
     _tensor_convert,
@@ -57,6 +58,7 @@ from ._dtypes import (
 )
 from ._indexing import _index_arg, _split_integer_index
 from ._random import RandomMethods, manual_seed
+from ._tensor_api import TorchMethods
 from ._tensor_arith import ArithmeticMethods
 from ._tensor_compare import CompareMethods
 from ._tensor_convert import ConversionMethods, Size
@@ -81,7 +83,8 @@ _NOT_GIVEN: Any = object()  # marks an argument left out (where None would be a 
 
 
 class Tensor(
-    ArithmeticMethods, CompareMethods, ConversionMethods, DataGradMethods, InPlaceMethods, ShapeMethods, RandomMethods
+    ArithmeticMethods, CompareMethods, ConversionMethods, DataGradMethods, InPlaceMethods, ShapeMethods, RandomMethods,
+    TorchMethods,
 ):
     """An n-dimensional array with reverse-mode automatic differentiation.
 
@@ -776,5 +779,6 @@ def _fits_any_float(x: Any, other: Any) -> bool:
 
 
 # The methods of Tensor's base classes (one module per theme) reach Tensor and the helpers here through this module.
-for _methods in (_tensor_arith, _tensor_compare, _tensor_convert, _tensor_data, _tensor_inplace, _tensor_shape):
+for _methods in (_tensor_arith, _tensor_compare, _tensor_convert, _tensor_data, _tensor_inplace, _tensor_shape,
+                 *_tensor_api.MODULES):
     _methods._t = sys.modules[__name__]

@@ -436,7 +436,7 @@ class Function:
         own = self.__dict__.get("_torch_name")
         if own is not None:
             return own
-        if type(self).__module__ not in ("tinygrad_tx.ops", "tinygrad_tx.ops_shape"):
+        if type(self).__module__ not in ("tinygrad_tx.ops", "tinygrad_tx.ops_shape", "tinygrad_tx.ops_math"):
             return type(self).__name__ + "Backward"
         name = _TORCH_NAMES.get(type(self).__name__)
         if name is None:
@@ -510,7 +510,7 @@ _TORCH_NAMES: dict[str, Any] = {
     "Clone": "CloneBackward0", "Cast": "ToCopyBackward0", "Amax": "AmaxBackward0", "Reshape": "ViewBackward0",
     "Permute": "PermuteBackward0", "Expand": "ExpandBackward0", "Cat": "CatBackward0",
     "IndexAdd": "IndexPutBackward0", "Sum": _reduction_name("Sum"), "Prod": _reduction_name("Prod"),
-    "Pow": _pow_name, "GetItem": _getitem_name,
+    "Pow": _pow_name, "GetItem": _getitem_name, "Log1p": "Log1PBackward0",
     "Matmul": lambda node: "MmBackward0" if len(node.out_shape) == 2 else "BmmBackward0",
 }
 
