@@ -68,11 +68,42 @@ def _graph(ns: dict[str, Any]) -> None:
     assert summary.nodes > 0 and summary.edges > 0 and summary.clusters
 
 
+def _forward_mode(ns: dict[str, Any]) -> None:
+    x = ns["x"].numpy()
+    expected = (x * np.cos(x) + np.sin(x)) * ns["u"].numpy()  # (x cos x + sin x) ⊙ u, in float32 as the tensors
+    y_dot = ns["y_dot"].numpy()
+    assert y_dot.dtype == np.float32 and np.abs(y_dot - expected).max() <= 1e-6 * np.abs(expected).max()
+    assert round(float(y_dot[0]), 4) == 0.9182 and (y_dot[1:] == 0).all()
+
+
+def _jacobians(ns: dict[str, Any]) -> None:
+    x = ns["x"].numpy().astype(np.float64)
+    J, J_fwd = ns["J"].numpy(), ns["J_fwd"].numpy()
+    # ∂/∂x_j Σ_{k≤i} x_k sin x_k = x_j cos x_j + sin x_j for j ≤ i, else 0
+    expected = np.tril(np.broadcast_to(x * np.cos(x) + np.sin(x), (3, 3)))
+    assert J.shape == (3, 3) and (np.triu(J, 1) == 0).all() and (np.triu(J_fwd, 1) == 0).all()
+    assert np.abs(J - expected).max() <= 1e-6 and np.abs(J_fwd - expected).max() <= 1e-6
+    assert np.array_equal(ns["H"].numpy(), np.diag(6 * ns["x"].numpy()))
+
+
+def _checkpointing(ns: dict[str, Any]) -> None:
+    block, x = ns["block"], ns["x"]
+    with_checkpoint = [x.grad.copy()] + [p.grad.copy() for p in block.parameters()]
+    block.zero_grad()
+    plain_x = ns["tx"].tensor(x.detach().numpy(), requires_grad=True)
+    block(plain_x).sum().backward()
+    plain = [plain_x.grad] + [p.grad for p in block.parameters()]
+    assert len(plain) == 5 and all(np.array_equal(a, b) for a, b in zip(with_checkpoint, plain))
+
+
 PROMISES: dict[str, Callable[[dict[str, Any]], None]] = {
     "f.backward()": _tour,
     "logits, loss = model(idx[:, :-1], idx[:, 1:])\nloss.backward()": _gpt,
     "report = manual.compare(": _twice,
     "g = viz.draw(": _graph,
+    "y_dot = fwAD.unpack_dual(y).tangent": _forward_mode,
+    "J_fwd = jacfwd(f)(x)": _jacobians,
+    "checkpoint(block, x, use_reentrant=False)": _checkpointing,
 }
 
 
