@@ -19,6 +19,7 @@ from ._args import _normalize_dims, _numpy_keywords, _reduction_dims, _shape_arg
 from ._dtypes import (
     _result_dtype,
 )
+from .autograd.function import _named
 
 if TYPE_CHECKING:
     from .tensor import Tensor
@@ -195,7 +196,7 @@ class ShapeMethods:
         dims = _reduction_dims(dim, self.ndim, "var")
         n = math.prod(self.shape[d] for d in dims)
         centered = self - self.mean(dims, keepdim=True)
-        return (centered * centered).sum(dims, keepdim) / max(n - correction, 0)
+        return _named((centered * centered).sum(dims, keepdim) / max(n - correction, 0), "VarBackward0")
 
     @_numpy_keywords
     def std(self, dim: Any = None, unbiased: bool | None = None, keepdim: bool = False, *,
@@ -203,7 +204,7 @@ class ShapeMethods:
         """√var. Where the variance is 0 the gradient is 0, as in PyTorch (not 0 · ∞ = nan)."""
         dim, correction = _var_args(dim, unbiased, correction, "std")
         _t._require_floating(self, "std")
-        return _t._sqrt_zero_grad_at_zero(self.var(dim, keepdim=keepdim, correction=correction))
+        return _named(_t._sqrt_zero_grad_at_zero(self.var(dim, keepdim=keepdim, correction=correction)), "StdBackward0")
 
 
     @_numpy_keywords

@@ -69,7 +69,7 @@ from .autograd import function as _function
 from .autograd import grad  # noqa: F401  (kept for old imports: tensor.grad is autograd.grad)
 from .autograd import hooks as _hooks
 from .autograd.engine import backward as _backward
-from .autograd.function import SavedArray
+from .autograd.function import SavedArray, _named
 from .autograd.grad_mode import is_grad_enabled
 
 __all__ = [
@@ -209,12 +209,12 @@ class Tensor(
     def __sub__(self, other: Any) -> Tensor:
         _refuse_bool_subtraction(self, other)
         a, b = _broadcast(self, other, "sub")
-        return ops.Add.apply(a, ops.Neg.apply(b))
+        return _named(ops.Add.apply(a, ops.Neg.apply(b)), "SubBackward0")  # (PyTorch's name for the node)
 
     def __rsub__(self, other: Any) -> Tensor:
         _refuse_bool_subtraction(other, self)
         a, b = _broadcast(other, self, "sub")
-        return ops.Add.apply(a, ops.Neg.apply(b))
+        return _named(ops.Add.apply(a, ops.Neg.apply(b)), "RsubBackward1")
 
     def __mul__(self, other: Any) -> Tensor:
         return ops.Mul.apply(*_broadcast(self, other, "mul"))
@@ -381,7 +381,7 @@ class Tensor(
         _require_floating(x, "mean")
         dims = _reduction_dims(dim, x.ndim, "mean")
         n = math.prod(x.shape[d] for d in dims)
-        return x.sum(dims, keepdim) / n
+        return _named(x.sum(dims, keepdim) / n, "MeanBackward0" if dim is None else "MeanBackward1")
 
     @_numpy_keywords
     def prod(self, dim: int | None = None, keepdim: bool = False, *, dtype: Any = None) -> Tensor:
@@ -426,7 +426,7 @@ class Tensor(
             _normalize_dims(dim, self.ndim, "softmax")
             return self * 1.0
         e = (self - self.amax(dim, keepdim=True).detach()).exp()
-        return e / e.sum(dim, keepdim=True)
+        return _named(e / e.sum(dim, keepdim=True), "SoftmaxBackward0")
 
     @_numpy_keywords
     def log_softmax(self, dim: int = -1) -> Tensor:
@@ -436,7 +436,7 @@ class Tensor(
             _normalize_dims(dim, self.ndim, "log_softmax")
             return self * 1.0
         shifted = self - self.amax(dim, keepdim=True).detach()
-        return shifted - shifted.exp().sum(dim, keepdim=True).log()
+        return _named(shifted - shifted.exp().sum(dim, keepdim=True).log(), "LogSoftmaxBackward0")
 
     # -------------------------------------------------------------------------------- shapes
     def reshape(self, *shape: Any) -> Tensor:

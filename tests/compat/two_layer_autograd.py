@@ -50,4 +50,4 @@ for t in range(30):
     w2.grad.data.zero_()
 print(f"Result: y = {a.item():.6f} + {b.item():.6f} x + {c.item():.6f} x^2 + {d.item():.6f} x^3")
 
-RESULTS = {"a": a, "b": b, "c": c, "d": d, "w1": w1, "w2": w2, "norms": torch.tensor(norms), "loss": loss}
+RESULTS = {"a, b, c, d": torch.stack([a, b, c, d]), "w1": w1, "w2": w2, "norms": torch.tensor(norms), "loss": loss}

@@ -63,4 +63,4 @@ out = MulAdd.apply(u, v, 2.5).sin().sum()
 out.backward()
 print(f"Result: y = {a.item():.6f} + {b.item():.6f} * P3({c.item():.6f} + {d.item():.6f} x)")
 
-RESULTS = {"a": a, "b": b, "c": c, "d": d, "u.grad": u.grad, "v.grad": v.grad, "out": out}
+RESULTS = {"a, b, c, d": torch.stack([a, b, c, d]), "u.grad": u.grad, "v.grad": v.grad, "out": out}

@@ -52,4 +52,4 @@ for t in range(50):
     w2 -= 1e-3 * grad_w2
 print(f"Result: y = {a.item():.6f} + {b.item():.6f} x + {c.item():.6f} x^2 + {d.item():.6f} x^3")
 
-RESULTS = {"a": a, "b": b, "c": c, "d": d, "w1": w1, "w2": w2, "loss": loss}
+RESULTS = {"a, b, c, d": torch.stack([a, b, c, d]), "w1": w1, "w2": w2, "loss": loss}

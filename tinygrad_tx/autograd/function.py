@@ -40,6 +40,7 @@ out of the engine's reach.
 
 from __future__ import annotations
 
+import functools
 import time
 import weakref
 from typing import Any
@@ -576,3 +577,25 @@ def _pack_saved(ctx: Function, out: Any, hooks: tuple[Any, Any]) -> None:
                     ctx._out_data = None
             node = None if output or not t.requires_grad else t._node()
             saved[i] = _Packed(_OUTPUT if kept and output else packed, unpack, node, output, kept)
+
+
+def _named(out: Any, name: str) -> Any:
+    """``out`` with its graph node answering ``grad_fn.name()`` with ``name``: a composite (sub, mean,
+    softmax, cross_entropy) shows PyTorch's name for the op, not its last primitive's."""
+    ctx = getattr(out, "_ctx", None)
+    if ctx is not None:
+        ctx._torch_name = name
+    return out
+
+
+def named_node(name: str) -> Any:
+    """Decorator form of `_named`, for a composite with several return paths."""
+
+    def wrap(fn: Any) -> Any:
+        @functools.wraps(fn)
+        def named(*args: Any, **kwargs: Any) -> Any:
+            return _named(fn(*args, **kwargs), name)
+
+        return named
+
+    return wrap

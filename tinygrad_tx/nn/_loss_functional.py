@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from .. import ops
+from ..autograd.function import named_node
 from ..tensor import Tensor, where
 from ._checks import _kind
 
@@ -102,6 +103,7 @@ def _nan_mean(total: Tensor) -> Tensor:
 
 
 # ------------------------------------------------------------------------------ class losses
+@named_node("NllLossBackward0")
 def nll_loss(input: Tensor, target: Any, weight: Any = None, size_average: bool | None = None,
              ignore_index: int = -100, reduce: bool | None = None, reduction: str = "mean") -> Tensor:
     """ℓₙ = -w[yₙ] xₙ,ᵧₙ (0 where yₙ = ``ignore_index``), for log-probabilities x of shape (N, C),
@@ -261,6 +263,7 @@ def _weighted(fn: str, loss: Tensor, weight: Any, x: Tensor, reduction: str, mea
     return _reduce(weighted, reduction)
 
 
+@named_node("MseLossBackward0")
 def mse_loss(input: Tensor, target: Any, size_average: bool | None = None, reduce: bool | None = None,
              reduction: str = "mean", weight: Any = None) -> Tensor:
     """ℓ = (x - y)² (broadcast, with PyTorch's warning if the shapes differ). With ``weight`` (the
