@@ -147,3 +147,30 @@ def test_mistakes_are_named() -> None:
         txf.grad(s, argnums=2)(*_ours(X0, Y0))
     with pytest.raises(RuntimeError, match="v can be left out only"):
         txF.vjp(_g(tx), tx.tensor(X0))
+
+
+def test_gradgradcheck_passes_on_the_engine_and_catches_a_wrong_second_derivative() -> None:
+    from tinygrad_tx.autograd import GradcheckError, gradcheck, gradgradcheck
+
+    x = tx.tensor(X0, requires_grad=True)
+    y = tx.tensor(Y0, requires_grad=True)
+    assert gradgradcheck(f, (x, y))
+    assert gradgradcheck(lambda x: (x.tanh() * x.exp()).prod(), (x,))
+    assert torch.autograd.gradgradcheck(f, (torch.tensor(X0, requires_grad=True), torch.tensor(Y0, requires_grad=True)))
+
+    class Square(tx.Function):
+        """y = x², with a VJP that is right in value but detached: its own derivative is lost."""
+
+        @staticmethod
+        def forward(ctx, a):
+            ctx.save_for_backward(a)
+            return a * a
+
+        @staticmethod
+        def backward(ctx, g):
+            (a,) = ctx.saved_tensors
+            return g * tx.tensor(2 * a.detach().numpy())
+
+    assert gradcheck(Square.apply, (x,))
+    with pytest.raises(GradcheckError, match="gradcheck failed"):
+        gradgradcheck(Square.apply, (x,))

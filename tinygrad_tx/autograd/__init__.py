@@ -21,7 +21,7 @@ from .anomaly_mode import detect_anomaly, is_anomaly_check_nan_enabled, is_anoma
 from .engine import backward, grad
 from .function import Function, SavedArray
 from .grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
-from .gradcheck import GradcheckError, gradcheck
+from .gradcheck import GradcheckError, gradcheck, gradgradcheck
 from .graph import run_backward, topological_order
 
 # isort: split
@@ -31,6 +31,6 @@ from .graph import _EMIT, _freed_message  # noqa: F401
 
 __all__ = [
     "backward", "grad", "Function", "SavedArray", "no_grad", "enable_grad", "is_grad_enabled", "set_grad_enabled",
-    "gradcheck", "GradcheckError", "topological_order", "run_backward", "forward_ad",
+    "gradcheck", "gradgradcheck", "GradcheckError", "topological_order", "run_backward", "forward_ad",
     "detect_anomaly", "set_detect_anomaly", "is_anomaly_enabled", "is_anomaly_check_nan_enabled",
 ]

@@ -10,6 +10,10 @@ gradient would hide VJPs that mix up positions). Then, for each input that requi
   ``(L(x + ε v) - L(x - ε v)) / 2ε`` against ``⟨dL/dx, v⟩``.
 
 A check passes when ``|analytic - numeric| ≤ atol + rtol · |numeric|``.
+
+`gradgradcheck` checks the second derivative the same way: the VJP ``(x, v) ↦ vᵀ ∂fn/∂x`` is itself a
+function built from Tensor ops (``create_graph=True``), so `gradcheck` of it compares its gradients,
+with respect to x and to v, with central differences of the VJP.
 """
 
 from __future__ import annotations
@@ -21,12 +25,12 @@ import numpy as np
 
 from . import function as _function
 from .engine import grad
-from .grad_mode import no_grad
+from .grad_mode import enable_grad, no_grad
 
 if TYPE_CHECKING:
     from ..tensor import Tensor
 
-__all__ = ["gradcheck", "GradcheckError"]
+__all__ = ["gradcheck", "gradgradcheck", "GradcheckError"]
 
 
 class GradcheckError(AssertionError):
@@ -112,6 +116,47 @@ def gradcheck(
             raise GradcheckError(report)
         return False
     return True
+
+
+def gradgradcheck(
+    fn: Callable[..., Any],
+    inputs: Tensor | Sequence[Any],
+    grad_outputs: Tensor | Sequence[Tensor] | None = None,
+    eps: float = 1e-6,
+    atol: float = 1e-5,
+    rtol: float = 1e-3,
+    *,
+    max_elements: int = 256,
+    n_directions: int = 8,
+    seed: int = 0,
+    raise_exception: bool = True,
+) -> bool:
+    """Check ``fn``'s second derivatives (``torch.autograd.gradgradcheck``): `gradcheck` of the VJP
+    ``(inputs, v) ↦ vᵀ ∂fn/∂inputs`` with respect to the inputs that require grad and to ``v`` (the
+    ``grad_outputs``, random N(0, 1) ones of the outputs' shapes when not given)."""
+    Tensor = _function._tensor_class
+    args = [inputs] if isinstance(inputs, Tensor) else list(inputs)
+    checked = [i for i, a in enumerate(args) if isinstance(a, Tensor) and a.requires_grad]
+    if not checked:
+        raise ValueError("gradgradcheck: no input has requires_grad=True: nothing to check")
+    n_args = len(args)
+    if grad_outputs is None:
+        rng = np.random.default_rng(seed + 1)
+        grad_outputs = [Tensor(rng.standard_normal(o.shape), requires_grad=True) for o in _outputs(fn(*args))]
+    else:
+        grad_outputs = [grad_outputs] if isinstance(grad_outputs, Tensor) else list(grad_outputs)
+
+    def vjp(*xs_and_vs: Any) -> tuple[Any, ...]:
+        xs, vs = xs_and_vs[:n_args], xs_and_vs[n_args:]
+        with enable_grad():  # (gradcheck evaluates its function under no_grad for the differences)
+            outs = _outputs(fn(*xs))
+            if len(outs) != len(vs):
+                raise ValueError(f"gradgradcheck: fn returned {len(outs)} floating outputs, grad_outputs has "
+                                 f"{len(vs)}")
+            return grad(outs, [xs[i] for i in checked], list(vs), create_graph=True, materialize_grads=True)
+
+    return gradcheck(vjp, [*args, *grad_outputs], eps, atol, rtol, max_elements=max_elements,
+                     n_directions=n_directions, seed=seed, raise_exception=raise_exception)
 
 
 def _unit(shape: tuple[int, ...], idx: tuple[int, ...]) -> np.ndarray:
