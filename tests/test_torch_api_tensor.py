@@ -653,7 +653,9 @@ def test_composites_show_torchs_name_or_their_last_primitives() -> None:
     t, tt = tx.tensor(X, requires_grad=True), torch.tensor(X, requires_grad=True)
     for fn in (lambda t: t - t, lambda t: 1 - t, lambda t: t.mean(), lambda t: t.mean(0), lambda t: t.softmax(-1),
                lambda t: t.log_softmax(0), lambda t: t.var(), lambda t: t.std(1),
-               lambda t: (tx if isinstance(t, tx.Tensor) else torch).nn.functional.mse_loss(t, t * 2)):
+               lambda t: (tx if isinstance(t, tx.Tensor) else torch).nn.functional.mse_loss(t, t * 2),
+               lambda t: (tx if isinstance(t, tx.Tensor) else torch).nn.functional.cross_entropy(
+                   t, (tx if isinstance(t, tx.Tensor) else torch).tensor([0, 2]))):
         assert fn(t).grad_fn.name() == fn(tt).grad_fn.name()
     assert (t.reshape(1, 2, 3) @ t.reshape(1, 3, 2)).grad_fn.name() == "BmmBackward0"
     assert type((t * 2).grad_fn).__name__ == "Mul"  # the class stays the primitive's

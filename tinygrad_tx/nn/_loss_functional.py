@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from .. import ops
-from ..autograd.function import named_node
+from ..autograd.function import _named, named_node
 from ..tensor import Tensor, where
 from ._checks import _kind
 
@@ -192,7 +192,7 @@ def cross_entropy(input: Tensor, target: Any, weight: Any = None, size_average: 
         return _cross_entropy_probabilities(x, logp, target, weight, ignore_index, reduction, label_smoothing)
     nll = _nll(fn, logp, y, weight, ignore_index, reduction)
     if label_smoothing == 0.0:
-        return nll
+        return _named(nll, "NllLossBackward0")  # (PyTorch's last node: nll_loss of log_softmax)
     w = _class_weight(fn, weight, x, n_classes)
     w_c = None if w is None else w.reshape(n_classes, *([1] * (x.ndim - 1 - class_dim)))
     smooth = -(logp if w_c is None else logp * w_c).sum(class_dim)  # sₙ, in the target's shape
