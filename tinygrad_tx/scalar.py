@@ -46,7 +46,6 @@ from __future__ import annotations
 
 import math
 import numbers
-from collections.abc import Callable
 
 from .autograd import _freed_message, _grad_mode, run_backward
 
@@ -166,7 +165,7 @@ class Value:
 
     # The parents sit in two slots, not in a tuple: one GC-tracked object per node, so the collector's
     # scans of a live graph cost half as much (a tuple of parents made the step 2.4x slower, bench/variants.py).
-    __slots__ = ("data", "grad", "_op", "_p0", "_p1", "_d0", "_d1", "_g", "_label", "__weakref__")
+    __slots__ = ("data", "grad", "_op", "_p0", "_p1", "_d0", "_d1", "_g", "label", "__weakref__")
     __array_ufunc__ = None  # NumPy defers to Value's operators: `array * v` is refused, not an array of Values
 
     def __init__(self, data: Number, label: str = "") -> None:
@@ -177,18 +176,8 @@ class Value:
         self._op = ""
         self._p0 = self._p1 = None  # a leaf: no parents
         self._d0 = self._d1 = 0.0
-        self._g = None
-        if label:
-            self._label = label
-
-    @property
-    def label(self) -> str:
-        """A name, shown when the graph is drawn ("" unless one was given)."""
-        return getattr(self, "_label", "")  # most nodes never get one, so the slot starts empty
-
-    @label.setter
-    def label(self, name: str) -> None:
-        self._label = name
+        self._g = None  # the gradient in flight during a backward pass
+        self.label = label  # a name, shown when the graph is drawn
 
     @property
     def _freed(self) -> bool:
@@ -207,16 +196,16 @@ class Value:
         return (self._d0, self._d1)[: len(self._prev)]
 
     # -- the node protocol used by autograd.run_backward ---------------------------------------
-    def _push_parents(self, push: Callable[[Value], None], seen: set[Value]) -> None:
+    def _push_parents(self, stack: list[Value], seen: set[Value]) -> None:
         p0 = self._p0
         if p0 is not None:
             if self._d0 is None:
                 raise RuntimeError(_freed_message(self))
             if p0 not in seen:
-                push(p0)
+                stack.append(p0)
             p1 = self._p1
             if p1 is not None and p1 not in seen:
-                push(p1)
+                stack.append(p1)
 
     def _backprop(self, g: float, store: bool, release: bool) -> None:
         """The chain rule at this node: ``parent._g += d(self)/d(parent) · g`` for each parent."""
@@ -252,7 +241,8 @@ class Value:
         """out = a * b.   d out/da = b, d out/db = a (mul swaps the inputs)."""
         if not isinstance(other, Value):
             other = Value(_real(other, "*"))
-        return _node(self.data * other.data, "*", self, other.data, other, self.data)
+        a, b = self.data, other.data
+        return _node(a * b, "*", self, b, other, a)
 
     def __truediv__(self, other: Value | Number) -> Value:
         """out = a / b.   d out/da = 1/b (applied as g / b: see _Reciprocal), d out/db = -out/b."""
@@ -358,6 +348,7 @@ def _node(data: float, op: str, a: Value, da: float, b: Value | None = None, db:
     out.grad = 0.0
     out._op = op
     out._g = None
+    out.label = ""
     if _grad_mode.enabled:
         out._p0 = a
         out._d0 = da
