@@ -27,7 +27,7 @@ after a warmup; the wall times this prints are noisier on a shared machine):
   `Value`, and few for `Tensor`).
 - ``parents in a tuple``: for comparison, the layout the engine does not use: a node's parents
   in a tuple, as micrograd keeps them, which doubles the objects the collector scans (17% more
-  instructions, and about twice the time: why `Value` keeps its parents in two slots).
+  instructions, and 1.3-1.9x the time: why `Value` keeps its parents in two slots).
 
 Tensor (MLP 784-256-256-10 step, via `tinygrad_tx.Function`), ``gc paused in walk`` and ``sort aliases``
 again, and:
@@ -456,9 +456,12 @@ def scalar_variants(steps: int, rounds: int) -> None:
     same = {name: step_grads(name) == ref for name in SCALAR_VARIANTS}
     models: dict[str, Any] = {}
     times: dict[str, dict[str, list[float]]] = {name: {"build": [], "backward": [], "step": []} for name in same}
-    for _ in range(rounds):  # the variants take turns, so that a busy spell on the machine hits all of them
-        for name, variant in SCALAR_VARIANTS.items():
-            with variant() as cls:
+    turns = random.Random(0)
+    for _ in range(rounds):  # the variants take turns (in a new order each round): a busy spell hits them all
+        names = list(SCALAR_VARIANTS)
+        turns.shuffle(names)
+        for name in names:
+            with SCALAR_VARIANTS[name]() as cls:
                 if name not in models:
                     random.seed(1337)
                     models[name] = sb.MLP(2, [16, 16, 1])

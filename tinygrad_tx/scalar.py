@@ -166,7 +166,7 @@ class Value:
     (2.05957, 1.592233)
     """
 
-    # parents in two slots, not a tuple: one GC-tracked object per node; a tuple took 2.2x the step (bench/variants.py)
+    # parents in two slots, not a tuple: one GC-tracked object per node (a tuple: 1.3-1.9x the step, bench/variants.py)
     __slots__ = ("data", "grad", "_op", "_p0", "_p1", "_d0", "_d1", "_g", "label", "__weakref__")
     __array_ufunc__ = None  # NumPy defers to Value's operators: `array * v` is refused, not an array of Values
 
