@@ -560,23 +560,28 @@ def layout_aware_matmul(enabled: bool) -> Iterator[None]:
         return
     from tinygrad_tx import ops
 
-    original = ops.Matmul.__dict__["backward"]
+    original_forward, original_backward = ops.Matmul.__dict__["forward"], ops.Matmul.__dict__["backward"]
+
+    def forward(ctx: Any, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        # b's layout, noted here: Matmul saves b only if a needs a gradient
+        ctx.b_transposed = b.ndim == 2 and b.flags.f_contiguous and not b.flags.c_contiguous
+        return original_forward.__func__(ctx, a, b)
 
     def backward(ctx: Any, g: Any) -> Any:
         a, b = ctx.saved_tensors
         da, db = ctx.needs_input_grad
         gb = None
         if db:
-            bd = b.data
-            transposed = bd.ndim == 2 and bd.flags.f_contiguous and not bd.flags.c_contiguous
-            gb = (g.mT @ a).mT if transposed else a.mT @ g
+            gb = (g.mT @ a).mT if ctx.b_transposed else a.mT @ g
         return (g @ b.mT if da else None), gb
 
+    ops.Matmul.forward = staticmethod(forward)  # type: ignore[method-assign]
     ops.Matmul.backward = staticmethod(backward)  # type: ignore[method-assign]
     try:
         yield
     finally:
-        ops.Matmul.backward = original  # type: ignore[method-assign]
+        ops.Matmul.forward = original_forward  # type: ignore[method-assign]
+        ops.Matmul.backward = original_backward  # type: ignore[method-assign]
 
 
 @contextlib.contextmanager
@@ -635,8 +640,8 @@ def tensor_variants(steps: int, rounds: int) -> None:
         ref = None
         for name, (fl, fc, patch) in variants.items():
             e = type(name, (FusedStep,), {"fuse_linear": fl, "fuse_ce": fc, "patch": patch})(params, x, y, dt)
-            e.forward()
             with tensor_patches(patch):
+                e.forward()
                 e.backward()
             grads = [np.asarray(g, np.float64) for g in e.grads()]
             ref = ref or grads
