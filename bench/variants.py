@@ -4,13 +4,33 @@ Each variant is built beside the engine, from its public API, and must give the 
 the engine; then both are timed on the workload of ``bench/scalar.py`` or ``bench/tensor.py``.
 The numbers back the suggestions in the benchmark report; nothing here is imported by tinygrad_tx.
 
-Scalar (two-moons MLP step, 65,818 nodes):
+Scalar (two-moons MLP step, 65,818 nodes). The engine keeps a speed trick only if it saves at least
+10% of a step; these are the ones it leaves out, so that its code reads like the idea. In parentheses,
+what each saved of the instructions of a step (``valgrind --tool=callgrind``, the mean of 4 steps
+after a warmup; the wall times this prints are noisier on a shared machine):
 
 - ``Value-only walk``: the engine's sort and chain-rule loop written for `Value` alone, reading
   the node's slots inline instead of calling the node protocol: what sharing one backward
   algorithm with the tensor engine costs the scalar engine.
+- ``inline add/mul``: ``__add__`` and ``__mul__`` build their node in place instead of calling
+  ``_node`` (4.3%).
+- ``grad-mode count``: a process-wide count of the threads with grad mode off, so that a node
+  skips the thread-local read while it is 0 (2.6%; grad_mode.py kept it as ``_ThreadsNotRecording``).
+- ``float fast path``: ``Value(x)`` and the operators take a float or an int before the
+  ``numbers.Real`` check (0.6%).
+- ``empty label slot``: a node leaves ``label`` unset instead of storing "" (0.7%).
+- ``sort aliases``: ``topological_order`` calls ``stack.pop`` and the like through local
+  aliases (0.04%; 4.4% while the sort passed each node a bound ``stack.append``, made anew per
+  node, where it now passes ``stack``).
+- ``gc paused in walk``: the garbage collector off during the backward walk (nothing: -0.1% here,
+  0.1% of the GPT step of ``bench/train_step.py``, tiny; the walk makes no GC-tracked objects for
+  `Value`, and few for `Tensor`).
+- ``parents in a tuple``: for comparison, the layout the engine does not use: a node's parents
+  in a tuple, as micrograd keeps them, which doubles the objects the collector scans (17% more
+  instructions, and 1.3-1.9x the time: why `Value` keeps its parents in two slots).
 
-Tensor (MLP 784-256-256-10 step, via `tinygrad_tx.Function`):
+Tensor (MLP 784-256-256-10 step, via `tinygrad_tx.Function`), ``gc paused in walk`` and ``sort aliases``
+again, and:
 
 - ``fused linear``: one ``Linear`` primitive (``x Wᵀ + b``; VJPs ``g W``, ``gᵀ x``, ``Σ_rows g``)
   instead of Permute + Matmul + Expand + Add and their backward ops.
@@ -47,12 +67,33 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import scalar as sb  # noqa: E402
 
 import tinygrad_tx as tg  # noqa: E402
-from tinygrad_tx import Function, Value  # noqa: E402
-from tinygrad_tx.autograd import _EMIT  # noqa: E402
+from tinygrad_tx import Function, Value, scalar  # noqa: E402
+from tinygrad_tx.autograd import _EMIT, _grad_mode, graph  # noqa: E402
+from tinygrad_tx.scalar import _real  # noqa: E402
 
 
 # ------------------------------------------------------------------------------ scalar variants
-def value_only_backward(root: Value) -> None:
+# Each variant is a context manager: while it is active the engine runs with one change, and it yields
+# the class the model is built of (`Value`, but for "parents in a tuple").
+@contextlib.contextmanager
+def patched(target: Any, **attrs: Any) -> Iterator[None]:
+    """Set ``target.name = value`` for each of ``attrs`` while active (a module's function, a class's method)."""
+    saved = {name: getattr(target, name) for name in attrs}
+    for name, value in attrs.items():
+        setattr(target, name, value)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            setattr(target, name, value)
+
+
+@contextlib.contextmanager
+def engine() -> Iterator[type]:
+    yield Value
+
+
+def value_only_backward(root: Value, gradient: float = 1.0, retain_graph: bool = False) -> None:
     """``root.backward()`` with the sort and the chain-rule loop written for `Value` alone.
 
     The same algorithm as ``autograd.run_backward`` (post-order DFS with a marker, then the
@@ -60,23 +101,20 @@ def value_only_backward(root: Value) -> None:
     ``_d1`` inline instead of calling the node protocol (``_push_parents``, ``_backprop``).
     The difference in time is what sharing one algorithm between the two engines costs.
     """
-    was_enabled = gc.isenabled()
-    gc.disable()
     order: list[Value] = []
     seen: set[Value] = set()
     waiting: list[Value] = []
     stack: list[Any] = [root]
-    emit = _EMIT
     while stack:
         node = stack.pop()
-        if node is emit:
+        if node is _EMIT:
             order.append(waiting.pop())
             continue
         if node in seen:
             continue
         seen.add(node)
         waiting.append(node)
-        stack.append(emit)
+        stack.append(_EMIT)
         p0 = node._p0
         if p0 is not None:
             if node._d0 is None:
@@ -86,7 +124,7 @@ def value_only_backward(root: Value) -> None:
             p1 = node._p1
             if p1 is not None and p1 not in seen:
                 stack.append(p1)
-    root._g = 1.0
+    root._g = gradient
     for node in reversed(order):
         g = node._g
         if g is None:
@@ -102,52 +140,355 @@ def value_only_backward(root: Value) -> None:
                 g1 = p1._g
                 p1._g = node._d1 * g if g1 is None else g1 + node._d1 * g
             node._d0 = node._d1 = None
-    if was_enabled:
-        gc.enable()
 
 
-def scalar_model(seed: int) -> sb.MLP:
-    random.seed(seed)
-    return sb.MLP(2, [16, 16, 1])
+@contextlib.contextmanager
+def value_only_walk() -> Iterator[type]:
+    with patched(Value, backward=value_only_backward):
+        yield Value
 
 
-def scalar_variants(repeats: int) -> None:
+def _inline_add(self: Value, other: Any) -> Value:
+    """``Value.__add__`` building its node in place: `scalar._node` written out."""
+    if not isinstance(other, Value):
+        other = Value(scalar._real(other, "+"))
+    out = object.__new__(Value)
+    out.data = self.data + other.data
+    out.grad = 0.0
+    out._op = "+"
+    out._g = None
+    out.label = ""
+    if _grad_mode.enabled:
+        out._p0 = self
+        out._d0 = 1.0
+        out._p1 = other
+        out._d1 = 1.0
+    else:
+        out._p0 = out._p1 = None
+        out._d0 = out._d1 = 0.0
+    return out
+
+
+def _inline_mul(self: Value, other: Any) -> Value:
+    """``Value.__mul__`` building its node in place."""
+    if not isinstance(other, Value):
+        other = Value(scalar._real(other, "*"))
+    a, b = self.data, other.data
+    out = object.__new__(Value)
+    out.data = a * b
+    out.grad = 0.0
+    out._op = "*"
+    out._g = None
+    out.label = ""
+    if _grad_mode.enabled:
+        out._p0 = self
+        out._d0 = b
+        out._p1 = other
+        out._d1 = a
+    else:
+        out._p0 = out._p1 = None
+        out._d0 = out._d1 = 0.0
+    return out
+
+
+@contextlib.contextmanager
+def inline_add_mul() -> Iterator[type]:
+    """add and mul (what every neuron is made of) build their node in place: one Python call fewer per node."""
+    with patched(Value, __add__=_inline_add, __mul__=_inline_mul):
+        yield Value
+
+
+class _ThreadsNotRecording:
+    count = 0  # threads with grad mode off (grad_mode would count them, under a lock, on every mode change)
+
+
+_not_recording = _ThreadsNotRecording()
+
+
+def _node_with_mode_count(data: float, op: str, a: Value, da: float, b: Value | None = None,
+                          db: float = 0.0) -> Value:
+    """`scalar._node` that reads the thread-local grad mode only when some thread has it off."""
+    out = object.__new__(Value)
+    out.data = data
+    out.grad = 0.0
+    out._op = op
+    out._g = None
+    out.label = ""
+    if _not_recording.count == 0 or _grad_mode.enabled:
+        out._p0 = a
+        out._d0 = da
+        out._p1 = b
+        out._d1 = db
+    else:
+        out._p0 = out._p1 = None
+        out._d0 = out._d1 = 0.0
+    return out
+
+
+@contextlib.contextmanager
+def grad_mode_count() -> Iterator[type]:
+    """A process-wide count of the threads with grad mode off, so that a node skips the thread-local read
+    (~70 ns) while it is 0. (The workload never leaves grad mode, so the count stays 0 here.)"""
+    with patched(scalar, _node=_node_with_mode_count):
+        yield Value
+
+
+def _real_fast(x: object, op: str) -> float:
+    cls = type(x)
+    if cls is float:
+        return x  # type: ignore[return-value]
+    if cls is int:
+        return float(x)  # type: ignore[arg-type]
+    return _real(x, op)
+
+
+def _init_fast(self: Value, data: Any, label: str = "") -> None:
+    if type(data) is not float:
+        if isinstance(data, Value):
+            raise TypeError("Value(data): data is already a Value; use it directly")
+        data = _real(data, "Value(data)")
+    self.data = data
+    self.grad = 0.0
+    self._op = ""
+    self._p0 = self._p1 = None
+    self._d0 = self._d1 = 0.0
+    self._g = None
+    self.label = label
+
+
+@contextlib.contextmanager
+def float_fast_path() -> Iterator[type]:
+    """``Value(x)`` and the operators' ``_real(x)`` take a float or an int before the ``numbers.Real`` check."""
+    with patched(scalar, _real=_real_fast), patched(Value, __init__=_init_fast):
+        yield Value
+
+
+def _node_without_label(data: float, op: str, a: Value, da: float, b: Value | None = None,
+                        db: float = 0.0) -> Value:
+    """`scalar._node` leaving the ``label`` slot empty (a ``label`` property would then read it as "")."""
+    out = object.__new__(Value)
+    out.data = data
+    out.grad = 0.0
+    out._op = op
+    out._g = None
+    if _grad_mode.enabled:
+        out._p0 = a
+        out._d0 = da
+        out._p1 = b
+        out._d1 = db
+    else:
+        out._p0 = out._p1 = None
+        out._d0 = out._d1 = 0.0
+    return out
+
+
+@contextlib.contextmanager
+def empty_label_slot() -> Iterator[type]:
+    """A node leaves its ``label`` slot empty instead of storing "" (one store fewer per node)."""
+    with patched(scalar, _node=_node_without_label):
+        yield Value
+
+
+def topological_order_with_aliases(roots: Any) -> list[Any]:
+    """`autograd.topological_order` with its bound methods held in locals (``push = stack.append``, ...)."""
+    order: list[Any] = []
+    seen: set[Any] = set()
+    waiting: list[Any] = []
+    stack: list[Any] = list(roots)
+    emit = _EMIT
+    push, pop, mark, wait, emit_node = stack.append, stack.pop, seen.add, waiting.append, order.append
+    while stack:
+        node = pop()
+        if node is emit:
+            emit_node(waiting.pop())
+            continue
+        if node in seen:
+            continue
+        mark(node)
+        wait(node)
+        push(emit)
+        node._push_parents(stack, seen)
+    return order
+
+
+@contextlib.contextmanager
+def sort_aliases() -> Iterator[type]:
+    """The topological sort calls its lists' and set's methods through local aliases (no attribute lookups)."""
+    with patched(graph, topological_order=topological_order_with_aliases):
+        yield Value
+
+
+_engine_walk = graph._walk
+
+
+def _walk_gc_paused(*args: Any, **kwargs: Any) -> Any:
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _engine_walk(*args, **kwargs)
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+@contextlib.contextmanager
+def gc_paused_walk() -> Iterator[type]:
+    """The garbage collector paused during the backward walk (the walk creates no reference cycles)."""
+    with patched(graph, _walk=_walk_gc_paused):
+        yield Value
+
+
+class TupleValue:
+    """`Value` with its parents in a tuple (``_prev``), as micrograd keeps them: two GC-tracked objects per
+    node instead of one. Only what the workload uses (+, * and relu, as the engine computes them), with the
+    same node protocol, so the engine's own walk runs it."""
+
+    __slots__ = ("data", "grad", "_op", "_prev", "_d0", "_d1", "_g", "label", "__weakref__")
+
+    def __init__(self, data: float, label: str = "") -> None:
+        self.data, self.grad, self._op, self._prev = _real(data, "Value(data)"), 0.0, "", ()
+        self._d0 = self._d1 = 0.0
+        self._g, self.label = None, label
+
+    def _push_parents(self, stack: list[Any], seen: set[Any]) -> None:
+        if self._prev and self._d0 is None:
+            raise RuntimeError("released")
+        for p in self._prev:
+            if p not in seen:
+                stack.append(p)
+
+    def _backprop(self, g: float, store: bool, release: bool) -> None:
+        if store:
+            self.grad += g
+        prev = self._prev
+        if not prev:
+            return
+        p0 = prev[0]
+        g0 = p0._g
+        p0._g = self._d0 * g if g0 is None else g0 + self._d0 * g
+        if len(prev) == 2:
+            p1 = prev[1]
+            g1 = p1._g
+            p1._g = self._d1 * g if g1 is None else g1 + self._d1 * g
+        if release:
+            self._d0 = self._d1 = None
+
+    def _release(self) -> None:
+        if self._prev:
+            self._d0 = self._d1 = None
+
+    def __add__(self, other: Any) -> TupleValue:
+        if not isinstance(other, TupleValue):
+            other = TupleValue(other)
+        return _tuple_node(self.data + other.data, "+", (self, other), 1.0, 1.0)
+
+    def __mul__(self, other: Any) -> TupleValue:
+        if not isinstance(other, TupleValue):
+            other = TupleValue(other)
+        a, b = self.data, other.data
+        return _tuple_node(a * b, "*", (self, other), b, a)
+
+    def __radd__(self, other: Any) -> TupleValue:
+        return TupleValue(other) + self
+
+    def __rmul__(self, other: Any) -> TupleValue:
+        return TupleValue(other) * self
+
+    def relu(self) -> TupleValue:
+        a = self.data
+        if a > 0 or a != a:
+            return _tuple_node(a, "relu", (self,), 1.0)
+        return _tuple_node(0.0 if a < 0 else a, "relu", (self,), scalar._ZERO)
+
+    def backward(self) -> None:
+        graph.run_backward([self], [1.0])
+
+
+def _tuple_node(data: float, op: str, prev: tuple[TupleValue, ...], d0: float, d1: float = 0.0) -> TupleValue:
+    out = object.__new__(TupleValue)
+    out.data = data
+    out.grad = 0.0
+    out._op = op
+    out._g = None
+    out.label = ""
+    if _grad_mode.enabled:
+        out._prev = prev
+        out._d0 = d0
+        out._d1 = d1
+    else:
+        out._prev = ()
+        out._d0 = out._d1 = 0.0
+    return out
+
+
+@contextlib.contextmanager
+def parents_in_a_tuple() -> Iterator[type]:
+    with patched(sb, Value=TupleValue):  # bench/scalar.py's MLP makes its weights of sb.Value
+        yield TupleValue
+
+
+SCALAR_VARIANTS: dict[str, Any] = {
+    "engine": engine,
+    "Value-only walk": value_only_walk,
+    "inline add/mul": inline_add_mul,
+    "grad-mode count": grad_mode_count,
+    "float fast path": float_fast_path,
+    "empty label slot": empty_label_slot,
+    "sort aliases": sort_aliases,
+    "gc paused in walk": gc_paused_walk,
+    "parents in a tuple": parents_in_a_tuple,
+}
+
+
+def scalar_variants(steps: int, rounds: int) -> None:
     Xa, ya = sb.make_moons(100, noise=0.1, seed=1337)
     X, y = Xa.tolist(), (ya * 2 - 1).astype(np.float64).tolist()
-    variants: list[tuple[str, Any]] = [("engine", None), ("Value-only walk", value_only_backward)]
 
-    def step_grads(walk: Any) -> list[float]:
-        model = scalar_model(1337)
-        loss = sb.loss_fn(model, Value, X, y)
-        walk(loss) if walk else loss.backward()
+    def step_grads(name: str) -> list[float]:
+        with SCALAR_VARIANTS[name]() as cls:
+            random.seed(1337)
+            model = sb.MLP(2, [16, 16, 1])
+            loss = sb.loss_fn(model, cls, X, y)
+            loss.backward()
         return [p.grad for p in model.parameters()]
 
-    ref = step_grads(None)
-    print(f"scalar step (ms, median of {repeats} steps after 1 warmup, gc on; step includes freeing the graph):")
+    ref = step_grads("engine")
+    same = {name: step_grads(name) == ref for name in SCALAR_VARIANTS}
+    models: dict[str, Any] = {}
+    times: dict[str, dict[str, list[float]]] = {name: {"build": [], "backward": [], "step": []} for name in same}
+    turns = random.Random(0)
+    for _ in range(rounds):  # the variants take turns (in a new order each round): a busy spell hits them all
+        names = list(SCALAR_VARIANTS)
+        turns.shuffle(names)
+        for name in names:
+            with SCALAR_VARIANTS[name]() as cls:
+                if name not in models:
+                    random.seed(1337)
+                    models[name] = sb.MLP(2, [16, 16, 1])
+                model, t = models[name], times[name]
+                gc.collect()
+                for k in range(steps + 1):
+                    t0 = time.perf_counter()
+                    loss = sb.loss_fn(model, cls, X, y)
+                    t1 = time.perf_counter()
+                    sb.zero_grad(model)
+                    loss.backward()
+                    t2 = time.perf_counter()
+                    sb.sgd(model, k)
+                    del loss
+                    t3 = time.perf_counter()
+                    if k:  # (the first step of a turn is a warmup)
+                        t["build"].append(t1 - t0)
+                        t["backward"].append(t2 - t1)
+                        t["step"].append(t3 - t0)
+    print(f"scalar step (ms, median of {steps * rounds} steps, {rounds} turns per variant, gc on; "
+          f"step includes freeing the graph):")
     print(f"  {'variant':<20} {'same grads':>10} {'build':>7} {'backward':>9} {'step':>7} {'/ engine':>9}")
-    base = None
-    for name, walk in variants:
-        same = step_grads(walk) == ref
-        model = scalar_model(1337)
-        build, back, step = [], [], []
-        gc.collect()
-        for k in range(repeats + 1):
-            t0 = time.perf_counter()
-            loss = sb.loss_fn(model, Value, X, y)
-            t1 = time.perf_counter()
-            sb.zero_grad(model)
-            walk(loss) if walk else loss.backward()
-            t2 = time.perf_counter()
-            sb.sgd(model, k)
-            del loss
-            t3 = time.perf_counter()
-            if k:
-                build.append(t1 - t0)
-                back.append(t2 - t1)
-                step.append(t3 - t0)
-        b, w, st = (1e3 * statistics.median(v) for v in (build, back, step))
-        base = base or st
-        print(f"  {name:<20} {'yes' if same else 'NO':>10} {b:7.1f} {w:9.1f} {st:7.1f} {st / base:9.2f}")
+    base = statistics.median(times["engine"]["step"])
+    for name, t in times.items():
+        b, w, st = (1e3 * statistics.median(t[k]) for k in ("build", "backward", "step"))
+        print(f"  {name:<20} {'yes' if same[name] else 'NO':>10} {b:7.1f} {w:9.1f} {st:7.1f} "
+              f"{st / (1e3 * base):9.2f}")
 
 
 # ------------------------------------------------------------------------------ tensor variants
@@ -219,23 +560,42 @@ def layout_aware_matmul(enabled: bool) -> Iterator[None]:
         return
     from tinygrad_tx import ops
 
-    original = ops.Matmul.__dict__["backward"]
+    original_forward, original_backward = ops.Matmul.__dict__["forward"], ops.Matmul.__dict__["backward"]
+
+    def forward(ctx: Any, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        # b's layout, noted here: Matmul saves b only if a needs a gradient
+        ctx.b_transposed = b.ndim == 2 and b.flags.f_contiguous and not b.flags.c_contiguous
+        return original_forward.__func__(ctx, a, b)
 
     def backward(ctx: Any, g: Any) -> Any:
         a, b = ctx.saved_tensors
         da, db = ctx.needs_input_grad
         gb = None
         if db:
-            bd = b._data
-            transposed = bd.ndim == 2 and bd.flags.f_contiguous and not bd.flags.c_contiguous
-            gb = (g.mT @ a).mT if transposed else a.mT @ g
+            gb = (g.mT @ a).mT if ctx.b_transposed else a.mT @ g
         return (g @ b.mT if da else None), gb
 
+    ops.Matmul.forward = staticmethod(forward)  # type: ignore[method-assign]
     ops.Matmul.backward = staticmethod(backward)  # type: ignore[method-assign]
     try:
         yield
     finally:
-        ops.Matmul.backward = original  # type: ignore[method-assign]
+        ops.Matmul.forward = original_forward  # type: ignore[method-assign]
+        ops.Matmul.backward = original_backward  # type: ignore[method-assign]
+
+
+@contextlib.contextmanager
+def tensor_patches(patch: str) -> Iterator[None]:
+    """The patches named by letters: c C-order grads, m layout-aware matmul VJP, g gc paused in the walk,
+    a sort aliases."""
+    with contextlib.ExitStack() as stack:
+        stack.enter_context(c_order_grads("c" in patch))
+        stack.enter_context(layout_aware_matmul("m" in patch))
+        if "g" in patch:
+            stack.enter_context(gc_paused_walk())
+        if "a" in patch:
+            stack.enter_context(sort_aliases())
+        yield
 
 
 def tensor_variants(steps: int, rounds: int) -> None:
@@ -262,8 +622,10 @@ def tensor_variants(steps: int, rounds: int) -> None:
             return self.loss.item()
 
     params, x, y = tb.make_problem(128, 0)
-    variants = {  # (fused linear, fused CE, patch: "c" C-order gradients, "m" layout-aware matmul VJP)
+    variants = {  # (fused linear, fused CE, patch letters: see tensor_patches)
         "engine": (False, False, ""),
+        "gc paused in walk": (False, False, "g"),
+        "sort aliases": (False, False, "a"),
         "C-order grads": (False, False, "c"),
         "matmul VJP layout": (False, False, "m"),
         "fused CE": (False, True, ""),
@@ -278,8 +640,8 @@ def tensor_variants(steps: int, rounds: int) -> None:
         ref = None
         for name, (fl, fc, patch) in variants.items():
             e = type(name, (FusedStep,), {"fuse_linear": fl, "fuse_ce": fc, "patch": patch})(params, x, y, dt)
-            e.forward()
-            with c_order_grads("c" in patch), layout_aware_matmul("m" in patch):
+            with tensor_patches(patch):
+                e.forward()
                 e.backward()
             grads = [np.asarray(g, np.float64) for g in e.grads()]
             ref = ref or grads
@@ -289,7 +651,7 @@ def tensor_variants(steps: int, rounds: int) -> None:
         times: dict[str, list[float]] = {n: [] for n in engines}
         for _ in range(rounds):
             for name, e in engines.items():
-                with c_order_grads("c" in e.patch), layout_aware_matmul("m" in e.patch):
+                with tensor_patches(e.patch):
                     for _ in range(5):
                         e.forward()
                         e.backward()
@@ -315,7 +677,7 @@ def main(argv: list[str] | None = None) -> None:
     load.start()
     print(f"tinygrad_tx {sb.engine_revision()}")
     if args.only in (None, "scalar"):
-        scalar_variants(3 if args.quick else 11)
+        scalar_variants(2 if args.quick else 5, 2 if args.quick else 5)
     if args.only in (None, "tensor"):
         tensor_variants(30 if args.quick else 150, 3 if args.quick else 6)
     load.stop()

@@ -13,7 +13,9 @@ leaf's first gradient as it is.
 
 from __future__ import annotations
 
+import copy
 import math
+import pickle
 import re
 from collections.abc import Callable
 from fractions import Fraction
@@ -202,6 +204,18 @@ def test_division_and_log_report_their_local_derivatives() -> None:
     assert Value(0.5).log().local_derivatives == (2.0,)
     q.backward()
     assert q.local_derivatives == (None, None) and q._freed
+
+
+@pytest.mark.parametrize("clone", [copy.deepcopy, lambda v: pickle.loads(pickle.dumps(v))], ids=["deepcopy", "pickle"])
+def test_a_copied_graph_keeps_its_exact_local_derivatives(clone) -> None:
+    # 1 / 1e-320 is inf, but the gradient through a / 1e-320 is g / 1e-320: a copy must still divide
+    q = clone(Value(1.0) / 1e-320)
+    assert q.local_derivatives[0] == math.inf
+    q.backward(0.0)
+    assert q._prev[0].grad == 0.0  # 0 / 1e-320, not 0 · inf = nan
+    r = clone(Value(-1.0).relu())  # a dead relu still stops an inf gradient
+    r.backward(math.inf)
+    assert r._prev[0].grad == 0.0
 
 
 # -- what a Value accepts -------------------------------------------------------------------------

@@ -1,19 +1,19 @@
 """`Value`: the scalar engine. micrograd's idea, on the shared backward algorithm.
 
-Every operation creates a new `Value` that remembers its (at most two) parents and the local
-derivatives ``d out / d parent``, computed in the forward pass: ``_p0``/``_d0`` and ``_p1``/``_d1``
-(read them together as ``_prev`` and ``local_derivatives``). For scalars the Jacobian of an op is
-just those numbers, so the vector-Jacobian product is a multiplication:
-``parent.grad += local * out.grad``. That is the whole chain rule.
+Every operation creates a new `Value` (``_node``) that remembers its (at most two) parents and the
+local derivatives ``d out / d parent``, computed in the forward pass: ``_p0``/``_d0`` and
+``_p1``/``_d1`` (read them together as ``_prev`` and ``local_derivatives``). For scalars the
+Jacobian of an op is just those numbers, so the vector-Jacobian product is a multiplication:
+``parent.grad += local · out.grad`` (``_backprop``). That is the whole chain rule.
 
-Two kinds of node refine that product exactly where PyTorch's backward formulas do:
+Two kinds of local derivative are floats that multiply exactly as PyTorch's backward formulas do:
 
-- ``_Masked``: where the local derivative is zero by definition (relu at a <= 0, ``a ** 0``) the
-  node passes back exactly 0, so an inf or nan gradient arriving there stays out of the graph
+- ``_ZERO``: where the local derivative is zero by definition (relu at a <= 0, ``a ** 0``),
+  ``_ZERO · g`` is exactly 0, so an inf or nan gradient arriving there stays out of the graph
   (PyTorch's ``where(mask, 0, g)``) instead of becoming ``0 · inf = nan``.
-- ``_Quotient``: where the local derivative is a reciprocal (``log a``: 1/a; ``a / b``: 1/b) the
-  node divides, ``g / b``, as PyTorch does: ``1/b`` overflows for a subnormal b (|b| < 2⁻¹⁰²²)
-  where ``g / b`` may not (``0 / 1e-320`` is 0, ``0 · inf`` is nan).
+- ``_Reciprocal(b)``: where the local derivative is ``1/b`` (``log a``: 1/a; ``a / b``: 1/b),
+  ``_Reciprocal(b) · g`` divides, ``g / b``, as PyTorch does: ``1/b`` overflows for a subnormal b
+  (|b| < 2⁻¹⁰²²) where ``g / b`` may not (``0 / 1e-320`` is 0, ``0 · inf`` is nan).
 
 Subtraction is derived (``a - b = a + (-b)``, the same bits in IEEE arithmetic), so add, mul,
 truediv, pow, neg, exp, log, tanh, sigmoid and relu carry the derivatives. Division is a primitive
@@ -37,22 +37,21 @@ Unlike micrograd, a `Value` holds no closure, so building a graph creates no ref
 everything is freed by reference counting the moment it is dropped. Each node is also a single
 object (its parents sit in two slots, not in a tuple), which halves what Python's garbage
 collector has to scan while a graph is alive. ``bench/scalar.py`` measures micrograd's two-moons
-step (65,818 nodes): see the README for the numbers. `Value` is first-order: its derivatives are
-plain floats (use `Tensor` and ``grad(create_graph=True)`` for higher-order derivatives).
+step (65,818 nodes): see the README for the numbers; ``bench/variants.py`` measures the speed
+tricks this file does without. `Value` is first-order: its derivatives are plain floats (use
+`Tensor` and ``grad(create_graph=True)`` for higher-order derivatives).
 """
 
 from __future__ import annotations
 
 import math
 import numbers
-from collections.abc import Callable
 
-from .autograd import _freed_message, _grad_mode, _not_recording, run_backward
+from .autograd import _freed_message, _grad_mode, run_backward
 
 __all__ = ["Value"]
 
 Number = int | float
-_new = object.__new__
 _EXP_MAX = 709.782712893384  # math.exp overflows above log(DBL_MAX)
 _MIX = ("cannot mix a Value (the scalar engine) and a Tensor in '{op}': use Tensor(v.data) for the value, "
         "or t.item() for a one-element tensor")
@@ -61,10 +60,7 @@ _MIX = ("cannot mix a Value (the scalar engine) and a Tensor in '{op}': use Tens
 def _real(x: object, op: str) -> float:
     """``x`` as a float if it is a real number (see the module docstring), else a TypeError naming ``op``
     (an operator such as ``"+"``, or a call such as ``"Value(data)"``)."""
-    cls = type(x)
-    if cls is float:
-        return x
-    if cls is int or isinstance(x, numbers.Real):  # int, float, bool, Fraction, NumPy's int and float scalars
+    if isinstance(x, numbers.Real):  # int, float, bool, Fraction, NumPy's int and float scalars
         try:
             return float(x)
         except OverflowError:  # an int beyond the float range (as PyTorch, an error: no silent inf)
@@ -124,6 +120,43 @@ def _pow(a: float, b: float) -> float:
         return -math.inf if a < 0 and b % 2.0 == 1.0 else math.inf
 
 
+class _Zero(float):
+    """The float 0.0 as a local derivative that is zero by definition (relu at a <= 0, ``a ** 0``):
+    ``_ZERO · g`` is exactly 0 for every g, inf and nan included, as PyTorch's ``where(mask, 0, g)``
+    (a plain ``0.0 · inf`` would be nan)."""
+
+    __slots__ = ()
+
+    def __mul__(self, g: float) -> float:
+        return 0.0
+
+    __rmul__ = __mul__
+
+
+_ZERO = _Zero(0.0)
+
+
+class _Reciprocal(float):
+    """The local derivative ``1/b`` (a float equal to it) that remembers ``b``: ``_Reciprocal(b) · g``
+    is ``g / b``, as PyTorch's formulas compute it. ``1/b`` overflows for a subnormal b where ``g / b``
+    may not: ``0 / 1e-320`` is 0, but ``0 · (1/1e-320) = 0 · inf`` is nan."""
+
+    __slots__ = ("b",)
+
+    def __new__(cls, b: float) -> _Reciprocal:
+        self = super().__new__(cls, _div(1.0, b))
+        self.b = b
+        return self
+
+    def __mul__(self, g: float) -> float:
+        return _div(g, self.b)
+
+    __rmul__ = __mul__
+
+    def __reduce__(self) -> tuple[type, tuple[float]]:  # (copy and pickle: rebuilt from b, not from 1/b)
+        return _Reciprocal, (self.b,)
+
+
 class Value:
     """A scalar that remembers how it was computed, so that ``backward()`` can differentiate it.
 
@@ -133,31 +166,20 @@ class Value:
     (2.05957, 1.592233)
     """
 
-    __slots__ = ("data", "grad", "_op", "_p0", "_p1", "_d0", "_d1", "_g", "_label", "__weakref__")
+    # parents in two slots, not a tuple: one GC-tracked object per node (a tuple: 1.3-1.9x the step, bench/variants.py)
+    __slots__ = ("data", "grad", "_op", "_p0", "_p1", "_d0", "_d1", "_g", "label", "__weakref__")
     __array_ufunc__ = None  # NumPy defers to Value's operators: `array * v` is refused, not an array of Values
 
     def __init__(self, data: Number, label: str = "") -> None:
-        if type(data) is not float:
-            if isinstance(data, Value):
-                raise TypeError("Value(data): data is already a Value; use it directly")
-            data = _real(data, "Value(data)")
-        self.data = data
+        if isinstance(data, Value):
+            raise TypeError("Value(data): data is already a Value; use it directly")
+        self.data = _real(data, "Value(data)")
         self.grad = 0.0
         self._op = ""
         self._p0 = self._p1 = None  # a leaf: no parents
         self._d0 = self._d1 = 0.0
-        self._g = None
-        if label:
-            self._label = label
-
-    @property
-    def label(self) -> str:
-        """A name, shown when the graph is drawn ("" unless one was given)."""
-        return getattr(self, "_label", "")  # most nodes never get one, so the slot starts empty
-
-    @label.setter
-    def label(self, name: str) -> None:
-        self._label = name
+        self._g = None  # the gradient in flight during a backward pass
+        self.label = label  # a name, shown when the graph is drawn
 
     @property
     def _freed(self) -> bool:
@@ -176,19 +198,20 @@ class Value:
         return (self._d0, self._d1)[: len(self._prev)]
 
     # -- the node protocol used by autograd.run_backward ---------------------------------------
-    def _push_parents(self, push: Callable[[Value], None], seen: set[Value]) -> None:
+    def _push_parents(self, stack: list[Value], seen: set[Value]) -> None:
         p0 = self._p0
         if p0 is not None:
             if self._d0 is None:
                 raise RuntimeError(_freed_message(self))
             if p0 not in seen:
-                push(p0)
+                stack.append(p0)
             p1 = self._p1
             if p1 is not None and p1 not in seen:
-                push(p1)
+                stack.append(p1)
 
     def _backprop(self, g: float, store: bool, release: bool) -> None:
-        """The chain rule at this node: ``parent._g += d(self)/d(parent) · g`` for each parent."""
+        """The chain rule at this node: ``parent._g += d(self)/d(parent) · g`` for each parent (a `_ZERO`
+        or `_Reciprocal` local derivative makes that product exact: see the module docstring)."""
         if store:
             self.grad += g
         p0 = self._p0
@@ -211,57 +234,29 @@ class Value:
         return self._op or "leaf"
 
     # -- primitives: forward value and local derivatives ---------------------------------------
-    # add and mul are what every neuron is made of, so they build their node in place: this is
-    # `_node` written out (one Python call fewer per node: ~7 ms of an ~85 ms step in bench/scalar.py).
     def __add__(self, other: Value | Number) -> Value:
         """out = a + b.   d out/da = 1, d out/db = 1 (add distributes the gradient)."""
         if not isinstance(other, Value):
             other = Value(_real(other, "+"))
-        out = _new(Value)
-        out.data = self.data + other.data
-        out.grad = 0.0
-        out._op = "+"
-        out._g = None
-        if _not_recording.count == 0 or _grad_mode.enabled:  # (fast is_grad_enabled())
-            out._p0 = self
-            out._d0 = 1.0
-            out._p1 = other
-            out._d1 = 1.0
-        else:
-            out._p0 = out._p1 = None
-            out._d0 = out._d1 = 0.0
-        return out
+        return _node(self.data + other.data, "+", self, 1.0, other, 1.0)
 
     def __mul__(self, other: Value | Number) -> Value:
         """out = a * b.   d out/da = b, d out/db = a (mul swaps the inputs)."""
         if not isinstance(other, Value):
             other = Value(_real(other, "*"))
         a, b = self.data, other.data
-        out = _new(Value)
-        out.data = a * b
-        out.grad = 0.0
-        out._op = "*"
-        out._g = None
-        if _not_recording.count == 0 or _grad_mode.enabled:  # (fast is_grad_enabled())
-            out._p0 = self
-            out._d0 = b
-            out._p1 = other
-            out._d1 = a
-        else:
-            out._p0 = out._p1 = None
-            out._d0 = out._d1 = 0.0
-        return out
+        return _node(a * b, "*", self, b, other, a)
 
     def __truediv__(self, other: Value | Number) -> Value:
-        """out = a / b.   d out/da = 1/b (applied as g / b: see _Quotient), d out/db = -out/b."""
+        """out = a / b.   d out/da = 1/b (applied as g / b: see _Reciprocal), d out/db = -out/b."""
         if not isinstance(other, Value):
             other = Value(_real(other, "/"))
         b = other.data
         out = _div(self.data, b)
-        return _node(out, "/", self, b, other, -_div(out, b), _Quotient)
+        return _node(out, "/", self, _Reciprocal(b), other, -_div(out, b))
 
     def __pow__(self, other: Value | Number) -> Value:
-        """out = a ** b.   d out/da = b a^(b-1), exactly 0 where b = 0 (see _Masked);
+        """out = a ** b.   d out/da = b a^(b-1), exactly 0 where b = 0 (see _ZERO);
         d out/db = out · ln a, 0 where a = 0 and b >= 0 (no nan from 0 · log 0, as in PyTorch)."""
         a = self.data
         if isinstance(other, Value):
@@ -270,14 +265,13 @@ class Value:
             b = _real(other, "**")
             exponent, op = None, f"**{b:g}"
         out = _pow(a, b)
+        d_a = _ZERO if b == 0.0 else b * _pow(a, b - 1.0)  # a ** 0 = 1 for every a, even inf and nan
         d_b = 0.0 if exponent is None or (a == 0.0 and b >= 0.0) else out * _log(a)
-        if b == 0.0:  # a ** 0 = 1 for every a, even inf and nan: its gradient is exactly 0
-            return _node(out, op, self, 0.0, exponent, d_b, _Masked)
-        return _node(out, op, self, b * _pow(a, b - 1.0), exponent, d_b)
+        return _node(out, op, self, d_a, exponent, d_b)
 
     def __neg__(self) -> Value:
         """out = -a.   d out/da = -1."""
-        return _node(-self.data, "neg", self, -1.0, None, 0.0)
+        return _node(-self.data, "neg", self, -1.0)
 
     def neg(self) -> Value:
         """out = -a (the same as ``-a``)."""
@@ -286,30 +280,30 @@ class Value:
     def exp(self) -> Value:
         """out = e^a.   d out/da = out."""
         out = _exp(self.data)
-        return _node(out, "exp", self, out, None, 0.0)
+        return _node(out, "exp", self, out)
 
     def log(self) -> Value:
-        """out = ln a.   d out/da = 1/a (applied as g / a: see _Quotient)."""
+        """out = ln a.   d out/da = 1/a (applied as g / a: see _Reciprocal)."""
         a = self.data
-        return _node(_log(a), "log", self, a, None, 0.0, _Quotient)
+        return _node(_log(a), "log", self, _Reciprocal(a))
 
     def tanh(self) -> Value:
         """out = tanh a.   d out/da = 1 - out² = (1 - out)(1 + out) (factored: no cancellation near ±1)."""
         t = math.tanh(self.data)
-        return _node(t, "tanh", self, (1.0 - t) * (1.0 + t), None, 0.0)
+        return _node(t, "tanh", self, (1.0 - t) * (1.0 + t))
 
     def sigmoid(self) -> Value:
         """out = σ(a) = 1 / (1 + e^-a).   d out/da = σ(a) (1 - σ(a))."""
         s = 1.0 / (1.0 + _exp(-self.data))
-        return _node(s, "σ", self, (1.0 - s) * s, None, 0.0)
+        return _node(s, "σ", self, (1.0 - s) * s)
 
     def relu(self) -> Value:
-        """out = max(a, 0).   d out/da = 1 if a > 0, else exactly 0 (see _Masked); the gradient at 0 is 0,
+        """out = max(a, 0).   d out/da = 1 if a > 0, else exactly 0 (see _ZERO); the gradient at 0 is 0,
         relu(-0.0) = -0.0 and relu(nan) = nan with gradient 1, as in PyTorch."""
         a = self.data
         if a > 0 or a != a:
-            return _node(a, "relu", self, 1.0, None, 0.0)
-        return _node(0.0 if a < 0 else a, "relu", self, 0.0, None, 0.0, _Masked)
+            return _node(a, "relu", self, 1.0)
+        return _node(0.0 if a < 0 else a, "relu", self, _ZERO)
 
     # -- derived operations ---------------------------------------------------------------------
     def __sub__(self, other: Value | Number) -> Value:
@@ -349,71 +343,21 @@ class Value:
     __hash__ = object.__hash__
 
 
-def _node(data: float, op: str, p0: Value, d0: float, p1: Value | None, d1: float, kind: type = Value) -> Value:
-    """A new graph node of class ``kind``: ``data``, computed by ``op`` from ``p0`` (and ``p1``), with the
-    local derivatives ``d0 = d data/d p0`` and ``d1 = d data/d p1``. Under ``no_grad`` it is a leaf."""
-    out = _new(kind)
+def _node(data: float, op: str, a: Value, da: float, b: Value | None = None, db: float = 0.0) -> Value:
+    """A new graph node: ``data``, computed by ``op`` from ``a`` (and ``b``), with the local derivatives
+    ``da = d data/d a`` and ``db = d data/d b``. Under ``no_grad`` it is a leaf."""
+    out = object.__new__(Value)
     out.data = data
     out.grad = 0.0
     out._op = op
     out._g = None
-    if _not_recording.count == 0 or _grad_mode.enabled:  # (fast is_grad_enabled())
-        out._p0 = p0
-        out._d0 = d0
-        out._p1 = p1
-        out._d1 = d1
+    out.label = ""
+    if _grad_mode.enabled:
+        out._p0 = a
+        out._d0 = da
+        out._p1 = b
+        out._d1 = db
     else:
         out._p0 = out._p1 = None
         out._d0 = out._d1 = 0.0
     return out
-
-
-class _Masked(Value):
-    """A node whose first parent's local derivative is exactly zero (relu at a <= 0, ``a ** 0``): that
-    parent gets 0 added, not ``0 · g``, so an inf or nan ``g`` is masked as PyTorch's ``where`` masks it
-    (``relu``: ``where(out <= 0, 0, g)``; ``pow``: ``where(b == 0, 0, ...)``). A second parent (the
-    exponent of ``a ** b``) gets the usual ``d1 · g``."""
-
-    __slots__ = ()
-
-    def _backprop(self, g: float, store: bool, release: bool) -> None:
-        if store:
-            self.grad += g
-        p0 = self._p0
-        if p0 is None:
-            return
-        p0._g = 0.0 if p0._g is None else p0._g + 0.0
-        p1 = self._p1
-        if p1 is not None:
-            g1 = p1._g
-            p1._g = self._d1 * g if g1 is None else g1 + self._d1 * g
-        if release:
-            self._d0 = self._d1 = None
-
-
-class _Quotient(Value):
-    """A node whose first parent's local derivative is ``1 / _d0`` (log: ``_d0 = a``; ``a / b``:
-    ``_d0 = b``). The chain rule divides, ``g / _d0``, as PyTorch's formulas do: ``1 / b`` overflows
-    for a subnormal b where ``g / b`` may not. A second parent (b of ``a / b``) gets ``d1 · g``."""
-
-    __slots__ = ()
-
-    @property
-    def local_derivatives(self) -> tuple[float, ...]:
-        d0 = self._d0 if self._d0 is None else _div(1.0, self._d0)
-        return (d0, self._d1)[: len(self._prev)]
-
-    def _backprop(self, g: float, store: bool, release: bool) -> None:
-        if store:
-            self.grad += g
-        p0 = self._p0
-        if p0 is None:
-            return
-        g0 = p0._g
-        p0._g = _div(g, self._d0) if g0 is None else g0 + _div(g, self._d0)
-        p1 = self._p1
-        if p1 is not None:
-            g1 = p1._g
-            p1._g = self._d1 * g if g1 is None else g1 + self._d1 * g
-        if release:
-            self._d0 = self._d1 = None

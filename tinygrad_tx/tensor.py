@@ -178,7 +178,7 @@ class Tensor(
         return "leaf"
 
     # node protocol (see autograd.py): a leaf has no parents and stores what reaches it
-    def _push_parents(self, push: Any, seen: Any) -> None:
+    def _push_parents(self, stack: list[Any], seen: set[Any]) -> None:
         pass
 
     def _backprop(self, g: Tensor, store: bool, release: bool) -> None:

@@ -26,7 +26,7 @@ from .graph import run_backward, topological_order
 
 # isort: split
 # Private names that scalar.py and bench/ read (kept for the old ``tinygrad_tx/autograd.py``'s imports)
-from .grad_mode import _grad_mode, _not_recording  # noqa: F401
+from .grad_mode import _grad_mode  # noqa: F401
 from .graph import _EMIT, _freed_message  # noqa: F401
 
 __all__ = [

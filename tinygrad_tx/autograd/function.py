@@ -332,12 +332,12 @@ class Function:
         return out
 
     # -- the node protocol used by autograd.run_backward ---------------------------------------
-    def _push_parents(self, push: Any, seen: Any) -> None:
+    def _push_parents(self, stack: list[Any], seen: set[Any]) -> None:
         if self._freed:
             raise RuntimeError(_freed_message(self))
         for parent in self._prev:
             if parent is not None and parent not in seen:
-                push(parent)
+                stack.append(parent)
 
     def _backprop(self, g: Any, store: bool, release: bool) -> None:
         """``parent._g += backward(ctx, g)[i]`` for each parent i (the VJP, in Tensor ops)."""

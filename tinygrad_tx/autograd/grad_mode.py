@@ -23,29 +23,12 @@ class _GradMode(threading.local):
     enabled: bool = True
 
 
-class _ThreadsNotRecording:
-    """How many threads have grad mode off. Reading a thread-local costs ~70 ns, which is 5 ms on
-    a 65k-node `Value` graph; when this count is 0 (the usual case) every thread records, so the
-    scalar engine can skip that read: ``_not_recording.count == 0 or _grad_mode.enabled``."""
-
-    count: int = 0
-
-
 _grad_mode = _GradMode()
-_not_recording = _ThreadsNotRecording()
-_mode_lock = threading.Lock()
 
 
 def is_grad_enabled() -> bool:
     """True when operations record a graph for backward (the default), in this thread."""
     return _grad_mode.enabled
-
-
-def _set_mode(mode: bool) -> None:
-    with _mode_lock:
-        if _grad_mode.enabled != mode:
-            _grad_mode.enabled = mode
-            _not_recording.count += -1 if mode else 1
 
 
 class _ModeBlock:
@@ -55,10 +38,10 @@ class _ModeBlock:
 
     def __enter__(self) -> None:
         self.prev = _grad_mode.enabled
-        _set_mode(self.mode)
+        _grad_mode.enabled = self.mode
 
     def __exit__(self, *exc: object) -> None:
-        _set_mode(self.prev)
+        _grad_mode.enabled = self.prev
 
     def __call__(self, fn: F) -> F:
         mode = self.mode
@@ -81,13 +64,13 @@ class set_grad_enabled(_ModeBlock):
     def __init__(self, mode: bool) -> None:
         self.mode = bool(mode)
         self.prev = _grad_mode.enabled
-        _set_mode(self.mode)
+        _grad_mode.enabled = self.mode
 
     def __enter__(self) -> None:
         pass  # (already set by __init__)
 
     def __call__(self, fn: F) -> F:
-        _set_mode(self.prev)  # as a decorator it must not change the mode where it is applied
+        _grad_mode.enabled = self.prev  # as a decorator it must not change the mode where it is applied
         return super().__call__(fn)
 
 

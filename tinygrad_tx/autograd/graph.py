@@ -5,7 +5,7 @@ implement the same small protocol:
 
 - ``node._prev``: the nodes it was computed from (``None`` for an input that needs no gradient);
   empty for a leaf. This is what you read to inspect or draw a graph.
-- ``node._push_parents(push, seen)``: call ``push(p)`` for each parent ``p`` not in ``seen``,
+- ``node._push_parents(stack, seen)``: append each parent ``p`` not in ``seen`` to ``stack``,
   or raise if a backward already released what the node saved (see ``_freed_message``). It is
   the inner loop of the topological sort, left to the node so that each engine can store its
   parents the way that suits it (a `Value` keeps its two in slots, not in a tuple).
@@ -30,7 +30,6 @@ the node's step. ``grad(outputs, inputs)`` runs only the nodes on a path to an i
 
 from __future__ import annotations
 
-import gc
 import threading
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -58,19 +57,17 @@ def topological_order(roots: Iterable[Any]) -> list[Any]:
     seen: set[Any] = set()
     waiting: list[Any] = []
     stack: list[Any] = list(roots)
-    emit = _EMIT
-    push, pop, mark, wait, emit_node = stack.append, stack.pop, seen.add, waiting.append, order.append
     while stack:
-        node = pop()
-        if node is emit:
-            emit_node(waiting.pop())
+        node = stack.pop()
+        if node is _EMIT:
+            order.append(waiting.pop())
             continue
         if node in seen:
             continue
-        mark(node)
-        wait(node)
-        push(emit)
-        node._push_parents(push, seen)
+        seen.add(node)
+        waiting.append(node)
+        stack.append(_EMIT)
+        node._push_parents(stack, seen)
     return order
 
 
@@ -111,17 +108,11 @@ def run_backward(
     """
     global _walk_depth
     with _walk_lock:
-        # The walk creates no reference cycles, so the garbage collector has nothing to find here;
-        # pausing it saves its repeated scans of a large graph (they cost more than the walk itself).
-        gc_was_enabled = gc.isenabled()
-        gc.disable()
         _walk_depth += 1
         try:
             return _walk(roots, seeds, retain_graph, capture, nested=_walk_depth > 1)
         finally:
             _walk_depth -= 1
-            if gc_was_enabled:
-                gc.enable()
 
 
 def _walk(roots: Sequence[Any], seeds: Sequence[Any], retain_graph: bool, capture: Sequence[Any] | None,

@@ -220,9 +220,9 @@ class _Cut(Function):
     def jvp(ctx: Any, tx: Any) -> Any:
         return tx
 
-    def _push_parents(self, push: Any, seen: Any) -> None:
+    def _push_parents(self, stack: list[Any], seen: set[Any]) -> None:
         if not self.cut:
-            super()._push_parents(push, seen)
+            super()._push_parents(stack, seen)
 
     def _backprop(self, g: Any, store: bool, release: bool) -> None:
         if not self.cut:
