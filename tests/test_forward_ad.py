@@ -219,3 +219,31 @@ def test_every_primitive_has_a_jvp_and_states_it() -> None:
         assert "jvp" in vars(c), f"{c.__name__} has no jvp"
         first = unicodedata.normalize("NFD", "\n".join(c.__doc__.split("\n\n")[:2]))  # ẏ: y + a combining dot
         assert "|" in first and "\u0307" in first, f"{c.__name__}'s docstring lacks 'ẏ = ...   |   x̄ = ...': {first!r}"
+
+
+def test_the_scalar_engine_carries_tangents_too() -> None:
+    """A `Value` in forward mode: ẏ = da · ȧ + db · ḃ with the same local derivatives the backward multiplies
+    by. On the staged f(x, y) of notebook 01, the tangent along (1, 0) is ∂f/∂x and along (0, 1) is ∂f/∂y,
+    equal to the reverse mode's gradient and to the tensor engine's forward mode, bit for bit."""
+    def f(x, y):  # (CS231n's staged example: sigmoid and a quotient)
+        num = x + (1 / (1 + (-y).exp()))
+        den = (1 / (1 + (-x).exp())) + (x + y) ** 2
+        return num / den + x.relu() * (y.tanh() - x.log() if hasattr(x, "log") else 0)
+
+    x0, y0 = 3.0, -4.0
+    xv, yv = tx.Value(x0), tx.Value(y0)
+    out = f(xv, yv)
+    out.backward()
+    for seed, reverse in (((1.0, 0.0), xv.grad), ((0.0, 1.0), yv.grad)):
+        with fwAD.dual_level():
+            fx, fy = fwAD.make_dual(tx.Value(x0), seed[0]), fwAD.make_dual(tx.Value(y0), seed[1])
+            value, tangent = fwAD.unpack_dual(f(fx, fy))
+            assert value.data == out.data and tangent == pytest.approx(reverse, rel=1e-15)
+            tt = [fwAD.make_dual(tx.tensor(v, dtype=tx.float64), tx.tensor(s, dtype=tx.float64))
+                  for v, s in ((x0, seed[0]), (y0, seed[1]))]
+            assert fwAD.unpack_dual(f(*tt)).tangent.item() == pytest.approx(tangent, rel=1e-15)
+    assert tx.Value(1.0).tangent is None
+    with fwAD.dual_level():
+        d = fwAD.make_dual(tx.Value(2.0), 1.0)
+        assert (d * d).tangent == 4.0 and (d - d).tangent == 0.0
+    assert d.tangent is None  # the level is over

@@ -39,7 +39,9 @@ object (its parents sit in two slots, not in a tuple), which halves what Python'
 collector has to scan while a graph is alive. ``bench/scalar.py`` measures micrograd's two-moons
 step (65,818 nodes): see the README for the numbers; ``bench/variants.py`` measures the speed
 tricks this file does without. `Value` is first-order: its derivatives are plain floats (use
-`Tensor` and ``grad(create_graph=True)`` for higher-order derivatives).
+`Tensor` and ``grad(create_graph=True)`` for higher-order derivatives). In forward mode (inside
+``autograd.forward_ad.dual_level()``, ``make_dual(Value(3.0), 1.0)``) the same local derivatives multiply
+tangents on the way forward: ``v.tangent`` is the directional derivative (`_node_with_tangent`).
 """
 
 from __future__ import annotations
@@ -47,7 +49,7 @@ from __future__ import annotations
 import math
 import numbers
 
-from .autograd import _freed_message, _grad_mode, run_backward
+from .autograd import _freed_message, _grad_mode, forward_ad, run_backward
 
 __all__ = ["Value"]
 
@@ -180,6 +182,19 @@ class Value:
         self._d0 = self._d1 = 0.0
         self._g = None  # the gradient in flight during a backward pass
         self.label = label  # a name, shown when the graph is drawn
+
+    @property
+    def tangent(self) -> float | None:
+        """In forward mode (inside ``forward_ad.dual_level()``), the directional derivative this value
+        carries: ``make_dual(x, 1.0)`` seeds it, every op passes it on (``ẏ = da · ȧ + db · ḃ``); else None."""
+        return _tangents.get(self)
+
+    def _make_dual(self, tangent: Number) -> Value:
+        """``forward_ad.make_dual(v, tangent)`` for a `Value`: the same value (connected to ``v`` for
+        reverse mode) carrying ``tangent``."""
+        dual = _node(self.data, "dual", self, 1.0)
+        _tangents[dual] = _real(tangent, "make_dual(tangent)")
+        return dual
 
     @property
     def _freed(self) -> bool:
@@ -361,3 +376,33 @@ def _node(data: float, op: str, a: Value, da: float, b: Value | None = None, db:
         out._p0 = out._p1 = None
         out._d0 = out._d1 = 0.0
     return out
+
+
+# ------------------------------------------------------------------------------- forward mode
+# Inside ``forward_ad.dual_level()`` a Value may carry a tangent (kept here, by Value, until the level ends).
+_tangents: dict[Value, float] = {}
+
+
+def _node_with_tangent(data: float, op: str, a: Value, da: float, b: Value | None = None, db: float = 0.0) -> Value:
+    """`_node` in forward mode: also ``ẏ = da · ȧ + db · ḃ``, the local derivatives that the reverse mode
+    multiplies by ȳ, here multiplying the parents' tangents (a parent without one contributes nothing)."""
+    out = _plain_node(data, op, a, da, b, db)
+    ta, tb = _tangents.get(a), None if b is None else _tangents.get(b)
+    if ta is not None or tb is not None:
+        terms = [d * t for d, t in ((da, ta), (db, tb)) if t is not None]  # (d first: _ZERO, _Reciprocal)
+        _tangents[out] = terms[0] if len(terms) == 1 else terms[0] + terms[1]
+    return out
+
+
+_plain_node = _node
+
+
+def _forward_mode(on: bool) -> None:
+    """Called by forward_ad when a level starts or ends: every op builds its node with `_node_with_tangent`
+    only while forward mode is on (a check in `_node` itself cost 10-20% of bench/scalar.py's step)."""
+    global _node
+    _node = _node_with_tangent if on else _plain_node
+    _tangents.clear()
+
+
+forward_ad._level_listeners.append(_forward_mode)

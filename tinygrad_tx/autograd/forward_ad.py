@@ -40,6 +40,7 @@ class _State:
 
 
 _state = _State()
+_level_listeners: list[Any] = []  # called with True/False as a level starts/ends (scalar.py's Value listens)
 
 
 def enter_dual_level() -> int:
@@ -48,6 +49,8 @@ def enter_dual_level() -> int:
         raise RuntimeError("forward_ad: nested forward-mode levels are not supported (as in PyTorch); "
                            "exit the current dual_level first")
     _state.level, _state.duals = 0, []
+    for listener in _level_listeners:
+        listener(True)
     return 0
 
 
@@ -60,6 +63,8 @@ def exit_dual_level(*, level: int | None = None) -> None:
         if t is not None:
             t._tangent = None
     _state.level, _state.duals = None, []
+    for listener in _level_listeners:
+        listener(False)
 
 
 class dual_level(contextlib.ContextDecorator):
@@ -82,6 +87,8 @@ def make_dual(tensor: Any, tangent: Any, *, level: int | None = None) -> Any:
     ``tangent`` (same shape; a floating dtype)."""
     if _state.level is None:
         raise RuntimeError("make_dual: forward-mode AD must be used inside `with forward_ad.dual_level():`")
+    if hasattr(tensor, "_make_dual"):  # a scalar `Value`: its tangent is a float (scalar.py)
+        return tensor._make_dual(tangent)
     if not hasattr(tensor, "_tangent") or not hasattr(tangent, "_tangent"):
         raise TypeError(f"make_dual: expected two Tensors, got {type(tensor).__name__} and {type(tangent).__name__}")
     if tangent.shape != tensor.shape:
@@ -99,6 +106,8 @@ def make_dual(tensor: Any, tangent: Any, *, level: int | None = None) -> Any:
 def unpack_dual(tensor: Any, *, level: int | None = None) -> UnpackedDualTensor:
     """``(primal, tangent)``: the values as a tensor without the tangent (still connected for reverse
     mode) and the tangent, or None where there is none."""
+    if hasattr(tensor, "_make_dual"):  # a scalar `Value`: itself and its float tangent (scalar.py)
+        return UnpackedDualTensor(tensor, tensor.tangent)
     tangent = getattr(tensor, "_tangent", None)
     if tangent is None:
         return UnpackedDualTensor(tensor, None)
