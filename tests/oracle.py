@@ -12,8 +12,9 @@ require grad, other arrays constants) and asserts that the two agree on
   to an input (``None``), so must we; our ``backward()`` must accumulate exactly what ``grad()``
   returns, in the input's dtype.
 
-`both_raise` checks that a program PyTorch refuses is refused here too, with a message that names
-the op. Importing this module needs torch: a test module that imports it is skipped without torch.
+`same_results` is the same check with every output's type, dtype, shape and ``requires_grad`` too, and
+values scale-relative (`assert_close`). `both_raise` checks that a program PyTorch refuses is refused
+here too, with a message that names the op. Importing this module needs torch: a test module that imports it is skipped without torch.
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ import pytest
 
 import tinygrad_tx as tg
 from tinygrad_tx import Tensor
+
+from .helpers import assert_close
 
 torch = pytest.importorskip("torch")
 
@@ -161,3 +164,29 @@ def both_raise(fn: Fn, *arrays: Any, match: str) -> None:
         fn(torch, *[leaf(torch, a) for a in arrays])
     with pytest.raises((ValueError, TypeError, IndexError, RuntimeError), match=match):
         fn(tg, *[leaf(tg, a) for a in arrays])
+
+
+def same_results(fn: Fn, *arrays: Any, torch_fn: Fn | None = None, rtol: float = RTOL_ELEMENTWISE) -> None:
+    """``fn(tinygrad_tx, ...)`` and ``fn(torch, ...)`` (or ``torch_fn``) give the same outputs (type, dtype,
+    shape, requires_grad, values) and the same gradients of Σ (out ⊙ R) for every input."""
+    outs, leaves, grads = _run(tg, fn, arrays, 0)
+    t_outs, _, t_grads = _run(torch, torch_fn or fn, arrays, 0)
+    assert len(outs) == len(t_outs), f"{len(outs)} outputs, torch {len(t_outs)}"
+    for k, (o, t) in enumerate(zip(outs, t_outs)):
+        if not isinstance(t, torch.Tensor):
+            assert type(o) is type(t) and o == t, f"output {k}: {o!r}, torch {t!r}"
+            continue
+        assert isinstance(o, Tensor), f"output {k}: {type(o).__name__}, torch a tensor"
+        assert dtype_name(o) == dtype_name(t), f"output {k}: dtype {dtype_name(o)}, torch {dtype_name(t)}"
+        assert o.shape == tuple(t.shape), f"output {k}: shape {o.shape}, torch {tuple(t.shape)}"
+        assert o.requires_grad == t.requires_grad, f"output {k}: requires_grad {o.requires_grad}, torch's not"
+        if o.dtype.kind in "biu":
+            np.testing.assert_array_equal(numpy_of(o), numpy_of(t), err_msg=f"output {k}")
+        else:
+            assert_close(numpy_of(o), numpy_of(t), rtol, f"output {k}")
+    assert len(grads) == len(t_grads), f"gradients for {len(grads)} inputs, torch {len(t_grads)}"
+    for k, (g, t, x) in enumerate(zip(grads, t_grads, leaves)):
+        assert (g is None) == (t is None), f"gradient {k}: {g}, torch {t}"
+        if t is not None:
+            assert g.dtype == x.dtype, f"gradient {k}: dtype {g.dtype}, input {x.dtype}"
+            assert_close(g, t, rtol, f"gradient {k}")

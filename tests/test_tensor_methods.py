@@ -21,7 +21,7 @@ from tinygrad_tx import Tensor, gradcheck, ops
 from tinygrad_tx.autograd import forward_ad as fwAD
 
 from .helpers import assert_close
-from .oracle import Fn, _run, both_raise, dtype_name, numpy_of
+from .oracle import Fn, both_raise, dtype_name, numpy_of, same_results
 
 torch = pytest.importorskip("torch")
 
@@ -35,30 +35,9 @@ def randn(*shape: int) -> np.ndarray:
     return rng.standard_normal(shape)
 
 
+
 def agree(fn: Fn, *arrays: Any) -> None:
-    """``fn(tinygrad_tx, ...)`` and ``fn(torch, ...)`` give the same outputs (type, dtype, shape, requires_grad,
-    values) and the same gradients of Σ (out ⊙ R) for every input."""
-    outs, leaves, grads = _run(tg, fn, arrays, 0)
-    t_outs, _, t_grads = _run(torch, fn, arrays, 0)
-    assert len(outs) == len(t_outs), f"{len(outs)} outputs, torch {len(t_outs)}"
-    for k, (o, t) in enumerate(zip(outs, t_outs)):
-        if not isinstance(t, torch.Tensor):
-            assert type(o) is type(t) and o == t, f"output {k}: {o!r}, torch {t!r}"
-            continue
-        assert isinstance(o, Tensor), f"output {k}: {type(o).__name__}, torch a tensor"
-        assert dtype_name(o) == dtype_name(t), f"output {k}: dtype {dtype_name(o)}, torch {dtype_name(t)}"
-        assert o.shape == tuple(t.shape), f"output {k}: shape {o.shape}, torch {tuple(t.shape)}"
-        assert o.requires_grad == t.requires_grad, f"output {k}: requires_grad {o.requires_grad}, torch's not"
-        if o.dtype.kind in "biu":
-            np.testing.assert_array_equal(numpy_of(o), numpy_of(t), err_msg=f"output {k}")
-        else:
-            assert_close(numpy_of(o), numpy_of(t), RTOL, f"output {k}")
-    assert len(grads) == len(t_grads), f"gradients for {len(grads)} inputs, torch {len(t_grads)}"
-    for k, (g, t, x) in enumerate(zip(grads, t_grads, leaves)):
-        assert (g is None) == (t is None), f"gradient {k}: {g}, torch {t}"
-        if t is not None:
-            assert g.dtype == x.dtype, f"gradient {k}: dtype {g.dtype}, input {x.dtype}"
-            assert_close(g, t, RTOL, f"gradient {k}")
+    same_results(fn, *arrays, rtol=RTOL)
 
 
 X, Y = randn(3, 4), randn(3, 4)
