@@ -14,7 +14,8 @@ require grad, other arrays constants) and asserts that the two agree on
 
 `same_results` is the same check with every output's type, dtype, shape and ``requires_grad`` too, and
 values scale-relative (`assert_close`). `both_raise` checks that a program PyTorch refuses is refused
-here too, with a message that names the op. Importing this module needs torch: a test module that imports it is skipped without torch.
+here too, with a message that names the op. Importing this module needs torch: a test module that
+imports it is skipped without torch.
 """
 
 from __future__ import annotations
