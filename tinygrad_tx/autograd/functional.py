@@ -55,7 +55,7 @@ def _leaves(inputs: tuple[Any, ...], create_graph: bool) -> tuple[Any, ...]:
 
 
 def _zeros_like(t: Any) -> Any:
-    return _function._tensor_class._make(np.zeros(t.shape, dtype=t.dtype), False)
+    return _zeros_like_shape(t.shape, t.dtype)
 
 
 def _grads(outputs: tuple[Any, ...], inputs: tuple[Any, ...], seeds: tuple[Any, ...], create_graph: bool,
