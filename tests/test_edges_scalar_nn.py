@@ -87,6 +87,8 @@ UNARY = {
     "tanh": lambda a: a.tanh(),
     "sigmoid": lambda a: a.sigmoid(),
     "relu": lambda a: a.relu(),
+    "abs": lambda a: a.abs(),
+    "abs()": lambda a: abs(a),
 }
 
 BINARY = {
@@ -95,6 +97,10 @@ BINARY = {
     "mul": lambda a, b: a * b,
     "truediv": lambda a, b: a / b,
     "pow": lambda a, b: a**b,
+    "maximum": lambda a, b: a.maximum(b),  # (torch's tensor.max(other) is the same elementwise op)
+    "max": lambda a, b: a.max(b),
+    "minimum": lambda a, b: a.minimum(b),
+    "min": lambda a, b: a.min(b),
 }
 
 
@@ -120,6 +126,8 @@ WITH_NUMBER = {
     "rtruediv": (lambda a, c: c / a, lambda a, c: _const(c) / a),
     "pow": (lambda a, c: a**c, lambda a, c: a ** _const(c)),
     "rpow": (lambda a, c: c**a, lambda a, c: _const(c) ** a),
+    "max": (lambda a, c: a.max(c), lambda a, c: a.maximum(_const(c))),
+    "min": (lambda a, c: a.min(c), lambda a, c: a.minimum(_const(c))),
 }
 
 
@@ -147,6 +155,29 @@ def test_ops_with_a_number_match_torch_on_special_values(name: str, torch) -> No
         for c in numbers:
             found += mismatches(lambda a, c=c: fn(a, c), lambda a, c=c: torch_fn(a, c), (x,), f"c={c!r}")
     assert not found, f"{name}: {len(found)} mismatches, e.g.\n" + "\n".join(found[:12])
+
+
+def test_comparisons_return_plain_booleans_and_builtin_max_returns_the_winner() -> None:
+    a, b = Value(2.0), Value(-1.0)
+    for got, want in [(a > b, True), (a < b, False), (a >= 2.0, True), (a <= -1, False), (b < 0, True),
+                      (a > Value(NAN), False), (2.5 > a, True)]:
+        assert type(got) is bool and got is want
+    assert a == a and a != Value(2.0)  # == stays identity: Values are graph nodes, kept in sets and dicts
+    assert max(a, b) is a and min(a, b) is b  # Python's max returns the winning Value itself
+    out = max(a, b) * 3.0
+    out.backward()
+    assert (a.grad, b.grad) == (3.0, 0.0)
+    with pytest.raises(TypeError, match="'<'"):
+        _ = a < "1"
+    with pytest.raises(TypeError, match="cannot mix"):
+        _ = a < Tensor(1.0)
+
+
+def test_a_tie_in_max_splits_the_gradient_as_torch_does(torch) -> None:
+    a, b = Value(1.5), Value(1.5)
+    (a.max(b) * 4.0).backward()
+    _, want = torch_grads(lambda x, y: x.maximum(y) * 4.0, (1.5, 1.5))
+    assert [a.grad, b.grad] == want == [2.0, 2.0]
 
 
 def torch_grads(fn: Callable, args: tuple[float, ...], seed: float = 1.0) -> tuple[float, list[float]]:

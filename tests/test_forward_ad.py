@@ -247,3 +247,18 @@ def test_the_scalar_engine_carries_tangents_too() -> None:
         d = fwAD.make_dual(tx.Value(2.0), 1.0)
         assert (d * d).tangent == 4.0 and (d - d).tangent == 0.0
     assert d.tangent is None  # the level is over
+
+
+@pytest.mark.parametrize("x0, y0", [(3.0, -4.0), (-1.5, 2.0), (2.0, 2.0), (0.0, 1.0)])
+def test_value_max_min_abs_carry_tangents_equal_to_their_gradients(x0: float, y0: float) -> None:
+    """The new gates of `Value` (max routes, a tie splits, abs signs) in forward mode: along (1, 0) and (0, 1)
+    the tangent is the reverse mode's gradient, exactly (both multiply the same local derivatives)."""
+    def f(x, y):
+        return x.max(y) * 2.0 + x.min(y * 0.5) + (x - y).abs() * x
+
+    xv, yv = tx.Value(x0), tx.Value(y0)
+    f(xv, yv).backward()
+    for seed, reverse in (((1.0, 0.0), xv.grad), ((0.0, 1.0), yv.grad)):
+        with fwAD.dual_level():
+            fx, fy = fwAD.make_dual(tx.Value(x0), seed[0]), fwAD.make_dual(tx.Value(y0), seed[1])
+            assert fwAD.unpack_dual(f(fx, fy)).tangent == reverse

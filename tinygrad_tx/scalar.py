@@ -16,7 +16,7 @@ Two kinds of local derivative are floats that multiply exactly as PyTorch's back
   (|b| < 2⁻¹⁰²²) where ``g / b`` may not (``0 / 1e-320`` is 0, ``0 · inf`` is nan).
 
 Subtraction is derived (``a - b = a + (-b)``, the same bits in IEEE arithmetic), so add, mul,
-truediv, pow, neg, exp, log, tanh, sigmoid and relu carry the derivatives. Division is a primitive
+truediv, pow, neg, exp, log, tanh, sigmoid, relu, max, min and abs carry the derivatives. Division is a primitive
 rather than ``a * b**-1``, which overflows where ``a / b`` does not (``1e-320 / 1e-320`` is 1,
 ``1e-320 ** -1`` is inf).
 
@@ -319,6 +319,63 @@ class Value:
         if a > 0 or a != a:
             return _node(a, "relu", self, 1.0)
         return _node(0.0 if a < 0 else a, "relu", self, _ZERO)
+
+    def max(self, other: Value | Number) -> Value:
+        """out = max(a, b).   d out/da = 1 if a > b, d out/db = 1 if b > a (max routes the gradient to the
+        winner; the loser gets exactly 0, see _ZERO). A tie splits it: 1/2 each. A nan in either input gives
+        nan with derivative 1 to both, as ``torch.maximum``. Python's ``max(a, b)`` uses the comparisons
+        instead and returns the winning `Value` itself: no node, the whole gradient to that one."""
+        if not isinstance(other, Value):
+            other = Value(_real(other, "max"))
+        a, b = self.data, other.data
+        if a > b:
+            return _node(a, "max", self, 1.0, other, _ZERO)
+        if b > a:
+            return _node(b, "max", self, _ZERO, other, 1.0)
+        if a == b:
+            return _node(a, "max", self, 0.5, other, 0.5)
+        return _node(math.nan, "max", self, 1.0, other, 1.0)
+
+    maximum = max  # (torch's name for the elementwise max of two)
+
+    def min(self, other: Value | Number) -> Value:
+        """out = min(a, b).   d out/da = 1 if a < b, d out/db = 1 if b < a, exactly 0 for the other; a tie
+        splits it, 1/2 each; a nan gives nan with derivative 1 to both (as ``torch.minimum``)."""
+        if not isinstance(other, Value):
+            other = Value(_real(other, "min"))
+        a, b = self.data, other.data
+        if a < b:
+            return _node(a, "min", self, 1.0, other, _ZERO)
+        if b < a:
+            return _node(b, "min", self, _ZERO, other, 1.0)
+        if a == b:
+            return _node(a, "min", self, 0.5, other, 0.5)
+        return _node(math.nan, "min", self, 1.0, other, 1.0)
+
+    minimum = min
+
+    def abs(self) -> Value:
+        """out = |a|.   d out/da = sign(a): 1 for a > 0, -1 for a < 0, 0 at 0 (a plain 0, so an infinite
+        upstream gradient gives nan there, as in PyTorch) and at nan."""
+        a = self.data
+        return _node(abs(a), "abs", self, 1.0 if a > 0 else (-1.0 if a < 0 else 0.0))
+
+    __abs__ = abs
+
+    # Comparisons compare the data and return plain booleans (no graph: a comparison has no derivative), so
+    # ``if a > b`` and Python's ``max(a, b)`` work. ``==`` and ``!=`` stay identity: a Value is a graph node,
+    # kept in sets and dicts by the engine (compare ``a.data == b.data`` for the numbers).
+    def __lt__(self, other: Value | Number) -> bool:
+        return self.data < (other.data if isinstance(other, Value) else _real(other, "<"))
+
+    def __le__(self, other: Value | Number) -> bool:
+        return self.data <= (other.data if isinstance(other, Value) else _real(other, "<="))
+
+    def __gt__(self, other: Value | Number) -> bool:
+        return self.data > (other.data if isinstance(other, Value) else _real(other, ">"))
+
+    def __ge__(self, other: Value | Number) -> bool:
+        return self.data >= (other.data if isinstance(other, Value) else _real(other, ">="))
 
     # -- derived operations ---------------------------------------------------------------------
     def __sub__(self, other: Value | Number) -> Value:
