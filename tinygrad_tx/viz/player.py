@@ -232,7 +232,8 @@ def _array_text(a: np.ndarray) -> str:
     if a.size <= _ELEMENTS:
         if a.ndim == 0:
             return repr(float(a))
-        return np.array2string(a, precision=4, separator=", ", max_line_width=64, threshold=_ELEMENTS + 1)
+        return np.array2string(a, separator=", ", max_line_width=46, threshold=_ELEMENTS + 1,
+                               formatter={"float_kind": lambda v: f"{v:.4g}"})
     f = a.astype(np.float64)
     return (f"min {f.min():.4g}  max {f.max():.4g}  mean {f.mean():.4g}  ‖·‖ {np.sqrt((f * f).sum()):.4g}  "
             f"({a.size} elements)")
@@ -409,11 +410,15 @@ def _frames(steps: list[Step], nodes: list[_NodeInfo]) -> list[dict[str, Any]]:
 
 def _frame(s: Step, nodes: list[_NodeInfo]) -> dict[str, Any]:
     """A step's panel: what the side of the page says."""
-    name = lambda i: nodes[i].label  # noqa: E731
+    def name(i: int) -> str:
+        n = nodes[i]
+        return n.label if n.label not in (n.op, f"n{i}") else f"{n.op} n{i}"
+
     i = int(s.node[1:])
     e = html.escape
     parts = [f'<h3>{s.kind} · step {s.index}</h3>',
-             f'<div class="tgp-node"><b>{e(s.label)}</b> <span class="tgp-op">{e(s.op)}</span></div>']
+             f'<div class="tgp-node"><b>{e(s.label)}</b> <span class="tgp-op">{e(s.op)}</span> '
+             f'<span class="tgp-id">n{i}</span></div>']
     if s.kind == "forward":
         info = nodes[i]
         ins = [name(p) for p in info.parents if p is not None]
@@ -425,14 +430,15 @@ def _frame(s: Step, nodes: list[_NodeInfo]) -> dict[str, Any]:
         parts.append(f'<div class="tgp-label">value</div><pre class="tgp-value">{e(s.value_text)}</pre>')
     else:
         parts.append(f'<div class="tgp-label">VJP</div><div class="tgp-formula">{e(s.formula)}</div>')
-        parts.append(f'<div class="tgp-label">upstream gradient ȳ = ∂L/∂{e(s.label)} (complete)</div>'
+        parts.append(f'<div class="tgp-label">upstream gradient ȳ = ∂L/∂{e(name(i))} (complete)</div>'
                      f'<pre class="tgp-upstream">{e(s.grad_text)}</pre>')
         for c in s.contributions:
             local = f" = {_scalar_text(c.local)} · ȳ" if c.local is not None else ""
             parts.append(f'<div class="tgp-label">to {e(name(int(c.parent[1:])))} (input {c.slot}){e(local)}</div>'
                          f'<pre class="tgp-contrib" data-parent="{c.parent}">{e(c.text)}</pre>')
         for a in s.accumulations:
-            parts.append(f'<div class="tgp-label">{e(name(int(a.parent[1:])))}: in-flight gradient</div>'
+            parts.append(f'<div class="tgp-label">{e(name(int(a.parent[1:])))}: in-flight gradient, before + this '
+                         f'step = after</div>'
                          f'<pre class="tgp-accum" data-parent="{a.parent}">{e(a.text)}</pre>')
         if s.leaf_grad is not None:
             parts.append(f'<div class="tgp-label">leaf: {e(s.label)}.grad += ȳ</div>'
@@ -648,12 +654,15 @@ def _backward_step(k: int, node: Any, g: Any, sent: list[tuple[Any, Any, Any]], 
         terms = tuple(c.value for c in contributions if c.parent == pid and c.value is not None)
         if not terms:
             continue
-        if isinstance(after, np.ndarray) and after.size > _ELEMENTS:
-            text = (f"before: {_text(before) if before is not None else 'nothing yet'}\n+ {len(terms)} term(s)\n"
-                    f"= {_text(after)}")
+        if isinstance(after, np.ndarray) and after.size > 1:  # (the terms are shown in full above)
+            shown = ([f"before {_short(before)}"] if before is not None else []) + \
+                [f"this step {_short(t)}" for t in terms]
+            text = " + ".join(shown) + f"\n= {_short(after)}" if len(shown) > 1 else \
+                f"= {_short(after)} (the first gradient to arrive)"
         else:
             shown = ([_text(before)] if before is not None else []) + [_text(t) for t in terms]
-            text = " + ".join(shown) + f"\n= {_text(after)}" if len(shown) > 1 else f"= {_text(after)} (first)"
+            text = " + ".join(shown) + f"\n= {_text(after)}" if len(shown) > 1 else \
+                f"= {_text(after)} (the first gradient to arrive)"
         accumulations.append(Accumulation(pid, before, terms, after, text))
     leaf_grad = None
     if not node._prev:
@@ -685,6 +694,8 @@ def _dot(nodes: list[_NodeInfo], steps: list[Step], scalar: bool, model: Any, ra
     if model is not None:
         classes = {path: type(m).__name__ for path, m in model.named_modules()}
     by_scope: dict[str, list[str]] = {}
+    if not scalar:
+        lines[2] = lines[2].replace("fontsize=13", "fontsize=11")
     for n in nodes:
         g = final_grad.get(n.index)
         if scalar:  # micrograd's box, across the arrows: label | data | grad
