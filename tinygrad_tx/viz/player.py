@@ -658,11 +658,11 @@ def _backward_step(k: int, node: Any, g: Any, sent: list[tuple[Any, Any, Any]], 
             shown = ([f"before {_short(before)}"] if before is not None else []) + \
                 [f"this step {_short(t)}" for t in terms]
             text = " + ".join(shown) + f"\n= {_short(after)}" if len(shown) > 1 else \
-                f"= {_short(after)} (the first gradient to arrive)"
+                f"= {_short(after)}\n(the first gradient to arrive)"
         else:
             shown = ([_text(before)] if before is not None else []) + [_text(t) for t in terms]
             text = " + ".join(shown) + f"\n= {_text(after)}" if len(shown) > 1 else \
-                f"= {_text(after)} (the first gradient to arrive)"
+                f"= {_text(after)}\n(the first gradient to arrive)"
         accumulations.append(Accumulation(pid, before, terms, after, text))
     leaf_grad = None
     if not node._prev:
