@@ -466,3 +466,45 @@ def test_browser_screenshots(browser: Any, pages: Any, tmp_path: Any) -> None:
         page.screenshot(path=shot)
         assert os.path.getsize(shot) > 10_000
         page.close()
+
+
+def test_browser_two_inline_players_keep_apart(browser: Any, pages: Any, tmp_path: Any) -> None:
+    """Two players in one page, as in a notebook's outputs (``_repr_html_``): each has its own ids and steps."""
+    staged, attention = pages["staged"][0], pages["attention"][0]
+    path = tmp_path / "two.html"
+    path.write_text(f'<!DOCTYPE html><html><head><meta charset="utf-8"></head><body>{staged._repr_html_()}'
+                    f"{attention._repr_html_()}</body></html>", encoding="utf-8")
+    page = browser.new_page()
+    console = Console(page)
+    page.goto(f"file://{path}")
+    players = page.locator(".tgp")
+    assert players.count() == 2
+    second = players.nth(1)
+    second.locator('[data-act="last"]').click()
+    assert second.get_attribute("data-step") == str(len(attention.steps) - 1)
+    assert players.nth(0).get_attribute("data-step") == "0"
+    players.nth(0).focus()
+    page.keyboard.press("ArrowRight")  # the keyboard steps the player that has the focus
+    assert players.nth(0).get_attribute("data-step") == "1"
+    assert second.get_attribute("data-step") == str(len(attention.steps) - 1)
+    assert page.evaluate("location.hash") == ""  # inline, the page's URL is left alone
+    assert console.errors() == []
+    page.close()
+
+
+def test_a_tensor_hook_is_played_as_the_engine_runs_it() -> None:
+    def graph() -> tuple[Any, Any]:
+        x = Tensor(np.array([0.5, -1.5, 2.0]), requires_grad=True)
+        h = x.exp()
+        h.register_hook(lambda g: g * 3)  # the gradient reaching h is tripled before exp's step
+        return (h * x).sum(), x
+
+    loss, x = graph()
+    p = player(loss)
+    twin, x_twin = graph()
+    twin.backward()
+    assert same(x.grad._data, x_twin.grad._data)
+    exp = next(s for s in p.steps if s.kind == "backward" and s.op == "Exp")
+    assert same(exp.grad, np.array([0.5, -1.5, 2.0]) * 3)  # ȳ as the hook returned it: what the step used
+    (sent,) = exp.contributions
+    assert same(sent.value, exp.grad * np.exp(np.array([0.5, -1.5, 2.0])))

@@ -36,7 +36,9 @@ The graph must not have been through a backward yet (the player runs it): one wh
 released raises a ValueError saying to rebuild it. One kept with ``retain_graph=True`` is accepted, and its
 leaves' ``.grad`` accumulate as in a second ``backward()``. Intermediate tensors' values are known where the
 engine kept them (leaves, the output, values an op saved for backward); run the forward pass inside
-`recording` (or pass a function that builds the loss) to show every op's output.
+`recording` (or pass a function that builds the loss) to show every op's output. A tensor hook
+(``register_hook``) runs as in any backward; the upstream gradient shown is then the one the hooks returned,
+the one the node's step used.
 """
 
 from __future__ import annotations
