@@ -47,6 +47,7 @@ import html
 import itertools
 import json
 import re
+import weakref
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -132,12 +133,14 @@ class ForwardRecord:
     """The output arrays of the tensor ops applied while `recording` was active, by graph node."""
 
     def __init__(self) -> None:
-        self._outputs: dict[int, tuple[Function, np.ndarray]] = {}
+        # by id, with a weak reference that tells a reused id apart (and keeps no graph alive, nor its saved
+        # arrays read-only)
+        self._outputs: dict[int, tuple[weakref.ref[Function], np.ndarray]] = {}
 
     def value(self, node: Function) -> np.ndarray | None:
         """The output of ``node`` when it was computed (None if it was not recorded)."""
         got = self._outputs.get(id(node))
-        return got[1] if got is not None and got[0] is node else None
+        return got[1] if got is not None and got[0]() is node else None
 
 
 class _Intercept:
@@ -159,7 +162,7 @@ class _Intercept:
         if self.record is not None and not _graph._walk_depth:
             ctx = getattr(out, "_ctx", None)
             if ctx is not None:
-                self.record._outputs[id(ctx)] = (ctx, out._data.copy())
+                self.record._outputs[id(ctx)] = (weakref.ref(ctx), out._data.copy())
         return out
 
     def _time_vjp(self, node: Any, g: Any) -> Any:
@@ -596,7 +599,7 @@ def _record_backward(root: Any, order: list[Any], nodes: list[_NodeInfo], index:
             if arrive is not None:  # hooks: they may replace the gradient, or run a leaf's step
                 g = arrive(node, g)
                 if g is None:
-                    steps.append(_backward_step(first + len(steps), node, upstream, [], [], [], nodes, index))
+                    steps.append(_backward_step(first + len(steps), node, upstream, [], [], nodes, index))
                     return None
             prev = node._prev
             distinct = list({id(p): p for p in prev if p is not None}.values())
@@ -618,24 +621,27 @@ def _record_backward(root: Any, order: list[Any], nodes: list[_NodeInfo], index:
                 node._backprop(g, store, release)
             after = [_snapshot(p._g) for p in distinct]
             steps.append(_backward_step(first + len(steps), node, g, list(zip(prev, contribs, locals_)),
-                                        list(zip(distinct, before, after)), [], nodes, index))
+                                        list(zip(distinct, before, after)), nodes, index))
             return None
 
         return step
 
-    saved, _graph._observer = _graph._observer, observe
-    try:
-        with _intercepting(None) as icpt:
-            root.backward()
-    finally:
-        _graph._observer = saved
+    with _graph._walk_lock:  # (another thread's backward waits: the observer must see this walk only)
+        saved, _graph._observer = _graph._observer, observe
+        try:
+            with _intercepting(None) as icpt:
+                root.backward()
+        finally:
+            _graph._observer = saved
     if not walked or [id(n) for n in walked[0]] != [id(n) for n in order]:
         raise RuntimeError("player: the backward walk did not visit the graph the player sorted")
     return steps
 
 
 def _backward_step(k: int, node: Any, g: Any, sent: list[tuple[Any, Any, Any]], around: list[tuple[Any, Any, Any]],
-                   _: list[Any], nodes: list[_NodeInfo], index: dict[int, int]) -> Step:
+                   nodes: list[_NodeInfo], index: dict[int, int]) -> Step:
+    """The record of one step of the walk at ``node``: ``sent`` is (parent, contribution, local derivative) per
+    input slot, ``around`` (parent, in-flight gradient before, after) per distinct parent."""
     info = nodes[index[id(node)]]
     g = _snapshot(g)
     if isinstance(node, Value):
