@@ -211,6 +211,9 @@ def _value_formulas(op: str) -> tuple[str, str]:
     parts = re.split(r"(?<=\.)\s{2,}", doc.strip(), maxsplit=1)
     forward = parts[0].rstrip(".")
     derivs = " ".join(parts[1].split()) if len(parts) > 1 else ""
+    derivs = re.sub(r"\s*\((?:applied as [^)]*|see _\w+)\)", "", derivs)  # (notes on the engine's exactness)
+    if op.startswith("**") and op != "**":  # a constant exponent: only the base has a derivative
+        derivs = derivs.split(";", 1)[0] + "."
     return forward, derivs
 
 
@@ -366,6 +369,7 @@ def _asset(name: str) -> str:
 def _legend(scalar: bool) -> str:
     rows = [("future", "not computed yet"), ("computed", "computed (forward)"), ("current", "this step"),
             ("pending", "gradient in flight (partial sum)"), ("done", "gradient complete")]
+    rows.insert(0, ("input", "input (leaf)"))
     if not scalar:
         rows.insert(0, ("parameter", "parameter (leaf)"))
     items = "".join(f'<li><span class="tgp-swatch tgp-s-{k}"></span>{html.escape(t)}</li>' for k, t in rows)
@@ -713,7 +717,7 @@ def _dot(nodes: list[_NodeInfo], steps: list[Step], scalar: bool, model: Any, ra
             shape = n.obj.shape if isinstance(n.obj, Tensor) else n.obj.out_shape
             fields = [n.label, f"{tuple(shape)}", f"data {_short(n.value)}", f"grad {_short(g)}"]
             label = _record_label(*fields) if rankdir == "TB" else _record_label(*fields)[1:-1]
-        fill = {"parameter": "#cfe2f3", "input": "#d9ead3", "leaf": "#d9ead3"}.get(n.kind, "#ffffff")
+        fill = {"parameter": "#cfe2f3", "input": "#e6e0f8", "leaf": "#e6e0f8"}.get(n.kind, "#ffffff")
         decl = f'  n{n.index} [id="n{n.index}", label="{label}", fillcolor="{fill}"];'
         if scalar and n.op != "leaf":
             op = n.op.replace('"', '\\"')
