@@ -308,6 +308,7 @@ def test_cli_writes_the_player(tmp_path: Any, capsys: pytest.CaptureFixture[str]
     (["--what", "mlp", "--play", "--backward", "-o", "{d}/x.html"], ["--play", "--backward"]),
     (["--what", "mlp", "--play", "--depth", "1", "-o", "{d}/x.html"], ["--play", "--depth"]),
     (["--what", "mlp", "--play", "--format", "svg", "-o", "{d}/x.html"], ["--play", "--format"]),
+    (["--what", "mlp", "--play", "--stats", "-o", "{d}/x.html"], ["--play", "--stats"]),
     (["--what", "mlp", "--play", "-o", "{d}"], ["-o", "directory"]),
     (["--what", "mlp", "--play", "--max-nodes", "0", "-o", "{d}/x.html"], ["--max-nodes"]),
 ])

@@ -271,6 +271,8 @@ def _play_output(args: argparse.Namespace) -> Path:
         raise ValueError("--play draws every op: drop --depth (for a big graph, use a smaller --what)")
     if args.format is not None:
         raise ValueError(f"--play writes an HTML page, not --format {args.format}: drop --format")
+    if args.stats:
+        raise ValueError("--play shows every value and gradient already (norms of the big ones): drop --stats")
     if args.output is None:
         out = Path(f"player-{args.what}.html")
     else:
