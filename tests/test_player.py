@@ -445,6 +445,9 @@ def test_browser_opens_at_the_step_in_the_url_and_follows_the_keyboard(browser: 
     assert page.text_content('[data-act="play"]') == "play"
     page.click('[data-act="next"]')
     assert page.evaluate(STATE)["step"] == str(int(paused) + 1)
+    page.click('[data-act="prev"]')
+    page.keyboard.press("ArrowRight")  # after a click, the keys still step the player (the button is not focused)
+    assert page.evaluate(STATE)["step"] == str(int(paused) + 1)
     page.fill(".tgp-number", "3")
     page.press(".tgp-number", "Enter")
     assert page.evaluate(STATE)["step"] == "3"

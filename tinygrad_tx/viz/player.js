@@ -101,7 +101,10 @@ function tinygradPlayer(root) {
   };
   controls.addEventListener("click", function (ev) {
     var b = ev.target.closest("button");
-    if (b && actions[b.dataset.act]) actions[b.dataset.act]();
+    if (b && actions[b.dataset.act]) {
+      actions[b.dataset.act]();
+      root.focus({preventScroll: true});  // the keys go on to the player, not to the button (space would click it)
+    }
   });
   slider.addEventListener("input", function () { stop(); show(slider.value); });
   number.addEventListener("change", function () { stop(); show(number.value); });

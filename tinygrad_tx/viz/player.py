@@ -46,6 +46,7 @@ from __future__ import annotations
 import html
 import itertools
 import json
+import math
 import re
 import weakref
 from collections.abc import Iterable, Iterator, Mapping
@@ -248,14 +249,15 @@ def _array_text(a: np.ndarray) -> str:
 
 
 def _short(x: Any) -> str:
-    """What a node's box shows: 4 decimals for a number, the norm of a tensor with more than one element."""
+    """What a node's box shows: 4 decimals for a number (micrograd's), 4 digits for a very small or large one,
+    the norm of a tensor with more than one element."""
     if x is None:
         return "?"
     if isinstance(x, np.ndarray):
         if x.size == 1:
             return f"{float(x.reshape(())):.4g}"
         return f"‖·‖ {float(np.sqrt((x.astype(np.float64) ** 2).sum())):.4g}"
-    return f"{x:.4f}"
+    return f"{x:.4f}" if x == 0 or not math.isfinite(x) or 1e-3 <= abs(x) < 1e5 else f"{x:.3e}"
 
 
 def _text(x: Any) -> str:
