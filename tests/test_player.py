@@ -512,3 +512,26 @@ def test_a_tensor_hook_is_played_as_the_engine_runs_it() -> None:
     assert same(exp.grad, np.array([0.5, -1.5, 2.0]) * 3)  # ȳ as the hook returned it: what the step used
     (sent,) = exp.contributions
     assert same(sent.value, exp.grad * np.exp(np.array([0.5, -1.5, 2.0])))
+
+
+def test_the_walk_observer_sees_the_order_and_may_leave_the_walk_alone() -> None:
+    """The engine hook (autograd/graph.py ``_observer``): called once per walk with the walk's order; an observer
+    that returns None changes nothing (the leaves' .grad are a plain backward's)."""
+    seen: list[list[Any]] = []
+
+    def observer(order: list[Any], arrive: Any, store: bool, release: bool) -> None:
+        assert arrive is None and store and release
+        seen.append(order)
+
+    root, _ = build("staged")
+    order = topological_order([root])
+    twin, _ = build("staged")
+    twin_leaves = leaves(twin)
+    twin.backward()
+    autograd_graph._observer = observer
+    try:
+        root.backward()
+    finally:
+        autograd_graph._observer = None
+    assert len(seen) == 1 and ids(seen[0]) == ids(order)
+    assert [leaf.grad for leaf in leaves_of(order)] == [leaf.grad for leaf in twin_leaves]
