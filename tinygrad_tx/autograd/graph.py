@@ -87,6 +87,12 @@ def _freed_message(node: Any) -> str:
 # ---------------------------------------------------------------------------------------------
 _walk_lock = threading.RLock()  # one backward at a time; a backward inside a VJP is allowed
 _walk_depth = 0  # how many walks are running in the thread that holds the lock
+# An observer of the walk (the backward player, viz/player.py), or None: called once at the start of a
+# walk as ``_observer(order, arrive, store, release)``, it returns the arrival step to use instead of
+# ``arrive`` (None, or the hooks' or capture's step), or None to leave the walk as it is. Its step may run
+# the node itself (then it returns None, as `_hooked` does for a post-accumulate hook). Off, it costs one
+# test per walk, none per node.
+_observer: Any = None
 
 
 def run_backward(
@@ -136,6 +142,8 @@ def _walk(roots: Sequence[Any], seeds: Sequence[Any], retain_graph: bool, captur
         arrive = _capturing(order, capture, captured, release)
     elif _tensor_hooks or _post_accumulate_hooks:  # hooks somewhere: are any on this graph?
         arrive = _hooked(order, release)
+    if _observer is not None:
+        arrive = _observer(order, arrive, store, release) or arrive
 
     try:
         for node in reversed(order):

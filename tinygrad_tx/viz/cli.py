@@ -3,11 +3,13 @@
     python -m tinygrad_tx graph --what attention -o attention.png
     python -m tinygrad_tx graph --what gpt --depth 3 --format pdf
     python -m tinygrad_tx graph --what mlp --backward          # the create_graph gradient graph
+    python -m tinygrad_tx graph --what staged --play -o staged.html   # the step-through backward player
 
 `add_graph_parser` adds the ``graph`` sub-command to an argparse parser; `run_graph` runs it and returns
 the exit status: 0 when the file was written, 2 when it could not be. Every bad input (a suffix of ``-o``
 that names no supported format, ``-o`` naming a directory or an existing file without ``--overwrite``,
-a folder that cannot be written, ``--depth``/``--max-nodes`` below 1, no Graphviz renderer) is one line
+a folder that cannot be written, ``--depth``/``--max-nodes`` below 1, no Graphviz renderer; with ``--play``,
+an ``-o`` that is not .html, ``--backward``, ``--depth``, or an example above ``--max-nodes``) is one line
 on stderr naming the flag, never a traceback. Rendering uses the system ``dot`` when it is on PATH, else
 the pip-installed graphviz-pure (see ``renderer.py``); with neither the DOT source is written instead.
 `example` builds the examples (also used by the tests and the notebook).
@@ -30,6 +32,7 @@ from .renderer import GraphvizNotFound, RenderError, find_renderer
 __all__ = ["WHAT", "example", "add_graph_parser", "run_graph"]
 
 WHAT = ("staged", "mlp", "attention", "block", "gpt")
+PLAY_MAX_NODES = 150  # the player's default limit (viz/player.py's MAX_NODES)
 SUPPORTED = "svg, png, jpeg (.jpg), pdf and dot (.gv)"
 
 
@@ -62,7 +65,8 @@ def _modules() -> tuple[Any, ...]:
     return TinyMLP, Wrap, CausalSelfAttention, Block, MLP, GPT, GPTConfig
 
 
-def example(what: str, *, backward: bool = False, seed: int = 0) -> tuple[Any, dict[str, Any]]:
+def example(what: str, *, backward: bool = False, seed: int = 0,
+            backpropagated: bool = True) -> tuple[Any, dict[str, Any]]:
     """One of the examples, computed: ``(root, draw_kwargs)``, ready for ``draw(root, **draw_kwargs)``.
 
     - ``staged``: f(x, y) = (x + σ(y)) / (σ(x) + (x + y)²) at (3, -4) on `Value`s, after backward;
@@ -74,6 +78,8 @@ def example(what: str, *, backward: bool = False, seed: int = 0) -> tuple[Any, d
     With ``backward=True`` the root is the gradient of the loss computed with ``create_graph=True`` (for
     the input x, or ``wte.weight`` for the GPT, whose input is token ids; the staged example is then
     computed on 0-d Tensors, since `Value` is first-order), drawn with ``forward=loss``.
+    ``backpropagated=False`` returns the staged example before its ``f.backward()`` (the tensor examples
+    never run one), for the backward player, which runs it.
     """
     import tinygrad_tx as tt
     from tinygrad_tx import Tensor, Value
@@ -103,6 +109,8 @@ def example(what: str, *, backward: bool = False, seed: int = 0) -> tuple[Any, d
             invden.label = "invden"
             f = num * invden
             f.label = "f"
+            if not backpropagated:
+                return f, {"title": "f(x, y) = (x + σ(y)) / (σ(x) + (x + y)²)"}
             f.backward()
             return f, {"title": "f(x, y) = (x + σ(y)) / (σ(x) + (x + y)²) after f.backward()"}
         xt = Tensor(3.0, requires_grad=True, dtype=np.float64)
@@ -165,8 +173,12 @@ def add_graph_parser(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument("--rankdir", choices=("TB", "LR"), default=None,
                    help="TB (top to bottom) or LR (left to right); default LR for staged, TB otherwise")
     p.add_argument("--stats", action="store_true", help="norms of data and grad where they are known")
-    p.add_argument("--max-nodes", type=int, default=2000, metavar="N",
-                   help="draw at most this many nodes (default 2000)")
+    p.add_argument("--max-nodes", type=int, default=None, metavar="N",
+                   help="draw at most this many nodes (default 2000); with --play, refuse a graph of more engine "
+                        f"nodes (default {PLAY_MAX_NODES})")
+    p.add_argument("--play", action="store_true",
+                   help="write the step-through backward player instead: one self-contained HTML page (-o FILE.html) "
+                        "that plays the forward values, then the engine's backward walk node by node")
 
     def one_line_error(message: str) -> NoReturn:  # argparse's own errors (a bad --what, --depth x): one line too
         p.exit(2, f"{p.prog}: error: {message} (see {p.prog} --help)\n")
@@ -213,8 +225,12 @@ def _output(args: argparse.Namespace) -> tuple[Path, str]:
 
 def run_graph(args: argparse.Namespace) -> int:
     """Run ``graph``: draw the example, write the file, say where. Returns the exit status."""
+    if getattr(args, "play", False):
+        return _run_play(args)
     start = time.perf_counter()
     out: Path | str = args.output or "the output"
+    if args.max_nodes is None:
+        args.max_nodes = 2000
     try:
         if args.depth is not None and args.depth < 1:
             raise ValueError(f"--depth must be a positive integer (h.0 is depth 2), got {args.depth}")
@@ -243,6 +259,73 @@ def run_graph(args: argparse.Namespace) -> int:
     cut = f", cut from {s.total_nodes:,}" if s.truncated else ""
     by = f", drawn by {renderer.name}" if renderer is not None else ""
     print(f"wrote {path} ({s.nodes:,} nodes{cut}, {s.edges:,} edges, {time.perf_counter() - start:.1f} s{by})")
+    return 0
+
+
+def _play_output(args: argparse.Namespace) -> Path:
+    """The HTML file ``--play`` writes; a ValueError names the flag at fault."""
+    if args.backward:
+        raise ValueError("--play plays the backward pass of the loss itself: drop --backward (the player shows the "
+                         "gradients the engine computes, no create_graph graph)")
+    if args.depth is not None:
+        raise ValueError("--play draws every op: drop --depth (for a big graph, use a smaller --what)")
+    if args.format is not None:
+        raise ValueError(f"--play writes an HTML page, not --format {args.format}: drop --format")
+    if args.stats:
+        raise ValueError("--play shows every value and gradient already (norms of the big ones): drop --stats")
+    if args.output is None:
+        out = Path(f"player-{args.what}.html")
+    else:
+        if not args.output.strip():
+            raise ValueError("-o is empty: give the file to write, e.g. -o player.html")
+        out = Path(args.output)
+        if args.output.endswith(("/", os.sep)) or out.is_dir():
+            raise ValueError(f"-o {args.output} is a directory: give a file in it, e.g. "
+                             f"-o {out / f'player-{args.what}.html'}")
+        if out.suffix.lower() not in (".html", ".htm"):
+            raise ValueError(f"--play writes an HTML page: -o {out} must end in .html")
+    if out.exists() and not args.overwrite:
+        raise ValueError(f"-o {out} exists: pass --overwrite to replace it")
+    folder = next(d for d in (out.absolute().parent, *out.absolute().parents) if d.exists())
+    if not folder.is_dir():
+        raise ValueError(f"-o {out}: {folder} is a file, not a folder")
+    if not os.access(folder, os.W_OK):
+        raise ValueError(f"-o {out}: cannot write in {folder} (permission denied)")
+    return out
+
+
+def _run_play(args: argparse.Namespace) -> int:
+    """``graph --play``: record the example's backward and write the player's page."""
+    from .player import player, recording
+
+    start = time.perf_counter()
+    out: Path | str = args.output or "the output"
+    limit = PLAY_MAX_NODES if args.max_nodes is None else args.max_nodes
+    try:
+        if limit < 1:
+            raise ValueError(f"--max-nodes must be a positive integer, got {limit}")
+        out = _play_output(args)
+        with recording() as forward:
+            root, kwargs = example(args.what, backpropagated=False)
+        try:
+            p = player(root, model=kwargs.get("model"), forward=forward, max_nodes=limit,
+                       title=kwargs.get("title"), rankdir=args.rankdir)
+        except ValueError as e:
+            if "max_nodes=" not in str(e):
+                raise
+            n = str(e).split(" engine nodes", 1)[0].rsplit(" ", 1)[-1]
+            raise ValueError(f"--play: --what {args.what} has {n} engine nodes, more than --max-nodes {limit}: "
+                             f"play a smaller example (--what staged, mlp, attention or block) or raise "
+                             f"--max-nodes") from None
+        path = p.save(out)
+    except (ValueError, GraphvizNotFound, RenderError) as e:
+        print(f"tinygrad-tx graph: error: {e}", file=sys.stderr)
+        return 2
+    except OSError as e:
+        print(f"tinygrad-tx graph: error: cannot write -o {out}: {e.strerror or e}", file=sys.stderr)
+        return 2
+    print(f"wrote {path} (the backward player: {len(p.nodes):,} nodes, {len(p.steps):,} steps, "
+          f"{time.perf_counter() - start:.1f} s)")
     return 0
 
 
