@@ -11,12 +11,15 @@ Transformers" (2025, arXiv:2512.23329, https://arxiv.org/abs/2512.23329): "the p
 - ``compare``: the manual path against the engine, one row per tensor (``compare``), and the
   ``check`` command (``cli``).
 - ``fused``: the derivations as engine ops, and ``fuse(model)``, which swaps them into an nn model.
+- ``apply``: ``apply_gradients(model, grads)`` sets each parameter's ``.grad`` from `gpt_backward`, so an
+  optimiser can train on the hand-derived gradients alone (notebook 09).
 
 Each ``*_forward`` returns ``(output, cache)``; each ``*_backward(delta, cache)`` returns
-``(delta_prev, grads)``. Only ``read``, ``compare``, ``fused`` and ``cli`` touch the engine: ``manual``
+``(delta_prev, grads)``. Only ``read``, ``compare``, ``fused``, ``apply`` and ``cli`` touch the engine: ``manual``
 imports ``nn``, never the reverse.
 """
 
+from .apply import apply_gradients
 from .attention import (
     attention_head_backward,
     attention_head_forward,
@@ -90,4 +93,6 @@ __all__ = [
     "compare", "compare_tensors", "Comparison", "engine_gradients", "default_rtol", "rel_err",
     # the derivations as engine ops
     "fuse", "unfuse", "build_gpt",
+    # training on the hand-derived gradients
+    "apply_gradients",
 ]
