@@ -298,7 +298,8 @@ def _shape_hint(answer: np.ndarray, spec: Answer) -> str:
     if spec.reduced_from is not None:
         unreduced, axes, keepdims = spec.reduced_from
         if answer.shape == unreduced.shape and _close(answer, unreduced):
-            return (f"{mismatch}: not summed yet; the variable was broadcast along axis {axes}, so its gradient is "
+            ax = axes[0] if len(axes) == 1 else axes
+            return (f"{mismatch}: not summed yet; the variable was broadcast along axis {ax}, so its gradient is "
                     f"the sum of the upstream gradient over it: {_axes_text(axes, keepdims)}")
         wrong = _wrong_axis(answer, spec)
         if wrong:
