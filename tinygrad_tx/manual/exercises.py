@@ -29,16 +29,24 @@ A gradient that does not exist (the frozen ``W₀`` of ``lora``: ``requires_grad
 ``.grad`` is None) is answered with ``None``: that row is ``exact`` for ``None``, ``missing`` for ``...``,
 and ``wrong`` for an array.
 
-For the first wrong answer the grader looks for the mistake (`hint`), trying in order: a shape
-mismatch (both shapes are named) that is a transpose, a kept or dropped singleton dim, a sum still to
-be taken over a broadcast axis, a sum over the wrong axis, or a sum too many; then, for the right
-shape: transposed (``answer.T`` matches), the exercise's known mistakes (a forgotten ReLU mask, the
-unmasked softmax, ...), off by a factor ``c`` (``answer ≈ c · truth``; ``c = −1``: the wrong sign; ``c``
-is named when it is one of the exercise's constants, such as ``N`` or ``√d_h``), a missing term (the
-answer equals some of the contributions of the paths to a tensor with several consumers, e.g. the
-staged f's ``dx`` through ``xpy`` alone) or a term counted twice, and a float32 answer. The hints
-compare at ``HINT_TOL = 1e-8`` in the same ``(1 + max|·|)`` form: looser than ``APPROX_TOL`` because a
-factor is estimated by least squares and a planted mistake rounds differently.
+Every wrong answer gets a hint (`hint`; the table shows the first wrong one's: the rows are in the
+order of the backward pass, so the first wrong answer is the one to fix, and the later ones may only
+inherit its mistake). The grader tries, in order:
+
+1. nan or inf in the answer;
+2. a shape mismatch (both shapes are named) that is a transpose, a kept or dropped singleton dim, a sum
+   still to be taken over a broadcast axis, a sum over the wrong axis, or a sum over an axis that the
+   gradient keeps;
+3. for the right shape: transposed (``answer.T`` matches); right to float32 precision only; one of the exercise's known mistakes (a
+   forgotten ReLU mask, the softmax of the unmasked scores, ...); a missing term (the answer is some of
+   the contributions to a gradient that has several, e.g. the staged f's ``dx`` through ``xpy`` alone,
+   or the frozen path of LoRA's ``dx`` alone) or a term counted twice; off by a factor ``c``
+   (``answer ≈ c · truth``; ``c = −1`` is the wrong sign; ``c`` is named when it is one of the
+   exercise's constants, such as ``N`` or ``√d_h``; for a scalar, where every answer is a multiple, only
+   −1, a constant or a small fraction counts); a sum over the wrong axis.
+
+The hints compare at ``HINT_TOL = 1e-8`` in the same ``(1 + max|·|)`` form: looser than ``APPROX_TOL``
+because a factor is estimated by least squares and a planted mistake rounds differently.
 
 `check_exercise` returns an `ExerciseResult`: truthy iff every row passes (exact or approximate), with
 ``.rows`` (`AnswerRow` s), ``.first_wrong`` and ``.passed``; ``print(result)`` shows a text table, and in
@@ -63,8 +71,8 @@ from ..scalar import Value
 from ..tensor import Tensor
 
 __all__ = [
-    "APPROX_TOL", "HINT_TOL", "VERDICTS", "EXERCISES", "Exercise", "AnswerRow", "ExerciseResult", "exercise",
-    "check_exercise", "hint",
+    "APPROX_TOL", "HINT_TOL", "VERDICTS", "EXERCISES", "Exercise", "Answer", "AnswerRow", "ExerciseResult",
+    "exercise", "check_exercise", "hint",
 ]
 
 APPROX_TOL = 1e-10
@@ -77,6 +85,7 @@ class Answer:
     """One gradient the learner writes: its name, what it is, and the exercise's knowledge of its mistakes.
 
     ``terms``: the contributions that sum to it (one per path, for a tensor with several consumers).
+    ``why_terms`` says why all of them belong (shown with a missing term).
     ``mistakes``: ``(description, value)`` of known wrong answers. ``reduced_from``: ``(array, axes,
     keepdims)`` when the gradient is a sum of ``array`` over ``axes`` (a broadcast input's gradient).
     """
@@ -87,6 +96,7 @@ class Answer:
     terms: Mapping[str, np.ndarray] = field(default_factory=dict)
     mistakes: tuple[tuple[str, np.ndarray], ...] = ()
     reduced_from: tuple[np.ndarray, tuple[int, ...], bool] | None = None
+    why_terms: str = "a variable used more than once gets the sum of its paths' gradients, +="
 
     @property
     def shape(self) -> tuple[int, ...] | None:
@@ -241,6 +251,8 @@ def hint(answer: np.ndarray, spec: Answer, constants: Mapping[str, float] | None
         return _shape_hint(answer, spec)
     if truth.ndim >= 2 and not _close(truth.T, truth) and _close(answer.T, truth):
         return f"transposed: {name}.T matches; a gradient has the shape of its variable, {truth.shape}"
+    if answer.dtype.itemsize < 8 and _close(answer.astype(np.float64), truth, 1e-5):
+        return f"right to {answer.dtype} precision only: compute in float64"
     for description, value in spec.mistakes:
         if _close(answer, value):
             return description
@@ -250,8 +262,7 @@ def hint(answer: np.ndarray, spec: Answer, constants: Mapping[str, float] | None
             if _close(answer, sum((v for _, v in subset), np.zeros_like(truth))):
                 have = ", ".join(label for label, _ in subset)
                 missing = ", ".join(label for label, _ in terms if all(label != s for s, _ in subset))
-                return (f"missing a term: the answer is the contribution {have} only; add {missing} "
-                        f"(a variable used more than once gets the sum of its paths' gradients, +=)")
+                return f"missing a term: the answer is the contribution {have} only; add {missing} ({spec.why_terms})"
     for label, value in terms:
         if _close(answer, truth + value):
             return f"a term counted twice: the answer is the truth plus the contribution {label} again"
@@ -268,8 +279,6 @@ def hint(answer: np.ndarray, spec: Answer, constants: Mapping[str, float] | None
         wrong_axis = _wrong_axis(answer, spec)
         if wrong_axis:
             return wrong_axis
-    if answer.dtype.itemsize < 8 and _close(answer.astype(np.float64), truth, 1e-5):
-        return f"right to {answer.dtype} precision only: compute in float64"
     worst = np.unravel_index(int(np.abs(answer - truth).argmax()), truth.shape) if truth.ndim else ()
     where = f" (largest difference at index {tuple(int(i) for i in worst)})" if truth.ndim else ""
     return ("no simple relation found: not transposed, scaled, negated or a partial sum of the paths; "
@@ -556,6 +565,7 @@ def _softmax_ce() -> Exercise:
     given = {"logits": logits, "targets": targets, "probs": probs, "N": N, "loss": float(loss.item())}
     answers = [Answer("dlogits", "dL/dlogits for L = mean over the N rows of −log probs[n, targets[n]]", _grad(lt),
                       terms={"softmax / N": probs / N, "−onehot / N": -onehot / N},
+                      why_terms="−log p_y = −z_y + log Σ e^z: both terms depend on the logits",
                       mistakes=(("softmax − onehot, but not divided by N: the loss is a mean over the N rows",
                                  probs - onehot),))]
     return Exercise("softmax_ce", "softmax + cross-entropy in one step, N = 8 rows, C = 5 classes", given, answers,
@@ -591,6 +601,7 @@ def _layernorm() -> Exercise:
         Answer("dx", "dL/dx: x reaches xhat directly, through μ and through σ", _grad(xt),
                terms={"directly (x − μ)": rs * G, "through μ": -rs * G.mean(-1, keepdims=True),
                       "through σ": -rs * xh * (xh * G).mean(-1, keepdims=True)},
+               why_terms="x reaches xhat by all three paths: their gradients add up",
                mistakes=(("σ was treated as √var: it is √(var + eps), as in the forward (use inv_sigma)",
                           (G - G.mean(-1, keepdims=True) - xh * (xh * G).mean(-1, keepdims=True))
                           / np.sqrt(var.detach().numpy())),)),
@@ -626,6 +637,7 @@ def _attention() -> Exercise:
         Answer("dS", "dL/dS: each row through the softmax Jacobian diag(ρ) − ρρᵀ; 0 where masked", dS,
                terms={"ρ ∘ G (the diag(ρ) part)": r * G, "−ρ ∘ rowsum(G ∘ ρ) (the −ρρᵀ part)":
                       -r * (G * r).sum(-1, keepdims=True)},
+               why_terms="the Jacobian of a softmax row has both parts",
                mistakes=(("the softmax of the unmasked scores was used: ρ is 0 above the diagonal, and so is dS",
                           r_unmasked * (G - (G * r_unmasked).sum(-1, keepdims=True))),
                          ("the Jacobian was applied by columns: the rowsum is over the last axis (keepdims=True)",
@@ -660,7 +672,8 @@ def _lora() -> Exercise:
         Answer("dA", "dL/dA, A (r, in): out = x W0ᵀ + b0 + s · (x Aᵀ) Bᵀ", _grad(layer.lora_A)),
         Answer("dB", "dL/dB, B (out, r)", _grad(layer.lora_B)),
         Answer("dx", "dL/dx: the frozen path and the low-rank path", _grad(xt),
-               terms={"of the frozen path dout W0": dout @ W0, "of the low-rank path s · dout B A": s * dout @ B @ A}),
+               terms={"of the frozen path dout W0": dout @ W0, "of the low-rank path s · dout B A": s * dout @ B @ A},
+               why_terms="x feeds both paths; the frozen W0 gets no gradient, but its path still carries one to x"),
         Answer("dW0", frozen, None),
         Answer("db0", frozen.replace("W₀", "b₀"), None),
     ]
