@@ -37,8 +37,9 @@ inherit its mistake). The grader tries, in order:
 2. a shape mismatch (both shapes are named) that is a transpose, a kept or dropped singleton dim, a sum
    still to be taken over a broadcast axis, a sum over the wrong axis, or a sum over an axis that the
    gradient keeps;
-3. for the right shape: transposed (``answer.T`` matches); right to float32 precision only; one of the exercise's known mistakes (a
-   forgotten ReLU mask, the softmax of the unmasked scores, ...); a missing term (the answer is some of
+3. for the right shape: transposed (``answer.T`` matches); right to float32 precision only; one of
+   the exercise's known mistakes (a forgotten ReLU mask, the softmax of the unmasked scores, ...); a
+   missing term (the answer is some of
    the contributions to a gradient that has several, e.g. the staged f's ``dx`` through ``xpy`` alone,
    or the frozen path of LoRA's ``dx`` alone) or a term counted twice; off by a factor ``c``
    (``answer ≈ c · truth``; ``c = −1`` is the wrong sign; ``c`` is named when it is one of the
