@@ -39,9 +39,9 @@ inherit its mistake). The grader tries, in order:
    gradient keeps;
 3. for the right shape: transposed (``answer.T`` matches); right to float32 precision only; one of
    the exercise's known mistakes (a forgotten ReLU mask, the softmax of the unmasked scores, ...); a
-   missing term (the answer is some of
-   the contributions to a gradient that has several, e.g. the staged f's ``dx`` through ``xpy`` alone,
-   or the frozen path of LoRA's ``dx`` alone) or a term counted twice; off by a factor ``c``
+   missing term (the answer is some of the contributions to a gradient that has several, e.g. the
+   staged f's ``dx`` through ``xpy`` alone, or the frozen path of LoRA's ``dx`` alone) or a term
+   counted twice; off by a factor ``c``
    (``answer ≈ c · truth``; ``c = −1`` is the wrong sign; ``c`` is named when it is one of the
    exercise's constants, such as ``N`` or ``√d_h``; for a scalar, where every answer is a multiple, only
    −1, a constant or a small fraction counts); a sum over the wrong axis.
