@@ -189,6 +189,8 @@ HINTS: list[tuple[str, str, Any, str]] = [
     ("attention", "dv", lambda: ATT.rho @ ATT.dout, "ρ was not transposed"),
     ("gates", "dw", lambda: 2.0, "the loser w gets exactly 0"),
     ("gates", "du", lambda: 1.0, "at a tie the gradient is split, ½ to each input"),
+    ("gates", "dv", lambda: 0.0, "u == v is a tie: neither input wins"),
+    ("gates", "dz", lambda: 0.0, "and z > w: dz = dm"),
     ("gates", "dx", lambda: GATES.x * 2.0, "mul swaps"),
     ("gates", "dq", lambda: 1.0, "add distributes the upstream gradient unchanged"),
     ("staged_f", "dden", lambda: -1.0 / STAGED.den**2, "the numerator is missing"),
@@ -248,6 +250,19 @@ def test_the_committed_blanks_are_what_make_blanks_makes_from_the_solutions() ->
     for solved in SOLVED:
         assert (EXERCISE_DIR / solved.name).read_text(encoding="utf-8") == mb.blank_text(solved), solved.name
     assert mb.main(["--check"]) == 0
+
+
+def test_make_blanks_check_fails_on_a_stale_blank_and_writing_fixes_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    mb = make_blanks()
+    monkeypatch.setattr(mb, "blank_path", lambda solution: tmp_path / solution.name)
+    assert mb.main(["--check"]) == 1 and not list(tmp_path.iterdir())  # --check writes nothing
+    assert "out of date: 01_gates_and_staged_f.ipynb" in capsys.readouterr().err
+    assert mb.main([]) == 0 and mb.main(["--check"]) == 0
+    stale = tmp_path / SOLVED[0].name
+    stale.write_text(stale.read_text(encoding="utf-8").replace("your answer", "yuor answer"), encoding="utf-8")
+    assert mb.main(["--check"]) == 1
 
 
 def test_blank_lines() -> None:

@@ -447,6 +447,8 @@ def _gates() -> Exercise:
     g = {n: np.asarray(val.grad) for n, val in dict(s=s, q=q, m=m, t=t, x=x, y=y, z=z, w=w, u=u, v=v).items()}
     given = dict(x=x.data, y=y.data, z=z.data, w=w.data, u=u.data, v=v.data, q=q.data, m=m.data, s=s.data,
                  t=t.data, L=L.data)
+    tie = (("at a tie the gradient is split, ½ to each input (Value.max), not given whole to both", g["t"]),
+           ("u == v is a tie: neither input wins, and each gets ½ of the gradient (Value.max)", np.asarray(0.0)))
     swap = "mul swaps: ∂(x·y)/∂x = y, so dx = y · dq (the other input times the upstream gradient)"
     answers = [
         Answer("ds", "dL/ds (L = 2·s + t)", g["s"]),
@@ -457,15 +459,12 @@ def _gates() -> Exercise:
         Answer("dx", "dL/dx: mul swaps (q = x·y)", g["x"], mistakes=((swap, g["q"] * x.data),)),
         Answer("dy", "dL/dy: mul swaps", g["y"], mistakes=((swap.replace("∂x = y", "∂y = x").replace(
             "dx = y", "dy = x"), g["q"] * y.data),)),
-        Answer("dz", "dL/dz: max routes to the winner (m = max(z, w), z > w)", g["z"]),
+        Answer("dz", "dL/dz: max routes to the winner (m = max(z, w), z > w)", g["z"],
+               mistakes=(("max routes the whole gradient to the winner, and z > w: dz = dm", np.asarray(0.0)),)),
         Answer("dw", "dL/dw: the loser of the max", g["w"],
                mistakes=(("max routes the whole gradient to the winner (z); the loser w gets exactly 0", g["m"]),)),
-        Answer("du", "dL/du: a tie (t = max(u, v), u == v) splits the gradient", g["u"],
-               mistakes=(("at a tie the gradient is split, ½ to each input (Value.max), not given whole to both",
-                          g["t"]),)),
-        Answer("dv", "dL/dv: the other side of the tie", g["v"],
-               mistakes=(("at a tie the gradient is split, ½ to each input (Value.max), not given whole to both",
-                          g["t"]),)),
+        Answer("du", "dL/du: a tie (t = max(u, v), u == v) splits the gradient", g["u"], mistakes=tie),
+        Answer("dv", "dL/dv: the other side of the tie", g["v"], mistakes=tie),
     ]
     return Exercise("gates", "L = 2·(x·y + max(z, w)) + max(u, v) on Values: add, mul, max", given, answers)
 
