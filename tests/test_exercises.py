@@ -23,7 +23,7 @@ import pytest
 
 from tests.notebook_runner import NOTEBOOK_DIR, kernel_specs, output_text, run_notebook
 from tinygrad_tx import manual
-from tinygrad_tx.manual.exercises import APPROX_TOL, EXERCISES, ExerciseResult, check_exercise, exercise
+from tinygrad_tx.manual.exercises import APPROX_TOL, EXERCISES, ExerciseResult, _build, check_exercise, exercise
 from tinygrad_tx.scalar import Value
 
 if TYPE_CHECKING:
@@ -130,6 +130,17 @@ def test_the_tolerance_is_relative_to_one_plus_the_scale() -> None:
     assert check_exercise("gates", dw=2.0 * APPROX_TOL).rows[7].verdict == "wrong"
 
 
+def test_building_an_exercise_leaves_the_global_generator_alone() -> None:
+    import tinygrad_tx as tx
+
+    tx.manual_seed(123)
+    expected = tx.rand(3).numpy()
+    tx.manual_seed(123)
+    _build.cache_clear()
+    exercise("lora")
+    assert np.array_equal(tx.rand(3).numpy(), expected)
+
+
 def test_given_values_are_copies() -> None:
     ex = exercise("mlp")
     ex.W0[:] = 0.0
@@ -150,6 +161,7 @@ HINTS: list[tuple[str, str, Any, str]] = [
     ("mlp", "db1", lambda: T("mlp")["dz1"].sum(axis=0), "summed over the wrong axis: the answer is the sum over "
      "axis=0"),
     ("mlp", "db1", lambda: T("mlp")["dz1"].sum(axis=1), "singleton dim kept or dropped"),
+    ("mlp", "dW1", lambda: T("mlp")["dW1"].reshape(6, 5), "in another layout: reshaped instead of transposed"),
     ("mlp", "dz1", lambda: T("mlp")["dz1"].sum(axis=0), "the gradient summed over axis=0: that axis must be kept"),
     ("layernorm", "dgamma", lambda: LN.xhat * LN.dout, "not summed yet"),
     ("layernorm", "dgamma", lambda: (LN.xhat * LN.dout).sum(axis=1), "summed over the wrong axis: the answer is the "

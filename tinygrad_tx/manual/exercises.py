@@ -68,6 +68,7 @@ from typing import Any
 import numpy as np
 
 from .. import nn
+from .._random import get_rng_state, set_rng_state
 from ..scalar import Value
 from ..tensor import Tensor
 
@@ -304,7 +305,9 @@ def _shape_hint(answer: np.ndarray, spec: Answer) -> str:
     if answer.T.shape == truth.shape and _close(answer.T, truth):
         return f"transposed: {name}.T matches ({mismatch})"
     if answer.size == truth.size and _close(answer.reshape(truth.shape), truth):
-        return f"{mismatch}, but the numbers are right: a singleton dim kept or dropped (keepdims / reshape)"
+        if [d for d in answer.shape if d != 1] == [d for d in truth.shape if d != 1]:
+            return f"{mismatch}, but the numbers are right: a singleton dim kept or dropped (keepdims / reshape)"
+        return f"{mismatch}, but the numbers are right in another layout: reshaped instead of transposed?"
     if spec.reduced_from is not None:
         unreduced, axes, keepdims = spec.reduced_from
         if answer.shape == unreduced.shape and _close(answer, unreduced):
@@ -658,7 +661,11 @@ def _lora() -> Exercise:
     W0, b0 = rng.standard_normal((n_out, n_in)) / np.sqrt(n_in), 0.5 * rng.standard_normal(n_out)
     A, B = rng.standard_normal((r, n_in)) / np.sqrt(n_in), 0.5 * rng.standard_normal((n_out, r))  # B ≠ 0
     dout = rng.standard_normal((N, n_out))
-    layer = nn.LoRALinear(nn.Linear(n_in, n_out, dtype=np.float64), rank=r, alpha=alpha)
+    rng_state = get_rng_state()  # the layers' initialisation draws from the global generator: leave it as it was
+    try:
+        layer = nn.LoRALinear(nn.Linear(n_in, n_out, dtype=np.float64), rank=r, alpha=alpha)
+    finally:
+        set_rng_state(rng_state)
     layer.load_state_dict({"weight": W0, "bias": b0, "lora_A": A, "lora_B": B})
     xt = _leaf(x)
     out = layer(xt)
