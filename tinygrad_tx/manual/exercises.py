@@ -16,7 +16,8 @@ Exercises (`EXERCISES`): ``gates`` (add distributes, mul swaps, max routes; a ti
 
 Verdicts, one row per answer (`VERDICTS`):
 
-- ``exact``: bit-identical to the engine's gradient (``np.array_equal``, the same shape).
+- ``exact``: bit-identical to the engine's gradient (``np.array_equal``, the same shape; ``+0`` and
+  ``−0`` count as equal).
 - ``approximate``: the same shape and ``max|answer − engine| ≤ APPROX_TOL · (1 + max|engine|)`` with
   ``APPROX_TOL = 1e-10``: float64 rounding of another (correct) order of operations is ~1e-16
   relative, a real mistake is of order 1. The ``1 +`` keeps the test meaningful for a gradient that
@@ -707,7 +708,7 @@ def exercise(name: str) -> Exercise:
         raise ValueError(f"unknown exercise {name!r}; the exercises are: {', '.join(EXERCISES)}")
     ex = _build(name)
     return Exercise(ex.name, ex.title, {k: (v.copy() if isinstance(v, np.ndarray) else v) for k, v in ex.given.items()},
-                    ex.answers, dict(ex.constants))
+                    list(ex.answers), dict(ex.constants))
 
 
 def check_exercise(name: str, **answers: Any) -> ExerciseResult:
