@@ -10,12 +10,15 @@ Transformers" (2025, arXiv:2512.23329, https://arxiv.org/abs/2512.23329): "the p
 - ``read``: an ``nn.GPT``'s weights and config as arrays (``read_gpt``).
 - ``compare``: the manual path against the engine, one row per tensor (``compare``), and the
   ``check`` command (``cli``).
+- ``exercises``: backprop exercises that grade themselves (``exercise(name)``, ``check_exercise``): the
+  learner writes a gradient, the engine's gradient judges it, and a hint names the first mistake.
 - ``fused``: the derivations as engine ops, and ``fuse(model)``, which swaps them into an nn model.
 - ``apply``: ``apply_gradients(model, grads)`` sets each parameter's ``.grad`` from `gpt_backward`, so an
   optimiser can train on the hand-derived gradients alone (notebook 09).
 
 Each ``*_forward`` returns ``(output, cache)``; each ``*_backward(delta, cache)`` returns
-``(delta_prev, grads)``. Only ``read``, ``compare``, ``fused``, ``apply`` and ``cli`` touch the engine: ``manual``
+``(delta_prev, grads)``. Only ``read``, ``compare``, ``exercises``, ``fused``, ``apply`` and ``cli`` touch the
+engine: ``manual``
 imports ``nn``, never the reverse.
 """
 
@@ -31,6 +34,7 @@ from .attention import (
     causal_self_attention_forward,
 )
 from .compare import Comparison, compare, compare_tensors, default_rtol, engine_gradients, rel_err
+from .exercises import EXERCISES, Exercise, ExerciseResult, check_exercise, exercise
 from .fused import build_gpt, fuse, unfuse
 from .gpt import (
     GPTParams,
@@ -91,6 +95,8 @@ __all__ = [
     "gpt_forward", "gpt_backward", "delta_names",
     # comparing with the engine
     "compare", "compare_tensors", "Comparison", "engine_gradients", "default_rtol", "rel_err",
+    # exercises
+    "exercise", "check_exercise", "Exercise", "ExerciseResult", "EXERCISES",
     # the derivations as engine ops
     "fuse", "unfuse", "build_gpt",
     # training on the hand-derived gradients
