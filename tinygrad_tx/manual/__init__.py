@@ -18,8 +18,7 @@ Transformers" (2025, arXiv:2512.23329, https://arxiv.org/abs/2512.23329): "the p
 
 Each ``*_forward`` returns ``(output, cache)``; each ``*_backward(delta, cache)`` returns
 ``(delta_prev, grads)``. Only ``read``, ``compare``, ``exercises``, ``fused``, ``apply`` and ``cli`` touch the
-engine: ``manual``
-imports ``nn``, never the reverse.
+engine: ``manual`` imports ``nn``, never the reverse.
 """
 
 from .apply import apply_gradients
