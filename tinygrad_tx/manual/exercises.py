@@ -535,20 +535,20 @@ def _mlp() -> Exercise:
     answers = [Answer("dz2", "dL/dz2 for L = ½ Σ (z2 − y)²", dz[2],
                       mistakes=(("the loss is ½ Σ (z2 − y)²: dz2 = z2 − y (the sign: y − z2 is −dz2)", y - zs[2]),))]
     for layer in (2, 1, 0):
-        answers.append(Answer(f"dW{layer}", f"dL/dW{layer} = dz{layer} · ({'x' if layer == 0 else f'h{layer}'})ᵀ",
+        answers.append(Answer(f"dW{layer}", f"dL/dW{layer}",
                               _grad(Wt[layer])))
         answers.append(Answer(f"db{layer}", f"dL/db{layer}: b{layer} is broadcast over the N columns",
                               _grad(bt[layer]), reduced_from=(dz[layer], (1,), True)))
         if layer > 0:
             upstream = W[layer].T @ dz[layer]
-            answers.append(Answer(f"dh{layer}", f"dL/dh{layer} = W{layer}ᵀ dz{layer}", dh[layer]))
-            answers.append(Answer(f"dz{layer - 1}", f"dL/dz{layer - 1} = dh{layer} ⊙ relu'(z{layer - 1})",
+            answers.append(Answer(f"dh{layer}", f"dL/dh{layer}", dh[layer]))
+            answers.append(Answer(f"dz{layer - 1}", f"dL/dz{layer - 1}: back through the ReLU",
                                   dz[layer - 1],
                                   mistakes=((f"the ReLU mask is missing: dz{layer - 1} = dh{layer} ⊙ "
                                              f"1[z{layer - 1} > 0]", upstream),
                                             (f"the mask is 1[z{layer - 1} > 0] (the derivative of relu), not "
                                              f"relu(z{layer - 1}) itself", upstream * np.maximum(zs[layer - 1], 0)))))
-    answers.append(Answer("dx", "dL/dx = W0ᵀ dz0", _grad(xt)))
+    answers.append(Answer("dx", "dL/dx", _grad(xt)))
     return Exercise("mlp", "a ReLU MLP 4 → 6 → 5 → 3, one column per example (N = 8), L = ½ Σ (z2 − y)²",
                     given, answers, constants={"N": float(N), "1/N": 1.0 / N})
 
@@ -638,7 +638,7 @@ def _attention() -> Exercise:
     answers = [
         Answer("drho", "dL/drho (out = rho @ v)", _grad(rho)),
         Answer("dv", "dL/dv", _grad(vt), mistakes=(("dv = ρᵀ dout: ρ was not transposed", r @ dout),)),
-        Answer("dS", "dL/dS: each row through the softmax Jacobian diag(ρ) − ρρᵀ; 0 where masked", dS,
+        Answer("dS", "dL/dS (S: the scaled, masked scores)", dS,
                terms={"ρ ∘ G (the diag(ρ) part)": r * G, "−ρ ∘ rowsum(G ∘ ρ) (the −ρρᵀ part)":
                       -r * (G * r).sum(-1, keepdims=True)},
                why_terms="the Jacobian of a softmax row has both parts",
