@@ -220,6 +220,29 @@ class Module:
                 raise AttributeError(f"`{item}` is not an nn.Module")
         return m
 
+    def get_parameter(self, target: str) -> Parameter:
+        """The parameter at the dotted path ``target`` (``"h.0.attn.c_attn.weight"``), as PyTorch's: an
+        AttributeError names the module without that attribute, or the attribute that is not a parameter."""
+        path, _, name = target.rpartition(".")
+        m = self.get_submodule(path)
+        if not hasattr(m, name):
+            raise AttributeError(f"{type(m).__name__} has no attribute `{name}`")
+        param = getattr(m, name)
+        if not isinstance(param, Parameter):
+            raise AttributeError(f"`{name}` is not an nn.Parameter")
+        return param
+
+    def get_buffer(self, target: str) -> Tensor | None:
+        """The buffer at the dotted path ``target`` (None if it was registered as None), as PyTorch's: an
+        AttributeError names the module without that attribute, or the attribute that is not a buffer."""
+        path, _, name = target.rpartition(".")
+        m = self.get_submodule(path)
+        if not hasattr(m, name):
+            raise AttributeError(f"{type(m).__name__} has no attribute `{name}`")
+        if name not in m._buffers:
+            raise AttributeError(f"`{name}` is not a buffer")
+        return m._buffers[name]
+
     # -- calling ----------------------------------------------------------------------------
     def forward(self, *args: Any, **kwargs: Any) -> Any:
         raise NotImplementedError(f"{type(self).__name__} does not define forward()")
