@@ -26,6 +26,7 @@ The containers (`Sequential`, `ModuleList`, ...) are in ``containers.py``.
 from __future__ import annotations
 
 import warnings
+import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, NamedTuple
@@ -35,6 +36,7 @@ import numpy as np
 from .. import function as _function
 from .._device import _check_device
 from .._dtypes import DType
+from ..autograd.function import ScopePath
 from ..tensor import Tensor, _data_alias, get_default_dtype
 from ..utils.hooks import BackwardHook, RemovableHandle
 
@@ -249,9 +251,12 @@ class Module:
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         scope = _function._scope
-        if not scope:  # the outermost call names every sub-module by its dotted path
+        if not scope:  # the outermost call names every sub-module by its dotted path (under this module)
+            root = weakref.ref(self)
             for name, m in self.named_modules():
-                object.__setattr__(m, "_scope_path", name)
+                path = ScopePath(name)
+                path.root = root
+                object.__setattr__(m, "_scope_path", path)
         scope.append(self._scope_path)
         try:
             if self._forward_pre_hooks or self._forward_hooks or self._backward_hooks or self._backward_pre_hooks:
