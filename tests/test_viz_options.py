@@ -295,6 +295,8 @@ def test_a_block_called_on_its_own_is_clustered_under_its_path_in_the_model() ->
     where = cluster_of_nodes(g.source)
     weight = next(k for k, a in nodes(g).items() if "<b>h.1.attn.c_attn.weight</b>" in a)
     assert where[weight] == "h.1.attn.c_attn"
+    res1 = next(k for k, a in nodes(g).items() if "<b>res_1.out</b>" in a)
+    assert where[res1] == "h.1"  # the block's own ops (its residual adds) are in its cluster
     # the backward pass of it, too
     (gx,) = tt.grad(model.h[1](x).sum(), x, create_graph=True)
     assert "∇h.1.attn.c_attn" in draw(gx, model=model).summary.clusters

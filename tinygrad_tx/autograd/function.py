@@ -71,6 +71,7 @@ class ScopePath(str):
     (``h.0``) to put in front. It compares, hashes and prints as the plain string; copies are plain strings."""
 
     root: Any  # weakref.ref to the module whose call named this path
+    in_backward = False  # the scope of the ops a VJP records (``∇`` + the path; '' for the module's own ops)
 
     def __reduce__(self) -> tuple[Any, ...]:  # (copy and pickle: a plain str, without the module)
         return str, (str(self),)
@@ -81,8 +82,9 @@ def _grad_scope(scope: str) -> str:
     root = getattr(scope, "root", None)
     if root is None:
         return "∇" + scope if scope else ""
-    path = ScopePath("∇" + scope)
+    path = ScopePath("∇" + scope if scope else "")
     path.root = root
+    path.in_backward = True
     return path
 
 

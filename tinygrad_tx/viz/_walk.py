@@ -9,6 +9,11 @@ becomes micrograd's picture: a box per value and a small op node between a value
 3. `_home_parameter`: a parameter is drawn with its module (its name says which);
 4. `_items`: the collapsed graph, a module's node where its first member is, with its `ModuleSummary`.
 
+With ``fold=True``, `_fold` (between steps 3 and 4) gives each node of a repeated block's later copies its
+counterpart in the first copy, which draws it. `backward_steps` numbers the nodes in the engine's backward
+walk (``order=True``), `edge_gradients` runs the engine's backward steps again for what each edge carries
+(``edge_grads=True``).
+
 `highlight_sources` finds what ``highlight=`` names, `path_from` the path from it to the output, and
 `truncate` the ``max_nodes`` items nearest the output. Every walk uses explicit stacks or frontiers, so a
 100,000-node chain needs no recursion.
@@ -234,8 +239,8 @@ def _scope_resolver(model: Any, classes: dict[str, str]) -> Any:
         root = ref() if ref is not None else None
         if root is None:
             return str(scope)
-        grad = scope.startswith("∇")  # the ops a VJP recorded: ∇ + the differentiated op's scope
-        rest = str(scope)[1:] if grad else str(scope)
+        grad = getattr(scope, "in_backward", False)  # the ops a VJP recorded: ∇ + the differentiated op's scope
+        rest = str(scope)[1:] if scope.startswith("∇") else str(scope)
         prefix = paths.get(id(root))
         if prefix is None:
             if id(root) not in named:
@@ -249,6 +254,13 @@ def _scope_resolver(model: Any, classes: dict[str, str]) -> Any:
         return "∇" + path if grad and path else path
 
     return resolve
+
+
+def _scope_of(op: Any) -> str:
+    """An op's recorded ``scope`` ('' when it has none), kept as it is: an empty `ScopePath` is the scope of the
+    own ops of a module called outermost, which ``model=`` places."""
+    scope = getattr(op, "scope", None)
+    return "" if scope is None else scope
 
 
 def _fine_graph(roots: list[Any], names: dict[int, str], in_forward: set[int] | None,
@@ -265,7 +277,7 @@ def _fine_graph(roots: list[Any], names: dict[int, str], in_forward: set[int] | 
             node = _Node("parameter" if isinstance(obj, Parameter) or id(obj) in names else "input", obj, name=name)
         else:
             node = _Node("op" if in_forward is None or id(obj) in in_forward else "backward", obj,
-                         resolve(getattr(obj, "scope", "") or ""))
+                         resolve(_scope_of(obj)))
             in_shapes = getattr(obj, "_in_shapes", None)
             for slot, p in enumerate(obj._prev):
                 if p is not None:

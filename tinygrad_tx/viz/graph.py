@@ -10,6 +10,13 @@ Both engines are drawn from the same node protocol (``node._prev``, see ``autogr
   path (``ctx.scope``), which becomes nested Graphviz clusters (``h.0`` ⊃ ``h.0.attn`` ⊃
   ``h.0.attn.c_attn``); ``depth=k`` collapses each module at depth k into a single node.
 
+Three options read the backward pass off the picture: ``order=True`` numbers every node with its step in the
+engine's backward walk (``#1`` is the output); ``edge_grads=True`` labels every edge with the gradient it
+carries (a number for a Value, ``‖ḡ‖`` for a Tensor), by running the engine's steps once more; ``fold=True``
+draws repeated blocks (``h.0`` … ``h.5``) as one cluster ``h.0 … h.5 ×6``. The ops ``nn.tap`` named carry
+their names (``q = Permute``, ``softmax · rho = Div``). A module called on its own (``model.h[0](x)``) is
+clustered under its path in ``model=`` (its ops recorded their paths relative to it: ``ScopePath.root``).
+
 A gradient computed with ``grad(..., create_graph=True)`` is a Tensor like any other: drawing it
 shows backpropagation as one more computation (``forward=loss`` marks which of its nodes belong to the
 forward pass). The ops a VJP records are scoped ``∇`` + the module of the op it differentiates, so the
