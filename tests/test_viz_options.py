@@ -125,20 +125,21 @@ def test_tensor_steps_are_the_engines_walk_before_and_after_backward() -> None:
     assert {k: v[0] for k, v in after.items() if k in want} == want
 
 
-def test_a_collapsed_module_shows_the_range_of_its_members_steps() -> None:
+def test_a_collapsed_module_shows_the_range_of_its_ops_and_of_its_parameters_steps() -> None:
     tt.manual_seed(0)
     model = GPT(GPTConfig(vocab_size=16, block_size=8, n_layer=2, n_head=2, n_embd=16))
     idx = np.random.default_rng(0).integers(0, 16, (1, 8))
     _, loss = model(idx, idx)
     steps = engine_steps(loss)
     order = topological_order([loss._node()])
-    names = {id(p): n for n, p in model.named_parameters()}
+    g = draw(loss, model=model, depth=2, order=True)
     for block in ("h.0", "h.1"):
-        inside = [steps[id(n)] for n in order
-                  if (path := getattr(n, "scope", "") or names.get(id(n), "")) == block or path.startswith(block + ".")]
-        g = draw(loss, model=model, depth=2, order=True)
+        ops = [steps[id(n)] for n in order if not isinstance(n, Tensor) and (n.scope == block or
+                                                                             n.scope.startswith(block + "."))]
+        params = [steps[id(p)] for name, p in model.named_parameters() if name.startswith(block + ".")]
         drawn = steps_by(g, re.compile(rf"<b>({re.escape(block)})</b> <i>Block</i>"))
-        assert drawn[block] == (min(inside), max(inside)), block
+        assert drawn[block] == (min(ops), max(ops)), block
+        assert f'color="#b45f06">#{min(params)}–#{max(params)}</font>' in g.source  # after the counts
 
 
 # ------------------------------------------------------------------------------------------ edge_grads=True

@@ -67,6 +67,7 @@ class Item:
     uses: list[list[tuple[Any, int]]] = field(default_factory=list)  # per parent: the (engine node, slot)s it draws
     loops: dict[int, str] = field(default_factory=dict)  # parents (by index) that join folded copies -> the fold
     steps: tuple[int, int] | None = None  # its place (first, last) in the backward walk (draw(order=True))
+    param_steps: tuple[int, int] | None = None  # a collapsed module's: those of the parameters inside it
     fold: list[str] | None = None  # a collapsed module that stands for these folded copies
 
 
@@ -378,12 +379,19 @@ def _items(fine: list[_Node], clusters: set[str], outputs: set[_Node], classes: 
             _add_folded_uses(items, node)
     for path, inside in members.items():
         items[module_item[path]].module = _summary(inside, outputs, classes.get(path, ""))
-    if steps is not None:
+    if steps is not None:  # (a module's parameters apart: a leaf's step comes late, after every op using it)
         for node in fine:
             if node.rep is None and id(node.obj) in steps:
                 it, k = items[node.item], steps[id(node.obj)]
-                it.steps = (k, k) if it.steps is None else (min(it.steps[0], k), max(it.steps[1], k))
+                if it.kind == "module" and node.kind == "parameter":
+                    it.param_steps = _widen(it.param_steps, k)
+                else:
+                    it.steps = _widen(it.steps, k)
     return items
+
+
+def _widen(span: tuple[int, int] | None, k: int) -> tuple[int, int]:
+    return (k, k) if span is None else (min(span[0], k), max(span[1], k))
 
 
 def _add_uses(items: list[Item], node: _Node) -> None:

@@ -218,8 +218,9 @@ def draw(
             ``reversed(autograd.graph.topological_order(roots))``: ``#1`` is the output, which receives
             dL/dL first; a node runs its step after every node that consumed it. A Value graph numbers its
             value boxes (the op node before a box is that value's step), a Tensor graph its op nodes and
-            leaves; a collapsed module shows the range of its members' steps (``#4–#19``). Also right on a
-            graph a backward released (the walk is repeated as the engine does it).
+            leaves; a collapsed module shows the range of its ops' steps (``#4–#19``) and, after its counts,
+            that of its parameters (a leaf's step comes late: after every op that used it). Also right on
+            a graph a backward released (the walk is repeated as the engine does it).
         edge_grads: label each edge with the gradient it carries in a backward from the output seeded with
             dL/dL = 1 (for several outputs, or one of several elements, the gradient of the sum of their
             elements): for a Value graph the number ``d(child)/d(parent) · dL/d(child)`` on the edge from the
@@ -356,7 +357,10 @@ def _tensor_node(it: Item, stats_mode: str | None) -> tuple[str, dict[str, str]]
         counts = f"{m.ops} op" + ("s" if m.ops != 1 else "")
         if m.params:
             counts += f" · {m.params} param" + ("s" if m.params != 1 else "") + f" ({m.numel:,})"
-        lines.append(_small(counts))
+        counts_line = _small(counts)
+        if it.param_steps is not None:  # (order=True) the parameters' steps, after their count
+            counts_line += f' <font point-size="8" color="{STEP}">{_esc(_steps_text(it.param_steps))}</font>'
+        lines.append(counts_line)
         attrs["shape"] = "box3d"
         attrs["style"] = "filled"
     if stats_mode is not None and (data is not None or grad is not None):
