@@ -211,6 +211,33 @@ def test_edge_gradients_into_a_collapsed_module_add_up_its_members_uses() -> Non
                                                                                    rel=5e-4)
 
 
+def test_an_edge_out_of_a_collapsed_module_for_several_tensors_is_labelled_with_their_joint_norm() -> None:
+    class Pair(Module):
+        def forward(self, x: Tensor) -> tuple[Tensor, Tensor]:
+            return x.exp(), x.sin()
+
+    class Product(Module):
+        def forward(self, u: Tensor, v: Tensor) -> Tensor:
+            return u * v
+
+    class Net(Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.a, self.b = Pair(), Product()
+
+        def forward(self, x: Tensor) -> Tensor:
+            return self.b(*self.a(x))
+
+    net = Net()
+    x = tt.randn(5, requires_grad=True, dtype=np.float64)
+    u, v = np.exp(x.detach().numpy()), np.sin(x.detach().numpy())
+    g = draw(net(x).sum(), model=net, depth=1, edge_grads=True)
+    a_node = next(k for k, attrs in nodes(g).items() if "<b>a</b>" in attrs)
+    (label,) = [attrs for p, _, attrs in edges(g) if p == a_node]
+    joint = np.sqrt(np.sum(v * v) + np.sum(u * u))  # ḡ_u = v, ḡ_v = u under a sum
+    assert float(re.search(r"‖ḡ‖ ([\d.e+-]+)", label).group(1)) == pytest.approx(joint, abs=5e-5)
+
+
 # ------------------------------------------------------------------------------------------ fold=True
 def gpt_loss(n_layer: int, **kw: object) -> tuple[GPT, Tensor]:
     tt.manual_seed(0)

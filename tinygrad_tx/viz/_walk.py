@@ -453,13 +453,18 @@ def _fold(fine: list[_Node], depth: int | None) -> dict[str, list[str]]:
             siblings.setdefault(head, []).append((int(last), scope))
     folds: dict[str, list[str]] = {}
     away: list[str] = []  # the copies drawn by a first copy
+    position = {id(node): i for i, node in enumerate(fine)}
+    by_scope: dict[str, list[_Node]] = {}
+    for node in fine:
+        if node.kind != "input":
+            by_scope.setdefault(node.scope, []).append(node)
     for head in sorted(siblings, key=lambda h: (h.count(".") + 1 if h else 0, h)):
         if any(head == c or head.startswith(c + ".") for c in away):
             continue
         if depth is not None and depth < (head.count(".") + 2 if head else 1):
             continue
         copies = sorted(siblings[head])
-        inside = {scope: _members(fine, scope) for _, scope in copies}
+        inside = {scope: _members(by_scope, position, scope) for _, scope in copies}
         signature = {scope: _signature(scope, inside[scope]) for _, scope in copies}
         runs: list[list[tuple[int, str]]] = []
         for index, scope in copies:
@@ -483,10 +488,11 @@ def _fold(fine: list[_Node], depth: int | None) -> dict[str, list[str]]:
     return folds
 
 
-def _members(fine: list[_Node], scope: str) -> list[_Node]:
-    """The ops, constants and parameters drawn in module ``scope`` (or inside it), in walk order."""
+def _members(by_scope: dict[str, list[_Node]], position: dict[int, int], scope: str) -> list[_Node]:
+    """The ops, constants and parameters drawn in module ``scope`` (or inside it), in walk order (``position``)."""
     inner = scope + "."
-    return [node for node in fine if node.kind != "input" and (node.scope == scope or node.scope.startswith(inner))]
+    found = [node for s, nodes in by_scope.items() if s == scope or s.startswith(inner) for node in nodes]
+    return sorted(found, key=lambda node: position[id(node)])
 
 
 def _signature(scope: str, inside: list[_Node]) -> tuple[Any, ...]:

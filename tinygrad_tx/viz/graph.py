@@ -226,8 +226,9 @@ def draw(
             elements): for a Value graph the number ``d(child)/d(parent) · dL/d(child)`` on the edge from the
             parent into the child's op node (after one ``backward()`` it equals ``local derivative ·
             child.grad`` bit for bit); for a Tensor graph ``‖ḡ‖``, the Frobenius norm of what the op's VJP
-            sends that input (into or out of a collapsed module: the norm of the sum of its members'
-            contributions along that edge). The engine's own steps are run again, in its order, storing
+            sends that input (into a collapsed module: of the sum of what the parent's uses inside it
+            send; out of one, when the edge stands for several of its tensors: ``√Σ‖ḡ‖²`` over them). The
+            engine's own steps are run again, in its order, storing
             nothing and running no hooks, so the graph must still hold what the forward pass saved: draw
             before ``backward()`` or after ``backward(retain_graph=True)`` (a released graph is a ValueError
             saying so).
@@ -542,8 +543,8 @@ def _add_edges(g: Graph, items: list[Item], keep: list[int], on_path: set[int] |
                 attrs.update(style="dashed", color=attrs.get("color", LOOP), constraint="false",
                              label=_loop_label(it.loops[j]), fontsize="8", fontcolor=LOOP)
             elif carried is not None and j < len(it.uses):
-                text = _carried_text([carried[k] for k in ((id(obj), slot) for obj, slot in it.uses[j])
-                                      if k in carried], scalar)
+                text = _carried_text([(id(obj._prev[slot]), carried[(id(obj), slot)]) for obj, slot in it.uses[j]
+                                      if (id(obj), slot) in carried], scalar)
                 if text:
                     attrs.update(label=text, fontsize="8", fontcolor=EDGE_GRAD)
             g.edge(f"n{p}", f"n{i}", **attrs)
@@ -553,17 +554,21 @@ def _add_edges(g: Graph, items: list[Item], keep: list[int], on_path: set[int] |
     return n_edges, cut_children
 
 
-def _carried_text(parts: list[Any], scalar: bool) -> str:
-    """An edge's label with ``edge_grads``: the number a Value edge carries, the norm of the sum of what a
-    Tensor edge carries (one part per use it stands for); '' when no gradient flows along it."""
+def _carried_text(parts: list[tuple[int, Any]], scalar: bool) -> str:
+    """An edge's label with ``edge_grads``, from the (``id`` of the parent, gradient) of each use it stands
+    for: the number a Value edge carries; for a Tensor edge the norm of what it carries, what reaches each
+    parent added up first (an edge into a collapsed module stands for all uses of its parent there, one out of
+    a module for several of its tensors: ``√Σ‖ḡ‖²`` over them). '' when no gradient flows along it."""
     if not parts:
         return ""
-    if scalar:
-        return " " + _num(float(sum(parts[1:], parts[0]))) + " "
-    total = np.asarray(parts[0], dtype=np.float64)
-    for part in parts[1:]:
-        total = total + np.asarray(part, dtype=np.float64)
-    return f" ‖ḡ‖ {_num(float(np.sqrt(np.sum(total * total))))} "
+    if scalar:  # (one use per edge of a Value graph)
+        return f" {_num(float(parts[0][1]))} "
+    per_parent: dict[int, np.ndarray] = {}
+    for parent, g in parts:
+        g = np.asarray(g, dtype=np.float64)
+        per_parent[parent] = g if parent not in per_parent else per_parent[parent] + g
+    squares = sum(float(np.sum(g * g)) for g in per_parent.values())
+    return f" ‖ḡ‖ {_num(float(np.sqrt(squares)))} "
 
 
 def _loop_label(first: str) -> str:
