@@ -401,7 +401,8 @@ def _value_node(it: Item) -> tuple[str, dict[str, str]]:
     return f"<{table}>", {"shape": "none", "margin": "0"}
 
 
-def _legend(kinds: list[str], highlighted: bool, title: str | None, caption: str, scalar: bool) -> str:
+def _legend(kinds: list[str], highlighted: bool, title: str | None, caption: str, scalar: bool,
+            notes: list[tuple[str, str]] | None = None) -> str:
     cells = []
     for k in kinds:
         style = ' style="dashed"' if k == "constant" else ""
@@ -410,6 +411,8 @@ def _legend(kinds: list[str], highlighted: bool, title: str | None, caption: str
         cells.append(f'<td bgcolor="{color}" border="1"{style}>{_esc(text)}</td>')
     if highlighted:
         cells.append(f'<td border="1" color="{HIGHLIGHT}"><font color="{HIGHLIGHT}">highlighted path</font></td>')
+    for color, text in notes or ():  # what order=, edge_grads= and fold= add to the picture
+        cells.append(f'<td border="1" color="{color}"><font color="{color}">{_esc(text)}</font></td>')
     rows = []
     if title:
         rows.append(f'<tr><td colspan="{max(len(cells), 1)}" align="left"><b>{_esc(title)}</b></td></tr>')
@@ -451,7 +454,14 @@ def _emit(
         caption = f"{len(keep):,} nodes, {n_edges:,} edges" + (f" (of {total:,} nodes)" if truncated else "")
         has_output = any(items[i].output for i in keep)
         shown = _legend_kinds(kinds, has_output, scalar) if legend else []
-        g.body.append(f"\tlabel={_legend(shown, bool(on_path), title, caption, scalar)}\n")
+        notes = []
+        if legend and any(items[i].steps is not None for i in keep):
+            notes.append((STEP, "#k: step k of the backward walk (#1: the output)"))
+        if legend and carried is not None:
+            notes.append((EDGE_GRAD, "on an edge: the gradient it carries" + ("" if scalar else " (‖ḡ‖)")))
+        if legend and any(items[i].loops for i in keep):
+            notes.append((LOOP, "dashed: from one folded copy into the next"))
+        g.body.append(f"\tlabel={_legend(shown, bool(on_path), title, caption, scalar, notes)}\n")
     g.summary = GraphSummary(
         nodes=len(keep), edges=n_edges, total_nodes=total, truncated=truncated,
         clusters=sorted(scopes), parents={s: parent_scope(s) for s in scopes}, kinds=kinds, folds=dict(folds or {}),
