@@ -114,6 +114,36 @@ def test_registration_order_names_and_repr_match_torch() -> None:
     assert {"scale", "bn", "mask", "nothing"} <= set(dir(ours))
 
 
+@pytest.mark.parametrize("method", ["get_parameter", "get_buffer", "get_submodule"])
+def test_get_parameter_buffer_submodule_match_torch(method: str) -> None:
+    """Every kind of target (a parameter, a buffer, a None one, a module, a plain attribute, a missing
+    name at each level, a path through a tensor, the empty path): the same result, or an AttributeError
+    with torch's message (its class names are ours: Parameter is `Parameter` in both)."""
+    ours, theirs = build_net(nn, ours_tensor), build_net(tnn, torch_tensor)
+    object.__setattr__(ours, "plain", 3)
+    theirs.plain = 3
+    targets = ["scale", "mask", "scratch", "nothing", "no_buffer", "bn", "bn.weight", "bn.running_mean",
+               "bn.num_batches_tracked", "pl.0", "pd.y", "act.t", "plain", "nope", "act.nope", "nope.weight",
+               "scale.x", "bn.weight.x", "", "blocks.7", "blocks.1"]
+    for target in targets:
+        try:
+            expected: Any = getattr(theirs, method)(target)
+        except AttributeError as e:
+            with pytest.raises(AttributeError) as info:
+                getattr(ours, method)(target)
+            assert str(info.value) == str(e), target
+            continue
+        got = getattr(ours, method)(target)
+        if expected is None:
+            assert got is None, target
+        elif isinstance(expected, tnn.Module):
+            assert type(got).__name__ == type(expected).__name__, target
+        else:
+            assert type(got).__name__ == type(expected).__name__ and got.shape == tuple(expected.shape), target
+            assert np.array_equal(got.detach().numpy(), expected.detach().numpy()), target
+    assert ours.get_parameter("bn.weight") is ours.bn.weight and ours.get_buffer("mask") is ours.mask
+
+
 def outcome(action: Callable[..., Any], *args: Any) -> type | None:
     """The type of the exception ``action(*args)`` raises, or None."""
     try:

@@ -64,6 +64,30 @@ _OUTPUT = object()  # marks "the output array" among the saved values
 _scope: list[str] = []  # module path of the module being called (set by nn.Module) or of the op whose VJP runs
 
 
+class ScopePath(str):
+    """A module's dotted path as the ops run inside it record it (``ctx.scope``), relative to the module the
+    outermost call was made on, which it keeps (a weak reference) as ``root``: a block called on its own
+    (``model.h[0](x)``) records ``attn.c_attn``, and the drawing, given the model, finds the block's own path
+    (``h.0``) to put in front. It compares, hashes and prints as the plain string; copies are plain strings."""
+
+    root: Any  # weakref.ref to the module whose call named this path
+    in_backward = False  # the scope of the ops a VJP records (``∇`` + the path; '' for the module's own ops)
+
+    def __reduce__(self) -> tuple[Any, ...]:  # (copy and pickle: a plain str, without the module)
+        return str, (str(self),)
+
+
+def _grad_scope(scope: str) -> str:
+    """The scope of the ops a VJP records: ``∇`` + its op's scope (keeping its root), '' for a top-level op."""
+    root = getattr(scope, "root", None)
+    if root is None:
+        return "∇" + scope if scope else ""
+    path = ScopePath("∇" + scope if scope else "")
+    path.root = root
+    path.in_backward = True
+    return path
+
+
 # Arrays saved for backward are read-only while any live graph holds them: id -> [array, holders, op].
 _held: dict[int, list[Any]] = {}
 
@@ -195,6 +219,7 @@ class Function:
     _freed: bool = False
     _g: Any = None  # the gradient in flight during a backward pass (node protocol)
     _tangent: Any = None  # in forward mode, the output's tangent (autograd/forward_ad.py)
+    tapped: tuple[str, ...] = ()  # the names nn.tap gave its output ("q", "rho"), for the drawing (nn/tap.py)
 
     # -- what subclasses define ---------------------------------------------------------------
     @staticmethod
@@ -359,7 +384,7 @@ class Function:
     def _checked_vjp(self, g: Any) -> tuple[Any, ...]:
         # Ops that the VJP records (with create_graph=True) are scoped "∇h.0.attn" when this op ran
         # in h.0.attn, so a drawn gradient graph groups the backward pass by module too.
-        _scope.append("∇" + self.scope if self.scope else "")
+        _scope.append(_grad_scope(self.scope))
         try:
             grads = type(self).backward(self, g)
         except Exception as e:

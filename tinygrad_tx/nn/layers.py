@@ -262,8 +262,11 @@ class CausalSelfAttention(Module):
             ρ = softmax(S)   (row by row),   heads = ρ v
         y = the heads side by side,   a = y w_proj + b_proj    c_proj (a Conv1D)
 
-    The tapped points are ``c_attn.out``, ``q``, ``k``, ``v`` (B, H, T, d_h), ``S``, ``rho`` (B, H, T, T),
-    ``heads`` and ``y`` (B, T, d).
+    The tapped points are ``c_attn.out``, ``q``, ``k``, ``v`` (B, H, T, d_h), ``scores`` (q kᵀ / √d_h), ``S``
+    (also tapped ``mask``: the scores with M added), ``rho`` (also ``softmax``), ``heads`` (also ``weighted
+    sum``: ρ v), all (B, H, T, T) but q, k, v and heads, and ``y`` (B, T, d). The second names are the
+    steps' names in words, which a drawing of the graph shows (``viz.draw``); ``manual.compare`` reads S,
+    rho and heads.
     """
 
     def __init__(self, n_embd: int, n_head: int, dropout: float = 0.0, bias: bool = True, dtype: Any = None) -> None:
@@ -301,11 +304,12 @@ class CausalSelfAttention(Module):
     def causal_attention(self, q: Tensor, k: Tensor, v: Tensor) -> Tensor:
         """Every head at once: ``ρ v`` with ``ρ = softmax(q kᵀ / √d_h + M)`` (``manual.causal_attention_forward``)."""
         T, d_h = q.shape[-2], q.shape[-1]
-        S = tap("S", (q @ k.transpose(-2, -1)) * (1.0 / math.sqrt(d_h)) + F.causal_mask(T, q.dtype))
-        rho = tap("rho", S.softmax(-1))
+        scores = tap("scores", (q @ k.transpose(-2, -1)) * (1.0 / math.sqrt(d_h)))
+        S = tap("S", tap("mask", scores + F.causal_mask(T, q.dtype)))
+        rho = tap("rho", tap("softmax", S.softmax(-1)))
         if self.keep_attention:
             self.attention = rho.detach().numpy().copy()
-        return self.attn_dropout(rho) @ v
+        return tap("weighted sum", self.attn_dropout(rho) @ v)
 
     def extra_repr(self) -> str:
         return f"n_head={self.n_head}"

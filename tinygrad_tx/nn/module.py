@@ -26,6 +26,7 @@ The containers (`Sequential`, `ModuleList`, ...) are in ``containers.py``.
 from __future__ import annotations
 
 import warnings
+import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, NamedTuple
@@ -35,6 +36,7 @@ import numpy as np
 from .. import function as _function
 from .._device import _check_device
 from .._dtypes import DType
+from ..autograd.function import ScopePath
 from ..tensor import Tensor, _data_alias, get_default_dtype
 from ..utils.hooks import BackwardHook, RemovableHandle
 
@@ -220,15 +222,41 @@ class Module:
                 raise AttributeError(f"`{item}` is not an nn.Module")
         return m
 
+    def get_parameter(self, target: str) -> Parameter:
+        """The parameter at the dotted path ``target`` (``"h.0.attn.c_attn.weight"``), as PyTorch's: an
+        AttributeError names the module without that attribute, or the attribute that is not a parameter."""
+        path, _, name = target.rpartition(".")
+        m = self.get_submodule(path)
+        if not hasattr(m, name):
+            raise AttributeError(f"{type(m).__name__} has no attribute `{name}`")
+        param = getattr(m, name)
+        if not isinstance(param, Parameter):
+            raise AttributeError(f"`{name}` is not an nn.Parameter")
+        return param
+
+    def get_buffer(self, target: str) -> Tensor | None:
+        """The buffer at the dotted path ``target`` (None if it was registered as None), as PyTorch's: an
+        AttributeError names the module without that attribute, or the attribute that is not a buffer."""
+        path, _, name = target.rpartition(".")
+        m = self.get_submodule(path)
+        if not hasattr(m, name):
+            raise AttributeError(f"{type(m).__name__} has no attribute `{name}`")
+        if name not in m._buffers:
+            raise AttributeError(f"`{name}` is not a buffer")
+        return m._buffers[name]
+
     # -- calling ----------------------------------------------------------------------------
     def forward(self, *args: Any, **kwargs: Any) -> Any:
         raise NotImplementedError(f"{type(self).__name__} does not define forward()")
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         scope = _function._scope
-        if not scope:  # the outermost call names every sub-module by its dotted path
+        if not scope:  # the outermost call names every sub-module by its dotted path (under this module)
+            root = weakref.ref(self)
             for name, m in self.named_modules():
-                object.__setattr__(m, "_scope_path", name)
+                path = ScopePath(name)
+                path.root = root
+                object.__setattr__(m, "_scope_path", path)
         scope.append(self._scope_path)
         try:
             if self._forward_pre_hooks or self._forward_hooks or self._backward_hooks or self._backward_pre_hooks:

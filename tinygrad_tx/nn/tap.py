@@ -9,7 +9,9 @@ reads the engine's intermediate gradients through them, from the one ``GPT.forwa
 A tapped tensor that needs no gradient (the output of frozen layers, as the embeddings under LoRA)
 is replaced, while recording, by a leaf with the same values that requires one, so that a gradient
 reaches every named point; the values, hence the loss, are unchanged. Outside ``record`` a tap costs
-one check.
+one check and, for a tensor an op computed, one attribute set: the op's node keeps the names it was
+tapped under (``node.tapped``, ``("q",)``), so that a drawing of the graph (``viz.draw``) names it without
+a recording; the names are relative to the calling module, whose path the node's cluster shows.
 """
 
 from __future__ import annotations
@@ -27,7 +29,11 @@ _kept: dict[str, Tensor] | None = None  # the recording in progress, or None
 
 
 def tap(name: str, a: Tensor) -> Tensor:
-    """``a``, kept under ``<module path>.<name>`` while `record` is active."""
+    """``a``, kept under ``<module path>.<name>`` while `record` is active; ``name`` is added to the names
+    of the op that computed ``a`` (``a.grad_fn.tapped``), recording or not."""
+    node = a._ctx
+    if node is not None:
+        node.tapped += (name,)
     if _kept is None:
         return a
     path = _function._scope[-1] if _function._scope else ""

@@ -9,6 +9,11 @@ becomes micrograd's picture: a box per value and a small op node between a value
 3. `_home_parameter`: a parameter is drawn with its module (its name says which);
 4. `_items`: the collapsed graph, a module's node where its first member is, with its `ModuleSummary`.
 
+With ``fold=True``, `_fold` (between steps 3 and 4) gives each node of a repeated block's later copies its
+counterpart in the first copy, which draws it. `backward_steps` numbers the nodes in the engine's backward
+walk (``order=True``), `edge_gradients` runs the engine's backward steps again for what each edge carries
+(``edge_grads=True``).
+
 `highlight_sources` finds what ``highlight=`` names, `path_from` the path from it to the output, and
 `truncate` the ``max_nodes`` items nearest the output. Every walk uses explicit stacks or frontiers, so a
 100,000-node chain needs no recursion.
@@ -22,6 +27,8 @@ from typing import Any
 
 import numpy as np
 
+from ..autograd import no_grad
+from ..autograd.graph import topological_order
 from ..function import Function
 from ..scalar import Value
 from ..tensor import Tensor
@@ -57,6 +64,11 @@ class Item:
     name: str | None = None  # a leaf's name
     tensor: Tensor | None = None  # an output op's result: its data is known
     module: ModuleSummary | None = None  # a collapsed module's summary
+    uses: list[list[tuple[Any, int]]] = field(default_factory=list)  # per parent: the (engine node, slot)s it draws
+    loops: dict[int, str] = field(default_factory=dict)  # parents (by index) that join folded copies -> the fold
+    steps: tuple[int, int] | None = None  # its place (first, last) in the backward walk (draw(order=True))
+    param_steps: tuple[int, int] | None = None  # a collapsed module's: those of the parameters inside it
+    fold: list[str] | None = None  # a collapsed module that stands for these folded copies
 
 
 @dataclass(eq=False, slots=True)
@@ -71,6 +83,9 @@ class _Node:
     consumers: list[_Node] = field(default_factory=list)
     group: str | None = None  # the collapsed module it is drawn inside (depth=k), or None
     item: int = -1  # the index of the item that draws it (its own, or its module's)
+    slots: list[int] = field(default_factory=list)  # per parent, the input slot of the op it feeds
+    rep: _Node | None = None  # with fold=True, the node of the first copy that draws this one
+    copies: dict[str, int] = field(default_factory=dict)  # fold (its first copy's path) -> which copy it is in
 
     def out_shape(self) -> tuple[int, ...]:
         if self.kind == "constant":
@@ -125,17 +140,22 @@ def _wanted(highlight: Any) -> list[Any]:
 
 
 # -- Value graphs -------------------------------------------------------------------------------------
-def value_items(roots: list[Value], highlight: Any) -> tuple[list[Item], list[int], list[int] | None]:
-    """The items of a Value graph, the output items, and the items ``highlight`` names (None without it)."""
+def value_items(roots: list[Value], highlight: Any, steps: dict[int, int] | None = None,
+                ) -> tuple[list[Item], list[int], list[int] | None]:
+    """The items of a Value graph, the output items, and the items ``highlight`` names (None without it).
+    ``steps`` (by ``id``, from `backward_steps`) numbers the value boxes; the op node before a box is its step."""
     order = collect(roots)
     items: list[Item] = []
     box: dict[int, int] = {}  # id(value) -> the item of its box
     for v in order:
         if v._prev:
-            items.append(Item("valop", v, [box[id(p)] for p in v._prev]))
-            it = Item("value", v, [len(items) - 1])
+            items.append(Item("valop", v, [box[id(p)] for p in v._prev],
+                              uses=[[(v, slot)] for slot in range(len(v._prev))]))
+            it = Item("value", v, [len(items) - 1], uses=[[]])
         else:
             it = Item("input" if v.label else "constant", v, [])
+        if steps is not None and id(v) in steps:
+            it.steps = (steps[id(v)], steps[id(v)])
         box[id(v)] = len(items)
         items.append(it)
     outputs = [box[id(r)] for r in roots]
@@ -156,26 +176,32 @@ def value_items(roots: list[Value], highlight: Any) -> tuple[list[Item], list[in
 # -- Tensor graphs ------------------------------------------------------------------------------------
 def tensor_items(
     roots: list[Any], model: Any, params: Any, depth: int | None, forward: Any, constants: bool, highlight: Any,
-) -> tuple[list[Item], list[int], list[int] | None, dict[str, str]]:
-    """The items of a Tensor graph (modules collapsed to ``depth``), the output items, the items
-    ``highlight`` names (None without it), and the class name of each module path."""
+    steps: dict[int, int] | None = None, fold: bool = False,
+) -> tuple[list[Item], list[int], list[int] | None, dict[str, str], dict[str, list[str]]]:
+    """The items of a Tensor graph (modules collapsed to ``depth``, repeated blocks folded with ``fold``), the
+    output items, the items ``highlight`` names (None without it), the class name of each module path, and the
+    folds (the path of each folded run's first copy -> the paths of all its copies)."""
     names, classes = _names(model, params)
     in_forward = None  # the ids of the nodes in forward='s graph: the others are backward ops
     if forward is not None:
         in_forward = {id(node) for node in collect([_engine_node(f) for f in as_roots(forward)])}
-    fine, node_of = _fine_graph([_engine_node(r) for r in roots], names, in_forward, constants)
+    fine, node_of = _fine_graph([_engine_node(r) for r in roots], names, in_forward, constants,
+                                _scope_resolver(model, classes))
     outputs = [node_of[id(_engine_node(r))] for r in roots]
     clusters = _collapse(fine, depth)
     for node in fine:
         if node.kind == "parameter":
             _home_parameter(node)
-    items = _items(fine, clusters, set(outputs), classes)
+    folds = _fold(fine, depth) if fold else {}
+    folded = [copy for run in folds.values() for copy in run[1:]]
+    clusters = {c for c in clusters if not any(c == f or c.startswith(f + ".") for f in folded)}
+    items = _items(fine, clusters, set(outputs), classes, steps, folds)
     for root, node in zip(roots, outputs):
         it = items[node.item]
         it.output = True
         if isinstance(root, Tensor) and it.kind in OPS:
             it.tensor = root  # the output tensor itself: its data is known
-    return items, [node.item for node in outputs], highlight_sources(fine, highlight, names), classes
+    return items, [node.item for node in outputs], highlight_sources(fine, highlight, names), classes, folds
 
 
 def _engine_node(root: Any) -> Any:
@@ -199,10 +225,49 @@ def _names(model: Any, params: Any) -> tuple[dict[int, str], dict[str, str]]:
     return names, classes
 
 
+def _scope_resolver(model: Any, classes: dict[str, str]) -> Any:
+    """``ctx.scope`` -> the module path drawn. A module called outermost names its sub-modules relative to
+    itself (``attn.c_attn`` for a block called on its own, ``''`` for its own ops) and the path keeps that
+    module (`ScopePath.root`): with ``model=`` the module's own path in the model is put in front
+    (``h.0.attn.c_attn``; its own ops go in ``h.0``); without it (or for a module outside the model) the paths
+    stay relative, and the class names come from that module (added to ``classes``); its parameters stay
+    unnamed, as any leaf without ``model=``/``params=``/``tensor.name``."""
+    paths = {id(m): path for path, m in model.named_modules()} if model is not None else {}
+    named: set[int] = set()
+
+    def resolve(scope: str) -> str:
+        ref = getattr(scope, "root", None)
+        root = ref() if ref is not None else None
+        if root is None:
+            return str(scope)
+        grad = getattr(scope, "in_backward", False)  # the ops a VJP recorded: ∇ + the differentiated op's scope
+        rest = str(scope)[1:] if scope.startswith("∇") else str(scope)
+        prefix = paths.get(id(root))
+        if prefix is None:
+            if id(root) not in named:
+                named.add(id(root))
+                for path, m in root.named_modules():
+                    if path:
+                        classes.setdefault(path, type(m).__name__)
+            path = rest
+        else:
+            path = f"{prefix}.{rest}" if prefix and rest else prefix or rest
+        return "∇" + path if grad and path else path
+
+    return resolve
+
+
+def _scope_of(op: Any) -> str:
+    """An op's recorded ``scope`` ('' when it has none), kept as it is: an empty `ScopePath` is the scope of the
+    own ops of a module called outermost, which ``model=`` places."""
+    scope = getattr(op, "scope", None)
+    return "" if scope is None else scope
+
+
 def _fine_graph(roots: list[Any], names: dict[int, str], in_forward: set[int] | None,
-                constants: bool) -> tuple[list[_Node], dict[int, _Node]]:
+                constants: bool, resolve: Any = str) -> tuple[list[_Node], dict[int, _Node]]:
     """One `_Node` per op and leaf, parents first, each constant (a ``None`` input) just before its op;
-    and the node of each engine node by ``id``."""
+    and the node of each engine node by ``id``. ``resolve`` turns an op's ``scope`` into its module path."""
     from ..nn.module import Parameter
 
     fine: list[_Node] = []
@@ -213,7 +278,7 @@ def _fine_graph(roots: list[Any], names: dict[int, str], in_forward: set[int] | 
             node = _Node("parameter" if isinstance(obj, Parameter) or id(obj) in names else "input", obj, name=name)
         else:
             node = _Node("op" if in_forward is None or id(obj) in in_forward else "backward", obj,
-                         getattr(obj, "scope", "") or "")
+                         resolve(_scope_of(obj)))
             in_shapes = getattr(obj, "_in_shapes", None)
             for slot, p in enumerate(obj._prev):
                 if p is not None:
@@ -225,6 +290,7 @@ def _fine_graph(roots: list[Any], names: dict[int, str], in_forward: set[int] | 
                 else:
                     continue
                 node.parents.append(parent)
+                node.slots.append(slot)
                 parent.consumers.append(node)
         node_of[id(obj)] = node
         fine.append(node)
@@ -269,9 +335,12 @@ def _home_parameter(p: _Node) -> None:
         p.group = g
 
 
-def _items(fine: list[_Node], clusters: set[str], outputs: set[_Node], classes: dict[str, str]) -> list[Item]:
+def _items(fine: list[_Node], clusters: set[str], outputs: set[_Node], classes: dict[str, str],
+           steps: dict[int, int] | None = None, folds: dict[str, list[str]] | None = None) -> list[Item]:
     """The collapsed graph in the walk's order: an item per node drawn on its own, one per collapsed module
-    where its first member is; an edge per use, a module's inputs once each."""
+    where its first member is; an edge per use, a module's inputs once each. A node of a folded copy is drawn
+    by its first copy's node: its edges inside the copy are that node's, its edges to other copies become
+    loop edges (once each), its edges to the rest of the graph are routed to the first copy's node (once)."""
 
     def place(scope: str) -> str:
         """The innermost drawn cluster at or above ``scope``."""
@@ -283,6 +352,8 @@ def _items(fine: list[_Node], clusters: set[str], outputs: set[_Node], classes: 
     members: dict[str, list[_Node]] = {}
     module_item: dict[str, int] = {}
     for node in fine:
+        if node.rep is not None:
+            continue
         if node.group is None:
             node.item = len(items)
             items.append(Item(node.kind, node.obj, [], place(node.scope), name=node.name))
@@ -290,18 +361,252 @@ def _items(fine: list[_Node], clusters: set[str], outputs: set[_Node], classes: 
         if node.group not in module_item:
             module_item[node.group] = len(items)
             members[node.group] = []
-            items.append(Item("module", node.group, [], place(parent_scope(node.group))))
+            items.append(Item("module", node.group, [], place(parent_scope(node.group)),
+                              fold=(folds or {}).get(node.group)))
         node.item = module_item[node.group]
         members[node.group].append(node)
     for node in fine:
-        it = items[node.item]
-        for p in node.parents:
-            if p.item == node.item or (it.kind == "module" and p.item in it.parents):
-                continue
-            it.parents.append(p.item)
+        if node.rep is not None:
+            first = node.rep
+            while first.rep is not None:
+                first = first.rep
+            node.item = first.item
+    for node in fine:  # the edges of the nodes drawn, then those of the folded copies
+        if node.rep is None and not any(p.rep is not None for p in node.parents):
+            _add_uses(items, node)
+    for node in fine:
+        if node.rep is not None or any(p.rep is not None for p in node.parents):
+            _add_folded_uses(items, node)
     for path, inside in members.items():
         items[module_item[path]].module = _summary(inside, outputs, classes.get(path, ""))
+    if steps is not None:  # (a module's parameters apart: a leaf's step comes late, after every op using it)
+        for node in fine:
+            if node.rep is None and id(node.obj) in steps:
+                it, k = items[node.item], steps[id(node.obj)]
+                if it.kind == "module" and node.kind == "parameter":
+                    it.param_steps = _widen(it.param_steps, k)
+                else:
+                    it.steps = _widen(it.steps, k)
     return items
+
+
+def _widen(span: tuple[int, int] | None, k: int) -> tuple[int, int]:
+    return (k, k) if span is None else (min(span[0], k), max(span[1], k))
+
+
+def _add_uses(items: list[Item], node: _Node) -> None:
+    it = items[node.item]
+    for p, slot in zip(node.parents, node.slots):
+        _add_use(it, node, p, slot)
+
+
+def _add_use(it: Item, node: _Node, p: _Node, slot: int) -> None:
+    """The edge from ``p`` into input ``slot`` of ``node`` (drawn by ``it``): none inside a collapsed module,
+    one per parent into a collapsed module (it stands for all of that parent's uses), else one per use."""
+    if p.item == node.item:
+        return
+    if it.kind == "module" and p.item in it.parents:
+        it.uses[it.parents.index(p.item)].append((node.obj, slot))
+        return
+    it.parents.append(p.item)
+    it.uses.append([(node.obj, slot)])
+
+
+def _add_folded_uses(items: list[Item], node: _Node) -> None:
+    """The edges into ``node`` when it or a parent is in a folded copy (see `_items`)."""
+    it = items[node.item]
+    for p, slot in zip(node.parents, node.slots):
+        if p.rep is None and node.rep is None:  # an edge between drawn nodes (into the node after a fold): as it is
+            _add_use(it, node, p, slot)
+            continue
+        common = p.copies.keys() & node.copies.keys()
+        across = [k for k in common if p.copies[k] != node.copies[k]]
+        if across:  # from one copy into the next: a loop edge
+            if not any(q == p.item and i in it.loops for i, q in enumerate(it.parents)):
+                it.loops[len(it.parents)] = min(across, key=len)  # (the outermost fold it crosses)
+                it.parents.append(p.item)
+                it.uses.append([(node.obj, slot)])
+            continue
+        if any(p.copies[k] == node.copies[k] >= 1 for k in common):  # inside a copy drawn by the first one
+            continue
+        if p.item == node.item or any(q == p.item and i not in it.loops for i, q in enumerate(it.parents)):
+            continue  # inside a collapsed module, or the first copy's edge already drawn
+        it.parents.append(p.item)
+        it.uses.append([(node.obj, slot)])
+
+
+def _fold(fine: list[_Node], depth: int | None) -> dict[str, list[str]]:
+    """Fold repeated blocks: sibling modules whose paths differ only in a trailing index (``h.0`` … ``h.5``),
+    consecutive, with the same inside (`_signature`), are drawn as their first copy. Each node of a later copy
+    gets its counterpart in the first as ``rep``, and every node of a run the copy it is in (``copies``).
+    Returns the path of each run's first copy -> the paths of the run. Outer runs are folded first; the
+    copies inside a module that ``depth`` collapses are not (the module node already stands for them)."""
+    tree = {node.scope for node in fine if node.kind in OPS} - {""}
+    for scope in list(tree):
+        while "." in scope:
+            scope = parent_scope(scope)
+            tree.add(scope)
+    siblings: dict[str, list[tuple[int, str]]] = {}
+    for scope in tree:
+        head, _, last = scope.rpartition(".")
+        if last.isdigit():
+            siblings.setdefault(head, []).append((int(last), scope))
+    folds: dict[str, list[str]] = {}
+    away: list[str] = []  # the copies drawn by a first copy
+    position = {id(node): i for i, node in enumerate(fine)}
+    by_scope: dict[str, list[_Node]] = {}
+    for node in fine:
+        if node.kind != "input":
+            by_scope.setdefault(node.scope, []).append(node)
+    for head in sorted(siblings, key=lambda h: (h.count(".") + 1 if h else 0, h)):
+        if any(head == c or head.startswith(c + ".") for c in away):
+            continue
+        if depth is not None and depth < (head.count(".") + 2 if head else 1):
+            continue
+        copies = sorted(siblings[head])
+        inside = {scope: _members(by_scope, position, scope) for _, scope in copies}
+        signature = {scope: _signature(scope, inside[scope]) for _, scope in copies}
+        runs: list[list[tuple[int, str]]] = []
+        for index, scope in copies:
+            run = runs[-1] if runs else None
+            if run is not None and index == run[-1][0] + 1 and signature[scope] == signature[run[0][1]]:
+                run.append((index, scope))
+            else:
+                runs.append([(index, scope)])
+        for run in runs:
+            if len(run) < 2:
+                continue
+            first = run[0][1]
+            for node in inside[first]:
+                node.copies[first] = 0
+            for k, (_, scope) in enumerate(run[1:], 1):
+                for node0, node in zip(inside[first], inside[scope]):
+                    node.rep = node0
+                    node.copies[first] = k
+                away.append(scope)
+            folds[first] = [scope for _, scope in run]
+    return folds
+
+
+def _members(by_scope: dict[str, list[_Node]], position: dict[int, int], scope: str) -> list[_Node]:
+    """The ops, constants and parameters drawn in module ``scope`` (or inside it), in walk order (``position``)."""
+    inner = scope + "."
+    found = [node for s, nodes in by_scope.items() if s == scope or s.startswith(inner) for node in nodes]
+    return sorted(found, key=lambda node: position[id(node)])
+
+
+def _signature(scope: str, inside: list[_Node]) -> tuple[Any, ...]:
+    """What a module's inside is, with its own path taken out: per node its kind, op class and tapped names
+    (or parameter name), shape, dtype, sub-module, the collapsed module it is in, and which nodes of the
+    inside it reads (-1: one outside). Two copies are identical when their signatures are equal."""
+    index = {id(node): i for i, node in enumerate(inside)}
+    n = len(scope)
+
+    def rel(path: str | None) -> str | None:
+        return None if path is None else path[n:] if path == scope or path.startswith(scope + ".") else "\0" + path
+
+    rows = []
+    for node in inside:
+        if node.kind in OPS:
+            what: tuple[Any, ...] = (type(node.obj).__name__, getattr(node.obj, "tapped", ()),
+                                     str(getattr(node.obj, "out_dtype", "")))
+        elif node.kind == "parameter":
+            what = (rel(parent_scope(node.name or "")), (node.name or "").rpartition(".")[2], str(node.obj.dtype))
+        else:
+            what = ()
+        rows.append((node.kind, rel(node.scope), rel(node.group), node.out_shape(), what,
+                     tuple(index.get(id(p), -1) for p in node.parents)))
+    return tuple(rows)
+
+
+# -- the backward walk: its order, and the gradient along each edge ---------------------------------
+def backward_steps(roots: Sequence[Any]) -> dict[int, int]:
+    """Each node's step in the engine's backward walk, by ``id``: its place in
+    ``reversed(autograd.graph.topological_order(roots))`` (1 is the output, which receives dL/dL first).
+
+    The engine's own ``topological_order`` gives the order; on a graph a backward already released (which it
+    refuses) the same walk is repeated here, parents pushed in ``_prev`` order as every node's
+    ``_push_parents`` pushes them (tests/test_viz_options.py checks that the two agree)."""
+    nodes = [_engine_node(r) for r in roots]
+    try:
+        order = topological_order(nodes)
+    except RuntimeError:  # released by a backward: the same walk without the check
+        order = _released_topological_order(nodes)
+    return {id(node): step for step, node in enumerate(reversed(order), 1)}
+
+
+def _released_topological_order(roots: list[Any]) -> list[Any]:
+    """``autograd.graph.topological_order`` for a graph whose saved values were released (by ``id``)."""
+    order: list[Any] = []
+    seen: set[int] = set()
+    waiting: list[Any] = []
+    stack: list[Any] = list(roots)
+    emit = object()
+    while stack:
+        node = stack.pop()
+        if node is emit:
+            order.append(waiting.pop())
+            continue
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        waiting.append(node)
+        stack.append(emit)
+        for parent in node._prev:  # (Value._push_parents and Function._push_parents: in _prev order)
+            if parent is not None and id(parent) not in seen:
+                stack.append(parent)
+    return order
+
+
+FREED = ("draw(edge_grads=True): {e} The gradients along the edges are computed by running the graph's "
+         "backward steps again, which needs what the forward pass saved: draw before backward(), or call "
+         "backward(retain_graph=True).")
+
+
+def edge_gradients(roots: Sequence[Any]) -> dict[tuple[int, int], Any]:
+    """What each edge carries in a backward from ``roots`` seeded with ones (dL/dL = 1), by (``id`` of the
+    consuming node, input slot): for a `Value` the float ``d(child)/d(parent) · dL/d(child)``, for a Tensor op
+    the array its VJP returns for that input. The engine's steps are run again, in the engine's order, with
+    the engine's numbers (the stored local derivatives; the ops' own VJPs, under no_grad) and its order of
+    summation, but nothing is stored: no ``.grad`` changes, no hook runs, the graph is not released."""
+    nodes = [_engine_node(r) for r in roots]
+    try:
+        order = topological_order(nodes)
+    except RuntimeError as e:
+        raise ValueError(FREED.format(e=e)) from None
+    arriving: dict[int, Any] = {}
+    carried: dict[tuple[int, int], Any] = {}
+    scalar = isinstance(nodes[0], Value)
+    for node in nodes:
+        seed = 1.0 if scalar else Tensor._make(np.ones(_out_shape(node), dtype=_out_dtype(node)), False)
+        arriving[id(node)] = seed if id(node) not in arriving else arriving[id(node)] + seed
+    with no_grad():
+        for node in reversed(order):
+            g = arriving.pop(id(node), None)
+            if g is None or not node._prev:
+                continue
+            if scalar:
+                sent = [d * g for d in (node._d0, node._d1)[: len(node._prev)]]  # (Value._backprop's products)
+            else:
+                try:
+                    sent = list(node._vjp(g))
+                except RuntimeError as e:
+                    raise ValueError(FREED.format(e=e)) from None
+            for slot, (parent, pg) in enumerate(zip(node._prev, sent)):
+                if parent is None or pg is None:
+                    continue
+                carried[(id(node), slot)] = pg if scalar else pg._data
+                prev = arriving.get(id(parent))
+                arriving[id(parent)] = pg if prev is None else prev + pg
+    return carried
+
+
+def _out_shape(node: Any) -> tuple[int, ...]:
+    return node.shape if isinstance(node, Tensor) else tuple(node.out_shape)
+
+
+def _out_dtype(node: Any) -> Any:
+    return node._data.dtype if isinstance(node, Tensor) else node.out_dtype
 
 
 def _summary(inside: list[_Node], outputs: set[_Node], cls: str) -> ModuleSummary:

@@ -10,6 +10,13 @@ Both engines are drawn from the same node protocol (``node._prev``, see ``autogr
   path (``ctx.scope``), which becomes nested Graphviz clusters (``h.0`` ⊃ ``h.0.attn`` ⊃
   ``h.0.attn.c_attn``); ``depth=k`` collapses each module at depth k into a single node.
 
+Three options read the backward pass off the picture: ``order=True`` numbers every node with its step in the
+engine's backward walk (``#1`` is the output); ``edge_grads=True`` labels every edge with the gradient it
+carries (a number for a Value, ``‖ḡ‖`` for a Tensor), by running the engine's steps once more; ``fold=True``
+draws repeated blocks (``h.0`` … ``h.5``) as one cluster ``h.0 … h.5 ×6``. The ops ``nn.tap`` named carry
+their names (``q = Permute``, ``softmax · rho = Div``). A module called on its own (``model.h[0](x)``) is
+clustered under its path in ``model=`` (its ops recorded their paths relative to it: ``ScopePath.root``).
+
 A gradient computed with ``grad(..., create_graph=True)`` is a Tensor like any other: drawing it
 shows backpropagation as one more computation (``forward=loss`` marks which of its nodes belong to the
 forward pass). The ops a VJP records are scoped ``∇`` + the module of the op it differentiates, so the
@@ -35,7 +42,17 @@ import graphviz
 import numpy as np
 
 from ..scalar import Value
-from ._walk import Item, as_roots, parent_scope, path_from, tensor_items, truncate, value_items
+from ._walk import (
+    Item,
+    as_roots,
+    backward_steps,
+    edge_gradients,
+    parent_scope,
+    path_from,
+    tensor_items,
+    truncate,
+    value_items,
+)
 from .renderer import INSTALL_HINT, GraphvizNotFound, render_bytes
 
 __all__ = ["draw", "render", "Graph", "GraphSummary", "GraphvizNotFound", "INSTALL_HINT", "FORMATS", "SUFFIXES"]
@@ -67,6 +84,9 @@ LEGEND_TEXT = {
 }
 SCALAR_LEGEND_TEXT = {"input": "input (labelled leaf)", "constant": "constant (unlabelled leaf)", "op": "op"}
 HIGHLIGHT = "#d62728"
+STEP = "#b45f06"  # order=True: the step numbers
+EDGE_GRAD = "#1f4e79"  # edge_grads=True: the labels
+LOOP = "#7b4fa0"  # fold=True: the edges from one folded copy into the next
 EDGE = "#666666"
 MUTED = "#555555"
 # Cluster backgrounds by module class (known with model=), else by nesting depth.
@@ -92,7 +112,8 @@ class GraphSummary:
 
     ``nodes``/``edges`` are what was drawn (without the truncation note); ``total_nodes`` is the size
     of the graph before ``max_nodes`` cut it; ``clusters`` are the module paths drawn as clusters and
-    ``parents`` maps each to the cluster it is nested in ('' at the top).
+    ``parents`` maps each to the cluster it is nested in ('' at the top); ``folds`` maps the first copy of
+    each run of folded blocks (``fold=True``) to the paths of the run (``h.0`` -> ``h.0`` … ``h.5``).
     """
 
     nodes: int
@@ -102,6 +123,7 @@ class GraphSummary:
     clusters: list[str] = field(default_factory=list)
     parents: dict[str, str] = field(default_factory=dict)
     kinds: dict[str, int] = field(default_factory=dict)
+    folds: dict[str, list[str]] = field(default_factory=dict)  # fold=True: first copy -> the copies it stands for
 
 
 class Graph(graphviz.Digraph):
@@ -165,6 +187,9 @@ def draw(
     clusters: bool = True,
     legend: bool = True,
     title: str | None = None,
+    order: bool = False,
+    edge_grads: bool = False,
+    fold: bool = False,
 ) -> Graph:
     """Draw the graph that computed ``root`` (a `Value`, a `Tensor`, or a list of them).
 
@@ -189,6 +214,35 @@ def draw(
         constants: draw the inputs that need no gradient (masks, targets, the seed of a backward).
         clusters: group ops by module (needs the ops to have run inside module calls).
         legend, title: a legend of the colours used, and a title, under the graph.
+        order: number each node with its step in the engine's backward walk, its place in
+            ``reversed(autograd.graph.topological_order(roots))``: ``#1`` is the output, which receives
+            dL/dL first; a node runs its step after every node that consumed it. A Value graph numbers its
+            value boxes (the op node before a box is that value's step), a Tensor graph its op nodes and
+            leaves; a collapsed module shows the range of its ops' steps (``#4–#19``) and, after its counts,
+            that of its parameters (a leaf's step comes late: after every op that used it). Also right on
+            a graph a backward released (the walk is repeated as the engine does it).
+        edge_grads: label each edge with the gradient it carries in a backward from the output seeded with
+            dL/dL = 1 (for several outputs, or one of several elements, the gradient of the sum of their
+            elements): for a Value graph the number ``d(child)/d(parent) · dL/d(child)`` on the edge from the
+            parent into the child's op node (after one ``backward()`` it equals ``local derivative ·
+            child.grad`` bit for bit); for a Tensor graph ``‖ḡ‖``, the Frobenius norm of what the op's VJP
+            sends that input (into a collapsed module: of the sum of what the parent's uses inside it
+            send; out of one, when the edge stands for several of its tensors: ``√Σ‖ḡ‖²`` over them). The
+            engine's own steps are run again, in its order, storing
+            nothing and running no hooks, so the graph must still hold what the forward pass saved: draw
+            before ``backward()`` or after ``backward(retain_graph=True)`` (a released graph is a ValueError
+            saying so).
+        fold: draw repeated blocks once: consecutive sibling modules whose paths differ only in a trailing
+            index and whose insides are identical (``h.0`` … ``h.5`` of a GPT) become one cluster labelled
+            ``h.0 … h.5 ×6`` that shows the first copy. Edges from the rest of the graph into any copy, and
+            out of any copy (the last block's output into ``ln_f``), are drawn to and from the first copy's
+            nodes; the edges from one copy into the next are dashed loop edges ``h.k → h.k+1``. Numbers on
+            the drawn copy (``order``, ``edge_grads``, ``stats``) are the first copy's. Siblings that differ
+            (another shape, another op) stay apart.
+
+    Every op that ``nn.tap`` named (``q``, ``k``, ``v``, ``scores``, ``mask``, ``softmax``, ``weighted sum`` in
+    attention) shows the name in bold before its op (``q = Transpose``); the name is set on the op's node
+    when the forward runs, without ``record()``.
 
     Returns:
         a `Graph` (a ``graphviz.Digraph``): display it in Jupyter, ``render`` it, or read ``.source``;
@@ -207,18 +261,23 @@ def draw(
     if stats_mode not in (None, "norm", "mean_std", "all"):
         raise ValueError(f"draw: stats must be a bool, 'norm', 'mean_std' or 'all', got {stats!r}")
     classes: dict[str, str] = {}
+    folds: dict[str, list[str]] = {}
+    steps = backward_steps(roots) if order else None
+    carried = edge_gradients(roots) if edge_grads else None
     if scalar:
-        if depth is not None or model is not None or params is not None or forward is not None:
-            raise ValueError("draw: depth=, model=, params= and forward= apply to Tensor graphs, not Value graphs")
-        items, roots_idx, sources = value_items(roots, highlight)
+        if depth is not None or model is not None or params is not None or forward is not None or fold:
+            raise ValueError("draw: depth=, model=, params=, forward= and fold= apply to Tensor graphs, not Value "
+                             "graphs")
+        items, roots_idx, sources = value_items(roots, highlight, steps)
     else:
         if depth is not None and depth < 1:
             raise ValueError(f"draw: depth must be >= 1 (h.0 is depth 2), got {depth}")
-        items, roots_idx, sources, classes = tensor_items(roots, model, params, depth, forward, constants, highlight)
+        items, roots_idx, sources, classes, folds = tensor_items(roots, model, params, depth, forward, constants,
+                                                                 highlight, steps, fold)
     on_path = path_from(items, sources) if sources is not None else None
     keep = truncate(items, roots_idx, max_nodes)
     return _emit(items, keep, len(items), on_path, rankdir, clusters and not scalar, classes, stats_mode, legend,
-                 title, max_nodes, scalar)
+                 title, max_nodes, scalar, folds, carried)
 
 
 def _grad_array(t: Any) -> np.ndarray | None:
@@ -267,7 +326,9 @@ def _tensor_node(it: Item, stats_mode: str | None) -> tuple[str, dict[str, str]]
     if kind in ("op", "backward"):
         node = it.obj
         dtype = getattr(node, "out_dtype", None)
-        lines.append(f"<b>{_esc(type(node).__name__)}</b>")
+        op = _esc(type(node).__name__)
+        tapped = getattr(node, "tapped", ())
+        lines.append(" · ".join(f"<b>{_esc(n)}</b>" for n in tapped) + f" = {op}" if tapped else f"<b>{op}</b>")
         lines.append(_small(f"{_shape(getattr(node, 'out_shape', ()))} {dtype if dtype is not None else ''}".strip()))
         out = it.tensor
         retained = getattr(node, "_retained", None)
@@ -291,12 +352,16 @@ def _tensor_node(it: Item, stats_mode: str | None) -> tuple[str, dict[str, str]]
     elif kind == "module":
         m = it.module
         assert m is not None
-        lines.append(f"<b>{_esc(it.obj)}</b>" + (f" <i>{_esc(m.cls)}</i>" if m.cls else ""))
+        name = _fold_name(it.fold) if it.fold else it.obj
+        lines.append(f"<b>{_esc(name)}</b>" + (f" <i>{_esc(m.cls)}</i>" if m.cls else ""))
         lines.append(_small(_flow(m.ins, m.outs), "#333333"))
         counts = f"{m.ops} op" + ("s" if m.ops != 1 else "")
         if m.params:
             counts += f" · {m.params} param" + ("s" if m.params != 1 else "") + f" ({m.numel:,})"
-        lines.append(_small(counts))
+        counts_line = _small(counts)
+        if it.param_steps is not None:  # (order=True) the parameters' steps, after their count
+            counts_line += f' <font point-size="8" color="{STEP}">{_esc(_steps_text(it.param_steps))}</font>'
+        lines.append(counts_line)
         attrs["shape"] = "box3d"
         attrs["style"] = "filled"
     if stats_mode is not None and (data is not None or grad is not None):
@@ -304,7 +369,20 @@ def _tensor_node(it: Item, stats_mode: str | None) -> tuple[str, dict[str, str]]
     if it.output:
         attrs["fillcolor"] = COLORS["output"]
         attrs["penwidth"] = "1.5"
+    if it.steps is not None and lines:
+        lines[0] = f'<font color="{STEP}"><b>{_esc(_steps_text(it.steps))}</b></font>  ' + lines[0]
     return "<" + "<br/>".join(lines) + ">", attrs
+
+
+def _steps_text(steps: tuple[int, int]) -> str:
+    """``#3``, or ``#4–#19`` for a collapsed module."""
+    first, last = steps
+    return f"#{first}" if first == last else f"#{first}–#{last}"
+
+
+def _fold_name(run: list[str]) -> str:
+    """``h.0 … h.5 ×6``: the folded copies one cluster (or module node) stands for."""
+    return f"{run[0]} … {run[-1]} ×{len(run)}"
 
 
 def _value_node(it: Item) -> tuple[str, dict[str, str]]:
@@ -314,14 +392,17 @@ def _value_node(it: Item) -> tuple[str, dict[str, str]]:
                              "margin": "0.03,0.01", "height": "0.3"}
     kind = "output" if it.output else it.kind  # value, input or constant
     label = f"<b>{_esc(v.label)}</b>" if v.label else ""
-    cells = ([f"<td>{label}</td>"] if label else []) + [
+    step = ([f'<td bgcolor="{STEP}"><font color="#ffffff"><b>{_esc(_steps_text(it.steps))}</b></font></td>']
+            if it.steps is not None else [])
+    cells = step + ([f"<td>{label}</td>"] if label else []) + [
         f"<td>data {_esc(_num(v.data))}</td>", f"<td>grad {_esc(_num(v.grad))}</td>"]
     table = (f'<table border="0" cellborder="1" cellspacing="0" cellpadding="4" bgcolor="{COLORS[kind]}">'
              f"<tr>{''.join(cells)}</tr></table>")
     return f"<{table}>", {"shape": "none", "margin": "0"}
 
 
-def _legend(kinds: list[str], highlighted: bool, title: str | None, caption: str, scalar: bool) -> str:
+def _legend(kinds: list[str], highlighted: bool, title: str | None, caption: str, scalar: bool,
+            notes: list[tuple[str, str]] | None = None) -> str:
     cells = []
     for k in kinds:
         style = ' style="dashed"' if k == "constant" else ""
@@ -330,6 +411,8 @@ def _legend(kinds: list[str], highlighted: bool, title: str | None, caption: str
         cells.append(f'<td bgcolor="{color}" border="1"{style}>{_esc(text)}</td>')
     if highlighted:
         cells.append(f'<td border="1" color="{HIGHLIGHT}"><font color="{HIGHLIGHT}">highlighted path</font></td>')
+    for color, text in notes or ():  # what order=, edge_grads= and fold= add to the picture
+        cells.append(f'<td border="1" color="{color}"><font color="{color}">{_esc(text)}</font></td>')
     rows = []
     if title:
         rows.append(f'<tr><td colspan="{max(len(cells), 1)}" align="left"><b>{_esc(title)}</b></td></tr>')
@@ -339,9 +422,11 @@ def _legend(kinds: list[str], highlighted: bool, title: str | None, caption: str
     return ('<<table border="0" cellborder="0" cellspacing="3" cellpadding="3">' + "".join(rows) + "</table>>")
 
 
-def _cluster_label(scope: str, classes: dict[str, str]) -> str:
+def _cluster_label(scope: str, classes: dict[str, str], folds: dict[str, list[str]] | None = None) -> str:
     cls = classes.get(scope.lstrip("∇"))  # "∇h.0.attn": the backward pass of module h.0.attn
-    return f"<<b>{_esc(scope)}</b>" + (f"  <i>{_esc(cls)}</i>" if cls else "") + ">"
+    run = (folds or {}).get(scope)
+    name = _esc(_fold_name(run)) + f' <font point-size="8">(drawn: {_esc(scope)})</font>' if run else _esc(scope)
+    return f"<<b>{name}</b>" + (f"  <i>{_esc(cls)}</i>" if cls else "") + ">"
 
 
 def _cluster_color(scope: str, classes: dict[str, str]) -> str:
@@ -354,13 +439,14 @@ def _cluster_color(scope: str, classes: dict[str, str]) -> str:
 def _emit(
     items: list[Item], keep: list[int], total: int, on_path: set[int] | None, rankdir: str,
     use_clusters: bool, classes: dict[str, str], stats_mode: str | None, legend: bool, title: str | None,
-    max_nodes: int | None, scalar: bool,
+    max_nodes: int | None, scalar: bool, folds: dict[str, list[str]] | None = None,
+    carried: dict[tuple[int, int], Any] | None = None,
 ) -> Graph:
     """Write the kept items as DOT: nodes in their clusters, then the edges, the cut note, the legend."""
     g = _new_graph(rankdir)
     bodies, kinds = _node_lines(items, keep, on_path, use_clusters, stats_mode, scalar)
-    scopes = _add_clusters(g, bodies, classes)
-    n_edges, cut_children = _add_edges(g, items, keep, on_path)
+    scopes = _add_clusters(g, bodies, classes, folds)
+    n_edges, cut_children = _add_edges(g, items, keep, on_path, carried, scalar)
     truncated = len(keep) < total
     if truncated:
         _add_note(g, cut_children, total - len(keep), total, max_nodes, scalar)
@@ -368,10 +454,17 @@ def _emit(
         caption = f"{len(keep):,} nodes, {n_edges:,} edges" + (f" (of {total:,} nodes)" if truncated else "")
         has_output = any(items[i].output for i in keep)
         shown = _legend_kinds(kinds, has_output, scalar) if legend else []
-        g.body.append(f"\tlabel={_legend(shown, bool(on_path), title, caption, scalar)}\n")
+        notes = []
+        if legend and any(items[i].steps is not None for i in keep):
+            notes.append((STEP, "#k: step k of the backward walk (#1: the output)"))
+        if legend and carried is not None:
+            notes.append((EDGE_GRAD, "on an edge: the gradient it carries" + ("" if scalar else " (‖ḡ‖)")))
+        if legend and any(items[i].loops for i in keep):
+            notes.append((LOOP, "dashed: from one folded copy into the next"))
+        g.body.append(f"\tlabel={_legend(shown, bool(on_path), title, caption, scalar, notes)}\n")
     g.summary = GraphSummary(
         nodes=len(keep), edges=n_edges, total_nodes=total, truncated=truncated,
-        clusters=sorted(scopes), parents={s: parent_scope(s) for s in scopes}, kinds=kinds,
+        clusters=sorted(scopes), parents={s: parent_scope(s) for s in scopes}, kinds=kinds, folds=dict(folds or {}),
     )
     return g
 
@@ -412,7 +505,8 @@ def _node_lines(items: list[Item], keep: list[int], on_path: set[int] | None, us
     return bodies, kinds
 
 
-def _add_clusters(g: Graph, bodies: dict[str, list[NodeLine]], classes: dict[str, str]) -> list[str]:
+def _add_clusters(g: Graph, bodies: dict[str, list[NodeLine]], classes: dict[str, str],
+                  folds: dict[str, list[str]] | None = None) -> list[str]:
     """Add the nodes to ``g`` in nested clusters, one per module path (and each prefix of one) that holds a
     node; return the paths. Sibling clusters come in the order of their first node, so the DOT reads in the
     order the graph was computed, and is the same in every run."""
@@ -425,7 +519,7 @@ def _add_clusters(g: Graph, bodies: dict[str, list[NodeLine]], classes: dict[str
     for s in scopes:
         graphs[s] = graphviz.Digraph(
             name=f"cluster_{s}",
-            graph_attr={"label": _cluster_label(s, classes), "style": "rounded,filled",
+            graph_attr={"label": _cluster_label(s, classes, folds), "style": "rounded,filled",
                         "fillcolor": _cluster_color(s, classes), "color": "#999999", "fontsize": "10",
                         "labeljust": "l", "labelloc": "t", "margin": "6"},
         )
@@ -437,26 +531,61 @@ def _add_clusters(g: Graph, bodies: dict[str, list[NodeLine]], classes: dict[str
     return list(scopes)
 
 
-def _add_edges(g: Graph, items: list[Item], keep: list[int], on_path: set[int] | None) -> tuple[int, list[int]]:
+def _add_edges(g: Graph, items: list[Item], keep: list[int], on_path: set[int] | None,
+               carried: dict[tuple[int, int], Any] | None = None, scalar: bool = False) -> tuple[int, list[int]]:
     """An edge per use between kept items (parent -> child, the direction data flows); return how many, and
-    the kept items with a parent cut off."""
+    the kept items with a parent cut off. With ``carried`` (`edge_gradients`) an edge is labelled with the
+    gradient it carries; a loop edge between folded copies is dashed."""
     kept = set(keep)
     n_edges = 0
     cut_children = []
     for i in keep:
         missing = False
-        for p in items[i].parents:
+        it = items[i]
+        for j, p in enumerate(it.parents):
             if p not in kept:
                 missing = True
                 continue
             attrs = {}
             if on_path is not None and p in on_path and i in on_path:
                 attrs = {"color": HIGHLIGHT, "penwidth": "2"}
+            if j in it.loops:
+                attrs.update(style="dashed", color=attrs.get("color", LOOP), constraint="false",
+                             label=_loop_label(it.loops[j]), fontsize="8", fontcolor=LOOP)
+            elif carried is not None and j < len(it.uses):
+                text = _carried_text([(id(obj._prev[slot]), carried[(id(obj), slot)]) for obj, slot in it.uses[j]
+                                      if (id(obj), slot) in carried], scalar)
+                if text:
+                    attrs.update(label=text, fontsize="8", fontcolor=EDGE_GRAD)
             g.edge(f"n{p}", f"n{i}", **attrs)
             n_edges += 1
         if missing:
             cut_children.append(i)
     return n_edges, cut_children
+
+
+def _carried_text(parts: list[tuple[int, Any]], scalar: bool) -> str:
+    """An edge's label with ``edge_grads``, from the (``id`` of the parent, gradient) of each use it stands
+    for: the number a Value edge carries; for a Tensor edge the norm of what it carries, what reaches each
+    parent added up first (an edge into a collapsed module stands for all uses of its parent there, one out of
+    a module for several of its tensors: ``√Σ‖ḡ‖²`` over them). '' when no gradient flows along it."""
+    if not parts:
+        return ""
+    if scalar:  # (one use per edge of a Value graph)
+        return f" {_num(float(parts[0][1]))} "
+    per_parent: dict[int, np.ndarray] = {}
+    for parent, g in parts:
+        g = np.asarray(g, dtype=np.float64)
+        per_parent[parent] = g if parent not in per_parent else per_parent[parent] + g
+    squares = sum(float(np.sum(g * g)) for g in per_parent.values())
+    return f" ‖ḡ‖ {_num(float(np.sqrt(squares)))} "
+
+
+def _loop_label(first: str) -> str:
+    """A loop edge's label: which copies of the fold whose first copy is ``first`` it joins (``h.k → h.k+1``)."""
+    head = first.rpartition(".")[0]
+    where = f"{head}." if head else ""
+    return f" {where}k → {where}k+1 "
 
 
 def _add_note(g: Graph, cut_children: list[int], left_out: int, total: int, max_nodes: int | None,
