@@ -4,6 +4,8 @@ with the op, its module path, shapes and the user's source line; off, nothing ch
 
 from __future__ import annotations
 
+import re
+
 import threading
 import warnings
 
@@ -382,7 +384,8 @@ def test_gpt_a_large_layernorm_weight_overflows_in_attention() -> None:
         with pytest.raises(RuntimeError) as info:
             model(idx, targets)  # ← GPT-BIG
     message = str(info.value)
-    assert message.startswith("anomaly mode: 'matmul' made nan and inf values from finite inputs")
+    # inf, and nan where the BLAS kernel's sums meet +inf and -inf: which one depends on its summation order
+    assert re.match(r"anomaly mode: 'matmul' made (nan and )?inf values from finite inputs", message), message
     assert "module:     h.1.attn\n" in message
     assert "input 0:    (2, 2, 8, 8) float32" in message and "output:     (2, 2, 8, 8) float32" in message
     assert_names_line(message, "# ← GPT-BIG")
