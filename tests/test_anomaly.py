@@ -5,7 +5,6 @@ with the op, its module path, shapes and the user's source line; off, nothing ch
 from __future__ import annotations
 
 import re
-
 import threading
 import warnings
 
