@@ -565,8 +565,10 @@ def _describe(order: list[Any], root: Any, model: Any, params: Any, forward: For
         if value is None and id(n) in known:
             value = np.array(known[id(n)], copy=True)
         parents = [None if p is None else index[id(p)] for p in n._prev]
-        infos.append(_NodeInfo(i, n, "op", type(n).__name__, type(n).__name__, getattr(n, "scope", "") or "", value,
-                               parents))
+        op = type(n).__name__
+        tapped = getattr(n, "tapped", ())  # the names the layer gave this step (nn/tap.py): "q", "softmax · rho"
+        label = f"{' · '.join(tapped)} = {op}" if tapped else op
+        infos.append(_NodeInfo(i, n, "op", label, op, getattr(n, "scope", "") or "", value, parents))
     return infos
 
 
