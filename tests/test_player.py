@@ -310,6 +310,9 @@ def test_cli_writes_the_player(tmp_path: Any, capsys: pytest.CaptureFixture[str]
     (["--what", "mlp", "--play", "--format", "svg", "-o", "{d}/x.html"], ["--play", "--format"]),
     (["--what", "mlp", "--play", "--stats", "-o", "{d}/x.html"], ["--play", "--stats"]),
     (["--what", "mlp", "--play", "-o", "{d}"], ["-o", "directory"]),
+    (["--what", "staged", "--play", "--order", "-o", "{d}/x.html"], ["--play", "--order"]),
+    (["--what", "staged", "--play", "--edge-grads", "-o", "{d}/x.html"], ["--play", "--edge-grads"]),
+    (["--what", "block", "--play", "--fold", "-o", "{d}/x.html"], ["--play", "--fold"]),
     (["--what", "mlp", "--play", "--max-nodes", "0", "-o", "{d}/x.html"], ["--max-nodes"]),
 ])
 def test_cli_play_errors(argv: list[str], names: list[str], tmp_path: Any, capsys: pytest.CaptureFixture[str]) -> None:

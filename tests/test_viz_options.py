@@ -379,3 +379,22 @@ def cluster_of_nodes(source: str) -> dict[str, str]:
         elif (n := NODE.match(line)) is not None:
             where[n.group(1)] = stack[-1] if stack else ""
     return where
+
+
+def test_the_graph_command_passes_order_edge_grads_and_fold_to_draw(tmp_path, capsys) -> None:
+    """``graph --order --edge-grads`` on the staged example: the DOT it writes numbers the 10 values #1 … #10 and
+    labels the edges with the gradients, the same DOT as draw(order=True, edge_grads=True) of the example;
+    ``--fold`` folds the GPT's two blocks."""
+    from tinygrad_tx.__main__ import main
+    from tinygrad_tx.viz.cli import example
+
+    out = tmp_path / "staged.dot"
+    assert main(["graph", "--what", "staged", "--order", "--edge-grads", "-o", str(out)]) == 0
+    source = out.read_text()
+    assert sorted(int(a) for a, _ in STEP.findall(source)) == list(range(1, 11))
+    root, kwargs = example("staged")
+    assert source == draw(root, order=True, edge_grads=True, rankdir="LR", **kwargs).source
+    gpt = tmp_path / "gpt.dot"
+    assert main(["graph", "--what", "gpt", "--fold", "--depth", "2", "-o", str(gpt)]) == 0
+    assert "h.0 … h.1 ×2" in gpt.read_text()
+    capsys.readouterr()

@@ -3,6 +3,7 @@
     python -m tinygrad_tx graph --what attention -o attention.png
     python -m tinygrad_tx graph --what gpt --depth 3 --format pdf
     python -m tinygrad_tx graph --what mlp --backward          # the create_graph gradient graph
+    python -m tinygrad_tx graph --what staged --order --edge-grads -o staged.png
     python -m tinygrad_tx graph --what staged --play -o staged.html   # the step-through backward player
 
 `add_graph_parser` adds the ``graph`` sub-command to an argparse parser; `run_graph` runs it and returns
@@ -111,7 +112,7 @@ def example(what: str, *, backward: bool = False, seed: int = 0,
             f.label = "f"
             if not backpropagated:
                 return f, {"title": "f(x, y) = (x + σ(y)) / (σ(x) + (x + y)²)"}
-            f.backward()
+            f.backward(retain_graph=True)  # (retained: draw(edge_grads=True) runs the VJPs once more)
             return f, {"title": "f(x, y) = (x + σ(y)) / (σ(x) + (x + y)²) after f.backward()"}
         xt = Tensor(3.0, requires_grad=True, dtype=np.float64)
         yt = Tensor(-4.0, requires_grad=True, dtype=np.float64)
@@ -173,6 +174,12 @@ def add_graph_parser(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument("--rankdir", choices=("TB", "LR"), default=None,
                    help="TB (top to bottom) or LR (left to right); default LR for staged, TB otherwise")
     p.add_argument("--stats", action="store_true", help="norms of data and grad where they are known")
+    p.add_argument("--order", action="store_true",
+                   help="number each node #k by its place in the engine's backward walk (#1: the output)")
+    p.add_argument("--edge-grads", action="store_true",
+                   help="label each edge with the gradient it carries back (a scalar, or its norm for a tensor)")
+    p.add_argument("--fold", action="store_true",
+                   help="draw runs of identical sibling modules (h.0 ... h.5) once, as one cluster marked ×N")
     p.add_argument("--max-nodes", type=int, default=None, metavar="N",
                    help="draw at most this many nodes (default 2000); with --play, refuse a graph of more engine "
                         f"nodes (default {PLAY_MAX_NODES})")
@@ -245,8 +252,8 @@ def run_graph(args: argparse.Namespace) -> int:
             raise ValueError(f"-o {out}: there is no Graphviz to render {fmt}, and {source}, where the DOT source "
                              "would be written instead, exists: pass --overwrite to replace it")
         root, kwargs = example(args.what, backward=args.backward)
-        graph = draw(root, depth=args.depth, rankdir=args.rankdir, stats=args.stats,
-                     max_nodes=args.max_nodes, **kwargs)
+        graph = draw(root, depth=args.depth, rankdir=args.rankdir, stats=args.stats, order=args.order,
+                     edge_grads=args.edge_grads, fold=args.fold, max_nodes=args.max_nodes, **kwargs)
         path = render(graph, out, fmt)
     except (ValueError, GraphvizNotFound, RenderError) as e:
         print(f"tinygrad-tx graph: error: {e}", file=sys.stderr)
@@ -273,6 +280,10 @@ def _play_output(args: argparse.Namespace) -> Path:
         raise ValueError(f"--play writes an HTML page, not --format {args.format}: drop --format")
     if args.stats:
         raise ValueError("--play shows every value and gradient already (norms of the big ones): drop --stats")
+    for flag in ("order", "edge_grads", "fold"):
+        if getattr(args, flag, False):
+            raise ValueError(f"--play shows the walk's order and every gradient step by step: drop "
+                             f"--{flag.replace('_', '-')}")
     if args.output is None:
         out = Path(f"player-{args.what}.html")
     else:
