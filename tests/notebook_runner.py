@@ -68,14 +68,16 @@ IMAGE_SIZE_RATIO = 2.0  # a picture's width and height may each differ by this f
 # What may differ between two runs of the same code, each replaced by a placeholder before text outputs
 # are compared. Narrow on purpose: a number that is not a duration, a rate, an address, a date or a
 # temporary path is compared exactly, so a changed value in a gradient table fails the comparison.
+# A rate or a duration takes the spaces before it along (they become one): in a table of times a
+# column padded to a width grows by a digit when a time does ("   9.87 ms" against "  10.02 ms").
 MASKS: tuple[tuple[str, re.Pattern[str], str], ...] = (
     # a tqdm bar, from the percentage to the end of the line: "100%|██████| 50/50 [00:01<00:00, 38.21it/s]"
     ("progress bar", re.compile(r"\d+%\|[^|\n]*\|[^\n]*"), "<progress bar>"),
     # a rate: "12,345 tokens/s", "38.2 it/s", "1.3 s/it", "9.5e+05 tok/s"
-    ("rate", re.compile(r"\d[\d,]*(?:\.\d+)?(?:e[-+]?\d+)?\s?(?:tokens|tok|it|steps|samples)/s\b|"
-                        r"\d+(?:\.\d+)?\s?s/it\b"), "<rate>"),
+    ("rate", re.compile(r"[ \t]*(?<![\w.])\d[\d,]*(?:\.\d+)?(?:e[-+]?\d+)?\s?(?:tokens|tok|it|steps|samples)/s\b|"
+                        r"[ \t]*(?<![\w.])\d+(?:\.\d+)?\s?s/it\b"), "<rate>"),
     # a duration: "1.23 s", "45 ms", "3.1µs", "120 ns", "2 min", "1.5e-05 s"
-    ("duration", re.compile(r"(?<![\w.])\d+(?:\.\d+)?(?:e[-+]?\d+)?\s?(?:s|ms|µs|μs|us|ns|min)\b"), "<duration>"),
+    ("duration", re.compile(r"[ \t]*(?<![\w.])\d+(?:\.\d+)?(?:e[-+]?\d+)?\s?(?:s|ms|µs|μs|us|ns|min)\b"), "<duration>"),
     # a memory address: "<Graph object at 0x7f3a2c1b4d90>"
     ("address", re.compile(r"\b0x[0-9a-fA-F]{6,}\b"), "0x<address>"),
     # a date or a timestamp: "2026-12-02", "2026-12-02 05:10:58", "2026-12-02T05:10:58.123Z"
@@ -86,19 +88,21 @@ MASKS: tuple[tuple[str, re.Pattern[str], str], ...] = (
     # this checkout's folder, in a warning's "…/tinygrad_tx/ops.py:87": "<repo>/tinygrad_tx/ops.py:87"
     ("repository path", re.compile(re.escape(str(ROOT)) + r"(?=[/\\])"), "<repo>"),
 )
-# A code cell tagged TIMING prints numbers derived from measured times (a ratio of two timings, "67x
-# the time"): in its text outputs every number is masked too, so its words, lines and layout are still
-# compared. Tag a cell (JupyterLab: the property inspector, "Cell Tags") rather than widen MASKS.
-TIMING = "timing"
+# A code cell tagged MEASURED prints numbers derived from measurements of this run: a ratio of two
+# timings ("67x the time"), a peak of memory that depends on when the garbage collector ran. In its
+# text outputs every number is masked too, and runs of spaces become one, so its words and lines are
+# still compared. Tag such a cell (JupyterLab: the property inspector, "Cell Tags") rather than widen MASKS.
+MEASURED = "measured"
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*(?:e[-+]?\d+)?")
 
 
-def mask(text: str, timing: bool = False) -> str:
+def mask(text: str, measured: bool = False) -> str:
     """``text`` with every `MASKS` match replaced by its placeholder (in the order listed); with
-    ``timing`` (a cell tagged `TIMING`) every remaining number too, as ``<n>``."""
+    ``measured`` (a cell tagged `MEASURED`) every remaining number too, as ``<n>``. A match that starts
+    with spaces keeps one of them."""
     for _, pattern, placeholder in MASKS:
-        text = pattern.sub(placeholder, text)
-    return re.sub(r"[ \t]+", " ", _NUMBER.sub("<n>", text)) if timing else text
+        text = pattern.sub(lambda m, p=placeholder: (" " if m.group(0)[:1] in " \t" else "") + p, text)
+    return re.sub(r"[ \t]+", " ", _NUMBER.sub("<n>", text)) if measured else text
 
 
 # ---------------------------------------------------------------------------------------------
@@ -305,9 +309,9 @@ def _text(content: Any) -> str:
     return content if isinstance(content, str) else repr(content)
 
 
-def _first_difference(committed: str, fresh: str, timing: bool = False) -> str:
+def _first_difference(committed: str, fresh: str, measured: bool = False) -> str:
     """The first line where two masked texts differ, both versions of it, and a short unified diff."""
-    a, b = mask(committed, timing).splitlines(), mask(fresh, timing).splitlines()
+    a, b = mask(committed, measured).splitlines(), mask(fresh, measured).splitlines()
     n = next((k for k, (x, y) in enumerate(zip(a, b), 1) if x != y), min(len(a), len(b)) + 1)
     line_a = a[n - 1] if n <= len(a) else "<no more lines>"
     line_b = b[n - 1] if n <= len(b) else "<no more lines>"
@@ -324,16 +328,16 @@ def _describe(output: Any) -> str:
     return f"{kind} ({', '.join(sorted(output.get('data', {})))})"
 
 
-def _compare_outputs(committed: Any, fresh: Any, timing: bool = False) -> str | None:
+def _compare_outputs(committed: Any, fresh: Any, measured: bool = False) -> str | None:
     kind = committed.get("output_type")
     if kind != fresh.get("output_type") or _describe(committed).split(" (")[0] != _describe(fresh).split(" (")[0]:
         return f"committed {_describe(committed)}, fresh {_describe(fresh)}"
     if kind == "stream":
         a, b = _text(committed.get("text", "")), _text(fresh.get("text", ""))
-        return None if mask(a, timing) == mask(b, timing) else _first_difference(a, b, timing)
+        return None if mask(a, measured) == mask(b, measured) else _first_difference(a, b, measured)
     if kind == "error":
         a, b = _text(committed.get("evalue", "")), _text(fresh.get("evalue", ""))
-        return None if mask(a, timing) == mask(b, timing) else _first_difference(a, b, timing)
+        return None if mask(a, measured) == mask(b, measured) else _first_difference(a, b, measured)
     a_data, b_data = committed.get("data", {}), fresh.get("data", {})
     if set(a_data) != set(b_data):
         return f"mime types: committed {sorted(a_data)}, fresh {sorted(b_data)}"
@@ -346,8 +350,8 @@ def _compare_outputs(committed: Any, fresh: Any, timing: bool = False) -> str | 
                         f"(more than {IMAGE_SIZE_RATIO:g}x apart in a dimension)")
         elif mime in TEXT_MIMES or mime.startswith("text/"):
             a, b = _text(a_data[mime]), _text(b_data[mime])
-            if mask(a, timing) != mask(b, timing):
-                return f"{mime}: " + _first_difference(a, b, timing)
+            if mask(a, measured) != mask(b, measured):
+                return f"{mime}: " + _first_difference(a, b, measured)
         elif a_data[mime] != b_data[mime]:
             return f"{mime}: committed and fresh differ"
     return None
@@ -358,7 +362,7 @@ def compare(committed: nbformat.NotebookNode, fresh: nbformat.NotebookNode) -> l
 
     The same cells (type and source); then each code cell's outputs, one for one, in order: streams
     (stdout, stderr) and text outputs (``text/plain``, ``text/html``, …) equal after `mask` (with
-    every number masked too in a cell tagged `TIMING`); images
+    every number masked too in a cell tagged `MEASURED`); images
     (PNG, SVG, …) of the same mime types in the same places, each of width and height within a factor
     `IMAGE_SIZE_RATIO` of the committed one (pixels differ between matplotlib and Graphviz versions, so
     bytes are not compared); other data (JSON) equal. A committed notebook whose code cells were never
@@ -380,9 +384,9 @@ def compare(committed: nbformat.NotebookNode, fresh: nbformat.NotebookNode) -> l
         outs_a, outs_b = coalesce_streams(a.outputs), coalesce_streams(b.outputs)
         first = a.source.strip().splitlines()[0][:60] if a.source.strip() else ""
         where = f"(code, execution_count {a.execution_count}, `{first}`)"
-        timing = TIMING in a.metadata.get("tags", [])
+        measured = MEASURED in a.metadata.get("tags", [])
         for k, (out_a, out_b) in enumerate(zip(outs_a, outs_b)):
-            problem = _compare_outputs(out_a, out_b, timing)
+            problem = _compare_outputs(out_a, out_b, measured)
             if problem:
                 found.append(Difference(i, f"{where} output {k} ({_describe(out_a)}): {problem}"))
                 break
@@ -397,10 +401,10 @@ def compare(committed: nbformat.NotebookNode, fresh: nbformat.NotebookNode) -> l
 def report(path: Path, differences: Sequence[Difference]) -> str:
     """A failure message: the notebook, each difference, and how to update the committed outputs."""
     lines = [f"{shown(path)}: a fresh run differs from the committed outputs (masked: "
-             f"{', '.join(name for name, _, _ in MASKS)}; every number in cells tagged {TIMING!r})"]
+             f"{', '.join(name for name, _, _ in MASKS)}; every number in cells tagged {MEASURED!r})"]
     lines += [f"- {d}" for d in differences]
     lines.append(f"If the change is intended, {REGENERATE}. If a cell prints numbers computed from measured "
-                 f"times, tag it {TIMING!r}.")
+                 f"times, tag it {MEASURED!r}.")
     return "\n".join(lines)
 
 
