@@ -69,14 +69,17 @@ def gpt_by_module(path: Path) -> Path:
     return _render(draw(loss, depth=2, **kwargs), path)
 
 
-def backward_player(path: Path) -> Path | None:
-    """A frame of the backward player in the middle of the staged example's backward pass; None (and a
-    message) when the player, Playwright or the headless Chromium is not installed."""
-    try:
-        from tinygrad_tx.viz import player  # type: ignore[attr-defined]
-    except ImportError:
-        print(f"make_figures: skipped {path.name}: tinygrad_tx.viz.player is not there yet")
-        return None
+def backward_player(path: Path, page: Path | None = None) -> Path | None:
+    """A frame of the backward player on the staged example: ``page`` (an HTML file the player wrote) if
+    given, else the page ``tinygrad_tx.viz.player.write_html(root, path)`` writes; None (and a message)
+    when the player, Playwright or the headless Chromium is not installed."""
+    player = None
+    if page is None:
+        try:
+            from tinygrad_tx.viz import player  # type: ignore[attr-defined, no-redef]
+        except ImportError:
+            print(f"make_figures: skipped {path.name}: tinygrad_tx.viz.player is not there yet")
+            return None
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
@@ -88,13 +91,14 @@ def backward_player(path: Path) -> Path | None:
     from tinygrad_tx.viz.cli import example
 
     write_html: Callable[..., object] | None = getattr(player, "write_html", None)
-    if write_html is None:
-        raise SystemExit("make_figures: tinygrad_tx.viz.player has no write_html(root, path): "
-                         f"update backward_player() in {Path(__file__).name} to the player's API")
-    f, _ = example("staged")
+    if page is None and write_html is None:
+        raise SystemExit("make_figures: tinygrad_tx.viz.player has no write_html(root, path): pass the page the "
+                         f"player writes with --player-html, or update backward_player() in {Path(__file__).name}")
     with tempfile.TemporaryDirectory() as tmp:
-        page_path = Path(tmp) / "player.html"
-        write_html(f, page_path)
+        page_path = page or Path(tmp) / "player.html"
+        if page is None and write_html is not None:
+            f, _ = example("staged")
+            write_html(f, page_path)
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=str(CHROMIUM))
             page = browser.new_page(viewport={"width": 800, "height": 450})
@@ -116,15 +120,22 @@ FIGURE_MAKERS: dict[str, Callable[[Path], Path | None]] = {
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python docs/make_figures.py", description=__doc__.split("\n\n")[0])
     parser.add_argument("--only", nargs="+", choices=sorted(FIGURE_MAKERS), help="make only these figures")
+    parser.add_argument("--player-html", type=Path, help="the backward player's page to screenshot (an HTML file)")
     args = parser.parse_args(argv)
+    if args.player_html is not None and not args.player_html.is_file():
+        print(f"make_figures: --player-html: no such file: {args.player_html}", file=sys.stderr)
+        return 2
     if shutil.which("dot") is None:
         print("make_figures: Graphviz's `dot` is not on PATH (the figures are drawn with it, as on CI): "
               "install Graphviz (Debian/Ubuntu `sudo apt-get install graphviz`)", file=sys.stderr)
         return 2
     FIGURES.mkdir(parents=True, exist_ok=True)
     for name in args.only or FIGURE_MAKERS:
+        if name == "backward_player":
+            backward_player(PLAYER_FRAME, args.player_html.resolve() if args.player_html else None)
+            continue
         path = FIGURE_MAKERS[name](FIGURES / f"{name}.png")
-        if path is not None and name != "backward_player":
+        if path is not None:
             width, height = png_size(path)
             print(f"make_figures: {path.relative_to(ROOT)} {width}x{height} px, {path.stat().st_size / 1e3:.0f} KB")
     return 0
