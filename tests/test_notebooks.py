@@ -288,6 +288,21 @@ def test_normalise_makes_metadata_counts_and_pictures_stable_and_is_idempotent()
     assert runner.writes(runner.normalise(copy.deepcopy(out))) == runner.writes(out)
 
 
+def test_outputs_are_written_only_with_graphvizs_dot(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The committed drawings come from the system ``dot`` (as on CI); without it ``--write`` refuses."""
+    import shutil
+
+    if shutil.which("dot") is not None:
+        assert runner.graphviz_dot() is None
+    monkeypatch.setenv("PATH", str(tmp_path))  # no dot (graphviz-pure may still be found next to python)
+    reason = runner.graphviz_dot()
+    assert reason is not None and "Graphviz's `dot`" in reason and "apt-get install graphviz" in reason
+    path = tmp_path / "unrun.ipynb"
+    text = runner.writes(_notebook(("print(1)", [])))
+    path.write_text(text, encoding="utf-8")
+    assert runner.main(["--write", str(path)]) == 2 and path.read_text(encoding="utf-8") == text
+
+
 def test_the_runner_command_line_rejects_what_is_not_a_notebook(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     """One line on stderr, exit status 2, nothing written."""
     not_a_notebook = tmp_path / "notes.txt"
