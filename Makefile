@@ -3,11 +3,14 @@
 #   make test   set up .venv with the test extras and run the whole test suite (+ ruff)
 # and one to read along:
 #   make notebooks  set up .venv with the notebooks extra and open notebooks/ in JupyterLab
+# and two that regenerate what is committed (both need Graphviz's `dot` on PATH, as CI has):
+#   make notebook-outputs  run every notebook and write it back with its outputs (tests/notebook_runner.py)
+#   make figures           redraw the README's pictures in docs/figures/ (docs/make_figures.py)
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: demo test notebooks lint bench clean
+.PHONY: demo test notebooks notebook-outputs figures lint bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -30,7 +33,7 @@ demo: $(VENV)/.demo-deps
 	$(BIN)/python -m tinygrad_tx sample --checkpoint runs/demo/ckpt.npz --prompt "The " --length 400
 
 test: $(VENV)/.test-deps
-	$(BIN)/ruff check tinygrad_tx tests bench
+	$(BIN)/ruff check tinygrad_tx tests bench docs notebooks/exercises
 	OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 $(BIN)/python -m pytest
 
 # JUPYTER_PATH first: the kernel "python3" is then this .venv's, even if a user-level kernel spec
@@ -38,6 +41,14 @@ test: $(VENV)/.test-deps
 notebooks: $(VENV)/.notebook-deps
 	JUPYTER_PATH=$(abspath $(VENV))/share/jupyter $(BIN)/jupyter lab notebooks/ \
 		$(if $(filter 0,$(shell id -u)),--allow-root)
+
+# The test extra: the kernel and the packages the notebooks import, as for the test that compares a
+# fresh run with these outputs (tests/test_notebooks.py).
+notebook-outputs: $(VENV)/.test-deps
+	$(BIN)/python -m tests.notebook_runner --write
+
+figures: $(VENV)/.test-deps
+	$(BIN)/python docs/make_figures.py
 
 bench: $(VENV)/.test-deps
 	$(BIN)/python bench/scalar.py

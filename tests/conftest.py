@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from types import ModuleType
+from typing import Any
 
 import numpy as np
 import pytest
@@ -33,3 +34,14 @@ def float64_default() -> Iterator[None]:
 def torch() -> ModuleType:
     """The ``torch`` module; the test is skipped where it is not installed."""
     return pytest.importorskip("torch")
+
+
+@pytest.fixture(scope="module")
+def kernel_specs(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """A Jupyter kernel spec manager that knows one kernel: ipykernel on ``sys.executable`` with
+    ``tests/notebook_runner.KERNEL_ENV`` (for the tests that execute notebooks); skipped without nbclient."""
+    for module in ("nbclient", "ipykernel"):
+        pytest.importorskip(module)
+    from tests import notebook_runner
+
+    return notebook_runner.kernel_spec_manager(tmp_path_factory.mktemp("kernels"))

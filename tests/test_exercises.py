@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pytest
 
-from tests.notebook_runner import NOTEBOOK_DIR, kernel_specs, output_text, run_notebook
+from tests.notebook_runner import NOTEBOOK_DIR, execute, output_text
 from tinygrad_tx import manual
 from tinygrad_tx.manual.exercises import APPROX_TOL, EXERCISES, ExerciseResult, _build, check_exercise, exercise
 from tinygrad_tx.scalar import Value
@@ -29,7 +29,6 @@ from tinygrad_tx.scalar import Value
 if TYPE_CHECKING:
     from jupyter_client.kernelspec import KernelSpecManager
 
-__all__ = ["kernel_specs"]  # (a fixture: imported to be used here)
 
 EXERCISE_DIR = NOTEBOOK_DIR / "exercises"
 SOLVED = sorted((EXERCISE_DIR / "solutions").glob("*.ipynb"))
@@ -326,7 +325,7 @@ def _check_outputs(nb: Any) -> list[str]:
 @pytest.mark.parametrize("path", SOLVED, ids=lambda p: f"solved-{p.name}")
 def test_solved_notebook_passes_every_check(path: Path, kernel_specs: KernelSpecManager) -> None:
     nb = read(path)
-    run_notebook(nb, path.parent, kernel_specs)
+    execute(nb, path.parent, kernel_specs)
     outputs = _check_outputs(nb)
     assert outputs and all("all passed" in out and "not yet" not in out for out in outputs), outputs
 
@@ -335,7 +334,7 @@ def test_solved_notebook_passes_every_check(path: Path, kernel_specs: KernelSpec
 @pytest.mark.parametrize("path", [EXERCISE_DIR / p.name for p in SOLVED], ids=lambda p: f"blank-{p.name}")
 def test_blank_notebook_runs_and_reports_missing(path: Path, kernel_specs: KernelSpecManager) -> None:
     nb = read(path)
-    run_notebook(nb, path.parent, kernel_specs)  # raises if any cell raises: the blanks must run
+    execute(nb, path.parent, kernel_specs)  # raises if any cell raises: the blanks must run
     outputs = _check_outputs(nb)
     assert outputs and all("missing" in out and "not yet" in out and "all passed" not in out for out in outputs)
 

@@ -125,6 +125,26 @@ def test_readme_block_runs_on_its_own(index: int) -> None:
             check(namespace)
 
 
+IMAGE_LINK = re.compile(r"!\[([^\]]*)\]\(([^)\s]+)\)|<img\b[^>]*\bsrc=[\"']([^\"']+)")
+MAX_IMAGE_BYTES = 150_000  # docs/make_figures.py keeps its PNGs under this
+
+
+def test_every_image_the_readme_shows_is_in_the_repository() -> None:
+    """Each picture the README links (``![alt](path)`` or ``<img src=...>``) is a file in the repository,
+    small enough for a README (`MAX_IMAGE_BYTES`), and a Markdown image says what it shows (alt text)."""
+    with open(README, encoding="utf-8") as f:
+        links = IMAGE_LINK.findall(f.read())
+    assert links, "README.md shows no picture (docs/make_figures.py makes them)"
+    for alt, markdown_path, html_path in links:
+        path = markdown_path or html_path
+        if path.startswith(("http://", "https://")):
+            continue
+        full = os.path.join(ROOT, path)
+        assert os.path.isfile(full), f"README.md shows {path}, which is not in the repository (make figures)"
+        assert os.path.getsize(full) <= MAX_IMAGE_BYTES, f"{path}: {os.path.getsize(full)} bytes"
+        assert html_path or len(alt.split()) >= 3, f"README.md: the image {path} needs an alt text saying what it shows"
+
+
 MISSING_DOCUMENTS = re.compile(r"background(\.md)?\s*§|\.\./shared/docs")
 
 
@@ -132,7 +152,7 @@ def test_the_project_cites_only_what_a_reader_has() -> None:
     """No file points to a document outside the repository (a "background" section, the shared docs
     folder of the project's authors): cite a file in it, the paper by arXiv number, or a public address."""
     found = []
-    for folder in ("tinygrad_tx", "notebooks", "bench", "tests"):
+    for folder in ("tinygrad_tx", "notebooks", "bench", "tests", "docs"):
         for dirpath, _, filenames in os.walk(os.path.join(ROOT, folder)):
             for name in filenames:
                 if name.endswith((".py", ".ipynb", ".md")):

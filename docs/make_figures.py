@@ -1,0 +1,145 @@
+"""Regenerate the README's pictures in ``docs/figures/`` (``make figures``).
+
+- ``staged_graph.png``: the staged example f(x, y) = (x + σ(y)) / (σ(x) + (x + y)²) at (3, -4), each
+  value with its data and gradient after ``f.backward()`` (``viz.cli.example("staged")``, drawn top to
+  bottom so that it reads at the README's width);
+- ``gpt_by_module.png``: a 2-layer GPT and its loss, ``viz.draw(loss, model=gpt, depth=2)``: each block,
+  the embeddings and the final LayerNorm collapsed into one node with its input and output shapes;
+- ``backward_player.png``: a frame of the step-through backward player (``tinygrad_tx.viz.player``),
+  screenshot with Playwright in ``/usr/bin/chromium-headless-shell``. Skipped, with a message, when the
+  player, Playwright or that browser is missing (no browser is ever downloaded).
+
+The Graphviz figures are rendered by Graphviz's ``dot`` (the CI's renderer) at ``DPI`` and checked to be
+under ``MAX_BYTES``, so the README stays light. Usage: ``python docs/make_figures.py [--only NAME ...]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import struct
+import sys
+import tempfile
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+FIGURES = ROOT / "docs" / "figures"
+DPI = 96  # Graphviz's default, fixed here: the staged graph is then ~680 px wide, readable at the README's ~800 px
+MAX_BYTES = 150_000
+CHROMIUM = Path("/usr/bin/chromium-headless-shell")
+PLAYER_FRAME = FIGURES / "backward_player.png"
+
+
+def png_size(path: Path) -> tuple[int, int]:
+    """(width, height) in pixels, read from the PNG's header."""
+    data = path.read_bytes()[:24]
+    if data[:8] != b"\x89PNG\r\n\x1a\n" or data[12:16] != b"IHDR":
+        raise ValueError(f"{path} is not a PNG")
+    return struct.unpack(">II", data[16:24])
+
+
+def _render(graph: object, path: Path) -> Path:
+    from tinygrad_tx.viz import render
+
+    graph.graph_attr["dpi"] = str(DPI)  # type: ignore[attr-defined]
+    render(graph, path)
+    size = path.stat().st_size
+    if size > MAX_BYTES:
+        raise SystemExit(f"make_figures: {path.name} is {size / 1e3:.0f} KB, over {MAX_BYTES / 1e3:.0f} KB: lower DPI")
+    return path
+
+
+def staged_graph(path: Path) -> Path:
+    """The staged example after backward: every value's data and grad."""
+    from tinygrad_tx.viz import draw
+    from tinygrad_tx.viz.cli import example
+
+    f, kwargs = example("staged")
+    return _render(draw(f, rankdir="TB", **kwargs), path)
+
+
+def gpt_by_module(path: Path) -> Path:
+    """A 2-layer GPT's graph collapsed by module (depth 2: ``h.0``, ``h.1``, ``wte``, ``wpe``, ``ln_f``)."""
+    from tinygrad_tx.viz import draw
+    from tinygrad_tx.viz.cli import example
+
+    loss, kwargs = example("gpt")
+    kwargs["title"] = "a 2-layer GPT and its loss: draw(loss, model=gpt, depth=2)"
+    return _render(draw(loss, depth=2, **kwargs), path)
+
+
+def backward_player(path: Path, page: Path | None = None) -> Path | None:
+    """A frame of the backward player on the staged example: ``page`` (an HTML file the player wrote) if
+    given, else the page ``tinygrad_tx.viz.player.write_html(root, path)`` writes; None (and a message)
+    when the player, Playwright or the headless Chromium is not installed."""
+    player = None
+    if page is None:
+        try:
+            from tinygrad_tx.viz import player  # type: ignore[attr-defined, no-redef]
+        except ImportError:
+            print(f"make_figures: skipped {path.name}: tinygrad_tx.viz.player is not there yet")
+            return None
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        print(f"make_figures: skipped {path.name}: Playwright is not installed (pip install playwright)")
+        return None
+    if not CHROMIUM.exists():
+        print(f"make_figures: skipped {path.name}: {CHROMIUM} is not installed (this script downloads no browser)")
+        return None
+    from tinygrad_tx.viz.cli import example
+
+    write_html: Callable[..., object] | None = getattr(player, "write_html", None)
+    if page is None and write_html is None:
+        raise SystemExit("make_figures: tinygrad_tx.viz.player has no write_html(root, path): pass the page the "
+                         f"player writes with --player-html, or update backward_player() in {Path(__file__).name}")
+    with tempfile.TemporaryDirectory() as tmp:
+        page_path = page or Path(tmp) / "player.html"
+        if page is None and write_html is not None:
+            f, _ = example("staged")
+            write_html(f, page_path)
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=str(CHROMIUM))
+            page = browser.new_page(viewport={"width": 800, "height": 450})
+            page.goto(page_path.as_uri())
+            page.wait_for_timeout(500)  # let the first frame draw
+            page.screenshot(path=str(path))
+            browser.close()
+    print(f"make_figures: {path.name} {png_size(path)[0]}x{png_size(path)[1]} px, {path.stat().st_size / 1e3:.0f} KB")
+    return path
+
+
+FIGURE_MAKERS: dict[str, Callable[[Path], Path | None]] = {
+    "staged_graph": staged_graph,
+    "gpt_by_module": gpt_by_module,
+    "backward_player": backward_player,
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python docs/make_figures.py", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--only", nargs="+", choices=sorted(FIGURE_MAKERS), help="make only these figures")
+    parser.add_argument("--player-html", type=Path, help="the backward player's page to screenshot (an HTML file)")
+    args = parser.parse_args(argv)
+    if args.player_html is not None and not args.player_html.is_file():
+        print(f"make_figures: --player-html: no such file: {args.player_html}", file=sys.stderr)
+        return 2
+    if shutil.which("dot") is None:
+        print("make_figures: Graphviz's `dot` is not on PATH (the figures are drawn with it, as on CI): "
+              "install Graphviz (Debian/Ubuntu `sudo apt-get install graphviz`)", file=sys.stderr)
+        return 2
+    FIGURES.mkdir(parents=True, exist_ok=True)
+    for name in args.only or FIGURE_MAKERS:
+        if name == "backward_player":
+            backward_player(PLAYER_FRAME, args.player_html.resolve() if args.player_html else None)
+            continue
+        path = FIGURE_MAKERS[name](FIGURES / f"{name}.png")
+        if path is not None:
+            width, height = png_size(path)
+            print(f"make_figures: {path.relative_to(ROOT)} {width}x{height} px, {path.stat().st_size / 1e3:.0f} KB")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
