@@ -33,7 +33,7 @@ demo: $(VENV)/.demo-deps
 	$(BIN)/python -m tinygrad_tx sample --checkpoint runs/demo/ckpt.npz --prompt "The " --length 400
 
 test: $(VENV)/.test-deps
-	$(BIN)/ruff check tinygrad_tx tests bench docs notebooks/exercises
+	$(BIN)/ruff check tinygrad_tx tests bench docs notebooks/exercises/make_blanks.py
 	OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 $(BIN)/python -m pytest
 
 # JUPYTER_PATH first: the kernel "python3" is then this .venv's, even if a user-level kernel spec
