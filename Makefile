@@ -10,7 +10,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: demo test notebooks notebook-outputs figures lint bench clean
+.PHONY: demo test notebooks notebook-outputs figures bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)

@@ -1,13 +1,14 @@
 """Regenerate the README's pictures in ``docs/figures/`` (``make figures``).
 
 - ``staged_graph.png``: the staged example f(x, y) = (x + σ(y)) / (σ(x) + (x + y)²) at (3, -4), each
-  value with its data and gradient after ``f.backward()`` (``viz.cli.example("staged")``, drawn top to
-  bottom so that it reads at the README's width);
+  value with its data and gradient after ``f.backward()``, numbered by its turn in the backward walk, each
+  edge labelled with the gradient it carries (``viz.cli.example("staged")``, drawn top to bottom so that it
+  reads at the README's width);
 - ``gpt_by_module.png``: a 2-layer GPT and its loss, ``viz.draw(loss, model=gpt, depth=2)``: each block,
   the embeddings and the final LayerNorm collapsed into one node with its input and output shapes;
-- ``backward_player.png``: a frame of the step-through backward player (``tinygrad_tx.viz.player``),
-  screenshot with Playwright in ``/usr/bin/chromium-headless-shell``. Skipped, with a message, when the
-  player, Playwright or that browser is missing (no browser is ever downloaded).
+- ``backward_player.png``: a frame of the step-through backward player (``tinygrad_tx.viz.player``) on the
+  staged example, screenshot with Playwright in ``/usr/bin/chromium-headless-shell``. Skipped, with a
+  message, when Playwright or that browser is missing (no browser is ever downloaded).
 
 The Graphviz figures are rendered by Graphviz's ``dot`` (the CI's renderer) at ``DPI`` and checked to be
 under ``MAX_BYTES``, so the README stays light. Usage: ``python docs/make_figures.py [--only NAME ...]``.
@@ -29,6 +30,10 @@ DPI = 96  # Graphviz's default, fixed here: the staged graph is then ~680 px wid
 MAX_BYTES = 150_000
 CHROMIUM = Path("/usr/bin/chromium-headless-shell")
 PLAYER_FRAME = FIGURES / "backward_player.png"
+PLAYER_STEP = 17  # of the staged example's 20 steps: x receives its third contribution (a +=)
+# Chromium as root in a container, and on a machine without a network: no sandbox, no background traffic
+BROWSER_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+                "--disable-component-update", "--disable-sync"]
 
 
 def png_size(path: Path) -> tuple[int, int]:
@@ -56,7 +61,8 @@ def staged_graph(path: Path) -> Path:
     from tinygrad_tx.viz.cli import example
 
     f, kwargs = example("staged")
-    return _render(draw(f, rankdir="TB", **kwargs), path)
+    kwargs["title"] = "f(x, y) after f.backward(): draw(f, order=True, edge_grads=True)"
+    return _render(draw(f, rankdir="TB", order=True, edge_grads=True, **kwargs), path)
 
 
 def gpt_by_module(path: Path) -> Path:
@@ -70,16 +76,10 @@ def gpt_by_module(path: Path) -> Path:
 
 
 def backward_player(path: Path, page: Path | None = None) -> Path | None:
-    """A frame of the backward player on the staged example: ``page`` (an HTML file the player wrote) if
-    given, else the page ``tinygrad_tx.viz.player.write_html(root, path)`` writes; None (and a message)
-    when the player, Playwright or the headless Chromium is not installed."""
-    player = None
-    if page is None:
-        try:
-            from tinygrad_tx.viz import player  # type: ignore[attr-defined, no-redef]
-        except ImportError:
-            print(f"make_figures: skipped {path.name}: tinygrad_tx.viz.player is not there yet")
-            return None
+    """A frame of the backward player on the staged example, at `PLAYER_STEP` (``x`` adding its last
+    contribution): ``page`` (an HTML file the player wrote) if given, else the page
+    ``viz.player(f).save(...)`` writes; None (and a message) when Playwright or the headless Chromium is
+    not installed."""
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
@@ -88,25 +88,24 @@ def backward_player(path: Path, page: Path | None = None) -> Path | None:
     if not CHROMIUM.exists():
         print(f"make_figures: skipped {path.name}: {CHROMIUM} is not installed (this script downloads no browser)")
         return None
+    from tinygrad_tx.viz import player
     from tinygrad_tx.viz.cli import example
 
-    write_html: Callable[..., object] | None = getattr(player, "write_html", None)
-    if page is None and write_html is None:
-        raise SystemExit("make_figures: tinygrad_tx.viz.player has no write_html(root, path): pass the page the "
-                         f"player writes with --player-html, or update backward_player() in {Path(__file__).name}")
     with tempfile.TemporaryDirectory() as tmp:
         page_path = page or Path(tmp) / "player.html"
-        if page is None and write_html is not None:
-            f, _ = example("staged")
-            write_html(f, page_path)
+        if page is None:
+            f, kwargs = example("staged", backpropagated=False)
+            player(f, title=kwargs["title"]).save(page_path)
         with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=str(CHROMIUM))
-            page = browser.new_page(viewport={"width": 800, "height": 450})
-            page.goto(page_path.as_uri())
-            page.wait_for_timeout(500)  # let the first frame draw
-            page.screenshot(path=str(path))
+            browser = p.chromium.launch(executable_path=str(CHROMIUM), args=BROWSER_ARGS)
+            tab = browser.new_page(viewport={"width": 1200, "height": 640})
+            tab.goto(f"{page_path.as_uri()}#step={PLAYER_STEP}")
+            tab.wait_for_timeout(500)  # let the frame draw
+            tab.screenshot(path=str(path))
             browser.close()
-    print(f"make_figures: {path.name} {png_size(path)[0]}x{png_size(path)[1]} px, {path.stat().st_size / 1e3:.0f} KB")
+    size = path.stat().st_size
+    if size > MAX_BYTES:
+        raise SystemExit(f"make_figures: {path.name} is {size / 1e3:.0f} KB, over {MAX_BYTES / 1e3:.0f} KB")
     return path
 
 
