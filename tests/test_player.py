@@ -212,7 +212,8 @@ def test_too_large_a_graph_is_refused_before_any_backward() -> None:
 
 
 def test_a_backpropagated_graph_is_refused_with_what_to_do() -> None:
-    root, _ = example("staged")  # after f.backward()
+    root, _ = example("staged", backpropagated=False)
+    root.backward()  # releases what the forward saved
     with pytest.raises(ValueError, match="Rebuild it"):
         player(root)
     kept, _ = build("mlp")
