@@ -97,8 +97,19 @@ def _checkpointing(ns: dict[str, Any]) -> None:
     assert len(plain) == 5 and all(np.array_equal(a, b) for a, b in zip(with_checkpoint, plain))
 
 
+def _player(ns: dict[str, Any]) -> None:
+    p = ns["p"]
+    assert (ns["x"].grad, ns["y"].grad) == (2.0595697955721652, 1.5922327514838093)  # the backward it ran
+    assert len(p.steps) == 18 and [s.kind for s in p.steps] == ["forward"] * 9 + ["backward"] * 9
+    at_x = next(s for s in p.steps if s.kind == "backward" and s.label == "x")
+    assert at_x.leaf_grad == ns["x"].grad
+    page = open("staged.html", encoding="utf-8").read()  # (the block runs in a temporary folder)
+    assert "<svg" in page and "https://" not in page and "http://" not in page.replace("http://www.w3.org/", "")
+
+
 PROMISES: dict[str, Callable[[dict[str, Any]], None]] = {
     "f.backward()": _tour,
+    "p = viz.player(f)": _player,
     "logits, loss = model(idx[:, :-1], idx[:, 1:])\nloss.backward()": _gpt,
     "report = manual.compare(": _twice,
     "g = viz.draw(": _graph,
@@ -116,7 +127,8 @@ def test_the_readme_has_its_python_blocks_and_each_promise_names_one_block() -> 
 
 
 @pytest.mark.parametrize("index", range(len(BLOCKS)), ids=block_id)
-def test_readme_block_runs_on_its_own(index: int) -> None:
+def test_readme_block_runs_on_its_own(index: int, tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)  # a block may write a file (p.save("staged.html")): not into the checkout
     _, line, code = BLOCKS[index]
     namespace: dict[str, Any] = {"__name__": "__readme__"}
     exec(compile("\n" * (line - 1) + code, README, "exec"), namespace)  # noqa: S102 (line numbers as in README.md)
