@@ -179,7 +179,8 @@ class ExerciseResult:
 
     def _repr_html_(self) -> str:
         colors = {"exact": "#1b5e20", "approximate": "#2e7d32", "wrong": "#b00020", "missing": "#9e6a00"}
-        head = "".join(f"<th style=\"text-align:left\">{h}</th>" for h in ("answer", "shape", "verdict", "max |Δ|", "hint"))
+        head = "".join(f'<th style="text-align:left">{h}</th>' for h in ("answer", "shape", "verdict", "max |Δ|",
+                                                                         "hint"))
         body = "".join(
             "<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in cell[:2])
             + f'<td style="color:{colors[row.verdict]};font-weight:bold">{row.verdict}</td>'
