@@ -20,7 +20,8 @@ outputs are deterministic: no kernel or version churn in the metadata (``metadat
 cells' ``metadata.execution`` timings dropped, ``language_info`` reduced to its name, the kernelspec
 kept as committed), execution counts renumbered 1..n in cell order, consecutive stream outputs of a
 cell merged (and ``\\r`` progress redraws resolved, as Jupyter displays them), memory addresses
-written ``0x…`` (``<Graph at 0x…>``: one changed line per drawing and run otherwise), matplotlib's PNGs
+written ``0x…`` (``<Graph at 0x…>``: one changed line per drawing and run otherwise), paths in this checkout
+relative to it (a warning's ``tinygrad_tx/ops.py:87``, wherever the checkout is), matplotlib's PNGs
 without their text and time chunks (the matplotlib version), and Graphviz's SVGs without the comment
 naming the Graphviz version.
 """
@@ -32,6 +33,7 @@ import base64
 import copy
 import difflib
 import os
+import platform
 import re
 import struct
 import sys
@@ -62,6 +64,11 @@ KERNEL_ENV = {
     "OPENBLAS_NUM_THREADS": "1",
     "MKL_NUM_THREADS": "1",
 }
+if platform.machine().lower() in ("x86_64", "amd64"):
+    # The same kernels on every x86-64 machine with AVX2, so that the committed numbers (a float32 training
+    # run's losses, a 1e-15 difference) are reproduced bit for bit on another CPU: OpenBLAS's Haswell kernels
+    # whatever CPU it detects, and NumPy's AVX2 loops, not its AVX-512 ones (which round exp or tanh differently).
+    KERNEL_ENV |= {"OPENBLAS_CORETYPE": "Haswell", "NPY_DISABLE_CPU_FEATURES": "X86_V4 AVX512_ICL AVX512_SPR"}
 TEXT_MIMES = ("text/plain", "text/html", "text/markdown", "text/latex", "application/json")
 IMAGE_MIMES = ("image/png", "image/jpeg", "image/svg+xml", "image/gif")
 IMAGE_SIZE_RATIO = 2.0  # a picture's width and height may each differ by this factor (another renderer)
@@ -229,16 +236,22 @@ def strip_png_text(data: bytes) -> bytes:
     return data
 
 
+def _machine_free(text: str) -> str:
+    """``text`` with memory addresses written ``0x…`` and this checkout's folder left out of paths (a warning's
+    ``/home/me/tinygrad_tx/tinygrad_tx/ops.py:87`` is written ``tinygrad_tx/ops.py:87``): the same on every machine."""
+    return _ADDRESS.sub("0x…", text.replace(str(ROOT) + os.sep, ""))
+
+
 def _normalise_output(output: Any) -> None:
     output.pop("transient", None)
     if output.get("output_type") == "stream":
-        output["text"] = _ADDRESS.sub("0x…", output["text"])
+        output["text"] = _machine_free(output["text"])
     data = output.get("data")
     if not data:
         return
     for mime in ("text/plain", "text/html"):
         if mime in data:
-            data[mime] = _ADDRESS.sub("0x…", _text(data[mime]))
+            data[mime] = _machine_free(_text(data[mime]))
     if "image/png" in data:
         png = base64.b64decode(data["image/png"])
         data["image/png"] = base64.b64encode(strip_png_text(png)).decode("ascii")

@@ -283,6 +283,20 @@ def test_normalise_makes_metadata_counts_and_pictures_stable_and_is_idempotent()
     assert runner.writes(runner.normalise(copy.deepcopy(out))) == runner.writes(out)
 
 
+def test_normalise_writes_paths_in_the_checkout_relative_to_it() -> None:
+    """A warning printed from the library names its file: written relative to the checkout, so the committed
+    output is the same wherever the checkout is (CI clones into a temporary folder)."""
+    warning = f"{runner.ROOT / 'tinygrad_tx' / 'ops.py'}:87: RuntimeWarning: invalid value encountered in multiply\n"
+    nb = _notebook(("x.log()", [{"output_type": "stream", "name": "stderr", "text": warning}]))
+    out = runner.normalise(copy.deepcopy(nb))
+    relative = "tinygrad_tx/ops.py:87: RuntimeWarning: invalid value encountered in multiply\n"
+    assert out.cells[0].outputs[0]["text"] == relative
+    elsewhere = _notebook(("x.log()", [{"output_type": "stream", "name": "stderr",
+                                        "text": "/opt/other/tinygrad_tx/ops.py:87: RuntimeWarning\n"}]))
+    other = "/opt/other/tinygrad_tx/ops.py:87: RuntimeWarning\n"  # not this checkout: left as it is
+    assert runner.normalise(elsewhere).cells[0].outputs[0]["text"] == other
+
+
 def test_outputs_are_written_only_with_graphvizs_dot(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The committed drawings come from the system ``dot`` (as on CI); without it ``--write`` refuses."""
     import shutil
