@@ -197,6 +197,29 @@ def test_formulas_come_from_the_docstrings() -> None:
     assert {s.formula for s in p.steps if s.kind == "forward" and s.op == "*"} == {"out = a * b"}
 
 
+def test_every_value_op_shows_its_local_derivatives() -> None:
+    """Each op a `Value` records (the gates max, min and abs too) is played with its docstring's formulas,
+    never the fallback ``out = op(a)`` without a derivative."""
+    a, b = Value(2.0, label="a"), Value(-3.0, label="b")
+    made = [a + b, a * b, a / b, -a, a.exp(), a.log(), a.tanh(), a.sigmoid(), a.relu(), a ** 2, a ** b,
+            a.max(b), a.min(b), abs(b)]
+    root = made[0]
+    for v in made[1:]:
+        root = root + v
+    p = player(root)
+    ops = {s.op for s in p.steps if s.kind == "backward"} - {"leaf"}
+    assert {"max", "min", "abs", "σ", "relu", "**2", "**"} <= ops
+    for s in p.steps:
+        if s.op == "leaf":
+            continue
+        if s.kind == "backward":
+            assert s.formula.startswith("d out/da"), (s.op, s.formula)
+        else:
+            assert s.formula.startswith("out = ") and s.formula != f"out = {s.op}(a)", (s.op, s.formula)
+    by_op = {s.op: s.formula for s in p.steps if s.kind == "forward"}
+    assert by_op["max"] == "out = max(a, b)" and by_op["abs"] == "out = |a|"
+
+
 def test_too_large_a_graph_is_refused_before_any_backward() -> None:
     root, kwargs = build("gpt")
     with pytest.raises(ValueError) as e:

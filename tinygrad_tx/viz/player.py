@@ -198,7 +198,7 @@ def recording() -> Iterator[ForwardRecord]:
 
 # ---------------------------------------------------------------------------------------------- formulas
 _VALUE_METHODS = {"+": "__add__", "*": "__mul__", "/": "__truediv__", "neg": "__neg__", "exp": "exp", "log": "log",
-                  "tanh": "tanh", "σ": "sigmoid", "relu": "relu"}
+                  "tanh": "tanh", "σ": "sigmoid", "relu": "relu", "max": "max", "min": "min", "abs": "abs"}
 
 
 def _value_formulas(op: str) -> tuple[str, str]:
