@@ -562,3 +562,21 @@ def test_the_walk_observer_sees_the_order_and_may_leave_the_walk_alone() -> None
         autograd_graph._observer = None
     assert len(seen) == 1 and ids(seen[0]) == ids(order)
     assert [leaf.grad for leaf in leaves_of(order)] == [leaf.grad for leaf in twin_leaves]
+
+
+def test_a_block_called_on_its_own_is_clustered_under_its_path_in_the_model() -> None:
+    """``model.h[1](x)`` records paths relative to the block (``attn.c_attn``); given ``model=``, the player puts
+    the block's own path in front, as `draw` does, so the ops sit in the clusters of their parameters."""
+    import tinygrad_tx as tx
+    from tinygrad_tx import nn
+    from tinygrad_tx.viz import draw
+
+    tx.manual_seed(0)
+    gpt = nn.GPT(nn.GPTConfig(vocab_size=16, block_size=8, n_layer=2, n_head=2, n_embd=8))
+    x = tx.randn(1, 3, 8, requires_grad=True)
+    loss = gpt.h[1](x).square().mean()
+    drawn = set(draw(loss, model=gpt).summary.clusters)
+    p = player(loss, model=gpt, max_nodes=500)
+    played = set(re.findall(r"<title>cluster_([^<]+)</title>", p._svg))
+    assert "h.1.attn.c_attn" in played and played == drawn
+    assert not any(c.startswith(("attn", "mlp", "ln_")) for c in played)

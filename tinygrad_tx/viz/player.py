@@ -63,7 +63,7 @@ from ..autograd import profiler as _profiler
 from ..function import Function
 from ..scalar import Value
 from ..tensor import Tensor
-from ._walk import _names, parent_scope
+from ._walk import _names, _scope_of, _scope_resolver, parent_scope
 from .renderer import render_bytes
 
 __all__ = ["player", "Player", "Step", "Contribution", "Accumulation", "recording", "ForwardRecord",
@@ -540,7 +540,8 @@ def _describe(order: list[Any], root: Any, model: Any, params: Any, forward: For
             infos.append(_NodeInfo(i, v, "value" if v._prev else "leaf", label, v._op or "leaf", value=v.data,
                                    parents=parents))
         return infos
-    names, _ = _names(model, params)
+    names, classes = _names(model, params)
+    resolve = _scope_resolver(model, classes)  # a block called on its own (model.h[0](x)): its path in model
     known: dict[int, np.ndarray] = {id(root._node()): root._data}
     for n in order:  # the values the ops saved for backward: an op's output, or a parent's
         if isinstance(n, Function):
@@ -568,7 +569,7 @@ def _describe(order: list[Any], root: Any, model: Any, params: Any, forward: For
         op = type(n).__name__
         tapped = getattr(n, "tapped", ())  # the names the layer gave this step (nn/tap.py): "q", "softmax · rho"
         label = f"{' · '.join(tapped)} = {op}" if tapped else op
-        infos.append(_NodeInfo(i, n, "op", label, op, getattr(n, "scope", "") or "", value, parents))
+        infos.append(_NodeInfo(i, n, "op", label, op, str(resolve(_scope_of(n))), value, parents))
     return infos
 
 
