@@ -580,3 +580,28 @@ def test_a_block_called_on_its_own_is_clustered_under_its_path_in_the_model() ->
     played = set(re.findall(r"<title>cluster_([^<]+)</title>", p._svg))
     assert "h.1.attn.c_attn" in played and played == drawn
     assert not any(c.startswith(("attn", "mlp", "ln_")) for c in played)
+
+
+def test_every_tensor_primitive_shows_its_vjp_not_its_jvp() -> None:
+    """Every primitive of ops*.py yields a VJP formula from its docstring (the rules after the spaced bar), with no
+    JVP (dotted) symbol in it: ``|x|`` in Atanh's domain is not the bar, and a VJP in the second paragraph
+    (Atan2, BinaryCrossEntropy) is found."""
+    import inspect
+
+    from tinygrad_tx import ops, ops_math, ops_shape
+    from tinygrad_tx.function import Function
+    from tinygrad_tx.viz.player import _tensor_formulas
+
+    checked = 0
+    for module in (ops, ops_shape, ops_math):
+        for name, cls in inspect.getmembers(module, inspect.isclass):
+            if not issubclass(cls, Function) or cls.__module__ != module.__name__ or name.startswith("_"):
+                continue
+            if name == "NoDerivative":  # (an op without a derivative says so)
+                continue
+            forward, vjp = _tensor_formulas(cls.__new__(cls))
+            assert forward and vjp != "(its docstring gives no VJP formula)", name
+            assert not any(dot in vjp for dot in ("ẏ", "ẋ", "ȧ", "ḃ", "Ẏ", "\u0307")), (name, vjp)
+            checked += 1
+    assert checked > 40
+    assert _tensor_formulas(ops_shape.GetItem.__new__(ops_shape.GetItem))[1].startswith("x̄ = zeros like x")

@@ -218,14 +218,20 @@ def _value_formulas(op: str) -> tuple[str, str]:
     return forward, derivs
 
 
+_BAR = re.compile(r"\s{2,}\|(?=\s)")  # the spaced bar between a primitive's JVP and its VJP (not |x|)
+
+
 def _tensor_formulas(node: Function) -> tuple[str, str]:
-    """``(forward, VJP)`` of a tensor op from its docstring (``y = ...   ẏ = ...   |   x̄ = ...``)."""
-    doc = (type(node).__doc__ or "").strip()
-    first = doc.split("\n\n", 1)[0]
-    forward = re.split(r"(?<=\.)\s{2,}", first, maxsplit=1)[0].rstrip(".")
-    if "|" in first:
-        return " ".join(forward.split()), " ".join(first.split("|", 1)[1].split())
-    return " ".join(forward.split()) or type(node).__name__, "(its docstring gives no VJP formula)"
+    """``(forward, VJP)`` of a tensor op from its docstring: ``y = ...   ẏ = ...   |   x̄ = ...``, the rules in
+    the first paragraph or, after a long forward (``BinaryCrossEntropy``, ``Atan2``), in the second."""
+    paragraphs = (type(node).__doc__ or "").strip().split("\n\n")
+    forward = re.split(r"(?<=\.)\s{2,}", paragraphs[0], maxsplit=1)[0].rstrip(".")
+    forward = " ".join(forward.split()) or type(node).__name__
+    for paragraph in paragraphs[:2]:
+        rules = _BAR.split(paragraph, maxsplit=1)
+        if len(rules) == 2:
+            return forward, " ".join(rules[1].split())
+    return forward, "(its docstring gives no VJP formula)"
 
 
 # ---------------------------------------------------------------------------------------------- numbers
