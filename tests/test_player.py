@@ -324,6 +324,14 @@ def test_cli_writes_the_player(tmp_path: Any, capsys: pytest.CaptureFixture[str]
     assert out.read_bytes() != before
 
 
+def test_cli_play_without_o_writes_player_what_html_here(tmp_path: Any, capsys: pytest.CaptureFixture[str],
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    code, stdout, err = run(capsys, "graph", "--what", "staged", "--play")
+    assert code == 0, err
+    assert os.listdir(tmp_path) == ["player-staged.html"] and "wrote player-staged.html" in stdout
+
+
 @pytest.mark.parametrize("argv, names", [
     (["--what", "staged", "--play", "-o", "{d}/x.svg"], ["--play", ".html"]),
     (["--what", "mlp", "--play", "-o", "{d}/x"], ["--play", ".html"]),

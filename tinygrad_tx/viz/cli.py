@@ -168,7 +168,8 @@ def add_graph_parser(subparsers: Any) -> argparse.ArgumentParser:
                    help="output format (default: from the suffix of -o, else svg); dot needs no Graphviz")
     p.add_argument("-o", "--output", default=None, metavar="PATH",
                    help="the file to write; its suffix (.svg, .png, .jpg, .pdf, .dot) gives the format, another "
-                        "suffix needs --format (default graph-<what>[-backward].<format> in the current directory)")
+                        "suffix needs --format (default graph-<what>[-backward].<format> in the current directory; "
+                        "with --play an .html file, default player-<what>.html)")
     p.add_argument("--overwrite", action="store_true", help="replace the output file if it exists")
     p.add_argument("--backward", action="store_true",
                    help="draw the gradient graph recorded by grad(..., create_graph=True) instead")
