@@ -172,6 +172,16 @@ def test_a_node_with_two_consumers_shows_the_accumulation() -> None:
     assert second.text == f"{second.before!r} + {second.terms[0]!r}\n= {second.after!r}"
 
 
+def test_a_tensor_accumulation_shows_each_array_by_its_norm_on_its_own_line() -> None:
+    """``before + this step = after`` of arrays, by their norms, never as ``‖a‖ + ‖b‖ = ‖a + b‖`` (which reads
+    as wrong arithmetic); the arrays themselves are the engine's (after == before + the term, bit for bit)."""
+    p = played("attention")
+    acc = next(a for s in p.steps for a in s.accumulations if a.before is not None and a.after.size > 1)
+    assert same(acc.after, acc.before + acc.terms[0])
+    assert acc.text == (f"before     {_short(acc.before)}\nthis step  {_short(acc.terms[0])}\n"
+                        f"after      {_short(acc.after)}\n(arrays add elementwise; norms do not)")
+
+
 def test_square_sends_two_terms_to_one_parent() -> None:
     x = Tensor(np.array([1.5, -2.0], dtype=np.float64), requires_grad=True)
     loss = (x * x).sum()

@@ -678,10 +678,11 @@ def _backward_step(k: int, node: Any, g: Any, sent: list[tuple[Any, Any, Any]], 
         if not terms:
             continue
         if isinstance(after, np.ndarray) and after.size > 1:  # (the terms are shown in full above)
-            shown = ([f"before {_short(before)}"] if before is not None else []) + \
-                [f"this step {_short(t)}" for t in terms]
-            text = " + ".join(shown) + f"\n= {_short(after)}" if len(shown) > 1 else \
-                f"= {_short(after)}\n(the first gradient to arrive)"
+            # one line per array, by its norm: "‖a‖ + ‖b‖ = ‖a + b‖" would read as wrong arithmetic
+            shown = ([f"before     {_short(before)}"] if before is not None else []) + \
+                [f"this step  {_short(t)}" for t in terms]
+            text = "\n".join(shown) + f"\nafter      {_short(after)}\n(arrays add elementwise; norms do not)" \
+                if len(shown) > 1 else f"= {_short(after)}\n(the first gradient to arrive)"
         else:
             shown = ([_text(before)] if before is not None else []) + [_text(t) for t in terms]
             text = " + ".join(shown) + f"\n= {_text(after)}" if len(shown) > 1 else \
