@@ -172,6 +172,16 @@ def test_a_node_with_two_consumers_shows_the_accumulation() -> None:
     assert second.text == f"{second.before!r} + {second.terms[0]!r}\n= {second.after!r}"
 
 
+def test_a_tensor_accumulation_shows_each_array_by_its_norm_on_its_own_line() -> None:
+    """``before + this step = after`` of arrays, by their norms, never as ``‖a‖ + ‖b‖ = ‖a + b‖`` (which reads
+    as wrong arithmetic); the arrays themselves are the engine's (after == before + the term, bit for bit)."""
+    p = played("attention")
+    acc = next(a for s in p.steps for a in s.accumulations if a.before is not None and a.after.size > 1)
+    assert same(acc.after, acc.before + acc.terms[0])
+    assert acc.text == (f"before     {_short(acc.before)}\nthis step  {_short(acc.terms[0])}\n"
+                        f"after      {_short(acc.after)}\n(arrays add elementwise; norms do not)")
+
+
 def test_square_sends_two_terms_to_one_parent() -> None:
     x = Tensor(np.array([1.5, -2.0], dtype=np.float64), requires_grad=True)
     loss = (x * x).sum()
@@ -195,6 +205,29 @@ def test_formulas_come_from_the_docstrings() -> None:
     assert by_op["*"] == "d out/da = b, d out/db = a (mul swaps the inputs)."
     assert by_op["leaf"] == "leaf: .grad += ȳ"
     assert {s.formula for s in p.steps if s.kind == "forward" and s.op == "*"} == {"out = a * b"}
+
+
+def test_every_value_op_shows_its_local_derivatives() -> None:
+    """Each op a `Value` records (the gates max, min and abs too) is played with its docstring's formulas,
+    never the fallback ``out = op(a)`` without a derivative."""
+    a, b = Value(2.0, label="a"), Value(-3.0, label="b")
+    made = [a + b, a * b, a / b, -a, a.exp(), a.log(), a.tanh(), a.sigmoid(), a.relu(), a ** 2, a ** b,
+            a.max(b), a.min(b), abs(b)]
+    root = made[0]
+    for v in made[1:]:
+        root = root + v
+    p = player(root)
+    ops = {s.op for s in p.steps if s.kind == "backward"} - {"leaf"}
+    assert {"max", "min", "abs", "σ", "relu", "**2", "**"} <= ops
+    for s in p.steps:
+        if s.op == "leaf":
+            continue
+        if s.kind == "backward":
+            assert s.formula.startswith("d out/da"), (s.op, s.formula)
+        else:
+            assert s.formula.startswith("out = ") and s.formula != f"out = {s.op}(a)", (s.op, s.formula)
+    by_op = {s.op: s.formula for s in p.steps if s.kind == "forward"}
+    assert by_op["max"] == "out = max(a, b)" and by_op["abs"] == "out = |a|"
 
 
 def test_too_large_a_graph_is_refused_before_any_backward() -> None:
@@ -299,6 +332,14 @@ def test_cli_writes_the_player(tmp_path: Any, capsys: pytest.CaptureFixture[str]
     assert out.read_bytes() == before
     assert run(capsys, "graph", "--what", "mlp", "--play", "-o", str(out), "--overwrite")[0] == 0
     assert out.read_bytes() != before
+
+
+def test_cli_play_without_o_writes_player_what_html_here(tmp_path: Any, capsys: pytest.CaptureFixture[str],
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    code, stdout, err = run(capsys, "graph", "--what", "staged", "--play")
+    assert code == 0, err
+    assert os.listdir(tmp_path) == ["player-staged.html"] and "wrote player-staged.html" in stdout
 
 
 @pytest.mark.parametrize("argv, names", [
@@ -539,3 +580,46 @@ def test_the_walk_observer_sees_the_order_and_may_leave_the_walk_alone() -> None
         autograd_graph._observer = None
     assert len(seen) == 1 and ids(seen[0]) == ids(order)
     assert [leaf.grad for leaf in leaves_of(order)] == [leaf.grad for leaf in twin_leaves]
+
+
+def test_a_block_called_on_its_own_is_clustered_under_its_path_in_the_model() -> None:
+    """``model.h[1](x)`` records paths relative to the block (``attn.c_attn``); given ``model=``, the player puts
+    the block's own path in front, as `draw` does, so the ops sit in the clusters of their parameters."""
+    import tinygrad_tx as tx
+    from tinygrad_tx import nn
+    from tinygrad_tx.viz import draw
+
+    tx.manual_seed(0)
+    gpt = nn.GPT(nn.GPTConfig(vocab_size=16, block_size=8, n_layer=2, n_head=2, n_embd=8))
+    x = tx.randn(1, 3, 8, requires_grad=True)
+    loss = gpt.h[1](x).square().mean()
+    drawn = set(draw(loss, model=gpt).summary.clusters)
+    p = player(loss, model=gpt, max_nodes=500)
+    played = set(re.findall(r"<title>cluster_([^<]+)</title>", p._svg))
+    assert "h.1.attn.c_attn" in played and played == drawn
+    assert not any(c.startswith(("attn", "mlp", "ln_")) for c in played)
+
+
+def test_every_tensor_primitive_shows_its_vjp_not_its_jvp() -> None:
+    """Every primitive of ops*.py yields a VJP formula from its docstring (the rules after the spaced bar), with no
+    JVP (dotted) symbol in it: ``|x|`` in Atanh's domain is not the bar, and a VJP in the second paragraph
+    (Atan2, BinaryCrossEntropy) is found."""
+    import inspect
+
+    from tinygrad_tx import ops, ops_math, ops_shape
+    from tinygrad_tx.function import Function
+    from tinygrad_tx.viz.player import _tensor_formulas
+
+    checked = 0
+    for module in (ops, ops_shape, ops_math):
+        for name, cls in inspect.getmembers(module, inspect.isclass):
+            if not issubclass(cls, Function) or cls.__module__ != module.__name__ or name.startswith("_"):
+                continue
+            if name == "NoDerivative":  # (an op without a derivative says so)
+                continue
+            forward, vjp = _tensor_formulas(cls.__new__(cls))
+            assert forward and vjp != "(its docstring gives no VJP formula)", name
+            assert not any(dot in vjp for dot in ("ẏ", "ẋ", "ȧ", "ḃ", "Ẏ", "\u0307")), (name, vjp)
+            checked += 1
+    assert checked > 40
+    assert _tensor_formulas(ops_shape.GetItem.__new__(ops_shape.GetItem))[1].startswith("x̄ = zeros like x")

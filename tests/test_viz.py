@@ -702,6 +702,7 @@ BAD_INPUTS = [
     (["--max-nodes", "0", "-o", "{tmp}/x.svg"], "--max-nodes must be a positive integer, got 0"),
     (["--what", "resnet"], "argument --what: invalid choice: 'resnet'"),
     (["--what", "staged", "--depth", "2", "-o", "{tmp}/x.svg"], "--depth applies to tensor examples"),
+    (["--what", "staged", "--fold", "-o", "{tmp}/x.svg"], "--fold applies to tensor examples"),
     (["-o", "{tmp}/adir"], "-o {tmp}/adir is a directory: give a file in it, e.g. -o {tmp}/adir/graph-attention.svg"),
     (["-o", "{tmp}/newdir/"], "-o {tmp}/newdir/ is a directory"),
     (["-o", "{tmp}/afile.txt/x.svg"], "-o {tmp}/afile.txt/x.svg: {tmp}/afile.txt is a file, not a folder"),

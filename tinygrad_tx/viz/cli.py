@@ -28,12 +28,13 @@ from typing import Any, NoReturn
 import numpy as np
 
 from .graph import FORMATS, SUFFIXES, draw, render
+from .player import MAX_NODES
 from .renderer import GraphvizNotFound, RenderError, find_renderer
 
 __all__ = ["WHAT", "example", "add_graph_parser", "run_graph"]
 
 WHAT = ("staged", "mlp", "attention", "block", "gpt")
-PLAY_MAX_NODES = 150  # the player's default limit (viz/player.py's MAX_NODES)
+PLAY_MAX_NODES = MAX_NODES  # --play's default --max-nodes: the player's own limit
 SUPPORTED = "svg, png, jpeg (.jpg), pdf and dot (.gv)"
 
 
@@ -167,7 +168,8 @@ def add_graph_parser(subparsers: Any) -> argparse.ArgumentParser:
                    help="output format (default: from the suffix of -o, else svg); dot needs no Graphviz")
     p.add_argument("-o", "--output", default=None, metavar="PATH",
                    help="the file to write; its suffix (.svg, .png, .jpg, .pdf, .dot) gives the format, another "
-                        "suffix needs --format (default graph-<what>[-backward].<format> in the current directory)")
+                        "suffix needs --format (default graph-<what>[-backward].<format> in the current directory; "
+                        "with --play an .html file, default player-<what>.html)")
     p.add_argument("--overwrite", action="store_true", help="replace the output file if it exists")
     p.add_argument("--backward", action="store_true",
                    help="draw the gradient graph recorded by grad(..., create_graph=True) instead")
@@ -243,8 +245,9 @@ def run_graph(args: argparse.Namespace) -> int:
             raise ValueError(f"--depth must be a positive integer (h.0 is depth 2), got {args.depth}")
         if args.max_nodes < 1:
             raise ValueError(f"--max-nodes must be a positive integer, got {args.max_nodes}")
-        if args.what == "staged" and not args.backward and args.depth is not None:
-            raise ValueError("--depth applies to tensor examples, not the scalar staged example")
+        if args.what == "staged" and not args.backward and (args.depth is not None or args.fold):
+            flag = "--depth" if args.depth is not None else "--fold"
+            raise ValueError(f"{flag} applies to tensor examples, not the scalar staged example")
         out, fmt = _output(args)
         renderer = find_renderer() if fmt != "dot" else None
         if fmt != "dot" and (renderer is None or not renderer.writes(fmt)) and not args.overwrite \
@@ -307,6 +310,8 @@ def _play_output(args: argparse.Namespace) -> Path:
 
 def _run_play(args: argparse.Namespace) -> int:
     """``graph --play``: record the example's backward and write the player's page."""
+    from ..autograd.graph import topological_order
+    from ..tensor import Tensor
     from .player import player, recording
 
     start = time.perf_counter()
@@ -318,16 +323,13 @@ def _run_play(args: argparse.Namespace) -> int:
         out = _play_output(args)
         with recording() as forward:
             root, kwargs = example(args.what, backpropagated=False)
-        try:
-            p = player(root, model=kwargs.get("model"), forward=forward, max_nodes=limit,
-                       title=kwargs.get("title"), rankdir=args.rankdir)
-        except ValueError as e:
-            if "max_nodes=" not in str(e):
-                raise
-            n = str(e).split(" engine nodes", 1)[0].rsplit(" ", 1)[-1]
+        n = len(topological_order([root._node() if isinstance(root, Tensor) else root]))
+        if n > limit:
             raise ValueError(f"--play: --what {args.what} has {n} engine nodes, more than --max-nodes {limit}: "
                              f"play a smaller example (--what staged, mlp, attention or block) or raise "
-                             f"--max-nodes") from None
+                             f"--max-nodes")
+        p = player(root, model=kwargs.get("model"), forward=forward, max_nodes=limit, title=kwargs.get("title"),
+                   rankdir=args.rankdir)
         path = p.save(out)
     except (ValueError, GraphvizNotFound, RenderError) as e:
         print(f"tinygrad-tx graph: error: {e}", file=sys.stderr)

@@ -63,7 +63,7 @@ from ..autograd import profiler as _profiler
 from ..function import Function
 from ..scalar import Value
 from ..tensor import Tensor
-from ._walk import _names, parent_scope
+from ._walk import _names, _scope_of, _scope_resolver, parent_scope
 from .renderer import render_bytes
 
 __all__ = ["player", "Player", "Step", "Contribution", "Accumulation", "recording", "ForwardRecord",
@@ -198,7 +198,7 @@ def recording() -> Iterator[ForwardRecord]:
 
 # ---------------------------------------------------------------------------------------------- formulas
 _VALUE_METHODS = {"+": "__add__", "*": "__mul__", "/": "__truediv__", "neg": "__neg__", "exp": "exp", "log": "log",
-                  "tanh": "tanh", "σ": "sigmoid", "relu": "relu"}
+                  "tanh": "tanh", "σ": "sigmoid", "relu": "relu", "max": "max", "min": "min", "abs": "abs"}
 
 
 def _value_formulas(op: str) -> tuple[str, str]:
@@ -218,14 +218,20 @@ def _value_formulas(op: str) -> tuple[str, str]:
     return forward, derivs
 
 
+_BAR = re.compile(r"\s{2,}\|(?=\s)")  # the spaced bar between a primitive's JVP and its VJP (not |x|)
+
+
 def _tensor_formulas(node: Function) -> tuple[str, str]:
-    """``(forward, VJP)`` of a tensor op from its docstring (``y = ...   ẏ = ...   |   x̄ = ...``)."""
-    doc = (type(node).__doc__ or "").strip()
-    first = doc.split("\n\n", 1)[0]
-    forward = re.split(r"(?<=\.)\s{2,}", first, maxsplit=1)[0].rstrip(".")
-    if "|" in first:
-        return " ".join(forward.split()), " ".join(first.split("|", 1)[1].split())
-    return " ".join(forward.split()) or type(node).__name__, "(its docstring gives no VJP formula)"
+    """``(forward, VJP)`` of a tensor op from its docstring: ``y = ...   ẏ = ...   |   x̄ = ...``, the rules in
+    the first paragraph or, after a long forward (``BinaryCrossEntropy``, ``Atan2``), in the second."""
+    paragraphs = (type(node).__doc__ or "").strip().split("\n\n")
+    forward = re.split(r"(?<=\.)\s{2,}", paragraphs[0], maxsplit=1)[0].rstrip(".")
+    forward = " ".join(forward.split()) or type(node).__name__
+    for paragraph in paragraphs[:2]:
+        rules = _BAR.split(paragraph, maxsplit=1)
+        if len(rules) == 2:
+            return forward, " ".join(rules[1].split())
+    return forward, "(its docstring gives no VJP formula)"
 
 
 # ---------------------------------------------------------------------------------------------- numbers
@@ -540,7 +546,8 @@ def _describe(order: list[Any], root: Any, model: Any, params: Any, forward: For
             infos.append(_NodeInfo(i, v, "value" if v._prev else "leaf", label, v._op or "leaf", value=v.data,
                                    parents=parents))
         return infos
-    names, _ = _names(model, params)
+    names, classes = _names(model, params)
+    resolve = _scope_resolver(model, classes)  # a block called on its own (model.h[0](x)): its path in model
     known: dict[int, np.ndarray] = {id(root._node()): root._data}
     for n in order:  # the values the ops saved for backward: an op's output, or a parent's
         if isinstance(n, Function):
@@ -568,7 +575,7 @@ def _describe(order: list[Any], root: Any, model: Any, params: Any, forward: For
         op = type(n).__name__
         tapped = getattr(n, "tapped", ())  # the names the layer gave this step (nn/tap.py): "q", "softmax · rho"
         label = f"{' · '.join(tapped)} = {op}" if tapped else op
-        infos.append(_NodeInfo(i, n, "op", label, op, getattr(n, "scope", "") or "", value, parents))
+        infos.append(_NodeInfo(i, n, "op", label, op, str(resolve(_scope_of(n))), value, parents))
     return infos
 
 
@@ -671,10 +678,11 @@ def _backward_step(k: int, node: Any, g: Any, sent: list[tuple[Any, Any, Any]], 
         if not terms:
             continue
         if isinstance(after, np.ndarray) and after.size > 1:  # (the terms are shown in full above)
-            shown = ([f"before {_short(before)}"] if before is not None else []) + \
-                [f"this step {_short(t)}" for t in terms]
-            text = " + ".join(shown) + f"\n= {_short(after)}" if len(shown) > 1 else \
-                f"= {_short(after)}\n(the first gradient to arrive)"
+            # one line per array, by its norm: "‖a‖ + ‖b‖ = ‖a + b‖" would read as wrong arithmetic
+            shown = ([f"before     {_short(before)}"] if before is not None else []) + \
+                [f"this step  {_short(t)}" for t in terms]
+            text = "\n".join(shown) + f"\nafter      {_short(after)}\n(arrays add elementwise; norms do not)" \
+                if len(shown) > 1 else f"= {_short(after)}\n(the first gradient to arrive)"
         else:
             shown = ([_text(before)] if before is not None else []) + [_text(t) for t in terms]
             text = " + ".join(shown) + f"\n= {_text(after)}" if len(shown) > 1 else \
