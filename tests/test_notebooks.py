@@ -366,3 +366,16 @@ def test_the_notebooks_extra_names_every_package_the_notebooks_import() -> None:
                 continue
             provided_by = {d.lower() for d in distributions.get(module, [module])}
             assert provided_by & listed, f"{path.name} imports {module} ({provided_by}), not in the notebooks extra"
+
+
+def test_no_notebook_cell_or_readme_line_holds_a_control_character() -> None:
+    """A ``"\\a"`` written where ``"\\\\approx"`` was meant is the BEL character, and the math reads "h pprox": no
+    cell of any notebook (exercises included) and no line of the README holds a control character but newline
+    and tab."""
+    control = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+    for path in ALL_NOTEBOOKS:
+        for i, cell in enumerate(nbformat.read(path, as_version=4).cells):
+            found = control.search(cell.source)
+            assert found is None, f"{runner.shown(path)} cell {i}: control character {found.group(0)!r}"
+    readme = (NOTEBOOK_DIR.parent / "README.md").read_text(encoding="utf-8")
+    assert control.search(readme) is None

@@ -623,3 +623,22 @@ def test_every_tensor_primitive_shows_its_vjp_not_its_jvp() -> None:
             checked += 1
     assert checked > 40
     assert _tensor_formulas(ops_shape.GetItem.__new__(ops_shape.GetItem))[1].startswith("x̄ = zeros like x")
+
+
+def test_a_gradient_is_partial_until_its_last_consumer_sends_then_complete_until_its_turn() -> None:
+    """In the staged example x has three consumers (num, sigx, xpy): the page marks it in flight ("pending")
+    after the first two have sent, complete and waiting ("ready") after the third, and done after its own
+    step; a node with one consumer is ready as soon as it sends."""
+    from tinygrad_tx.viz.player import _frames
+
+    root, _ = example("staged", backpropagated=False)
+    p = player(root)
+    frames = _frames(p.steps, p._nodes)
+    x = next(s for s in p.steps if s.kind == "backward" and s.label == "x")
+    x_node = int(x.node[1:])
+    marks = [ch[1] for f in frames for ch in f["set"] if ch[0] == x_node and ch[1] in ("pending", "ready")]
+    assert marks == ["pending", "pending", "ready"]
+    assert [ch[1] for ch in frames[x.index + 1]["set"] if ch[0] == x_node] == ["done"]  # (y's step follows)
+    sigy = next(s for s in p.steps if s.kind == "backward" and s.label == "sigy")
+    assert [ch[1] for f in frames for ch in f["set"] if ch[0] == int(sigy.node[1:]) and ch[1] in (
+        "pending", "ready")] == ["ready"]

@@ -13,7 +13,7 @@ function tinygradPlayer(root) {
   var slider = root.querySelector(".tgp-slider");
   var number = root.querySelector(".tgp-number");
   var playButton = root.querySelector('[data-act="play"]');
-  var STATES = ["tgp-future", "tgp-computed", "tgp-current", "tgp-pending", "tgp-done"];
+  var STATES = ["tgp-future", "tgp-computed", "tgp-current", "tgp-pending", "tgp-ready", "tgp-done"];
   var boxes = [], opNodes = [], dataText = [], gradText = [], i;
   for (i = 0; i < n; i++) {
     boxes[i] = document.getElementById(uid + "-n" + i);

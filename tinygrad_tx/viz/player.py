@@ -376,7 +376,8 @@ def _asset(name: str) -> str:
 
 def _legend(scalar: bool) -> str:
     rows = [("future", "not computed yet"), ("computed", "computed (forward)"), ("current", "this step"),
-            ("pending", "gradient in flight (partial sum)"), ("done", "gradient complete")]
+            ("pending", "gradient in flight (partial sum)"), ("ready", "gradient complete, waiting its turn"),
+            ("done", "gradient complete, passed on")]
     rows.insert(0, ("input", "input (leaf)"))
     if not scalar:
         rows.insert(0, ("parameter", "parameter (leaf)"))
@@ -401,6 +402,13 @@ def _frames(steps: list[Step], nodes: list[_NodeInfo]) -> list[dict[str, Any]]:
     changes, as ``[node, state, data text or None, grad text or None]`` (player.js replays them up to a step)."""
     frames = []
     prev: tuple[int, str] | None = None  # the previous step's node and the state it leaves it in
+    # A node's gradient is complete once every consumer has sent its part: it then waits, "ready", for its
+    # own turn (the engine runs a node only after all of its consumers), instead of still looking partial.
+    senders: dict[str, int] = {}  # parent -> how many steps send it a gradient
+    for s in steps:
+        for a in s.accumulations:
+            senders[a.parent] = senders.get(a.parent, 0) + 1
+    received: dict[str, int] = {}
     for s in steps:
         i = int(s.node[1:])
         changes: list[list[Any]] = []
@@ -414,7 +422,9 @@ def _frames(steps: list[Step], nodes: list[_NodeInfo]) -> list[dict[str, Any]]:
             shown = s.leaf_grad if s.leaf_grad is not None else s.grad
             changes.append([i, "current", None, f"grad {_short(shown)}"])
             for a in s.accumulations:
-                changes.append([int(a.parent[1:]), "pending", None, f"grad {_short(a.after)}"])
+                received[a.parent] = received.get(a.parent, 0) + 1
+                state = "ready" if received[a.parent] == senders[a.parent] else "pending"
+                changes.append([int(a.parent[1:]), state, None, f"grad {_short(a.after)}"])
             edges = [f"e{i}_{c.slot}" for c in s.contributions if c.value is not None]
             if nodes[i].kind == "value" and edges:
                 edges.append(f"e{i}op")
