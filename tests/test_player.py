@@ -502,6 +502,29 @@ def test_browser_opens_at_the_step_in_the_url_and_follows_the_keyboard(browser: 
     page.close()
 
 
+def test_browser_fits_the_whole_graph_in_the_pane_and_back(browser: Any, pages: Any) -> None:
+    """The attention layer's graph is taller than the pane; "fit" (or the key f) scales it to fit, and the
+    same again restores its own size; the step does not change."""
+    p, path, _ = pages["attention"]
+    page = browser.new_page()  # (the context's viewport: 1400 x 900)
+    console = Console(page)
+    page.goto(f"file://{path}#step=30")
+    size = """() => { const pane = document.querySelector('.tgp-graph'), svg = pane.querySelector('svg');
+                      const r = svg.getBoundingClientRect();
+                      return {fit: pane.classList.contains('tgp-fit'), h: r.height, pane: pane.clientHeight,
+                              label: document.querySelector('[data-act="fit"]').textContent}; }"""
+    before = page.evaluate(size)
+    assert not before["fit"] and before["h"] > before["pane"] and before["label"] == "fit"
+    page.click('[data-act="fit"]')
+    fitted = page.evaluate(size)
+    assert fitted["fit"] and fitted["h"] <= fitted["pane"] and fitted["label"] == "actual size"
+    assert page.evaluate(STATE)["step"] == "30"
+    page.keyboard.press("f")
+    assert page.evaluate(size) == before
+    assert console.errors() == []
+    page.close()
+
+
 def test_browser_screenshots(browser: Any, pages: Any, tmp_path: Any) -> None:
     """The staged example and the attention layer mid-backward render to a picture (to look at: the PNGs)."""
     folder = str(tmp_path)

@@ -97,8 +97,14 @@ function tinygradPlayer(root) {
     prev: function () { stop(); show(current - 1); },
     next: function () { stop(); show(current + 1); },
     last: function () { stop(); show(last); },
-    play: play
+    play: play,
+    fit: function () {  // the whole graph in the pane (scaled down), or back to its own size (scrolling)
+      var fitted = pane.classList.toggle("tgp-fit");
+      fitButton.textContent = fitted ? "actual size" : "fit";
+      show(current);
+    }
   };
+  var fitButton = root.querySelector('[data-act="fit"]');
   controls.addEventListener("click", function (ev) {
     var b = ev.target.closest("button");
     if (b && actions[b.dataset.act]) {
@@ -113,7 +119,7 @@ function tinygradPlayer(root) {
     var tag = ev.target && ev.target.tagName;
     if (tag === "INPUT" || tag === "TEXTAREA" || ev.altKey || ev.ctrlKey || ev.metaKey) return;
     var act = {ArrowRight: "next", j: "next", ArrowLeft: "prev", k: "prev", " ": "play", Home: "first",
-               End: "last"}[ev.key];
+               End: "last", f: "fit"}[ev.key];
     if (!act) return;
     ev.preventDefault();
     ev.stopPropagation();

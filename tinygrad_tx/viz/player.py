@@ -29,7 +29,10 @@ recording). The leaves' ``.grad`` afterwards are those of a plain ``backward()``
 recomputed in the page: the JavaScript only shows the recorded frames.
 
 The graph is laid out by Graphviz (``renderer.render_bytes``) as SVG with an ``id`` on every node, so the
-page can highlight the current node, grey the ones still to come and fill in gradients as they arrive.
+page can highlight the current node, grey the ones still to come and fill in gradients as they arrive: in
+flight (a partial sum), complete and waiting for the node's turn, passed on. The controls: first, previous,
+play/pause, next, last, a slider, a step number, and "fit" (the whole graph in the pane); the keys → or j,
+← or k, space, Home, End and f; ``#step=K`` in a saved page's URL opens it at step K.
 Without JavaScript (a notebook on GitHub) the same SVG shows the final state: every value and gradient.
 
 The graph must not have been through a backward yet (the player runs it): one whose saved values were
@@ -344,7 +347,8 @@ class Player:
 <button type="button" data-act="last" title="last step (End)">▶|</button>
 <input type="range" class="tgp-slider" min="0" max="{len(self.steps) - 1}" value="0" aria-label="step">
 <label>step <input type="number" class="tgp-number" min="0" max="{len(self.steps) - 1}" value="0"></label>
-<span class="tgp-of">of 0–{len(self.steps) - 1}</span></span></div>
+<span class="tgp-of">of 0–{len(self.steps) - 1}</span>
+<button type="button" data-act="fit" title="the whole graph in the pane, or its own size (f)">fit</button></span></div>
 <div class="tgp-body"><div class="tgp-graph">{svg}</div>
 <div class="tgp-side"><div class="tgp-panel">{final}</div>{_legend(self._scalar)}</div></div>
 <script type="application/json" class="tgp-data">{payload}</script>
