@@ -33,7 +33,7 @@ from .renderer import GraphvizNotFound, RenderError, find_renderer
 
 __all__ = ["WHAT", "example", "add_graph_parser", "run_graph"]
 
-WHAT = ("staged", "mlp", "attention", "block", "gpt")
+WHAT = ("staged", "mlp", "attention", "block", "gpt")  # smallest graph first: 10, 18, 39, 100, 232 engine nodes
 PLAY_MAX_NODES = MAX_NODES  # --play's default --max-nodes: the player's own limit
 SUPPORTED = "svg, png, jpeg (.jpg), pdf and dot (.gv)"
 
@@ -325,9 +325,10 @@ def _run_play(args: argparse.Namespace) -> int:
             root, kwargs = example(args.what, backpropagated=False)
         n = len(topological_order([root._node() if isinstance(root, Tensor) else root]))
         if n > limit:
+            smaller = WHAT[:WHAT.index(args.what)]  # (WHAT goes from the smallest graph to the largest)
+            instead = f"play a smaller example (--what {', '.join(smaller)}) or " if smaller else ""
             raise ValueError(f"--play: --what {args.what} has {n} engine nodes, more than --max-nodes {limit}: "
-                             f"play a smaller example (--what staged, mlp, attention or block) or raise "
-                             f"--max-nodes")
+                             f"{instead}raise --max-nodes")
         p = player(root, model=kwargs.get("model"), forward=forward, max_nodes=limit, title=kwargs.get("title"),
                    rankdir=args.rankdir)
         path = p.save(out)
