@@ -197,6 +197,21 @@ def test_formulas_come_from_the_docstrings() -> None:
     assert {s.formula for s in p.steps if s.kind == "forward" and s.op == "*"} == {"out = a * b"}
 
 
+def test_max_min_abs_show_their_own_formulas() -> None:
+    """The gates Value gained (max, min, abs) read their formulas from their docstrings like the others: max
+    and min have two inputs, and the panel shows the VJP only (not what Python's builtin max does)."""
+    a, b = Value(2.0, label="a"), Value(-1.0, label="b")
+    p = player((a.max(b) + a.min(b)).abs())
+    forward = {s.op: s.formula for s in p.steps if s.kind == "forward"}
+    backward = {s.op: s.formula for s in p.steps if s.kind == "backward"}
+    assert forward["max"] == "out = max(a, b)" and forward["min"] == "out = min(a, b)"
+    assert forward["abs"] == "out = |a|"
+    assert backward["max"].startswith("d out/da = 1 if a > b, d out/db = 1 if b > a") and "tie" in backward["max"]
+    assert backward["min"].startswith("d out/da = 1 if a < b, d out/db = 1 if b < a") and "tie" in backward["min"]
+    assert backward["abs"].startswith("d out/da = sign(a)")
+    assert "Python" not in backward["max"]
+
+
 def test_too_large_a_graph_is_refused_before_any_backward() -> None:
     root, kwargs = build("gpt")
     with pytest.raises(ValueError) as e:

@@ -323,8 +323,10 @@ class Value:
     def max(self, other: Value | Number) -> Value:
         """out = max(a, b).   d out/da = 1 if a > b, d out/db = 1 if b > a (max routes the gradient to the
         winner; the loser gets exactly 0, see _ZERO). A tie splits it: 1/2 each. A nan in either input gives
-        nan with derivative 1 to both, as ``torch.maximum``. Python's ``max(a, b)`` uses the comparisons
-        instead and returns the winning `Value` itself: no node, the whole gradient to that one."""
+        nan with derivative 1 to both, as ``torch.maximum``.
+
+        Python's ``max(a, b)`` uses the comparisons instead and returns the winning `Value` itself: no node,
+        the whole gradient to that one."""
         if not isinstance(other, Value):
             other = Value(_real(other, "max"))
         a, b = self.data, other.data

@@ -198,18 +198,19 @@ def recording() -> Iterator[ForwardRecord]:
 
 # ---------------------------------------------------------------------------------------------- formulas
 _VALUE_METHODS = {"+": "__add__", "*": "__mul__", "/": "__truediv__", "neg": "__neg__", "exp": "exp", "log": "log",
-                  "tanh": "tanh", "σ": "sigmoid", "relu": "relu"}
+                  "tanh": "tanh", "σ": "sigmoid", "relu": "relu", "max": "max", "min": "min", "abs": "abs"}
 
 
 def _value_formulas(op: str) -> tuple[str, str]:
-    """``(forward, local derivatives)`` of a `Value` op, from its docstring in scalar.py."""
+    """``(forward, local derivatives)`` of a `Value` op, from the first paragraph of its docstring in scalar.py
+    (later paragraphs are notes for the reader of the code, not the op's formula)."""
     if op == "dual":
         return "out = a (forward mode's dual)", "d out/da = 1"
     name = "__pow__" if op.startswith("**") else _VALUE_METHODS.get(op)
     doc = getattr(getattr(Value, name, None), "__doc__", None) if name else None
     if not doc:
         return f"out = {op}(a)", ""
-    parts = re.split(r"(?<=\.)\s{2,}", doc.strip(), maxsplit=1)
+    parts = re.split(r"(?<=\.)\s{2,}", doc.strip().split("\n\n", 1)[0], maxsplit=1)
     forward = parts[0].rstrip(".")
     derivs = " ".join(parts[1].split()) if len(parts) > 1 else ""
     derivs = re.sub(r"\s*\((?:applied as [^)]*|see _\w+)\)", "", derivs)  # (notes on the engine's exactness)
