@@ -38,14 +38,16 @@ inherit its mistake). The grader tries, in order:
 2. a shape mismatch (both shapes are named) that is a transpose, a kept or dropped singleton dim, a sum
    still to be taken over a broadcast axis, a sum over the wrong axis, or a sum over an axis that the
    gradient keeps;
-3. for the right shape: transposed (``answer.T`` matches); right to float32 precision only; one of
+3. for the right shape: transposed (``answer.T`` matches); right to float32 precision only; close
+   to the truth (at ``HINT_TOL``) but outside ``APPROX_TOL``; one of
    the exercise's known mistakes (a forgotten ReLU mask, the softmax of the unmasked scores, ...); a
    missing term (the answer is some of the contributions to a gradient that has several, e.g. the
    staged f's ``dx`` through ``xpy`` alone, or the frozen path of LoRA's ``dx`` alone) or a term
    counted twice; off by a factor ``c``
    (``answer ≈ c · truth``; ``c = −1`` is the wrong sign; ``c`` is named when it is one of the
    exercise's constants, such as ``N`` or ``√d_h``; for a scalar, where every answer is a multiple, only
-   −1, a constant or a small fraction counts); a sum over the wrong axis.
+   −1, a constant or a small fraction counts; an answer of all zeros is said to be one); a sum over the
+   wrong axis.
 
 The hints compare at ``HINT_TOL = 1e-8`` in the same ``(1 + max|·|)`` form: looser than ``APPROX_TOL``
 because a factor is estimated by least squares and a planted mistake rounds differently.
@@ -257,6 +259,12 @@ def hint(answer: np.ndarray, spec: Answer, constants: Mapping[str, float] | None
         return f"transposed: {name}.T matches; a gradient has the shape of its variable, {truth.shape}"
     if answer.dtype.itemsize < 8 and _close(answer.astype(np.float64), truth, 1e-5):
         return f"right to {answer.dtype} precision only: compute in float64"
+    if _close(answer, truth):  # (not within APPROX_TOL, or it would not be wrong: a factor c would read "c = 1")
+        gap = float(np.abs(answer - truth).max())
+        bound = APPROX_TOL * (1.0 + float(np.abs(truth).max()))
+        return (f"close, but outside the tolerance: max|answer − engine| = {gap:.3g} > APPROX_TOL · (1 + "
+                f"max|engine|) = {bound:.3g}; a correct formula in float64 is off by ~1e-16 relative, so look for "
+                "a step in lower precision or an approximation (a finite difference?)")
     for description, value in spec.mistakes:
         if _close(answer, value):
             return description
@@ -273,6 +281,10 @@ def hint(answer: np.ndarray, spec: Answer, constants: Mapping[str, float] | None
     tt = float(np.vdot(truth, truth))
     if tt == 0.0:
         return "the gradient is exactly 0 here, but the answer is not"
+    if not answer.any():  # (0 · truth: "not scaled" below would be false)
+        where = " everywhere" if truth.ndim else ""
+        return (f"the answer is 0{where}, but the gradient is not: is the upstream gradient reaching it (a path "
+                "left out, a mask that removes everything)?")
     c = float(np.vdot(answer, truth)) / tt
     # every number is a multiple of a scalar truth: there a factor is named only if it is a recognisable one
     if c != 0.0 and _close(answer, c * truth) and (truth.size > 1 or _recognisable(c, constants)):
@@ -392,11 +404,14 @@ def _describe_value(v: Any) -> str:
 
 
 def _as_array(answer: Any) -> np.ndarray | str:
-    """The answer as a float array, or the reason it cannot be one."""
+    """The answer as a float array, or the reason it cannot be one. A number, a list, a NumPy array or scalar,
+    a tinygrad_tx `Tensor` or a torch tensor (one that requires grad too) is read as its numbers."""
     if isinstance(answer, Value):
         return f"a Value ({answer!r}): answer with a number (its gradient, not the node)"
     if isinstance(answer, Tensor):
         answer = answer.detach().numpy()
+    elif type(answer).__module__.startswith("torch") and callable(getattr(answer, "detach", None)):
+        answer = answer.detach().cpu()  # (NumPy cannot read a torch tensor that requires grad)
     try:
         arr = np.asarray(answer)
     except Exception as e:  # noqa: BLE001 (any object: report it, never crash the notebook)
