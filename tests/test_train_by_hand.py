@@ -151,6 +151,10 @@ def test_apply_gradients_sets_copies_of_the_arrays() -> None:
     ("frozen", "h.0.attn.c_attn.weight: the parameter is frozen"),
     ("shape", r"ln_f.bias: gradient of shape \(3,\) for a parameter of shape \(16,\)"),
     ("dtype", "ln_f.weight: gradient of dtype float32 for a parameter of dtype"),
+    # not arrays of numbers (None and a str were reported as "a gradient of shape ()")
+    ("none", "ln_f.bias: the gradient is None, not an array of numbers"),
+    ("str", "ln_f.bias: the gradient is a str, not an array of numbers"),
+    ("ragged", "ln_f.bias: the gradient is a list, not an array of numbers"),
 ])
 def test_apply_gradients_refuses_a_mismatch_and_changes_nothing(problem: str, message: str) -> None:
     model = tiny_gpt()
@@ -166,6 +170,8 @@ def test_apply_gradients_refuses_a_mismatch_and_changes_nothing(problem: str, me
         grads["h.0.attn.c_attn.weight"] = np.zeros((16, 48))
     elif problem == "shape":
         grads["ln_f.bias"] = np.zeros(3)
+    elif problem in ("none", "str", "ragged"):
+        grads["ln_f.bias"] = {"none": None, "str": "0.5", "ragged": [[1.0], [2.0, 3.0]]}[problem]
     else:
         grads["ln_f.weight"] = grads["ln_f.weight"].astype(np.float32)
     with pytest.raises(ValueError, match=message):

@@ -36,7 +36,8 @@ def apply_gradients(model: Module, grads: ManualGradients | Mapping[str, np.ndar
     tensor of the parameter's dtype, so an optimiser that scales ``.grad`` in place (clipping) cannot
     reach back into the caller's arrays. Frozen parameters (``requires_grad=False``, e.g. the base
     weights under LoRA) are left alone. Raises ``ValueError`` naming every missing, extra, mis-shaped
-    or mis-typed gradient, before any ``.grad`` is changed.
+    or mis-typed gradient (or one that is not an array of numbers: None, a str), before any ``.grad`` is
+    changed.
     """
     arrays = grads.grads if isinstance(grads, ManualGradients) else grads
     if not isinstance(arrays, Mapping):
@@ -56,8 +57,11 @@ def apply_gradients(model: Module, grads: ManualGradients | Mapping[str, np.ndar
     for name, p in trainable.items():
         if name not in arrays:
             continue
-        g = np.asarray(arrays[name])
-        if g.shape != tuple(p.shape):
+        g = _numbers(arrays[name])
+        if g is None:
+            what = "None" if arrays[name] is None else f"a {type(arrays[name]).__name__}"
+            problems.append(f"{name}: the gradient is {what}, not an array of numbers")
+        elif g.shape != tuple(p.shape):
             problems.append(f"{name}: gradient of shape {g.shape} for a parameter of shape {tuple(p.shape)}")
         elif g.dtype != p.detach().numpy().dtype:
             problems.append(f"{name}: gradient of dtype {g.dtype} for a parameter of dtype {p.dtype}")
@@ -65,3 +69,15 @@ def apply_gradients(model: Module, grads: ManualGradients | Mapping[str, np.ndar
         raise ValueError("apply_gradients: " + "; ".join(problems))
     for name, p in trainable.items():
         p.grad = Tensor(np.array(arrays[name], copy=True))
+
+
+def _numbers(value: object) -> np.ndarray | None:
+    """``value`` as a NumPy array of real numbers, or None when it is not one (None, a str, a ragged list):
+    NumPy would read those as a 0-d object or string array, and the error would speak of shape ``()``."""
+    if value is None:
+        return None
+    try:
+        g = np.asarray(value)
+    except (ValueError, TypeError):  # a ragged nesting of lists
+        return None
+    return g if g.dtype.kind in "biuf" else None
