@@ -27,7 +27,7 @@ from tinygrad_tx.autograd import graph as autograd_graph
 from tinygrad_tx.autograd.graph import run_backward, topological_order
 from tinygrad_tx.autograd.profiler import profile
 from tinygrad_tx.viz.cli import example
-from tinygrad_tx.viz.player import _short, _text, player, recording
+from tinygrad_tx.viz.player import _frame, _short, _text, player, recording
 from tinygrad_tx.viz.renderer import find_renderer
 
 pytestmark = pytest.mark.skipif(find_renderer() is None, reason="no Graphviz renderer (dot or graphviz-pure)")
@@ -531,6 +531,29 @@ def test_a_tensor_hook_is_played_as_the_engine_runs_it() -> None:
     assert same(exp.grad, np.array([0.5, -1.5, 2.0]) * 3)  # ȳ as the hook returned it: what the step used
     (sent,) = exp.contributions
     assert same(sent.value, exp.grad * np.exp(np.array([0.5, -1.5, 2.0])))
+
+
+def test_a_hook_that_changes_the_gradient_shows_what_arrived_before_it() -> None:
+    """The contributions a node received add up to what *arrived*; a hook may replace that before the node's
+    step runs. The step keeps both, so that the page does not show ``= [0.5, -1.5, 2]`` flowing in and a
+    tripled ȳ coming out with no word of the hook."""
+    x = Tensor(np.array([0.5, -1.5, 2.0]), requires_grad=True)
+    h = x.exp()
+    h.register_hook(lambda g: g * 3)
+    k = x * 2.0
+    k.register_hook(lambda g: None)  # a hook that looks and changes nothing
+    p = player((h * x).sum() + k.sum())
+    exp = next(s for s in p.steps if s.kind == "backward" and s.op == "Exp")
+    into_h = [a.after for s in p.steps for a in s.accumulations if a.parent == exp.node]
+    assert same(exp.arrived, into_h[-1]) and same(exp.arrived, x._data)  # ∂L/∂h = x, before the hook
+    assert same(exp.grad, exp.arrived * 3)
+    panel = _frame(exp, p._nodes)["html"]
+    assert "arrived, before the tensor's hooks" in panel and "as the hooks returned it" in panel
+    assert exp.arrived_text in panel
+    k_index = next(i for i, n in enumerate(p.nodes) if n is k._node())
+    mul2 = next(s for s in p.steps if s.kind == "backward" and s.node == f"n{k_index}")
+    assert mul2.arrived is None and mul2.grad is not None  # the hook returned None: nothing changed
+    assert all(s.arrived is None for s in p.steps if s is not exp)
 
 
 def test_the_walk_observer_sees_the_order_and_may_leave_the_walk_alone() -> None:

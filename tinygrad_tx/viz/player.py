@@ -38,7 +38,8 @@ leaves' ``.grad`` accumulate as in a second ``backward()``. Intermediate tensors
 engine kept them (leaves, the output, values an op saved for backward); run the forward pass inside
 `recording` (or pass a function that builds the loss) to show every op's output. A tensor hook
 (``register_hook``) runs as in any backward; the upstream gradient shown is then the one the hooks returned,
-the one the node's step used.
+the one the node's step used, and, when they changed it, the gradient that arrived (``Step.arrived``, the sum
+of what the node's consumers sent) is shown above it.
 """
 
 from __future__ import annotations
@@ -106,7 +107,9 @@ class Step:
 
     ``kind`` is ``"forward"`` (the node's value is computed: ``value``) or ``"backward"`` (the engine's step at
     the node: its complete upstream gradient ``grad``, what it sent to each parent, the parents' in-flight
-    gradients before and after; at a leaf, ``leaf_grad``, its ``.grad`` after the step). ``node`` is the node's
+    gradients before and after; at a leaf, ``leaf_grad``, its ``.grad`` after the step; ``arrived``, the gradient
+    as it arrived when a tensor hook replaced it, ``grad`` then being what the hooks returned, the one the step
+    used: the contributions the node received add up to ``arrived``). ``node`` is the node's
     id in the SVG (``n0``, ``n1``, ... in topological order), ``obj`` the engine node itself (a `Value`, a
     `Function` or a leaf `Tensor`). Values and gradients are floats for a `Value` graph, arrays for a tensor
     graph (None where a tensor's value was not kept); the ``*_text`` fields are what the page shows.
@@ -126,6 +129,8 @@ class Step:
     accumulations: tuple[Accumulation, ...] = ()
     leaf_grad: Any = None
     leaf_grad_text: str = ""
+    arrived: Any = None
+    arrived_text: str = ""
     obj: Any = field(default=None, repr=False)
 
 
@@ -259,6 +264,14 @@ def _short(x: Any) -> str:
             return f"{float(x.reshape(())):.4g}"
         return f"‖·‖ {float(np.sqrt((x.astype(np.float64) ** 2).sum())):.4g}"
     return f"{x:.4f}" if x == 0 or not math.isfinite(x) or 1e-3 <= abs(x) < 1e5 else f"{x:.3e}"
+
+
+def _same_bits(a: Any, b: Any) -> bool:
+    """Two gradients (floats or arrays) with the same bits, nan included."""
+    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+        a, b = np.asarray(a), np.asarray(b)
+        return a.dtype == b.dtype and a.shape == b.shape and np.array_equal(a, b, equal_nan=True)
+    return a == b or (a != a and b != b)
 
 
 def _text(x: Any) -> str:
@@ -442,7 +455,11 @@ def _frame(s: Step, nodes: list[_NodeInfo]) -> dict[str, Any]:
         parts.append(f'<div class="tgp-label">value</div><pre class="tgp-value">{e(s.value_text)}</pre>')
     else:
         parts.append(f'<div class="tgp-label">VJP</div><div class="tgp-formula">{e(s.formula)}</div>')
-        parts.append(f'<div class="tgp-label">upstream gradient ȳ = ∂L/∂{e(name(i))} (complete)</div>'
+        if s.arrived is not None:  # a hook replaced the sum of the contributions
+            parts.append(f'<div class="tgp-label">arrived, before the tensor\'s hooks (the sum of what was sent '
+                         f'here)</div><pre class="tgp-arrived">{e(s.arrived_text)}</pre>')
+        complete = "complete, as the hooks returned it" if s.arrived is not None else "complete"
+        parts.append(f'<div class="tgp-label">upstream gradient ȳ = ∂L/∂{e(name(i))} ({complete})</div>'
                      f'<pre class="tgp-upstream">{e(s.grad_text)}</pre>')
         for c in s.contributions:
             local = f" = {_scalar_text(c.local)} · ȳ" if c.local is not None else ""
@@ -605,11 +622,15 @@ def _record_backward(root: Any, order: list[Any], nodes: list[_NodeInfo], index:
 
         def step(node: Any, g: Any) -> None:
             upstream = g
+            arrived = None  # what arrived, if the hooks replaced it
             if arrive is not None:  # hooks: they may replace the gradient, or run a leaf's step
+                before_hooks = _snapshot(g)
                 g = arrive(node, g)
                 if g is None:
                     steps.append(_backward_step(first + len(steps), node, upstream, [], [], nodes, index))
                     return None
+                if g is not upstream and not _same_bits(_snapshot(g), before_hooks):
+                    arrived = before_hooks
             prev = node._prev
             distinct = list({id(p): p for p in prev if p is not None}.values())
             before = [_snapshot(p._g) for p in distinct]
@@ -630,7 +651,7 @@ def _record_backward(root: Any, order: list[Any], nodes: list[_NodeInfo], index:
                 node._backprop(g, store, release)
             after = [_snapshot(p._g) for p in distinct]
             steps.append(_backward_step(first + len(steps), node, g, list(zip(prev, contribs, locals_)),
-                                        list(zip(distinct, before, after)), nodes, index))
+                                        list(zip(distinct, before, after)), nodes, index, arrived))
             return None
 
         return step
@@ -648,9 +669,10 @@ def _record_backward(root: Any, order: list[Any], nodes: list[_NodeInfo], index:
 
 
 def _backward_step(k: int, node: Any, g: Any, sent: list[tuple[Any, Any, Any]], around: list[tuple[Any, Any, Any]],
-                   nodes: list[_NodeInfo], index: dict[int, int]) -> Step:
+                   nodes: list[_NodeInfo], index: dict[int, int], arrived: Any = None) -> Step:
     """The record of one step of the walk at ``node``: ``sent`` is (parent, contribution, local derivative) per
-    input slot, ``around`` (parent, in-flight gradient before, after) per distinct parent."""
+    input slot, ``around`` (parent, in-flight gradient before, after) per distinct parent, ``arrived`` the
+    gradient before the hooks replaced it with ``g`` (None: no hook changed it)."""
     info = nodes[index[id(node)]]
     g = _snapshot(g)
     if isinstance(node, Value):
@@ -686,7 +708,8 @@ def _backward_step(k: int, node: Any, g: Any, sent: list[tuple[Any, Any, Any]], 
         leaf_grad = node.grad if isinstance(node, Value) else _snapshot(node._grad)
     return Step(k, "backward", f"n{info.index}", info.op, info.label, formula, grad=g, grad_text=_text(g),
                 contributions=tuple(contributions), accumulations=tuple(accumulations), leaf_grad=leaf_grad,
-                leaf_grad_text=_text(leaf_grad) if leaf_grad is not None else "", obj=node)
+                leaf_grad_text=_text(leaf_grad) if leaf_grad is not None else "", arrived=arrived,
+                arrived_text=_text(arrived) if arrived is not None else "", obj=node)
 
 
 # ---------------------------------------------------------------------------------------------- DOT
