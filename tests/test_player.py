@@ -212,6 +212,31 @@ def test_max_min_abs_show_their_own_formulas() -> None:
     assert "Python" not in backward["max"]
 
 
+def test_a_custom_function_documented_as_autograd_function_says_shows_its_vjp() -> None:
+    """autograd/function.py documents a custom op's docstring as ``y = x².   VJP: x̄ = 2 x ȳ``; the primitives
+    write ``y = ...   |   x̄ = ...``. The player reads both (it said "its docstring gives no VJP formula")."""
+    from tinygrad_tx.autograd import Function
+
+    class Square(Function):
+        """y = x².   VJP: x̄ = 2 x ȳ"""
+
+        @staticmethod
+        def forward(ctx: Any, x: np.ndarray) -> np.ndarray:
+            ctx.save_for_backward(x)
+            return x * x
+
+        @staticmethod
+        def backward(ctx: Any, g: Tensor) -> Tensor:
+            (x,) = ctx.saved_tensors
+            return 2 * x * g
+
+    w = Tensor(np.array([1.5, -2.0]), requires_grad=True)
+    p = player(Square.apply(w).sum())
+    (forward,) = [s.formula for s in p.steps if s.kind == "forward" and s.op == "Square"]
+    (backward,) = [s.formula for s in p.steps if s.kind == "backward" and s.op == "Square"]
+    assert (forward, backward) == ("y = x²", "x̄ = 2 x ȳ")
+
+
 def test_too_large_a_graph_is_refused_before_any_backward() -> None:
     root, kwargs = build("gpt")
     with pytest.raises(ValueError) as e:

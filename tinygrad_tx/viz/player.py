@@ -225,12 +225,17 @@ def _value_formulas(op: str) -> tuple[str, str]:
 
 
 def _tensor_formulas(node: Function) -> tuple[str, str]:
-    """``(forward, VJP)`` of a tensor op from its docstring (``y = ...   ẏ = ...   |   x̄ = ...``)."""
+    """``(forward, VJP)`` of a tensor op from its docstring: a primitive's ``y = ...   ẏ = ...   |   x̄ = ...``, or
+    a custom op's ``y = ...   VJP: x̄ = ...`` (as autograd/function.py writes one)."""
     doc = (type(node).__doc__ or "").strip()
     first = doc.split("\n\n", 1)[0]
     forward = re.split(r"(?<=\.)\s{2,}", first, maxsplit=1)[0].rstrip(".")
     if "|" in first:
         return " ".join(forward.split()), " ".join(first.split("|", 1)[1].split())
+    vjp = re.search(r"\bVJP:\s*(.+)", first, re.S)
+    if vjp:
+        forward = re.split(r"(?<=\.)\s{2,}", first[:vjp.start()].strip(), maxsplit=1)[0].rstrip(".")
+        return " ".join(forward.split()), " ".join(vjp.group(1).split())
     return " ".join(forward.split()) or type(node).__name__, "(its docstring gives no VJP formula)"
 
 
