@@ -306,6 +306,11 @@ def test_bad_arguments_are_reported() -> None:
         draw(example("mlp")[0], stats="median")
     with pytest.raises(TypeError, match="expected a Value or a Tensor"):
         draw(3.0)
+    # a list says what is wrong with it (it said "(or a list of them), got list")
+    with pytest.raises(TypeError, match=r"got an empty list"):
+        draw([])
+    with pytest.raises(TypeError, match=r"got a list whose item 1 is a float"):
+        draw([f, 2.0])
     with pytest.raises(ValueError, match="max_nodes"):
         draw(f, max_nodes=0)
 

@@ -106,8 +106,12 @@ def as_roots(root: Any) -> list[Any]:
         return [root]
     if isinstance(root, Iterable) and not isinstance(root, (str, bytes, np.ndarray)):
         roots = list(root)
-        if roots and all(isinstance(r, (Value, Tensor, Function)) for r in roots):
+        bad = [i for i, r in enumerate(roots) if not isinstance(r, (Value, Tensor, Function))]
+        if roots and not bad:
             return roots
+        what = (f"an empty {type(root).__name__}" if not roots else
+                f"a {type(root).__name__} whose item {bad[0]} is a {type(roots[bad[0]]).__name__}")
+        raise TypeError(f"draw: expected a Value or a Tensor (or a list of them), got {what}")
     raise TypeError(f"draw: expected a Value or a Tensor (or a list of them), got {type(root).__name__}")
 
 
