@@ -179,6 +179,20 @@ def test_apply_gradients_refuses_a_mismatch_and_changes_nothing(problem: str, me
     assert all(p.grad is None for p in model.parameters())
 
 
+def test_apply_gradients_names_the_first_name_of_a_tied_parameter() -> None:
+    """A parameter shared under two names is trained under its first (``named_parameters()``, as PyTorch's): a
+    gradient under the second name is refused as the alias it is, not as a parameter the model lacks."""
+    model = tiny_gpt()
+    model.lm_head.weight = model.wte.weight
+    grads = {name: np.zeros(tuple(p.shape)) for name, p in model.named_parameters()}
+    assert "lm_head.weight" not in grads
+    with pytest.raises(ValueError, match=r"lm_head.weight: the same parameter as wte.weight \(shared\); give its "
+                                         r"gradient once, under wte.weight"):
+        manual.apply_gradients(model, grads | {"lm_head.weight": np.zeros((11, 16))})
+    manual.apply_gradients(model, grads)
+    assert model.lm_head.weight.grad is model.wte.weight.grad
+
+
 def test_apply_gradients_refuses_what_is_not_a_mapping() -> None:
     with pytest.raises(TypeError, match="apply_gradients: grads must be"):
         manual.apply_gradients(tiny_gpt(), [np.zeros(3)])

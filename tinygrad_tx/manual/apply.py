@@ -32,7 +32,8 @@ def apply_gradients(model: Module, grads: ManualGradients | Mapping[str, np.ndar
     """Set ``p.grad`` of every trainable parameter of ``model`` to its hand-derived gradient.
 
     ``grads`` is a `ManualGradients` (its ``.grads``) or a ``{named_parameters() name: array}`` mapping
-    with exactly one entry per parameter that requires a gradient. Each array is copied into a new
+    with exactly one entry per parameter that requires a gradient (a shared parameter under its first name,
+    the one ``named_parameters()`` gives). Each array is copied into a new
     tensor of the parameter's dtype, so an optimiser that scales ``.grad`` in place (clipping) cannot
     reach back into the caller's arrays. Frozen parameters (``requires_grad=False``, e.g. the base
     weights under LoRA) are left alone. Raises ``ValueError`` naming every missing, extra, mis-shaped
@@ -44,13 +45,19 @@ def apply_gradients(model: Module, grads: ManualGradients | Mapping[str, np.ndar
         raise TypeError(f"apply_gradients: grads must be a ManualGradients or a mapping of name -> array, "
                         f"got {type(grads).__name__}")
     named = dict(model.named_parameters())
+    first_name = {id(p): name for name, p in named.items()}
+    aliases = {name: first_name[id(p)] for name, p in model.named_parameters(remove_duplicate=False)
+               if name not in named}  # a shared (tied) parameter's later names -> its first
     trainable = {name: p for name, p in named.items() if p.requires_grad}
     problems = []
     missing = [name for name in trainable if name not in arrays]
     if missing:
         problems.append(f"no gradient for trainable parameter(s) {', '.join(missing)}")
     for name in arrays:
-        if name not in named:
+        if name in aliases:
+            problems.append(f"{name}: the same parameter as {aliases[name]} (shared); give its gradient once, "
+                            f"under {aliases[name]}")
+        elif name not in named:
             problems.append(f"{name}: the model has no such parameter")
         elif name not in trainable:
             problems.append(f"{name}: the parameter is frozen (requires_grad=False) and gets no gradient")
