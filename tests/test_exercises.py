@@ -217,6 +217,11 @@ HINTS: list[tuple[str, str, Any, str]] = [
     ("gates", "ds", lambda: 2.0 * (1 + 1e-9), "close, but outside the tolerance"),
     ("mlp", "dW1", lambda: np.zeros((5, 6)), "the answer is 0 everywhere, but the gradient is not"),
     ("gates", "dx", lambda: 0, "the answer is 0, but the gradient is not"),
+    # in float32 the same mistakes are named (at 1e-8 its rounding hid them: "not transposed, scaled, negated")
+    ("mlp", "dW2", lambda: (2 * T("mlp")["dW2"]).astype(np.float32), "off by a factor: answer ≈ c · truth with c = 2"),
+    ("attention", "drho", lambda: T("attention")["drho"].T.astype(np.float32), "transposed: drho.T matches"),
+    ("layernorm", "dbeta", lambda: (-T("layernorm")["dbeta"]).astype(np.float32), "wrong sign"),
+    ("mlp", "db2", lambda: T("mlp")["dz2"].astype(np.float32), "not summed yet"),
 ]
 
 
