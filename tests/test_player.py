@@ -210,6 +210,8 @@ def test_max_min_abs_show_their_own_formulas() -> None:
     assert backward["min"].startswith("d out/da = 1 if a < b, d out/db = 1 if b < a") and "tie" in backward["min"]
     assert backward["abs"].startswith("d out/da = sign(a)")
     assert "Python" not in backward["max"]
+    # the page shows plain text: no reST quotes, no names of the engine's internals
+    assert not any("``" in f or "_ZERO" in f for f in backward.values()), backward
 
 
 def test_a_custom_function_documented_as_autograd_function_says_shows_its_vjp() -> None:

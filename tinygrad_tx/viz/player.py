@@ -219,6 +219,7 @@ def _value_formulas(op: str) -> tuple[str, str]:
     forward = parts[0].rstrip(".")
     derivs = " ".join(parts[1].split()) if len(parts) > 1 else ""
     derivs = re.sub(r"\s*\((?:applied as [^)]*|see _\w+)\)", "", derivs)  # (notes on the engine's exactness)
+    derivs = re.sub(r",\s*see _\w+", "", derivs).replace("``", "")  # (the same inside a note; reST quotes)
     if op.startswith("**") and op != "**":  # a constant exponent: only the base has a derivative
         derivs = derivs.split(";", 1)[0] + "."
     return forward, derivs
