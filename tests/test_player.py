@@ -239,6 +239,27 @@ def test_a_custom_function_documented_as_autograd_function_says_shows_its_vjp() 
     assert (forward, backward) == ("y = x²", "x̄ = 2 x ȳ")
 
 
+def test_a_primitive_whose_vjp_is_in_its_docstrings_second_paragraph_shows_it() -> None:
+    """Atan2 and BinaryCrossEntropy write ``ẏ = ...   |   ā = ...`` in a paragraph of its own, after the forward's
+    (the panel said their docstrings gave no VJP formula)."""
+    from tinygrad_tx.nn.functional import binary_cross_entropy
+
+    a = Tensor(np.array([0.5, -1.0]), requires_grad=True)
+    b = Tensor(np.array([2.0, 1.5]), requires_grad=True)
+    p = player(a.atan2(b).sum() + binary_cross_entropy(a.sigmoid(), Tensor(np.array([1.0, 0.0]))))
+    backward = {s.op: s.formula for s in p.steps if s.kind == "backward"}
+    forward = {s.op: s.formula for s in p.steps if s.kind == "forward"}
+    assert backward["Atan2"] == "ā = ȳ ⊙ b / (a² + b²), b̄ = -ȳ ⊙ a / (a² + b²)"
+    assert forward["Atan2"] == "y = atan2(a, b), the angle of the point (b, a) in (-π, π]"
+    assert backward["BinaryCrossEntropy"].startswith("p̄ = ℓ̄ ⊙ (p - t) / max(p (1 - p), ε)")
+    assert not any("``" in f for f in backward.values())
+    # the separator is a bar between spaces, not the bars of |x| (atanh's VJP began "x| < 1. ẏ = ...")
+    p = player((a * 0.5).atanh().sum() + b[0])
+    backward = {s.op: s.formula for s in p.steps if s.kind == "backward"}
+    assert backward["Atanh"] == "x̄ = ȳ / (1 - x²)"
+    assert backward["GetItem"].startswith("x̄ = zeros like x with ȳ scatter-added at index")
+
+
 def test_too_large_a_graph_is_refused_before_any_backward() -> None:
     root, kwargs = build("gpt")
     with pytest.raises(ValueError) as e:

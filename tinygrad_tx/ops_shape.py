@@ -94,8 +94,8 @@ def _own_index(index: Any) -> Any:
 
 
 class GetItem(Function):
-    """y = x[index] (slices, integers, integer arrays, boolean masks).   |   ẏ = ẋ[index]
-    x̄ = zeros like x with ȳ scatter-**added** at index: repeated indices accumulate"""
+    """y = x[index] (slices, integers, integer arrays, boolean masks).   ẏ = ẋ[index]   |
+    x̄ = zeros like x with ȳ scatter-added at index: repeated indices accumulate"""
 
     @staticmethod
     def forward(ctx: Any, x: np.ndarray, *, index: Any) -> np.ndarray:

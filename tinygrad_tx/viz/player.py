@@ -226,18 +226,24 @@ def _value_formulas(op: str) -> tuple[str, str]:
 
 
 def _tensor_formulas(node: Function) -> tuple[str, str]:
-    """``(forward, VJP)`` of a tensor op from its docstring: a primitive's ``y = ...   ẏ = ...   |   x̄ = ...``, or
-    a custom op's ``y = ...   VJP: x̄ = ...`` (as autograd/function.py writes one)."""
-    doc = (type(node).__doc__ or "").strip()
-    first = doc.split("\n\n", 1)[0]
+    """``(forward, VJP)`` of a tensor op from its docstring: a primitive's ``y = ...   ẏ = ...   |   x̄ = ...`` (in
+    the first paragraph, or in the second when the first is the forward alone), or a custom op's
+    ``y = ...   VJP: x̄ = ...`` (as autograd/function.py writes one)."""
+    def flat(text: str) -> str:
+        return " ".join(text.split()).replace("``", "")
+
+    paragraphs = (type(node).__doc__ or "").strip().split("\n\n")
+    first = paragraphs[0]
     forward = re.split(r"(?<=\.)\s{2,}", first, maxsplit=1)[0].rstrip(".")
-    if "|" in first:
-        return " ".join(forward.split()), " ".join(first.split("|", 1)[1].split())
+    bar = re.compile(r"\s\|\s")  # the separator: a bar between spaces (|x| is an absolute value)
+    formula = next((p for p in paragraphs[:2] if bar.search(p)), None)
+    if formula is not None:
+        return flat(forward), flat(bar.split(formula, maxsplit=1)[1])
     vjp = re.search(r"\bVJP:\s*(.+)", first, re.S)
     if vjp:
         forward = re.split(r"(?<=\.)\s{2,}", first[:vjp.start()].strip(), maxsplit=1)[0].rstrip(".")
-        return " ".join(forward.split()), " ".join(vjp.group(1).split())
-    return " ".join(forward.split()) or type(node).__name__, "(its docstring gives no VJP formula)"
+        return flat(forward), flat(vjp.group(1))
+    return flat(forward) or type(node).__name__, "(its docstring gives no VJP formula)"
 
 
 # ---------------------------------------------------------------------------------------------- numbers
