@@ -27,7 +27,7 @@ from tinygrad_tx.autograd import graph as autograd_graph
 from tinygrad_tx.autograd.graph import run_backward, topological_order
 from tinygrad_tx.autograd.profiler import profile
 from tinygrad_tx.viz.cli import example
-from tinygrad_tx.viz.player import _frame, _short, _text, player, recording
+from tinygrad_tx.viz.player import _frame, _short, _tensor_formulas, _text, player, recording
 from tinygrad_tx.viz.renderer import find_renderer
 
 pytestmark = pytest.mark.skipif(find_renderer() is None, reason="no Graphviz renderer (dot or graphviz-pure)")
@@ -237,6 +237,13 @@ def test_a_custom_function_documented_as_autograd_function_says_shows_its_vjp() 
     (forward,) = [s.formula for s in p.steps if s.kind == "forward" and s.op == "Square"]
     (backward,) = [s.formula for s in p.steps if s.kind == "backward" and s.op == "Square"]
     assert (forward, backward) == ("y = x²", "x̄ = 2 x ȳ")
+    # manual's fused ops write "VJP (where it is derived): ..." (the panel said they had no formula)
+    from tinygrad_tx.manual.fused import FusedCausalAttention, FusedLayerNorm
+
+    forward, backward = _tensor_formulas(object.__new__(FusedCausalAttention))
+    assert forward == "out = ρ v, ρ = softmax(q kᵀ/√d_h + M)" and backward.startswith("G = ȳ vᵀ, Δ_S = ρ ⊙")
+    forward, backward = _tensor_formulas(object.__new__(FusedLayerNorm))
+    assert backward.startswith("with G = ȳ ⊙ γ: x̄ = (1/σ)(G - mean(G)") and forward.endswith("⊙ γ + β per row")
 
 
 def test_a_primitive_whose_vjp_is_in_its_docstrings_second_paragraph_shows_it() -> None:

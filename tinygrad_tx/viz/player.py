@@ -239,7 +239,7 @@ def _tensor_formulas(node: Function) -> tuple[str, str]:
     formula = next((p for p in paragraphs[:2] if bar.search(p)), None)
     if formula is not None:
         return flat(forward), flat(bar.split(formula, maxsplit=1)[1])
-    vjp = re.search(r"\bVJP:\s*(.+)", first, re.S)
+    vjp = re.search(r"\bVJP\s*(?:\([^)]*\))?[:,]\s*(.+)", first, re.S)  # "VJP: ...", "VJP (derived in ...): ..."
     if vjp:
         forward = re.split(r"(?<=\.)\s{2,}", first[:vjp.start()].strip(), maxsplit=1)[0].rstrip(".")
         return flat(forward), flat(vjp.group(1))
