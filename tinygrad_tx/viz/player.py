@@ -469,7 +469,7 @@ def _frame(s: Step, nodes: list[_NodeInfo]) -> dict[str, Any]:
         parts.append(f'<div class="tgp-label">VJP</div><div class="tgp-formula">{e(s.formula)}</div>')
         if s.arrived is not None:  # a hook replaced the sum of the contributions
             parts.append(f'<div class="tgp-label">arrived, before the tensor\'s hooks (the sum of what was sent '
-                         f'here)</div><pre class="tgp-arrived">{e(s.arrived_text)}</pre>')
+                         f'here)</div><pre class="tgp-accum tgp-arrived">{e(s.arrived_text)}</pre>')
         complete = "complete, as the hooks returned it" if s.arrived is not None else "complete"
         parts.append(f'<div class="tgp-label">upstream gradient ȳ = ∂L/∂{e(name(i))} ({complete})</div>'
                      f'<pre class="tgp-upstream">{e(s.grad_text)}</pre>')
