@@ -306,6 +306,15 @@ def test_bad_roots() -> None:
         player(3.0)
     with pytest.raises(ValueError, match="rankdir"):
         player(Value(1.0) * 2, rankdir="RL")
+    # the naming arguments are checked as draw's are (a Value graph has no parameters to name)
+    with pytest.raises(TypeError, match=r"player: model= must be an nn.Module, got int"):
+        player(x.sum(), model=3)
+    with pytest.raises(TypeError, match=r"player: params='w' is of type str, not a Tensor"):
+        player(x.sum(), params={"w": "x"})
+    with pytest.raises(ValueError, match=r"player: model= and params= name the leaves of Tensor graphs"):
+        player(Value(1.0) * 2, params={"x": x})
+    played = player(lambda: Value(2.0) * 3)  # (the forward a function root records is not forward=)
+    assert sorted(s.leaf_grad for s in played.steps if s.leaf_grad is not None) == [2.0, 3.0]
 
 
 def test_a_function_root_records_its_forward() -> None:

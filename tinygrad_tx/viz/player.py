@@ -513,6 +513,7 @@ def player(
         title: the heading (default: says what the root is).
         rankdir: ``'TB'`` (top to bottom, the default: a tall graph beside the panel) or ``'LR'``.
     """
+    naming = model is not None or params is not None  # (what only a Tensor graph has; a recording is harmless)
     if callable(root) and not isinstance(root, (Value, Tensor)):
         forward = ForwardRecord()
         with _intercepting(forward):
@@ -526,6 +527,9 @@ def player(
                              "under no_grad(), or from tensors without requires_grad=True?)")
         start = root._node()
     elif isinstance(root, Value):
+        if naming:
+            raise ValueError("player: model= and params= name the leaves of Tensor graphs, not of Value graphs (a "
+                             "Value's name is its label)")
         start = root
     else:
         raise TypeError(f"player: expected a Value or a Tensor (or a function returning one), got "
@@ -570,7 +574,7 @@ def _describe(order: list[Any], root: Any, model: Any, params: Any, forward: For
             infos.append(_NodeInfo(i, v, "value" if v._prev else "leaf", label, v._op or "leaf", value=v.data,
                                    parents=parents))
         return infos
-    names, _ = _names(model, params)
+    names, _ = _names(model, params, "player")
     known: dict[int, np.ndarray] = {id(root._node()): root._data}
     for n in order:  # the values the ops saved for backward: an op's output, or a parent's
         if isinstance(n, Function):
