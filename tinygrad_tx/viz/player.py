@@ -506,7 +506,8 @@ def player(
         root: a `Value`, or a one-element `Tensor` (the loss), whose graph has not been through a
             backward; or a function of no arguments that builds one (its forward pass is then recorded,
             so every op's output can be shown).
-        model: a ``nn.Module``: names the parameters and groups the ops into its modules' clusters.
+        model: a ``nn.Module``: names the parameters and groups the ops into its modules' clusters (a
+            Tensor graph's; a Value graph's nodes are named by their labels).
         params: ``{name: tensor}`` to name leaves without a model (``tensor.name`` is used otherwise).
         forward: a `recording` of the forward pass that built ``root``.
         max_nodes: refuse (ValueError) a graph of more engine nodes than this.
