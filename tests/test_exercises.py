@@ -222,6 +222,7 @@ HINTS: list[tuple[str, str, Any, str]] = [
     ("attention", "drho", lambda: T("attention")["drho"].T.astype(np.float32), "transposed: drho.T matches"),
     ("layernorm", "dbeta", lambda: (-T("layernorm")["dbeta"]).astype(np.float32), "wrong sign"),
     ("mlp", "db2", lambda: T("mlp")["dz2"].astype(np.float32), "not summed yet"),
+    ("mlp", "dW1", lambda: T("mlp")["dW1"].sum(), "the gradient summed over all axes: those axes must be kept"),
 ]
 
 

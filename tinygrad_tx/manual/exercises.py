@@ -347,7 +347,8 @@ def _shape_hint(answer: np.ndarray, spec: Answer, tol: float) -> str:
                     "that axis, so sum its gradient over it")
     for label, value in _sum_candidates(truth):
         if _close(answer, value, tol):
-            return f"{mismatch}: the answer is the gradient summed over {label}: that axis must be kept"
+            kept = "those axes" if label == "all axes" else "that axis"
+            return f"{mismatch}: the answer is the gradient summed over {label}: {kept} must be kept"
     return f"{mismatch} (a gradient has the shape of its variable)"
 
 
