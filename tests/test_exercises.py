@@ -212,6 +212,17 @@ HINTS: list[tuple[str, str, Any, str]] = [
     ("gates", "ds", lambda: "2", "not a number"),
     ("mlp", "dW0", lambda: T("mlp")["dW0"].astype(np.float32), "right to float32 precision only"),
     ("lora", "dW0", lambda: np.zeros((4, 5)), "dW0 gets no gradient: W₀ is frozen"),
+    # just outside APPROX_TOL (it said "off by a factor c = 1"), and all zeros (it said "not ... scaled")
+    ("mlp", "dz2", lambda: T("mlp")["dz2"] * (1 + 3e-9), "close, but outside the tolerance: max|answer − engine|"),
+    ("gates", "ds", lambda: 2.0 * (1 + 1e-9), "close, but outside the tolerance"),
+    ("mlp", "dW1", lambda: np.zeros((5, 6)), "the answer is 0 everywhere, but the gradient is not"),
+    ("gates", "dx", lambda: 0, "the answer is 0, but the gradient is not"),
+    # in float32 the same mistakes are named (at 1e-8 its rounding hid them: "not transposed, scaled, negated")
+    ("mlp", "dW2", lambda: (2 * T("mlp")["dW2"]).astype(np.float32), "off by a factor: answer ≈ c · truth with c = 2"),
+    ("attention", "drho", lambda: T("attention")["drho"].T.astype(np.float32), "transposed: drho.T matches"),
+    ("layernorm", "dbeta", lambda: (-T("layernorm")["dbeta"]).astype(np.float32), "wrong sign"),
+    ("mlp", "db2", lambda: T("mlp")["dz2"].astype(np.float32), "not summed yet"),
+    ("mlp", "dW1", lambda: T("mlp")["dW1"].sum(), "the gradient summed over all axes: those axes must be kept"),
 ]
 
 
@@ -233,6 +244,18 @@ def test_only_the_first_wrong_row_shows_its_hint_and_the_frozen_weight_is_answer
     lora = T("lora")
     assert check_exercise("lora", **lora).rows[3].verdict == "exact"  # dW0 = None
     assert [r.verdict for r in check_exercise("lora", **(lora | {"dW0": ...})).rows[3:]] == ["missing", "exact"]
+
+
+def test_a_torch_tensor_that_requires_grad_is_read_like_a_tensor_of_ours() -> None:
+    """An answer computed with torch autograd is graded by its numbers, as a tinygrad_tx Tensor is (NumPy
+    refuses to read a torch tensor that requires grad)."""
+    import torch
+
+    t = T("mlp")
+    answer = torch.tensor(t["dW2"], requires_grad=True)
+    assert check_exercise("mlp", dW2=answer).rows[1].verdict == "exact"
+    assert check_exercise("gates", ds=torch.tensor(2.0, dtype=torch.float64, requires_grad=True)).rows[0].verdict \
+        == "exact"
 
 
 def test_hints_cover_every_exercise() -> None:

@@ -27,7 +27,7 @@ from tinygrad_tx.autograd import graph as autograd_graph
 from tinygrad_tx.autograd.graph import run_backward, topological_order
 from tinygrad_tx.autograd.profiler import profile
 from tinygrad_tx.viz.cli import example
-from tinygrad_tx.viz.player import _short, _text, player, recording
+from tinygrad_tx.viz.player import _frame, _short, _tensor_formulas, _text, player, recording
 from tinygrad_tx.viz.renderer import find_renderer
 
 pytestmark = pytest.mark.skipif(find_renderer() is None, reason="no Graphviz renderer (dot or graphviz-pure)")
@@ -230,6 +230,76 @@ def test_every_value_op_shows_its_local_derivatives() -> None:
     assert by_op["max"] == "out = max(a, b)" and by_op["abs"] == "out = |a|"
 
 
+def test_max_min_abs_show_their_own_formulas() -> None:
+    """The gates Value gained (max, min, abs) read their formulas from their docstrings like the others: max
+    and min have two inputs, and the panel shows the VJP only (not what Python's builtin max does)."""
+    a, b = Value(2.0, label="a"), Value(-1.0, label="b")
+    p = player((a.max(b) + a.min(b)).abs())
+    forward = {s.op: s.formula for s in p.steps if s.kind == "forward"}
+    backward = {s.op: s.formula for s in p.steps if s.kind == "backward"}
+    assert forward["max"] == "out = max(a, b)" and forward["min"] == "out = min(a, b)"
+    assert forward["abs"] == "out = |a|"
+    assert backward["max"].startswith("d out/da = 1 if a > b, d out/db = 1 if b > a") and "tie" in backward["max"]
+    assert backward["min"].startswith("d out/da = 1 if a < b, d out/db = 1 if b < a") and "tie" in backward["min"]
+    assert backward["abs"].startswith("d out/da = sign(a)")
+    assert "Python" not in backward["max"]
+    # the page shows plain text: no reST quotes, no names of the engine's internals
+    assert not any("``" in f or "_ZERO" in f for f in backward.values()), backward
+
+
+def test_a_custom_function_documented_as_autograd_function_says_shows_its_vjp() -> None:
+    """autograd/function.py documents a custom op's docstring as ``y = x².   VJP: x̄ = 2 x ȳ``; the primitives
+    write ``y = ...   |   x̄ = ...``. The player reads both (it said "its docstring gives no VJP formula")."""
+    from tinygrad_tx.autograd import Function
+
+    class Square(Function):
+        """y = x².   VJP: x̄ = 2 x ȳ"""
+
+        @staticmethod
+        def forward(ctx: Any, x: np.ndarray) -> np.ndarray:
+            ctx.save_for_backward(x)
+            return x * x
+
+        @staticmethod
+        def backward(ctx: Any, g: Tensor) -> Tensor:
+            (x,) = ctx.saved_tensors
+            return 2 * x * g
+
+    w = Tensor(np.array([1.5, -2.0]), requires_grad=True)
+    p = player(Square.apply(w).sum())
+    (forward,) = [s.formula for s in p.steps if s.kind == "forward" and s.op == "Square"]
+    (backward,) = [s.formula for s in p.steps if s.kind == "backward" and s.op == "Square"]
+    assert (forward, backward) == ("y = x²", "x̄ = 2 x ȳ")
+    # manual's fused ops write "VJP (where it is derived): ..." (the panel said they had no formula)
+    from tinygrad_tx.manual.fused import FusedCausalAttention, FusedLayerNorm
+
+    forward, backward = _tensor_formulas(object.__new__(FusedCausalAttention))
+    assert forward == "out = ρ v, ρ = softmax(q kᵀ/√d_h + M)" and backward.startswith("G = ȳ vᵀ, Δ_S = ρ ⊙")
+    forward, backward = _tensor_formulas(object.__new__(FusedLayerNorm))
+    assert backward.startswith("with G = ȳ ⊙ γ: x̄ = (1/σ)(G - mean(G)") and forward.endswith("⊙ γ + β per row")
+
+
+def test_a_primitive_whose_vjp_is_in_its_docstrings_second_paragraph_shows_it() -> None:
+    """Atan2 and BinaryCrossEntropy write ``ẏ = ...   |   ā = ...`` in a paragraph of its own, after the forward's
+    (the panel said their docstrings gave no VJP formula)."""
+    from tinygrad_tx.nn.functional import binary_cross_entropy
+
+    a = Tensor(np.array([0.5, -1.0]), requires_grad=True)
+    b = Tensor(np.array([2.0, 1.5]), requires_grad=True)
+    p = player(a.atan2(b).sum() + binary_cross_entropy(a.sigmoid(), Tensor(np.array([1.0, 0.0]))))
+    backward = {s.op: s.formula for s in p.steps if s.kind == "backward"}
+    forward = {s.op: s.formula for s in p.steps if s.kind == "forward"}
+    assert backward["Atan2"] == "ā = ȳ ⊙ b / (a² + b²), b̄ = -ȳ ⊙ a / (a² + b²)"
+    assert forward["Atan2"] == "y = atan2(a, b), the angle of the point (b, a) in (-π, π]"
+    assert backward["BinaryCrossEntropy"].startswith("p̄ = ℓ̄ ⊙ (p - t) / max(p (1 - p), ε)")
+    assert not any("``" in f for f in backward.values())
+    # the separator is a bar between spaces, not the bars of |x| (atanh's VJP began "x| < 1. ẏ = ...")
+    p = player((a * 0.5).atanh().sum() + b[0])
+    backward = {s.op: s.formula for s in p.steps if s.kind == "backward"}
+    assert backward["Atanh"] == "x̄ = ȳ / (1 - x²)"
+    assert backward["GetItem"].startswith("x̄ = zeros like x with ȳ scatter-added at index")
+
+
 def test_too_large_a_graph_is_refused_before_any_backward() -> None:
     root, kwargs = build("gpt")
     with pytest.raises(ValueError) as e:
@@ -269,6 +339,15 @@ def test_bad_roots() -> None:
         player(3.0)
     with pytest.raises(ValueError, match="rankdir"):
         player(Value(1.0) * 2, rankdir="RL")
+    # the naming arguments are checked as draw's are (a Value graph has no parameters to name)
+    with pytest.raises(TypeError, match=r"player: model= must be an nn.Module, got int"):
+        player(x.sum(), model=3)
+    with pytest.raises(TypeError, match=r"player: params='w' is of type str, not a Tensor"):
+        player(x.sum(), params={"w": "x"})
+    with pytest.raises(ValueError, match=r"player: model= and params= name the leaves of Tensor graphs"):
+        player(Value(1.0) * 2, params={"x": x})
+    played = player(lambda: Value(2.0) * 3)  # (the forward a function root records is not forward=)
+    assert sorted(s.leaf_grad for s in played.steps if s.leaf_grad is not None) == [2.0, 3.0]
 
 
 def test_a_function_root_records_its_forward() -> None:
@@ -580,6 +659,29 @@ def test_a_tensor_hook_is_played_as_the_engine_runs_it() -> None:
     assert same(exp.grad, np.array([0.5, -1.5, 2.0]) * 3)  # ȳ as the hook returned it: what the step used
     (sent,) = exp.contributions
     assert same(sent.value, exp.grad * np.exp(np.array([0.5, -1.5, 2.0])))
+
+
+def test_a_hook_that_changes_the_gradient_shows_what_arrived_before_it() -> None:
+    """The contributions a node received add up to what *arrived*; a hook may replace that before the node's
+    step runs. The step keeps both, so that the page does not show ``= [0.5, -1.5, 2]`` flowing in and a
+    tripled ȳ coming out with no word of the hook."""
+    x = Tensor(np.array([0.5, -1.5, 2.0]), requires_grad=True)
+    h = x.exp()
+    h.register_hook(lambda g: g * 3)
+    k = x * 2.0
+    k.register_hook(lambda g: None)  # a hook that looks and changes nothing
+    p = player((h * x).sum() + k.sum())
+    exp = next(s for s in p.steps if s.kind == "backward" and s.op == "Exp")
+    into_h = [a.after for s in p.steps for a in s.accumulations if a.parent == exp.node]
+    assert same(exp.arrived, into_h[-1]) and same(exp.arrived, x._data)  # ∂L/∂h = x, before the hook
+    assert same(exp.grad, exp.arrived * 3)
+    panel = _frame(exp, p._nodes)["html"]
+    assert "arrived, before the tensor's hooks" in panel and "as the hooks returned it" in panel
+    assert exp.arrived_text in panel
+    k_index = next(i for i, n in enumerate(p.nodes) if n is k._node())
+    mul2 = next(s for s in p.steps if s.kind == "backward" and s.node == f"n{k_index}")
+    assert mul2.arrived is None and mul2.grad is not None  # the hook returned None: nothing changed
+    assert all(s.arrived is None for s in p.steps if s is not exp)
 
 
 def test_the_walk_observer_sees_the_order_and_may_leave_the_walk_alone() -> None:

@@ -151,6 +151,10 @@ def test_apply_gradients_sets_copies_of_the_arrays() -> None:
     ("frozen", "h.0.attn.c_attn.weight: the parameter is frozen"),
     ("shape", r"ln_f.bias: gradient of shape \(3,\) for a parameter of shape \(16,\)"),
     ("dtype", "ln_f.weight: gradient of dtype float32 for a parameter of dtype"),
+    # not arrays of numbers (None and a str were reported as "a gradient of shape ()")
+    ("none", "ln_f.bias: the gradient is None, not an array of numbers"),
+    ("str", "ln_f.bias: the gradient is a str, not an array of numbers"),
+    ("ragged", "ln_f.bias: the gradient is a list, not an array of numbers"),
 ])
 def test_apply_gradients_refuses_a_mismatch_and_changes_nothing(problem: str, message: str) -> None:
     model = tiny_gpt()
@@ -166,11 +170,27 @@ def test_apply_gradients_refuses_a_mismatch_and_changes_nothing(problem: str, me
         grads["h.0.attn.c_attn.weight"] = np.zeros((16, 48))
     elif problem == "shape":
         grads["ln_f.bias"] = np.zeros(3)
+    elif problem in ("none", "str", "ragged"):
+        grads["ln_f.bias"] = {"none": None, "str": "0.5", "ragged": [[1.0], [2.0, 3.0]]}[problem]
     else:
         grads["ln_f.weight"] = grads["ln_f.weight"].astype(np.float32)
     with pytest.raises(ValueError, match=message):
         manual.apply_gradients(model, grads)
     assert all(p.grad is None for p in model.parameters())
+
+
+def test_apply_gradients_names_the_first_name_of_a_tied_parameter() -> None:
+    """A parameter shared under two names is trained under its first (``named_parameters()``, as PyTorch's): a
+    gradient under the second name is refused as the alias it is, not as a parameter the model lacks."""
+    model = tiny_gpt()
+    model.lm_head.weight = model.wte.weight
+    grads = {name: np.zeros(tuple(p.shape)) for name, p in model.named_parameters()}
+    assert "lm_head.weight" not in grads
+    with pytest.raises(ValueError, match=r"lm_head.weight: the same parameter as wte.weight \(shared\); give its "
+                                         r"gradient once, under wte.weight"):
+        manual.apply_gradients(model, grads | {"lm_head.weight": np.zeros((11, 16))})
+    manual.apply_gradients(model, grads)
+    assert model.lm_head.weight.grad is model.wte.weight.grad
 
 
 def test_apply_gradients_refuses_what_is_not_a_mapping() -> None:

@@ -306,6 +306,19 @@ def test_bad_arguments_are_reported() -> None:
         draw(example("mlp")[0], stats="median")
     with pytest.raises(TypeError, match="expected a Value or a Tensor"):
         draw(3.0)
+    # a list says what is wrong with it (it said "(or a list of them), got list")
+    with pytest.raises(TypeError, match=r"got an empty list"):
+        draw([])
+    with pytest.raises(TypeError, match=r"got a list whose item 1 is a float"):
+        draw([f, 2.0])
+    # model= and params= of the wrong kind are named (an AttributeError or "cannot unpack" came from inside)
+    mlp = example("mlp")[0]
+    with pytest.raises(TypeError, match=r"draw: model= must be an nn.Module, got int"):
+        draw(mlp, model=3)
+    with pytest.raises(TypeError, match=r"draw: params= must map names to tensors .* got the item 1"):
+        draw(mlp, params=[1, 2])
+    with pytest.raises(TypeError, match=r"draw: params='a' is of type int, not a Tensor"):
+        draw(mlp, params={"a": 3})
     with pytest.raises(ValueError, match="max_nodes"):
         draw(f, max_nodes=0)
 

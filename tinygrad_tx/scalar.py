@@ -321,11 +321,12 @@ class Value:
         return _node(0.0 if a < 0 else a, "relu", self, _ZERO)
 
     def max(self, other: Value | Number) -> Value:
-        """out = max(a, b).   d out/da = 1 if a > b, d out/db = 1 if b > a, exactly 0 for the loser (see _ZERO):
-        max routes the gradient to the winner; a tie splits it, 1/2 each; a nan gives nan with derivative 1 to
-        both (as torch.maximum)."""
-        # (the backward player shows this docstring as the gate's formula. Python's built-in max(a, b) uses the
-        # comparisons instead and returns the winning Value itself: no node, the whole gradient to that one)
+        """out = max(a, b).   d out/da = 1 if a > b, d out/db = 1 if b > a (max routes the gradient to the
+        winner; the loser gets exactly 0, see _ZERO). A tie splits it: 1/2 each. A nan in either input gives
+        nan with derivative 1 to both, as ``torch.maximum``.
+
+        Python's ``max(a, b)`` uses the comparisons instead and returns the winning `Value` itself: no node,
+        the whole gradient to that one."""
         if not isinstance(other, Value):
             other = Value(_real(other, "max"))
         a, b = self.data, other.data
@@ -341,7 +342,7 @@ class Value:
 
     def min(self, other: Value | Number) -> Value:
         """out = min(a, b).   d out/da = 1 if a < b, d out/db = 1 if b < a, exactly 0 for the other; a tie
-        splits it, 1/2 each; a nan gives nan with derivative 1 to both (as torch.minimum)."""
+        splits it, 1/2 each; a nan gives nan with derivative 1 to both (as ``torch.minimum``)."""
         if not isinstance(other, Value):
             other = Value(_real(other, "min"))
         a, b = self.data, other.data

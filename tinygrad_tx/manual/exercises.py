@@ -38,17 +38,21 @@ inherit its mistake). The grader tries, in order:
 2. a shape mismatch (both shapes are named) that is a transpose, a kept or dropped singleton dim, a sum
    still to be taken over a broadcast axis, a sum over the wrong axis, or a sum over an axis that the
    gradient keeps;
-3. for the right shape: transposed (``answer.T`` matches); right to float32 precision only; one of
+3. for the right shape: transposed (``answer.T`` matches); right to float32 precision only; close
+   to the truth (at ``HINT_TOL``) but outside ``APPROX_TOL``; one of
    the exercise's known mistakes (a forgotten ReLU mask, the softmax of the unmasked scores, ...); a
    missing term (the answer is some of the contributions to a gradient that has several, e.g. the
    staged f's ``dx`` through ``xpy`` alone, or the frozen path of LoRA's ``dx`` alone) or a term
    counted twice; off by a factor ``c``
    (``answer ≈ c · truth``; ``c = −1`` is the wrong sign; ``c`` is named when it is one of the
    exercise's constants, such as ``N`` or ``√d_h``; for a scalar, where every answer is a multiple, only
-   −1, a constant or a small fraction counts); a sum over the wrong axis.
+   −1, a constant or a small fraction counts; an answer of all zeros is said to be one); a sum over the
+   wrong axis.
 
 The hints compare at ``HINT_TOL = 1e-8`` in the same ``(1 + max|·|)`` form: looser than ``APPROX_TOL``
-because a factor is estimated by least squares and a planted mistake rounds differently.
+because a factor is estimated by least squares and a planted mistake rounds differently. An answer in a
+lower precision is compared at 100 units of its last place instead (float32: 1.2e-5), or its rounding
+would hide the mistake it makes.
 
 `check_exercise` returns an `ExerciseResult`: truthy iff every row passes (exact or approximate), with
 ``.rows`` (`AnswerRow` s), ``.first_wrong`` and ``.passed``; ``print(result)`` shows a text table, and in
@@ -209,6 +213,13 @@ def _close(a: np.ndarray, b: np.ndarray, tol: float = HINT_TOL) -> bool:
     return float(np.abs(a - b).max()) <= tol * (1.0 + float(np.abs(b).max()))
 
 
+def _hint_tol(dtype: np.dtype) -> float:
+    """The tolerance the hints compare an answer of ``dtype`` at: `HINT_TOL`, or 100 units of its last place for
+    a lower precision (float32: 1.2e-5), so that a float32 answer that is scaled or transposed is still
+    recognised as such (at 1e-8 its rounding hid every relation, and the hint said there was none)."""
+    return max(HINT_TOL, 100 * float(np.finfo(dtype).eps)) if np.dtype(dtype).kind == "f" else HINT_TOL
+
+
 def _describe_factor(c: float, constants: Mapping[str, float]) -> str:
     for label, value in constants.items():
         if math.isclose(c, value, rel_tol=1e-6):
@@ -246,19 +257,26 @@ def _axes_text(axes: tuple[int, ...], keepdims: bool) -> str:
 def hint(answer: np.ndarray, spec: Answer, constants: Mapping[str, float] | None = None) -> str:
     """Name the mistake in a wrong ``answer`` to ``spec`` (its truth not None), or say that none was found."""
     constants = constants or {}
+    tol = _hint_tol(answer.dtype)
     truth = spec.truth
     assert truth is not None
     name = spec.name
     if not np.isfinite(answer).all():
         return "contains nan or inf"
     if answer.shape != truth.shape:
-        return _shape_hint(answer, spec)
-    if truth.ndim >= 2 and not _close(truth.T, truth) and _close(answer.T, truth):
+        return _shape_hint(answer, spec, tol)
+    if truth.ndim >= 2 and not _close(truth.T, truth, tol) and _close(answer.T, truth, tol):
         return f"transposed: {name}.T matches; a gradient has the shape of its variable, {truth.shape}"
-    if answer.dtype.itemsize < 8 and _close(answer.astype(np.float64), truth, 1e-5):
+    if answer.dtype.itemsize < 8 and _close(answer.astype(np.float64), truth, tol):
         return f"right to {answer.dtype} precision only: compute in float64"
+    if _close(answer, truth, tol):  # (not within APPROX_TOL, or it would not be wrong: a factor c would read "c = 1")
+        gap = float(np.abs(answer - truth).max())
+        bound = APPROX_TOL * (1.0 + float(np.abs(truth).max()))
+        return (f"close, but outside the tolerance: max|answer − engine| = {gap:.3g} > APPROX_TOL · (1 + "
+                f"max|engine|) = {bound:.3g}; a correct formula in float64 is off by ~1e-16 relative, so look for "
+                "a step in lower precision or an approximation (a finite difference?)")
     for description, value in spec.mistakes:
-        if _close(answer, value):
+        if _close(answer, value, tol):
             return description
     terms = list(spec.terms.items())
     for size in range(1, len(terms)):
@@ -268,19 +286,23 @@ def hint(answer: np.ndarray, spec: Answer, constants: Mapping[str, float] | None
                 missing = ", ".join(label for label, _ in terms if all(label != s for s, _ in subset))
                 return f"missing a term: the answer is the contribution {have} only; add {missing} ({spec.why_terms})"
     for label, value in terms:
-        if _close(answer, truth + value):
+        if _close(answer, truth + value, tol):
             return f"a term counted twice: the answer is the truth plus the contribution {label} again"
     tt = float(np.vdot(truth, truth))
     if tt == 0.0:
         return "the gradient is exactly 0 here, but the answer is not"
+    if not answer.any():  # (0 · truth: "not scaled" below would be false)
+        where = " everywhere" if truth.ndim else ""
+        return (f"the answer is 0{where}, but the gradient is not: is the upstream gradient reaching it (a path "
+                "left out, a mask that removes everything)?")
     c = float(np.vdot(answer, truth)) / tt
     # every number is a multiple of a scalar truth: there a factor is named only if it is a recognisable one
-    if c != 0.0 and _close(answer, c * truth) and (truth.size > 1 or _recognisable(c, constants)):
+    if c != 0.0 and _close(answer, c * truth, tol) and (truth.size > 1 or _recognisable(c, constants)):
         if math.isclose(c, -1.0, rel_tol=1e-6):
             return "wrong sign: −answer matches"
         return f"off by a factor: answer ≈ c · truth with c = {_describe_factor(c, constants)}"
     if spec.reduced_from is not None:
-        wrong_axis = _wrong_axis(answer, spec)
+        wrong_axis = _wrong_axis(answer, spec, tol)
         if wrong_axis:
             return wrong_axis
     worst = np.unravel_index(int(np.abs(answer - truth).argmax()), truth.shape) if truth.ndim else ()
@@ -289,43 +311,44 @@ def hint(answer: np.ndarray, spec: Answer, constants: Mapping[str, float] | None
             f"re-derive it{where}")
 
 
-def _wrong_axis(answer: np.ndarray, spec: Answer) -> str:
+def _wrong_axis(answer: np.ndarray, spec: Answer, tol: float) -> str:
     assert spec.reduced_from is not None
     unreduced, axes, keepdims = spec.reduced_from
     for label, value in _sum_candidates(unreduced):
-        if _close(answer, value):
+        if _close(answer, value, tol):
             return (f"summed over the wrong axis: the answer is the sum over {label}; the gradient of a "
                     f"broadcast variable is the sum over the axes it was broadcast along: {_axes_text(axes, keepdims)}")
     return ""
 
 
-def _shape_hint(answer: np.ndarray, spec: Answer) -> str:
+def _shape_hint(answer: np.ndarray, spec: Answer, tol: float) -> str:
     truth = spec.truth
     assert truth is not None
     name = spec.name
     mismatch = f"shape mismatch: the answer is {answer.shape}, the gradient {truth.shape}"
-    if answer.T.shape == truth.shape and _close(answer.T, truth):
+    if answer.T.shape == truth.shape and _close(answer.T, truth, tol):
         return f"transposed: {name}.T matches ({mismatch})"
-    if answer.size == truth.size and _close(answer.reshape(truth.shape), truth):
+    if answer.size == truth.size and _close(answer.reshape(truth.shape), truth, tol):
         if [d for d in answer.shape if d != 1] == [d for d in truth.shape if d != 1]:
             return f"{mismatch}, but the numbers are right: a singleton dim kept or dropped (keepdims / reshape)"
         return f"{mismatch}, but the numbers are right in another layout: reshaped instead of transposed?"
     if spec.reduced_from is not None:
         unreduced, axes, keepdims = spec.reduced_from
-        if answer.shape == unreduced.shape and _close(answer, unreduced):
+        if answer.shape == unreduced.shape and _close(answer, unreduced, tol):
             ax = axes[0] if len(axes) == 1 else axes
             return (f"{mismatch}: not summed yet; the variable was broadcast along axis {ax}, so its gradient is "
                     f"the sum of the upstream gradient over it: {_axes_text(axes, keepdims)}")
-        wrong = _wrong_axis(answer, spec)
+        wrong = _wrong_axis(answer, spec, tol)
         if wrong:
             return f"{mismatch}; {wrong}"
     for label, value in _sum_candidates(answer):
-        if _close(value, truth):
+        if _close(value, truth, tol):
             return (f"{mismatch}: the answer summed over {label} matches: the variable was broadcast along "
                     "that axis, so sum its gradient over it")
     for label, value in _sum_candidates(truth):
-        if _close(answer, value):
-            return f"{mismatch}: the answer is the gradient summed over {label}: that axis must be kept"
+        if _close(answer, value, tol):
+            kept = "those axes" if label == "all axes" else "that axis"
+            return f"{mismatch}: the answer is the gradient summed over {label}: {kept} must be kept"
     return f"{mismatch} (a gradient has the shape of its variable)"
 
 
@@ -392,11 +415,14 @@ def _describe_value(v: Any) -> str:
 
 
 def _as_array(answer: Any) -> np.ndarray | str:
-    """The answer as a float array, or the reason it cannot be one."""
+    """The answer as a float array, or the reason it cannot be one. A number, a list, a NumPy array or scalar,
+    a tinygrad_tx `Tensor` or a torch tensor (one that requires grad too) is read as its numbers."""
     if isinstance(answer, Value):
         return f"a Value ({answer!r}): answer with a number (its gradient, not the node)"
     if isinstance(answer, Tensor):
         answer = answer.detach().numpy()
+    elif type(answer).__module__.startswith("torch") and callable(getattr(answer, "detach", None)):
+        answer = answer.detach().cpu()  # (NumPy cannot read a torch tensor that requires grad)
     try:
         arr = np.asarray(answer)
     except Exception as e:  # noqa: BLE001 (any object: report it, never crash the notebook)

@@ -106,8 +106,12 @@ def as_roots(root: Any) -> list[Any]:
         return [root]
     if isinstance(root, Iterable) and not isinstance(root, (str, bytes, np.ndarray)):
         roots = list(root)
-        if roots and all(isinstance(r, (Value, Tensor, Function)) for r in roots):
+        bad = [i for i, r in enumerate(roots) if not isinstance(r, (Value, Tensor, Function))]
+        if roots and not bad:
             return roots
+        what = (f"an empty {type(root).__name__}" if not roots else
+                f"a {type(root).__name__} whose item {bad[0]} is a {type(roots[bad[0]]).__name__}")
+        raise TypeError(f"draw: expected a Value or a Tensor (or a list of them), got {what}")
     raise TypeError(f"draw: expected a Value or a Tensor (or a list of them), got {type(root).__name__}")
 
 
@@ -209,18 +213,32 @@ def _engine_node(root: Any) -> Any:
     return root._node() if isinstance(root, Tensor) else root
 
 
-def _names(model: Any, params: Any) -> tuple[dict[int, str], dict[str, str]]:
-    """Leaf names by tensor identity, and module class names by dotted path."""
+def _names(model: Any, params: Any, who: str = "draw") -> tuple[dict[int, str], dict[str, str]]:
+    """Leaf names by tensor identity, and module class names by dotted path. A ``model`` that is not a module, or
+    ``params`` that are not names of tensors, is a TypeError naming ``who`` (the caller: draw, player)."""
+    from ..nn.module import Module
+
     names: dict[int, str] = {}
     classes: dict[str, str] = {}
     if model is not None:
+        if not isinstance(model, Module):
+            raise TypeError(f"{who}: model= must be an nn.Module, got {type(model).__name__}")
         for path, m in model.named_modules():
             classes[path] = type(m).__name__
         for name, p in model.named_parameters():
             names.setdefault(id(p), name)
     if params is not None:
         pairs = params.items() if isinstance(params, Mapping) else params
-        for name, p in pairs:
+        if not isinstance(pairs, Iterable) or isinstance(pairs, (str, bytes)):
+            raise TypeError(f"{who}: params= must map names to tensors ({{name: tensor}} or (name, tensor) pairs), "
+                            f"got {type(params).__name__}")
+        for item in pairs:
+            if not (isinstance(item, tuple) and len(item) == 2):
+                raise TypeError(f"{who}: params= must map names to tensors ({{name: tensor}} or (name, tensor) "
+                                f"pairs), got the item {item!r}")
+            name, p = item
+            if not isinstance(p, Tensor):
+                raise TypeError(f"{who}: params={name!r} is of type {type(p).__name__}, not a Tensor")
             names.setdefault(id(p), name)
     return names, classes
 

@@ -41,7 +41,8 @@ leaves' ``.grad`` accumulate as in a second ``backward()``. Intermediate tensors
 engine kept them (leaves, the output, values an op saved for backward); run the forward pass inside
 `recording` (or pass a function that builds the loss) to show every op's output. A tensor hook
 (``register_hook``) runs as in any backward; the upstream gradient shown is then the one the hooks returned,
-the one the node's step used.
+the one the node's step used, and, when they changed it, the gradient that arrived (``Step.arrived``, the sum
+of what the node's consumers sent) is shown above it.
 """
 
 from __future__ import annotations
@@ -66,6 +67,7 @@ from ..autograd import profiler as _profiler
 from ..function import Function
 from ..scalar import Value
 from ..tensor import Tensor
+from ._formulas import _tensor_formulas, _value_formulas
 from ._walk import _names, _scope_of, _scope_resolver, parent_scope
 from .renderer import render_bytes
 
@@ -109,7 +111,9 @@ class Step:
 
     ``kind`` is ``"forward"`` (the node's value is computed: ``value``) or ``"backward"`` (the engine's step at
     the node: its complete upstream gradient ``grad``, what it sent to each parent, the parents' in-flight
-    gradients before and after; at a leaf, ``leaf_grad``, its ``.grad`` after the step). ``node`` is the node's
+    gradients before and after; at a leaf, ``leaf_grad``, its ``.grad`` after the step; ``arrived``, the gradient
+    as it arrived when a tensor hook replaced it, ``grad`` then being what the hooks returned, the one the step
+    used: the contributions the node received add up to ``arrived``). ``node`` is the node's
     id in the SVG (``n0``, ``n1``, ... in topological order), ``obj`` the engine node itself (a `Value`, a
     `Function` or a leaf `Tensor`). Values and gradients are floats for a `Value` graph, arrays for a tensor
     graph (None where a tensor's value was not kept); the ``*_text`` fields are what the page shows.
@@ -129,6 +133,8 @@ class Step:
     accumulations: tuple[Accumulation, ...] = ()
     leaf_grad: Any = None
     leaf_grad_text: str = ""
+    arrived: Any = None
+    arrived_text: str = ""
     obj: Any = field(default=None, repr=False)
 
 
@@ -199,44 +205,6 @@ def recording() -> Iterator[ForwardRecord]:
         yield rec
 
 
-# ---------------------------------------------------------------------------------------------- formulas
-_VALUE_METHODS = {"+": "__add__", "*": "__mul__", "/": "__truediv__", "neg": "__neg__", "exp": "exp", "log": "log",
-                  "tanh": "tanh", "σ": "sigmoid", "relu": "relu", "max": "max", "min": "min", "abs": "abs"}
-
-
-def _value_formulas(op: str) -> tuple[str, str]:
-    """``(forward, local derivatives)`` of a `Value` op, from its docstring in scalar.py."""
-    if op == "dual":
-        return "out = a (forward mode's dual)", "d out/da = 1"
-    name = "__pow__" if op.startswith("**") else _VALUE_METHODS.get(op)
-    doc = getattr(getattr(Value, name, None), "__doc__", None) if name else None
-    if not doc:
-        return f"out = {op}(a)", ""
-    parts = re.split(r"(?<=\.)\s{2,}", doc.strip(), maxsplit=1)
-    forward = parts[0].rstrip(".")
-    derivs = " ".join(parts[1].split()) if len(parts) > 1 else ""
-    derivs = re.sub(r"\s*\((?:applied as [^)]*|see _\w+)\)", "", derivs)  # (notes on the engine's exactness)
-    if op.startswith("**") and op != "**":  # a constant exponent: only the base has a derivative
-        derivs = derivs.split(";", 1)[0] + "."
-    return forward, derivs
-
-
-_BAR = re.compile(r"\s{2,}\|(?=\s)")  # the spaced bar between a primitive's JVP and its VJP (not |x|)
-
-
-def _tensor_formulas(node: Function) -> tuple[str, str]:
-    """``(forward, VJP)`` of a tensor op from its docstring: ``y = ...   ẏ = ...   |   x̄ = ...``, the rules in
-    the first paragraph or, after a long forward (``BinaryCrossEntropy``, ``Atan2``), in the second."""
-    paragraphs = (type(node).__doc__ or "").strip().split("\n\n")
-    forward = re.split(r"(?<=\.)\s{2,}", paragraphs[0], maxsplit=1)[0].rstrip(".")
-    forward = " ".join(forward.split()) or type(node).__name__
-    for paragraph in paragraphs[:2]:
-        rules = _BAR.split(paragraph, maxsplit=1)
-        if len(rules) == 2:
-            return forward, " ".join(rules[1].split())
-    return forward, "(its docstring gives no VJP formula)"
-
-
 # ---------------------------------------------------------------------------------------------- numbers
 def _scalar_text(x: float) -> str:
     """A float in full (the shortest text that reads back as the same float)."""
@@ -267,6 +235,14 @@ def _short(x: Any) -> str:
             return f"{float(x.reshape(())):.4g}"
         return f"‖·‖ {float(np.sqrt((x.astype(np.float64) ** 2).sum())):.4g}"
     return f"{x:.4f}" if x == 0 or not math.isfinite(x) or 1e-3 <= abs(x) < 1e5 else f"{x:.3e}"
+
+
+def _same_bits(a: Any, b: Any) -> bool:
+    """Two gradients (floats or arrays) with the same bits, nan included."""
+    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+        a, b = np.asarray(a), np.asarray(b)
+        return a.dtype == b.dtype and a.shape == b.shape and np.array_equal(a, b, equal_nan=True)
+    return a == b or (a != a and b != b)
 
 
 def _text(x: Any) -> str:
@@ -461,7 +437,11 @@ def _frame(s: Step, nodes: list[_NodeInfo]) -> dict[str, Any]:
         parts.append(f'<div class="tgp-label">value</div><pre class="tgp-value">{e(s.value_text)}</pre>')
     else:
         parts.append(f'<div class="tgp-label">VJP</div><div class="tgp-formula">{e(s.formula)}</div>')
-        parts.append(f'<div class="tgp-label">upstream gradient ȳ = ∂L/∂{e(name(i))} (complete)</div>'
+        if s.arrived is not None:  # a hook replaced the sum of the contributions
+            parts.append(f'<div class="tgp-label">arrived, before the tensor\'s hooks (the sum of what was sent '
+                         f'here)</div><pre class="tgp-accum tgp-arrived">{e(s.arrived_text)}</pre>')
+        complete = "complete, as the hooks returned it" if s.arrived is not None else "complete"
+        parts.append(f'<div class="tgp-label">upstream gradient ȳ = ∂L/∂{e(name(i))} ({complete})</div>'
                      f'<pre class="tgp-upstream">{e(s.grad_text)}</pre>')
         for c in s.contributions:
             local = f" = {_scalar_text(c.local)} · ȳ" if c.local is not None else ""
@@ -496,13 +476,15 @@ def player(
         root: a `Value`, or a one-element `Tensor` (the loss), whose graph has not been through a
             backward; or a function of no arguments that builds one (its forward pass is then recorded,
             so every op's output can be shown).
-        model: a ``nn.Module``: names the parameters and groups the ops into its modules' clusters.
+        model: a ``nn.Module``: names the parameters and groups the ops into its modules' clusters (a
+            Tensor graph's; a Value graph's nodes are named by their labels).
         params: ``{name: tensor}`` to name leaves without a model (``tensor.name`` is used otherwise).
         forward: a `recording` of the forward pass that built ``root``.
         max_nodes: refuse (ValueError) a graph of more engine nodes than this.
         title: the heading (default: says what the root is).
         rankdir: ``'TB'`` (top to bottom, the default: a tall graph beside the panel) or ``'LR'``.
     """
+    naming = model is not None or params is not None  # (what only a Tensor graph has; a recording is harmless)
     if callable(root) and not isinstance(root, (Value, Tensor)):
         forward = ForwardRecord()
         with _intercepting(forward):
@@ -516,6 +498,9 @@ def player(
                              "under no_grad(), or from tensors without requires_grad=True?)")
         start = root._node()
     elif isinstance(root, Value):
+        if naming:
+            raise ValueError("player: model= and params= name the leaves of Tensor graphs, not of Value graphs (a "
+                             "Value's name is its label)")
         start = root
     else:
         raise TypeError(f"player: expected a Value or a Tensor (or a function returning one), got "
@@ -560,7 +545,7 @@ def _describe(order: list[Any], root: Any, model: Any, params: Any, forward: For
             infos.append(_NodeInfo(i, v, "value" if v._prev else "leaf", label, v._op or "leaf", value=v.data,
                                    parents=parents))
         return infos
-    names, classes = _names(model, params)
+    names, classes = _names(model, params, "player")
     resolve = _scope_resolver(model, classes)  # a block called on its own (model.h[0](x)): its path in model
     known: dict[int, np.ndarray] = {id(root._node()): root._data}
     for n in order:  # the values the ops saved for backward: an op's output, or a parent's
@@ -625,11 +610,15 @@ def _record_backward(root: Any, order: list[Any], nodes: list[_NodeInfo], index:
 
         def step(node: Any, g: Any) -> None:
             upstream = g
+            arrived = None  # what arrived, if the hooks replaced it
             if arrive is not None:  # hooks: they may replace the gradient, or run a leaf's step
+                before_hooks = _snapshot(g)
                 g = arrive(node, g)
                 if g is None:
                     steps.append(_backward_step(first + len(steps), node, upstream, [], [], nodes, index))
                     return None
+                if g is not upstream and not _same_bits(_snapshot(g), before_hooks):
+                    arrived = before_hooks
             prev = node._prev
             distinct = list({id(p): p for p in prev if p is not None}.values())
             before = [_snapshot(p._g) for p in distinct]
@@ -650,7 +639,7 @@ def _record_backward(root: Any, order: list[Any], nodes: list[_NodeInfo], index:
                 node._backprop(g, store, release)
             after = [_snapshot(p._g) for p in distinct]
             steps.append(_backward_step(first + len(steps), node, g, list(zip(prev, contribs, locals_)),
-                                        list(zip(distinct, before, after)), nodes, index))
+                                        list(zip(distinct, before, after)), nodes, index, arrived))
             return None
 
         return step
@@ -668,9 +657,10 @@ def _record_backward(root: Any, order: list[Any], nodes: list[_NodeInfo], index:
 
 
 def _backward_step(k: int, node: Any, g: Any, sent: list[tuple[Any, Any, Any]], around: list[tuple[Any, Any, Any]],
-                   nodes: list[_NodeInfo], index: dict[int, int]) -> Step:
+                   nodes: list[_NodeInfo], index: dict[int, int], arrived: Any = None) -> Step:
     """The record of one step of the walk at ``node``: ``sent`` is (parent, contribution, local derivative) per
-    input slot, ``around`` (parent, in-flight gradient before, after) per distinct parent."""
+    input slot, ``around`` (parent, in-flight gradient before, after) per distinct parent, ``arrived`` the
+    gradient before the hooks replaced it with ``g`` (None: no hook changed it)."""
     info = nodes[index[id(node)]]
     g = _snapshot(g)
     if isinstance(node, Value):
@@ -707,7 +697,8 @@ def _backward_step(k: int, node: Any, g: Any, sent: list[tuple[Any, Any, Any]], 
         leaf_grad = node.grad if isinstance(node, Value) else _snapshot(node._grad)
     return Step(k, "backward", f"n{info.index}", info.op, info.label, formula, grad=g, grad_text=_text(g),
                 contributions=tuple(contributions), accumulations=tuple(accumulations), leaf_grad=leaf_grad,
-                leaf_grad_text=_text(leaf_grad) if leaf_grad is not None else "", obj=node)
+                leaf_grad_text=_text(leaf_grad) if leaf_grad is not None else "", arrived=arrived,
+                arrived_text=_text(arrived) if arrived is not None else "", obj=node)
 
 
 # ---------------------------------------------------------------------------------------------- DOT
