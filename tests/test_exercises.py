@@ -246,11 +246,9 @@ def test_only_the_first_wrong_row_shows_its_hint_and_the_frozen_weight_is_answer
     assert [r.verdict for r in check_exercise("lora", **(lora | {"dW0": ...})).rows[3:]] == ["missing", "exact"]
 
 
-def test_a_torch_tensor_that_requires_grad_is_read_like_a_tensor_of_ours() -> None:
+def test_a_torch_tensor_that_requires_grad_is_read_like_a_tensor_of_ours(torch) -> None:
     """An answer computed with torch autograd is graded by its numbers, as a tinygrad_tx Tensor is (NumPy
     refuses to read a torch tensor that requires grad)."""
-    import torch
-
     t = T("mlp")
     answer = torch.tensor(t["dW2"], requires_grad=True)
     assert check_exercise("mlp", dW2=answer).rows[1].verdict == "exact"
