@@ -241,7 +241,7 @@ def draw(
             (another shape, another op) stay apart.
 
     Every op that ``nn.tap`` named (``q``, ``k``, ``v``, ``scores``, ``mask``, ``softmax``, ``weighted sum`` in
-    attention) shows the name in bold before its op (``q = Transpose``); the name is set on the op's node
+    attention) shows the name in bold before its op (``q = Permute``); the name is set on the op's node
     when the forward runs, without ``record()``.
 
     Returns:
