@@ -3,12 +3,37 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 
 from tinygrad_tx.manual import rel_err  # max|a - b| / max|b|: the measure the oracle tests state tolerances in
 
-__all__ = ["assert_close", "rel_err"]
+__all__ = ["assert_close", "rel_err", "run_cli", "assert_one_line_error"]
+
+
+def run_cli(capsys: Any, *argv: str) -> tuple[int, str, str]:
+    """Exit status, stdout and stderr of the command line (``python -m tinygrad_tx *argv``) run in this process."""
+    from tinygrad_tx.__main__ import main
+
+    try:
+        code = main(list(argv))
+    except SystemExit as e:
+        code = e.code
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def assert_one_line_error(code: int, err: str, *names: str) -> str:
+    """A command-line mistake: exit status 2 and one line on stderr, no traceback, naming each of ``names``."""
+    assert code == 2, err
+    assert "Traceback" not in err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert lines[0].startswith("tinygrad-tx"), err
+    for name in names:
+        assert name in lines[0], f"{name!r} not in {lines[0]!r}"
+    return lines[0]
 
 
 def assert_close(actual: np.ndarray, expected: np.ndarray, rtol: float, what: str, atol: float = 0.0) -> float:

@@ -15,33 +15,14 @@ import sys
 
 import pytest
 
+from tests.helpers import assert_one_line_error
+from tests.helpers import run_cli as run
 from tinygrad_tx.__main__ import _parser, main
 from tinygrad_tx.data import default_corpus
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TINY = ["--steps", "2", "--block-size", "8", "--n-layer", "1", "--n-head", "2", "--n-embd", "8", "--batch-size", "2",
         "--eval-interval", "2", "--eval-iters", "1", "--no-torch", "--no-progress", "--sample-length", "0"]
-
-
-def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    """Exit status, stdout and stderr of the command line run in this process."""
-    try:
-        code = main(list(argv))
-    except SystemExit as e:
-        code = e.code
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def assert_one_line_error(code: int, err: str, *names: str) -> str:
-    assert code == 2, err
-    assert "Traceback" not in err
-    lines = err.strip().splitlines()
-    assert len(lines) == 1, err
-    assert lines[0].startswith("tinygrad-tx"), err
-    for name in names:
-        assert name in lines[0], f"{name!r} not in {lines[0]!r}"
-    return lines[0]
 
 
 def snapshot(folder: str) -> dict[str, bytes]:

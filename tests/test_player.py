@@ -21,8 +21,9 @@ from typing import Any
 import numpy as np
 import pytest
 
+from tests.helpers import assert_one_line_error
+from tests.helpers import run_cli as run
 from tinygrad_tx import Tensor, Value
-from tinygrad_tx.__main__ import main
 from tinygrad_tx.autograd import graph as autograd_graph
 from tinygrad_tx.autograd.graph import run_backward, topological_order
 from tinygrad_tx.autograd.profiler import profile
@@ -383,23 +384,6 @@ def test_the_page_is_self_contained(tmp_path: Any) -> None:
 
 
 # ---------------------------------------------------------------------------------------------- the CLI
-def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    try:
-        code = main(list(argv))
-    except SystemExit as e:
-        code = e.code
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def one_line(code: int, err: str, *names: str) -> None:
-    assert code == 2, err
-    lines = err.strip().splitlines()
-    assert len(lines) == 1 and "Traceback" not in err, err
-    for name in names:
-        assert name in lines[0], (name, lines[0])
-
-
 def test_cli_writes_the_player(tmp_path: Any, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "staged.html"
     code, stdout, err = run(capsys, "graph", "--what", "staged", "--play", "-o", str(out))
@@ -407,7 +391,7 @@ def test_cli_writes_the_player(tmp_path: Any, capsys: pytest.CaptureFixture[str]
     assert "backward player" in stdout and out.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
     before = out.read_bytes()
     code, _, err = run(capsys, "graph", "--what", "mlp", "--play", "-o", str(out))
-    one_line(code, err, "-o", "--overwrite")
+    assert_one_line_error(code, err, "-o", "--overwrite")
     assert out.read_bytes() == before
     assert run(capsys, "graph", "--what", "mlp", "--play", "-o", str(out), "--overwrite")[0] == 0
     assert out.read_bytes() != before
@@ -438,7 +422,7 @@ def test_cli_play_without_o_writes_player_what_html_here(tmp_path: Any, capsys: 
 ])
 def test_cli_play_errors(argv: list[str], names: list[str], tmp_path: Any, capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = run(capsys, "graph", *[a.format(d=tmp_path) for a in argv])
-    one_line(code, err, *names)
+    assert_one_line_error(code, err, *names)
     assert os.listdir(tmp_path) == []
 
 
