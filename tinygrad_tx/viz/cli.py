@@ -222,14 +222,20 @@ def _output(args: argparse.Namespace) -> tuple[Path, str]:
     elif fmt is None:
         raise ValueError(f"-o {out}: .{suffix} is not a supported format; the supported formats are "
                          f"{SUPPORTED} (or pass --format to write one of them under this name)")
-    if out.exists() and not args.overwrite:
+    _check_writable(out, args.overwrite)
+    return out, fmt
+
+
+def _check_writable(out: Path, overwrite: bool) -> None:
+    """``-o out`` can be written: it does not exist (or ``--overwrite``), and its nearest existing folder is a
+    writable folder; a ValueError names the flag otherwise."""
+    if out.exists() and not overwrite:
         raise ValueError(f"-o {out} exists: pass --overwrite to replace it")
     folder = next(d for d in (out.absolute().parent, *out.absolute().parents) if d.exists())
     if not folder.is_dir():
         raise ValueError(f"-o {out}: {folder} is a file, not a folder")
     if not os.access(folder, os.W_OK):
         raise ValueError(f"-o {out}: cannot write in {folder} (permission denied)")
-    return out, fmt
 
 
 def run_graph(args: argparse.Namespace) -> int:
@@ -298,13 +304,7 @@ def _play_output(args: argparse.Namespace) -> Path:
                              f"-o {out / f'player-{args.what}.html'}")
         if out.suffix.lower() not in (".html", ".htm"):
             raise ValueError(f"--play writes an HTML page: -o {out} must end in .html")
-    if out.exists() and not args.overwrite:
-        raise ValueError(f"-o {out} exists: pass --overwrite to replace it")
-    folder = next(d for d in (out.absolute().parent, *out.absolute().parents) if d.exists())
-    if not folder.is_dir():
-        raise ValueError(f"-o {out}: {folder} is a file, not a folder")
-    if not os.access(folder, os.W_OK):
-        raise ValueError(f"-o {out}: cannot write in {folder} (permission denied)")
+    _check_writable(out, args.overwrite)
     return out
 
 
