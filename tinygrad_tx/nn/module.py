@@ -222,13 +222,19 @@ class Module:
                 raise AttributeError(f"`{item}` is not an nn.Module")
         return m
 
-    def get_parameter(self, target: str) -> Parameter:
-        """The parameter at the dotted path ``target`` (``"h.0.attn.c_attn.weight"``), as PyTorch's: an
-        AttributeError names the module without that attribute, or the attribute that is not a parameter."""
+    def _owner(self, target: str) -> tuple[Module, str]:
+        """The module that holds the attribute at the dotted path ``target``, and the attribute's name; an
+        AttributeError, as PyTorch's, names the module that lacks it."""
         path, _, name = target.rpartition(".")
         m = self.get_submodule(path)
         if not hasattr(m, name):
             raise AttributeError(f"{type(m).__name__} has no attribute `{name}`")
+        return m, name
+
+    def get_parameter(self, target: str) -> Parameter:
+        """The parameter at the dotted path ``target`` (``"h.0.attn.c_attn.weight"``), as PyTorch's: an
+        AttributeError names the module without that attribute, or the attribute that is not a parameter."""
+        m, name = self._owner(target)
         param = getattr(m, name)
         if not isinstance(param, Parameter):
             raise AttributeError(f"`{name}` is not an nn.Parameter")
@@ -237,10 +243,7 @@ class Module:
     def get_buffer(self, target: str) -> Tensor | None:
         """The buffer at the dotted path ``target`` (None if it was registered as None), as PyTorch's: an
         AttributeError names the module without that attribute, or the attribute that is not a buffer."""
-        path, _, name = target.rpartition(".")
-        m = self.get_submodule(path)
-        if not hasattr(m, name):
-            raise AttributeError(f"{type(m).__name__} has no attribute `{name}`")
+        m, name = self._owner(target)
         if name not in m._buffers:
             raise AttributeError(f"`{name}` is not a buffer")
         return m._buffers[name]
